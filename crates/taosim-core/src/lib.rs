@@ -1,0 +1,29 @@
+//! # taosim-core: the model of Bittensor subnet economics and its CPU reference stages
+//!
+//! This crate is everything taosim knows about the chain, with no GPU and no I/O dependency:
+//!
+//! - [`model`]: the chain's mechanisms as pure functions, generic over [`Real`] (f32 / f64):
+//!   block and alpha emission with halvings, the four emission-share regimes, injection and the
+//!   alpha_out split, the moving price, the AMMs, Yuma consensus, lock cost, pruning, dissolution.
+//!   Each cites the section of `docs/chain.md` it implements.
+//! - [`state`]: one batch of paths in kernel shape: field-major struct-of-arrays buffers of
+//!   `Pod` scalars, one path independent of every other, the layout the WGSL shaders read.
+//! - [`cpu`]: the CPU twins of the step stages (model.md §3), loops over the state buffers that a
+//!   shader mirrors line for line, parallel over paths with rayon.
+//! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
+//! - [`yuma_scenario`]: the `taosim yuma` scenario format.
+//!
+//! The reference path runs in f64. Amounts are TAO / alpha as floats (1 = 1e9 rao).
+
+pub mod cpu;
+pub mod error;
+pub mod model;
+pub mod params;
+pub mod real;
+pub mod rng;
+pub mod state;
+pub mod yuma_scenario;
+
+pub use error::{Error, Result};
+pub use params::ChainParams;
+pub use real::Real;

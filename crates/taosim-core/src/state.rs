@@ -1,0 +1,1 @@
+//! State in kernel shape (to be written)

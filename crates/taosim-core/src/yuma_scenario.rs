@@ -1,0 +1,1 @@
+//! Yuma scenario format (to be written)

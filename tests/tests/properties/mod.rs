@@ -1,0 +1,5 @@
+//! Property tests of the mechanisms' invariants (proptest).
+
+mod amm;
+mod emission;
+mod registration;

@@ -1,0 +1,7 @@
+//! Chain test vectors (`docs/chain-vectors.md`), one module per area.
+
+mod amm;
+mod emission;
+mod philox;
+mod registration;
+mod yuma;
