@@ -3,10 +3,8 @@
 //! - `vectors::*`: the chain's own test vectors (`docs/chain-vectors.md`), one named test each,
 //!   citing the subtensor test it comes from.
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
-//! - `cli_yuma`: the `taosim yuma` binary against the published Yuma3 dividends.
 //! - `precision`: f32 against f64 instantiations of the stages.
 
-mod cli_yuma;
 mod precision;
 mod properties;
 mod vectors;
