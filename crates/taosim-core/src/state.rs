@@ -1,1 +1,296 @@
-//! State in kernel shape (to be written)
+//! One batch of Monte Carlo paths in kernel shape.
+//!
+//! The state is a handful of flat buffers of `Pod` scalars, laid out **path-major, field-major
+//! within a path**: path `p`'s real-valued subnet state is the contiguous block
+//! `subnet_real[p * SUBNET_REAL_FIELDS * S ..][.. SUBNET_REAL_FIELDS * S]`, in which field `f` of
+//! subnet `i` sits at `f * S + i` (S = subnet slots). So:
+//!
+//! - a path's state never touches another path's (rayon splits the buffers by path, and the
+//!   result cannot depend on thread count, batch size or sharding);
+//! - on the GPU, one invocation per (path, subnet) reads `base + f * S + i`: neighbouring
+//!   invocations read neighbouring words (coalesced), and the buffer uploads as it is;
+//! - the WGSL prelude names the same field indices as constants, checked against
+//!   [`SubnetReal::FIELDS`] and friends by the layout test.
+//!
+//! Field lists are written once, in the `columns!` invocations below: the macro generates the
+//! field index constants, the field names (used by outputs and layout tests) and a view that
+//! splits a path's block into one named slice per field, so stage code reads `s.tao[i]`.
+
+use crate::Real;
+
+/// Declares a set of per-subnet (or per-path) columns stored field-major in one flat buffer.
+macro_rules! columns {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident<$elem:ident> {
+            $( $(#[$fmeta:meta])* $field:ident, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $name<'a, $elem> {
+            $( $(#[$fmeta])* pub $field: &'a mut [$elem], )*
+        }
+
+        impl<'a, $elem> $name<'a, $elem> {
+            /// Field names in buffer order (the WGSL constants and output columns use them).
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+            /// Number of fields.
+            pub const FIELDS: usize = Self::NAMES.len();
+
+            /// Splits one path's block (`FIELDS * len` elements) into named columns of `len`.
+            ///
+            /// # Panics
+            /// If the block is not exactly `FIELDS * len` long: a layout bug, not an input error.
+            pub fn split(block: &'a mut [$elem], len: usize) -> Self {
+                assert_eq!(block.len(), Self::FIELDS * len, "state block of wrong size");
+                let mut chunks = block.chunks_exact_mut(len.max(1));
+                let mut next = || if len == 0 { &mut [][..] } else { chunks.next().expect("sized above") };
+                Self { $( $field: next(), )* }
+            }
+        }
+    };
+}
+
+columns! {
+    /// Real-valued state of every subnet slot of one path (model.md §2). Amounts in TAO / alpha.
+    pub struct SubnetReal<R> {
+        /// Pool TAO reserve (`SubnetTAO`).
+        tao,
+        /// Pool alpha reserve (`SubnetAlphaIn`).
+        alpha,
+        /// Balancer quote (TAO) weight w2; 0.5 for constant product.
+        w_quote,
+        /// Outstanding alpha (`SubnetAlphaOut`): held by stakers plus pending emission.
+        alpha_out,
+        /// Alpha issuance (AlphaIn + AlphaOut), which drives the alpha halving.
+        alpha_issuance,
+        /// Moving (EMA) price P̄ (`SubnetMovingPrice`).
+        moving_price,
+        /// TAO flow accumulated since the last EMA update (`SubnetTaoFlow`), TAO.
+        flow,
+        /// Flow EMA S (`SubnetEmaTaoFlow`), TAO per block.
+        flow_ema,
+        /// Protocol flow accumulated since the last EMA update (net-flow era), TAO.
+        protocol_flow,
+        /// Protocol flow EMA P (net-flow era), TAO per block.
+        protocol_flow_ema,
+        /// Emission share of the last step.
+        share,
+        /// Pending miner (server) alpha, paid at the epoch.
+        pending_server,
+        /// Pending validator alpha, paid at the epoch.
+        pending_validator,
+        /// Pending root alpha dividends, paid at the epoch.
+        pending_root,
+        /// Pending owner cut, paid at the epoch.
+        pending_owner,
+        /// Fraction of miner incentive captured by owner-associated miners (burned).
+        miner_burn,
+        /// Latent quality q (behaviour, model.md §8).
+        quality,
+        /// Momentum m: EMA of log price returns (behaviour).
+        momentum,
+        /// Running peak of the spot price.
+        peak_price,
+        /// Spot price at the start of the path (or at registration).
+        start_price,
+        /// Pool TAO at the start of the path (or at registration).
+        start_tao,
+        /// Alpha held by organic stakers.
+        held_organic,
+        /// Alpha held by miners.
+        held_miners,
+        /// Alpha held by validators.
+        held_validators,
+        /// Alpha held by the subnet owner.
+        held_owner,
+        /// Alpha held by root claimers (`root_claim = "keep"`).
+        held_root,
+    }
+}
+
+columns! {
+    /// Integer state of every subnet slot of one path. Blocks fit u32 (mainnet is near 1e7).
+    pub struct SubnetInt<U> {
+        /// 1 when the slot holds a live subnet.
+        active,
+        /// Block at which the occupant registered (`NetworkRegisteredAt`).
+        registered_block,
+        /// First block with emission (`FirstEmissionBlockNumber`), registration + start-call delay.
+        first_emission_block,
+        /// Consecutive steps with zero emission share.
+        zero_share_steps,
+        /// 1 once the occupant entered a death spiral.
+        spiral,
+        /// Step of the death-spiral entry (valid when `spiral` is 1).
+        spiral_step,
+    }
+}
+
+columns! {
+    /// Real-valued global state of one path (a "column" of length 1 per field).
+    pub struct GlobalReal<R> {
+        /// TAO total issuance (`TotalIssuance`), drives the halving.
+        issuance,
+        /// TAO staked on root (`SubnetTAO[0]`).
+        root_tao,
+        /// Lock cost paid at the last registration (`NetworkLastLockCost`).
+        last_lock,
+        /// Global market factor g (behaviour).
+        market,
+        /// TAO minted into the system since the start (injection plus chain buys).
+        tao_minted,
+        /// TAO that entered pools from outside (stakes, buybacks, registration locks).
+        tao_paid_in,
+        /// TAO that left pools to holders (unstakes, dissolutions, block-author fees).
+        tao_paid_out,
+        /// TAO recycled (destroyed) from locks above the minimum.
+        tao_recycled,
+    }
+}
+
+columns! {
+    /// Integer global state of one path.
+    pub struct GlobalInt<U> {
+        /// Current block.
+        block,
+        /// Block of the last lock (`LastRateLimitedBlock[NetworkLastRegistered]`), 0 = never.
+        last_lock_block,
+        /// Block of the last subnet registration, 0 = never.
+        last_registration_block,
+        /// Registrations so far.
+        registrations,
+        /// Prunings so far.
+        prunings,
+    }
+}
+
+/// The state of a batch of paths: four flat buffers, path-major (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchState<R: Real> {
+    /// Number of paths in the batch.
+    pub paths: usize,
+    /// Subnet slots per path (`subnet_limit`).
+    pub subnets: usize,
+    /// `paths × SubnetReal::FIELDS × subnets` reals.
+    pub subnet_real: Vec<R>,
+    /// `paths × SubnetInt::FIELDS × subnets` integers.
+    pub subnet_int: Vec<u32>,
+    /// `paths × GlobalReal::FIELDS` reals.
+    pub global_real: Vec<R>,
+    /// `paths × GlobalInt::FIELDS` integers.
+    pub global_int: Vec<u32>,
+}
+
+/// Mutable named views of one path's state, as the CPU stages use it.
+#[derive(Debug)]
+pub struct PathState<'a, R> {
+    /// Per-subnet reals.
+    pub sub: SubnetReal<'a, R>,
+    /// Per-subnet integers.
+    pub sub_int: SubnetInt<'a, u32>,
+    /// Global reals (each slice has length 1).
+    pub global: GlobalReal<'a, R>,
+    /// Global integers (each slice has length 1).
+    pub global_int: GlobalInt<'a, u32>,
+}
+
+impl<R: Real> BatchState<R> {
+    /// A zeroed batch of `paths` paths with `subnets` slots each.
+    pub fn zeroed(paths: usize, subnets: usize) -> Self {
+        Self {
+            paths,
+            subnets,
+            subnet_real: vec![R::zero(); paths * SubnetReal::<R>::FIELDS * subnets],
+            subnet_int: vec![0; paths * SubnetInt::<u32>::FIELDS * subnets],
+            global_real: vec![R::zero(); paths * GlobalReal::<R>::FIELDS],
+            global_int: vec![0; paths * GlobalInt::<u32>::FIELDS],
+        }
+    }
+
+    /// Named views of path `p`.
+    pub fn path(&mut self, p: usize) -> PathState<'_, R> {
+        let s = self.subnets;
+        let (nr, ni) = (SubnetReal::<R>::FIELDS * s, SubnetInt::<u32>::FIELDS * s);
+        let (gr, gi) = (GlobalReal::<R>::FIELDS, GlobalInt::<u32>::FIELDS);
+        PathState {
+            sub: SubnetReal::split(&mut self.subnet_real[p * nr..(p + 1) * nr], s),
+            sub_int: SubnetInt::split(&mut self.subnet_int[p * ni..(p + 1) * ni], s),
+            global: GlobalReal::split(&mut self.global_real[p * gr..(p + 1) * gr], 1),
+            global_int: GlobalInt::split(&mut self.global_int[p * gi..(p + 1) * gi], 1),
+        }
+    }
+
+    /// Runs `f` on every path's views, in parallel over paths (rayon). `f` gets the path index.
+    ///
+    /// Each path is handed its own disjoint slices, so the result is the same for any thread
+    /// count.
+    pub fn for_each_path<F>(&mut self, f: F)
+    where
+        F: Fn(usize, PathState<'_, R>) + Sync + Send,
+    {
+        use rayon::prelude::*;
+        let s = self.subnets;
+        let (nr, ni) = (SubnetReal::<R>::FIELDS * s, SubnetInt::<u32>::FIELDS * s);
+        let (gr, gi) = (GlobalReal::<R>::FIELDS, GlobalInt::<u32>::FIELDS);
+        if self.paths == 0 {
+            return;
+        }
+        self.subnet_real
+            .par_chunks_mut(nr.max(1))
+            .zip(self.subnet_int.par_chunks_mut(ni.max(1)))
+            .zip(self.global_real.par_chunks_mut(gr))
+            .zip(self.global_int.par_chunks_mut(gi))
+            .enumerate()
+            .for_each(|(p, (((sr, si), g), gint))| {
+                f(
+                    p,
+                    PathState {
+                        sub: SubnetReal::split(sr, s),
+                        sub_int: SubnetInt::split(si, s),
+                        global: GlobalReal::split(g, 1),
+                        global_int: GlobalInt::split(gint, 1),
+                    },
+                );
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_address_the_documented_offsets() {
+        let mut b = BatchState::<f64>::zeroed(3, 4);
+        {
+            let p = b.path(2);
+            p.sub.alpha[3] = 7.0;
+            p.sub_int.registered_block[1] = 9;
+            p.global.root_tao[0] = 5.0;
+        }
+        let s = 4;
+        let path_block = SubnetReal::<f64>::FIELDS * s;
+        // alpha is field 1: offset = path * block + field * S + subnet.
+        assert_eq!(b.subnet_real[2 * path_block + s + 3], 7.0);
+        assert_eq!(b.subnet_int[2 * SubnetInt::<u32>::FIELDS * s + s + 1], 9);
+        assert_eq!(b.global_real[2 * GlobalReal::<f64>::FIELDS + 1], 5.0);
+        assert_eq!(SubnetReal::<f64>::NAMES[1], "alpha");
+    }
+
+    #[test]
+    fn parallel_views_cover_each_path_once() {
+        let mut b = BatchState::<f32>::zeroed(17, 5);
+        b.for_each_path(|p, st| {
+            for x in st.sub.tao.iter_mut() {
+                *x += p as f32;
+            }
+            st.global_int.block[0] += 1;
+        });
+        for p in 0..17 {
+            assert!(b.path(p).sub.tao.iter().all(|&x| x == p as f32));
+            assert_eq!(b.path(p).global_int.block[0], 1);
+        }
+    }
+}
