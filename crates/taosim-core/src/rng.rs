@@ -1,1 +1,506 @@
-//! Philox4x32-10 (to be written)
+//! Philox4x32-10 counter-based random numbers, keyed per path (model.md §11, §13).
+//!
+//! The generator is Random123's Philox4x32 with 10 rounds (Salmon et al., "Parallel random
+//! numbers: as easy as 1, 2, 3", SC'11): a bijection of a 128-bit counter under a 64-bit key. It
+//! has no state, so a draw depends only on *which* draw it is, never on the order in which
+//! threads, batches or shards produce it; that is what makes a path's result independent of
+//! backend scheduling.
+//!
+//! # Key and counter scheme (part of the reproducibility contract)
+//!
+//! A path's stream is keyed by the run seed and addressed by (point, path):
+//!
+//! ```text
+//! key     = [ seed as u32, (seed >> 32) as u32 ]
+//! counter = [ step, (stream << 16) | subnet, point, path ]
+//! ```
+//!
+//! - `step`: the engine step (u32; 2^32 steps of 361 blocks is far beyond any horizon).
+//! - `subnet`: the subnet slot, `< 65536`; draws that belong to no subnet use [`GLOBAL_SUBNET`].
+//! - `stream`: what the draw is for, `< 65536`, one of the ids in [`stream`].
+//! - `point`, `path`: the sweep point id and the path id within the point.
+//!
+//! Each (step, subnet, stream) address yields one block of four `u32` words. A stage that needs
+//! more than four words per subnet and step uses a *range* of stream ids (see [`stream`]).
+//! Both 16-bit limits are checked by [`PathRng::block`] (it panics on overflow, because an
+//! overflowing id would silently alias another stream).
+//!
+//! # Conversions
+//!
+//! The conversions ([`uniform_open`], [`normal_pair`], [`exponential`], [`poisson`],
+//! [`lognormal`]) are deterministic functions of the `u32` words only and use the same formula at
+//! f32 and f64, so the GPU's f32 twin agrees with the f64 reference up to rounding (integer
+//! results such as Poisson counts can flip on the rare draw that lands on a rounding boundary).
+//!
+//! # WGSL twin
+//!
+//! WGSL has no 64-bit integers, so the shader computes the 32x32->64 product from 16-bit halves;
+//! [`mul_hi_lo_emulated`] is that algorithm on the CPU, tested against [`mul_hi_lo`].
+
+/// First Philox4x32 round multiplier (Random123 `PHILOX_M4x32_0`).
+pub const PHILOX_M0: u32 = 0xD251_1F53;
+/// Second Philox4x32 round multiplier (Random123 `PHILOX_M4x32_1`).
+pub const PHILOX_M1: u32 = 0xCD9E_8D57;
+/// Weyl increment of the first key word per round (golden ratio, Random123 `PHILOX_W32_0`).
+pub const PHILOX_W0: u32 = 0x9E37_79B9;
+/// Weyl increment of the second key word per round (sqrt(3) - 1, Random123 `PHILOX_W32_1`).
+pub const PHILOX_W1: u32 = 0xBB67_AE85;
+/// Number of Philox rounds (10, Random123's default and the Crush-resistant choice).
+pub const PHILOX_ROUNDS: u32 = 10;
+
+/// The subnet field used for draws that belong to the whole path rather than one subnet.
+pub const GLOBAL_SUBNET: u32 = 0xFFFF;
+
+/// The high and low 32-bit words of the 64-bit product `a * b`.
+#[inline]
+pub fn mul_hi_lo(a: u32, b: u32) -> (u32, u32) {
+    let product = u64::from(a) * u64::from(b);
+    ((product >> 32) as u32, product as u32)
+}
+
+/// [`mul_hi_lo`] computed with 32-bit arithmetic only, from 16-bit halves (the WGSL algorithm).
+///
+/// Every partial product of two 16-bit halves fits in a `u32`; the middle column collects the
+/// carries out of the low half so the high word is exact.
+#[inline]
+pub fn mul_hi_lo_emulated(a: u32, b: u32) -> (u32, u32) {
+    let a_lo = a & 0xFFFF;
+    let a_hi = a >> 16;
+    let b_lo = b & 0xFFFF;
+    let b_hi = b >> 16;
+    let lo_lo = a_lo * b_lo;
+    let lo_hi = a_lo * b_hi;
+    let hi_lo = a_hi * b_lo;
+    let hi_hi = a_hi * b_hi;
+    // Bits 16..31 of the product plus the carry into bit 32: at most 3 * (2^16 - 1), fits in u32.
+    let middle = (lo_lo >> 16) + (lo_hi & 0xFFFF) + (hi_lo & 0xFFFF);
+    let low = (lo_lo & 0xFFFF) | (middle << 16);
+    // The true high word is < 2^32 and every partial sum is below it, so nothing overflows.
+    let high = hi_hi + (lo_hi >> 16) + (hi_lo >> 16) + (middle >> 16);
+    (high, low)
+}
+
+/// One Philox4x32 round: two multiplies, then a Feistel-like swap mixed with the round key.
+#[inline]
+fn philox_round(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let (hi0, lo0) = mul_hi_lo(PHILOX_M0, ctr[0]);
+    let (hi1, lo1) = mul_hi_lo(PHILOX_M1, ctr[2]);
+    [hi1 ^ ctr[1] ^ key[0], lo1, hi0 ^ ctr[3] ^ key[1], lo0]
+}
+
+/// Random123's Philox4x32-10: the four output words for counter `ctr` under key `key`.
+pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut ctr = ctr;
+    let mut key = key;
+    for round in 0..PHILOX_ROUNDS {
+        // The key is bumped between rounds, not before the first (Random123 `philox4x32_R`).
+        if round > 0 {
+            key = [key[0].wrapping_add(PHILOX_W0), key[1].wrapping_add(PHILOX_W1)];
+        }
+        ctr = philox_round(ctr, key);
+    }
+    ctr
+}
+
+/// The random stream of one Monte Carlo path: the Philox key of the run seed plus the path's
+/// (point, path) address. Cheap to copy; holds no mutable state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathRng {
+    key: [u32; 2],
+    point: u32,
+    path: u32,
+}
+
+impl PathRng {
+    /// The stream of path `path` of sweep point `point` under the run seed `seed`.
+    pub fn new(seed: u64, point: u32, path: u32) -> Self {
+        Self { key: [seed as u32, (seed >> 32) as u32], point, path }
+    }
+
+    /// The four words at (step, subnet, stream); `subnet` and `stream` must be `< 65536`.
+    ///
+    /// # Panics
+    /// If `subnet` or `stream` does not fit in 16 bits (it would alias another stream's words).
+    #[inline]
+    pub fn block(&self, step: u32, subnet: u32, stream: u32) -> [u32; 4] {
+        assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
+        assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
+        philox4x32_10([step, (stream << 16) | subnet, self.point, self.path], self.key)
+    }
+}
+
+/// Stream ids: what a draw is for (the `stream` field of the counter).
+///
+/// The ids are part of the reproducibility contract: renumbering one changes every result drawn
+/// from it. Never reuse or renumber an id; a new consumer takes an unused id (the gaps between the
+/// groups are left for that). A consumer that needs more than four words per (step, subnet) uses
+/// a range `BASE..BASE + LEN` and must stay inside it.
+pub mod stream {
+    /// Latent quality diffusion of a subnet (normal pair).
+    pub const QUALITY: u32 = 0x0000;
+    /// Latent quality jumps: arrival (Poisson) and size (normal).
+    pub const QUALITY_JUMP: u32 = 0x0001;
+    /// Global market factor (AR(1)/OU innovation); drawn with `GLOBAL_SUBNET`.
+    pub const MARKET: u32 = 0x0002;
+    /// Lognormal noise of the organic inflow.
+    pub const FLOW_NOISE: u32 = 0x0010;
+    /// Lognormal noise of the organic outflow.
+    pub const OUTFLOW_NOISE: u32 = 0x0011;
+    /// Panic selling draws.
+    pub const PANIC: u32 = 0x0020;
+    /// Zero-emission exodus draws.
+    pub const ZERO_EMISSION_EXIT: u32 = 0x0021;
+    /// Whale arrivals (Poisson) and direction.
+    pub const WHALE: u32 = 0x0030;
+    /// Whale order sizes (lognormal).
+    pub const WHALE_SIZE: u32 = 0x0031;
+    /// Revenue buyback noise.
+    pub const BUYBACK: u32 = 0x0040;
+    /// New-subnet arrivals (Poisson) and registrants' willingness to pay; drawn with
+    /// `GLOBAL_SUBNET`.
+    pub const REGISTRATION: u32 = 0x0100;
+    /// Initial draws of a newly registered subnet (quality from the prior, start size), drawn
+    /// with the slot's subnet index.
+    pub const NEW_SUBNET: u32 = 0x0101;
+    /// Synthetic initial state (`init.synthetic`): pool sizes and prices.
+    pub const INIT_SYNTHETIC: u32 = 0x0102;
+    /// Base of the miner-quality random walk range (two normals per block; miner j uses id
+    /// `YUMA_MINER_QUALITY + j / 2`).
+    pub const YUMA_MINER_QUALITY: u32 = 0x1000;
+    /// Length of the miner-quality range (covers 256 uids with room to spare).
+    pub const YUMA_MINER_QUALITY_LEN: u32 = 0x1000;
+    /// Base of the validator weight-noise range (two normals per block; pair (i, j) of an
+    /// `V x M` matrix uses id `YUMA_NOISE + (i * M + j) / 2`).
+    pub const YUMA_NOISE: u32 = 0x2000;
+    /// Length of the weight-noise range (64 validators x 256 uids / 2 = 8192 ids needed).
+    pub const YUMA_NOISE_LEN: u32 = 0x4000;
+}
+
+/// 2^-24: the spacing of the 24-bit uniform grid.
+const UNIFORM_SCALE: f64 = 1.0 / 16_777_216.0;
+
+/// A uniform draw in the open interval (0, 1) from the top 24 bits of `w`:
+/// `((w >> 8) + 0.5) * 2^-24`, clipped to the largest `R` below one.
+///
+/// 24 bits because an f32 holds them exactly. The half-step offset keeps 0 out (so `ln u` is
+/// finite). In f64 the largest value is `1 - 2^-25`; in f32 the top grid point rounds to 1, so the
+/// result is clipped to `1 - 2^-24` there (the f32/f64 difference is at most 2^-25).
+#[inline]
+pub fn uniform_open<R: crate::Real>(w: u32) -> R {
+    let u = (R::of(f64::from(w >> 8)) + R::of(0.5)) * R::of(UNIFORM_SCALE);
+    u.min(R::one() - R::of(R::EPS * 0.5))
+}
+
+/// Two independent standard normals from two words by Box–Muller:
+/// `r = sqrt(-2 ln u0)`, `(r cos 2πu1, r sin 2πu1)`.
+///
+/// Box–Muller rather than a ziggurat because it has no data-dependent loop (a shader runs it in
+/// lockstep). `u0 >= 2^-25` bounds `|z| <= 5.9`: the tails beyond are cut, which does not matter
+/// for the model's noise terms.
+#[inline]
+pub fn normal_pair<R: crate::Real>(w0: u32, w1: u32) -> (R, R) {
+    let u0: R = uniform_open(w0);
+    let u1: R = uniform_open(w1);
+    let radius = (R::of(-2.0) * u0.ln()).sqrt();
+    let angle = R::of(2.0) * R::PI() * u1;
+    (radius * angle.cos(), radius * angle.sin())
+}
+
+/// A unit-mean exponential draw `-ln u` from one word (scale it by the mean).
+#[inline]
+pub fn exponential<R: crate::Real>(w: u32) -> R {
+    -uniform_open::<R>(w).ln()
+}
+
+/// A lognormal draw `exp(mu + sigma z)` with `z` the first normal of [`normal_pair`]`(w0, w1)`.
+#[inline]
+pub fn lognormal<R: crate::Real>(mu: R, sigma: R, w0: u32, w1: u32) -> R {
+    let (z, _) = normal_pair::<R>(w0, w1);
+    (mu + sigma * z).exp()
+}
+
+/// Largest mean sampled exactly (by inversion) in [`poisson`]; above it the normal approximation
+/// is used.
+pub const POISSON_INVERSION_MAX_LAMBDA: f64 = 32.0;
+/// Bound on the terms the inversion loop sums: at `lambda = 32` the probability of a count above
+/// 128 is below 1e-30, far under the 2^-25 resolution of the uniform.
+pub const POISSON_MAX_TERMS: u32 = 128;
+
+/// A Poisson count with mean `lambda` from the words `w0`, `w1`.
+///
+/// - `lambda <= 0` (or NaN): 0.
+/// - `lambda <= POISSON_INVERSION_MAX_LAMBDA`: inversion of the CDF with `u = uniform_open(w0)`:
+///   the smallest `k` with `F(k) >= u`, summing at most [`POISSON_MAX_TERMS`] terms. When the
+///   computed CDF stalls below `u` (rounding, mostly in f32, for `u` within a few ulps of 1) the
+///   loop stops at the first term too small to change the sum, so it never runs to the bound on
+///   a rounding artefact. `w1` is unused.
+/// - above: the normal approximation `max(0, round(lambda + sqrt(lambda) z))` with `z` the first
+///   normal of [`normal_pair`]`(w0, w1)` (skewness `1/sqrt(lambda) < 0.18` there). Counts above
+///   `u32::MAX` saturate; the model's means are many orders below that.
+pub fn poisson<R: crate::Real>(lambda: R, w0: u32, w1: u32) -> u32 {
+    // NaN fails `lambda > 0` as well, so it also yields 0.
+    if lambda.is_nan() || lambda <= R::zero() {
+        return 0;
+    }
+    if lambda > R::of(POISSON_INVERSION_MAX_LAMBDA) {
+        let (z, _) = normal_pair::<R>(w0, w1);
+        let count = (lambda + lambda.sqrt() * z + R::of(0.5)).floor().max(R::zero());
+        // `as` saturates at u32::MAX, which is the documented behaviour.
+        return count.f64() as u32;
+    }
+    let u: R = uniform_open(w0);
+    let mut k: u32 = 0;
+    let mut term = (-lambda).exp();
+    let mut cdf = term;
+    while u > cdf && k < POISSON_MAX_TERMS {
+        k += 1;
+        term = term * lambda / R::of(f64::from(k));
+        let next = cdf + term;
+        if next == cdf {
+            break;
+        }
+        cdf = next;
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Edge values of the multiplier halves plus the Philox multipliers themselves.
+    const EDGES: [u32; 12] = [
+        0,
+        1,
+        2,
+        0xFFFF,
+        0x1_0000,
+        0x1_0001,
+        0x7FFF_FFFF,
+        0x8000_0000,
+        0xFFFF_0000,
+        0xFFFF_FFFF,
+        PHILOX_M0,
+        PHILOX_M1,
+    ];
+
+    #[test]
+    fn emulated_multiply_matches_native_on_edges() {
+        for &a in &EDGES {
+            for &b in &EDGES {
+                assert_eq!(mul_hi_lo_emulated(a, b), mul_hi_lo(a, b), "a = {a:#x}, b = {b:#x}");
+                // Independent reference: the u64 product split by hand.
+                let p = u64::from(a) * u64::from(b);
+                assert_eq!(mul_hi_lo(a, b), ((p >> 32) as u32, p as u32));
+            }
+        }
+    }
+
+    #[test]
+    fn emulated_multiply_matches_native_on_random_words() {
+        // Inputs from a SplitMix64 sequence (independent of Philox).
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let (a, b) = (z as u32, (z >> 32) as u32);
+            let p = u64::from(a) * u64::from(b);
+            assert_eq!(mul_hi_lo_emulated(a, b), ((p >> 32) as u32, p as u32));
+        }
+    }
+
+    #[test]
+    fn path_rng_values_are_pinned() {
+        // Computed in the test-writing session by an independent Python implementation of
+        // Philox4x32-10 (which reproduced the three Random123 kat_vectors), with
+        // key = [seed as u32, seed >> 32] and counter = [step, (stream << 16) | subnet, point, path].
+        let seed = 0x0123_4567_89AB_CDEF_u64;
+        assert_eq!(
+            PathRng::new(seed, 0, 0).block(0, 0, 0),
+            [0xb850_222e, 0xc58c_b04b, 0x14a7_a020, 0x7a84_fff9]
+        );
+        assert_eq!(
+            PathRng::new(seed, 2, 11).block(7, 3, 5),
+            [0xf1e0_ebcb, 0x68d8_06f5, 0x7ab3_1a38, 0xad2c_50ba]
+        );
+        assert_eq!(
+            PathRng::new(seed, 9, 4095).block(123_456, 255, 0x50),
+            [0x0bc1_093f, 0xff0b_4baa, 0x01e6_5619, 0x0d5a_56a4]
+        );
+    }
+
+    #[test]
+    fn distinct_addresses_give_distinct_words() {
+        let rng = PathRng::new(42, 1, 1);
+        let base = rng.block(5, 3, stream::QUALITY);
+        let others = [
+            rng.block(6, 3, stream::QUALITY),
+            rng.block(5, 4, stream::QUALITY),
+            rng.block(5, 3, stream::MARKET),
+            rng.block(5, GLOBAL_SUBNET, stream::QUALITY),
+            PathRng::new(42, 1, 2).block(5, 3, stream::QUALITY),
+            PathRng::new(42, 2, 1).block(5, 3, stream::QUALITY),
+            PathRng::new(43, 1, 1).block(5, 3, stream::QUALITY),
+            PathRng::new(42 | (1 << 40), 1, 1).block(5, 3, stream::QUALITY),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "address variant {i} repeats the base words");
+        }
+        // Subnet and stream occupy separate halves of counter word 1: (subnet 1, stream 0) and
+        // (subnet 0, stream 1) must differ.
+        assert_ne!(rng.block(0, 1, 0), rng.block(0, 0, 1));
+    }
+
+    #[test]
+    #[should_panic(expected = "16 bits")]
+    fn oversized_subnet_is_rejected() {
+        let _ = PathRng::new(1, 0, 0).block(0, 0x1_0000, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "16 bits")]
+    fn oversized_stream_is_rejected() {
+        let _ = PathRng::new(1, 0, 0).block(0, 0, 0x1_0000);
+    }
+
+    #[test]
+    fn uniform_stays_inside_the_open_interval() {
+        assert_eq!(uniform_open::<f64>(0), 0.5 / 16_777_216.0);
+        assert_eq!(uniform_open::<f64>(u32::MAX), 1.0 - 0.5 / 16_777_216.0);
+        assert_eq!(uniform_open::<f32>(0), 0.5 / 16_777_216.0);
+        assert!(uniform_open::<f32>(u32::MAX) < 1.0);
+        assert_eq!(uniform_open::<f32>(u32::MAX), 1.0 - 1.0 / 16_777_216.0);
+        // Only the top 24 bits matter.
+        assert_eq!(uniform_open::<f64>(0x1234_5600), uniform_open::<f64>(0x1234_56FF));
+        for w in [0_u32, 1, 255, 256, 0x8000_0000, 0xFFFF_FEFF, 0xFFFF_FF00, u32::MAX] {
+            let u64v = uniform_open::<f64>(w);
+            let u32v = uniform_open::<f32>(w);
+            assert!(u64v > 0.0 && u64v < 1.0);
+            assert!(u32v > 0.0 && u32v < 1.0);
+            assert!((f64::from(u32v) - u64v).abs() <= 0.5 / 16_777_216.0);
+        }
+    }
+
+    /// Words of path 0 of a fixed seed, four per step.
+    fn words(n_blocks: u32, stream_id: u32) -> impl Iterator<Item = [u32; 4]> {
+        let rng = PathRng::new(20_260_411, 0, 0);
+        (0..n_blocks).map(move |step| rng.block(step, 0, stream_id))
+    }
+
+    #[test]
+    fn normal_mean_and_variance_within_five_standard_errors() {
+        let mut n = 0.0_f64;
+        let mut sum = 0.0_f64;
+        let mut sum_sq = 0.0_f64;
+        for w in words(25_000, stream::QUALITY) {
+            for (a, b) in [(w[0], w[1]), (w[2], w[3])] {
+                let (z0, z1) = normal_pair::<f64>(a, b);
+                for z in [z0, z1] {
+                    n += 1.0;
+                    sum += z;
+                    sum_sq += z * z;
+                }
+            }
+        }
+        assert_eq!(n, 100_000.0);
+        let mean = sum / n;
+        let variance = sum_sq / n - mean * mean;
+        // SE of the mean of N(0,1): 1/sqrt(n); SE of the sample variance: sqrt(2/n).
+        assert!(mean.abs() < 5.0 / n.sqrt(), "mean {mean}");
+        assert!((variance - 1.0).abs() < 5.0 * (2.0 / n).sqrt(), "variance {variance}");
+    }
+
+    #[test]
+    fn normal_f32_tracks_f64() {
+        for w in words(2_000, stream::FLOW_NOISE) {
+            let (a64, b64) = normal_pair::<f64>(w[0], w[1]);
+            let (a32, b32) = normal_pair::<f32>(w[0], w[1]);
+            assert!((f64::from(a32) - a64).abs() < 1e-4, "{a32} vs {a64}");
+            assert!((f64::from(b32) - b64).abs() < 1e-4, "{b32} vs {b64}");
+        }
+    }
+
+    #[test]
+    fn exponential_mean_within_five_standard_errors() {
+        let mut n = 0.0_f64;
+        let mut sum = 0.0_f64;
+        for w in words(25_000, stream::WHALE) {
+            for x in w {
+                let e = exponential::<f64>(x);
+                assert!(e > 0.0 && e.is_finite());
+                n += 1.0;
+                sum += e;
+            }
+        }
+        // Exp(1): mean 1, standard deviation 1.
+        assert!((sum / n - 1.0).abs() < 5.0 / n.sqrt(), "mean {}", sum / n);
+    }
+
+    #[test]
+    fn lognormal_log_mean_within_five_standard_errors() {
+        let (mu, sigma) = (0.3_f64, 0.8_f64);
+        let mut n = 0.0_f64;
+        let mut sum = 0.0_f64;
+        for w in words(25_000, stream::WHALE_SIZE) {
+            let x = lognormal::<f64>(mu, sigma, w[0], w[1]);
+            n += 1.0;
+            sum += x.ln();
+        }
+        assert!((sum / n - mu).abs() < 5.0 * sigma / n.sqrt(), "log mean {}", sum / n);
+    }
+
+    fn poisson_moments<R: crate::Real>(lambda: f64, stream_id: u32) -> (f64, f64, f64) {
+        let mut n = 0.0_f64;
+        let mut sum = 0.0_f64;
+        let mut sum_sq = 0.0_f64;
+        for w in words(50_000, stream_id) {
+            for (a, b) in [(w[0], w[1]), (w[2], w[3])] {
+                let k = f64::from(poisson(R::of(lambda), a, b));
+                n += 1.0;
+                sum += k;
+                sum_sq += k * k;
+            }
+        }
+        let mean = sum / n;
+        (n, mean, sum_sq / n - mean * mean)
+    }
+
+    #[test]
+    fn poisson_mean_within_five_standard_errors() {
+        // Inversion (small lambda, f64 and f32) and the normal approximation (lambda = 200).
+        for (lambda, stream_id) in [(0.05, 0x10), (3.0, 0x11), (30.0, 0x12), (200.0, 0x13)] {
+            for (label, (n, mean, variance)) in [
+                ("f64", poisson_moments::<f64>(lambda, stream_id)),
+                ("f32", poisson_moments::<f32>(lambda, stream_id)),
+            ] {
+                // Poisson(lambda): variance lambda, so SE of the mean sqrt(lambda / n).
+                let se = (lambda / n).sqrt();
+                assert!((mean - lambda).abs() < 5.0 * se, "{label} lambda {lambda}: mean {mean}");
+                // The variance should match lambda too (loose: 10%).
+                assert!(
+                    (variance / lambda - 1.0).abs() < 0.1,
+                    "{label} lambda {lambda}: var {variance}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn poisson_edge_cases() {
+        assert_eq!(poisson(0.0_f64, 123, 456), 0);
+        assert_eq!(poisson(-1.0_f64, 123, 456), 0);
+        assert_eq!(poisson(f64::NAN, 123, 456), 0);
+        // u just above 0 lands on k = 0; u at the top of the grid lands deep in the tail but the
+        // loop stays bounded.
+        assert_eq!(poisson(3.0_f64, 0, 0), 0);
+        let top = poisson(POISSON_INVERSION_MAX_LAMBDA, u32::MAX, 0);
+        assert!(top > 50 && top < POISSON_MAX_TERMS, "{top}");
+        let top32 = poisson(POISSON_INVERSION_MAX_LAMBDA as f32, u32::MAX, 0);
+        assert!(top32 > 50 && top32 < POISSON_MAX_TERMS, "{top32}");
+        // The inverse CDF of Poisson(3) at u = 0.5 is 3 (F(2) = 0.4232, F(3) = 0.6472).
+        assert_eq!(poisson(3.0_f64, 0x8000_0000, 0), 3);
+    }
+}
