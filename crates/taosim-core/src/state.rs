@@ -48,6 +48,11 @@ macro_rules! columns {
                 let mut next = || if len == 0 { &mut [][..] } else { chunks.next().expect("sized above") };
                 Self { $( $field: next(), )* }
             }
+
+            /// Calls `f` on every field's slice, in buffer order.
+            pub fn for_each_field(&mut self, mut f: impl FnMut(&mut [$elem])) {
+                $( f(self.$field); )*
+            }
         }
     };
 }
@@ -61,10 +66,10 @@ columns! {
         alpha,
         /// Balancer quote (TAO) weight w2; 0.5 for constant product.
         w_quote,
-        /// Outstanding alpha (`SubnetAlphaOut`): held by stakers plus pending emission.
+        /// Outstanding alpha (`SubnetAlphaOut`): held by stakers, pending emission, and burned
+        /// miner alpha (burning is a no-op on the chain's counters). Alpha issuance, which drives
+        /// the alpha halving, is `alpha + alpha_out` (chain.md §3.1).
         alpha_out,
-        /// Alpha issuance (AlphaIn + AlphaOut), which drives the alpha halving.
-        alpha_issuance,
         /// Moving (EMA) price P̄ (`SubnetMovingPrice`).
         moving_price,
         /// TAO flow accumulated since the last EMA update (`SubnetTaoFlow`), TAO.

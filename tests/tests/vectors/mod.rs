@@ -1,4 +1,4 @@
-//! Chain test vectors (`docs/chain-vectors.md`), one module per area.
+//! Chain test vectors (`docs/reference/chain-vectors.md`), one module per area.
 
 mod amm;
 mod emission;

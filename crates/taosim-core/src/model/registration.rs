@@ -89,13 +89,13 @@ pub fn registration_allowed(block: u64, last_registration_block: u64, rate_limit
 pub fn prune_candidate<R: Real>(
     active: &[u32],
     moving_price: &[R],
-    registered_at: &[u64],
-    block: u64,
-    immunity: u64,
+    registered_at: &[u32],
+    block: u32,
+    immunity: u32,
 ) -> Option<usize> {
     let mut candidate: Option<usize> = None;
     let mut candidate_price = R::infinity();
-    let mut candidate_registered = u64::MAX;
+    let mut candidate_registered = u32::MAX;
     for k in 0..active.len() {
         if active[k] == 0 || block < registered_at[k].saturating_add(immunity) {
             continue;
