@@ -4,7 +4,9 @@
 //!   citing the subtensor test it comes from.
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
 //! - `precision`: f32 against f64 instantiations of the stages.
+//! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
 mod precision;
 mod properties;
+mod stages;
 mod vectors;
