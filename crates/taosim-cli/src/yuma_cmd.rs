@@ -1,15 +1,77 @@
-//! `taosim yuma SCENARIO.toml [--format json|table]` (to be written).
+//! `taosim yuma SCENARIO.toml [--format json|table]`: replays a Yuma scenario epoch by epoch
+//! (`taosim_core::yuma_scenario`, format in `docs/yuma.md`) and prints each epoch's consensus,
+//! incentive, dividends, validator trust and stored bonds.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
+
+use anyhow::Context;
+use taosim_core::yuma_scenario::{EpochReport, parse_scenario};
+
+/// Output format of `taosim yuma`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Readable per-epoch blocks of per-uid columns.
+    #[default]
+    Table,
+    /// A JSON array, one object per epoch.
+    Json,
+}
 
 /// Arguments of `taosim yuma`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct YumaArgs {
-    /// Scenario file (TOML); see the README for the format.
+    /// Scenario file (TOML); see docs/yuma.md for the format.
     scenario: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 /// Runs the `yuma` subcommand.
-pub(crate) fn run(_args: &YumaArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
+    let path = args.scenario.display();
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read scenario {path}"))?;
+    let scenario = parse_scenario(&text).with_context(|| format!("invalid scenario {path}"))?;
+    let reports = scenario.replay();
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
+        Format::Table => table(&reports),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+/// Per-epoch blocks: one line per uid, then the nonzero bond rows.
+fn table(reports: &[EpochReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        let _ = writeln!(s, "epoch {}", r.epoch);
+        let _ = writeln!(
+            s,
+            "  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}",
+            "uid", "consensus", "incentive", "dividends", "v_trust"
+        );
+        for uid in 0..r.consensus.len() {
+            let _ = writeln!(
+                s,
+                "  {:>4}  {:>10.6}  {:>10.6}  {:>10.6}  {:>10.6}",
+                uid, r.consensus[uid], r.incentive[uid], r.dividends[uid], r.validator_trust[uid]
+            );
+        }
+        let bonded: Vec<usize> =
+            (0..r.bonds.len()).filter(|&i| r.bonds[i].iter().any(|&b| b != 0.0)).collect();
+        if bonded.is_empty() {
+            let _ = writeln!(s, "  bonds: none");
+        } else {
+            let _ = writeln!(s, "  bonds (row = bonding uid, columns = uids 0..n):");
+            for i in bonded {
+                let cells: Vec<String> = r.bonds[i].iter().map(|b| format!("{b:.6}")).collect();
+                let _ = writeln!(s, "  {:>4}  {}", i, cells.join("  "));
+            }
+        }
+        s.push('\n');
+    }
+    s
 }

@@ -1,1 +1,912 @@
-//! (to be written)
+//! One epoch of Yuma consensus for one subnet (chain.md §5; subtensor
+//! `pallets/subtensor/src/epoch/run_epoch.rs::epoch_mechanism` and `epoch/math.rs`).
+//!
+//! Layout: `n` uids; weights and bonds are dense row-major `n_rows × n` matrices whose rows are
+//! the uids `0..n_rows` that may set weights (the engine puts validators first). The epoch
+//! allocates nothing: every work array lives in a caller-owned [`YumaWorkspace`], the carried
+//! state (bonds, the previous epoch's validator permits) in caller slices. [`YumaSubnet`] bundles
+//! the three for tests and the CLI.
+//!
+//! Pipeline (chain.md §5.2): stake normalisation → validator permits (top-k, stored for the next
+//! epoch) → active stake under the *previous* permits → weight masks (permit, diagonal) and row
+//! normalisation → consensus (stake-weighted median per column, §5.3) → clip → validator trust →
+//! incentive → bonds input `W^b = W + β(W̄ − W)` → Yuma2 or Yuma3 bonds and dividends (§5.4).
+//! [`YumaWorkspace::split_emission`] is step 12, [`distribute_epoch_alpha`] the fallback of §3.5.
+//!
+//! ## Chain fidelity ([`BondStorage::ChainU16`])
+//! The chain stores bonds as u16 and computes the whole epoch in `I32F32` (32 fractional bits,
+//! every product floored, every quotient truncated). Its u16 bond values drift by one unit per
+//! epoch on an idle column only because of those truncations (subtensor `test_bonds`), so in
+//! `ChainU16` mode this module snaps every product and quotient to the `I32F32` grid with exact
+//! integer arithmetic (through `f64`; meaningful for the `f64` instantiation), loads weights as the
+//! chain stores them (row max-upscaled to u16), and stores bonds as truncated u16 proportions.
+//! What is not mirrored: the chain's fixed-point `exp` in the liquid-alpha sigmoid (the float `exp`
+//! is snapped to the grid instead) and `I64F64` stake sums of raw rao (stake shares are computed in
+//! `f64` and snapped). [`BondStorage::Float`] is the plain floating-point model (the GPU path).
+//!
+//! ## Sparse entries
+//! The chain's matrices are sparse: an entry can be *absent* rather than zero, which matters in one
+//! place, the liquid-alpha EMA, where a bond whose weight entry is absent is dropped instead of
+//! decayed (chain.md §5.4 "sparse caveat"). Work matrices hold absent entries as [`ABSENT`] (a
+//! negative number, read through `max(0, ·)` everywhere else). An input row's off-diagonal entries
+//! are present (zeros included, as `set_weights` stores explicit zeros) when the row has a
+//! positive weight off the diagonal; the diagonal, masked rows and empty rows are absent.
+
+#![expect(
+    clippy::needless_range_loop,
+    reason = "index loops over parallel arrays mirror the WGSL kernels line for line"
+)]
+
+use crate::Real;
+use crate::params::KAPPA;
+use crate::real::safe_div;
+
+/// Marker for an entry the chain's sparse matrices do not hold (see the module docs).
+pub const ABSENT: f64 = -1.0;
+
+/// Which bonds mechanism the subnet runs (`Yuma3On`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum YumaVersion {
+    /// Original Yuma: column-normalised bonds, EMA towards `col_normalize(W^b ∘ A)`.
+    #[default]
+    Yuma2,
+    /// Yuma3: bonds as absolute proportions with (optionally liquid) per-entry EMA.
+    Yuma3,
+}
+
+/// How bonds are carried between epochs, and with them the arithmetic of the epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BondStorage {
+    /// As the chain: `I32F32` truncations, weights stored as max-upscaled u16, bonds as u16.
+    #[default]
+    ChainU16,
+    /// Plain floating point throughout (the engine's and the GPU's model).
+    Float,
+}
+
+/// Liquid-alpha settings (`LiquidAlphaOn`, `AlphaValues`, `AlphaSigmoidSteepness`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiquidAlpha {
+    /// Whether the per-entry sigmoid alpha is used (Yuma3 only).
+    pub enabled: bool,
+    /// Lower bound of the EMA rate.
+    pub alpha_low: f64,
+    /// Upper bound of the EMA rate.
+    pub alpha_high: f64,
+    /// Sigmoid steepness; the slope is `steepness / 100`.
+    pub steepness: f64,
+}
+
+impl Default for LiquidAlpha {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            alpha_low: 45_875.0 / 65_535.0,
+            alpha_high: 58_982.0 / 65_535.0,
+            steepness: 1_000.0,
+        }
+    }
+}
+
+/// Yuma parameters of one subnet, chain defaults in [`Default`] (chain.md §5.1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct YumaParams {
+    /// Bonds mechanism (chain default `Yuma3On = false`, i.e. Yuma2).
+    pub version: YumaVersion,
+    /// Consensus majority κ in [0, 1] (default 32767/65535).
+    pub kappa: f64,
+    /// Per-epoch bond EMA keep factor (`BondsMovingAverage / 1e6`, default 0.9 ⇒ α = 0.1).
+    pub bonds_moving_average: f64,
+    /// β in [0, 1] of `W^b = W + β(W̄ − W)` (`BondsPenalty / 65535`, default 1).
+    pub bonds_penalty: f64,
+    /// Validator permits: the top-k uids by stake (default 64).
+    pub max_validators: u32,
+    /// Liquid alpha (default off, (0.7, 0.9), steepness 1000).
+    pub liquid_alpha: LiquidAlpha,
+    /// Bond storage and arithmetic (default as the chain).
+    pub bond_storage: BondStorage,
+}
+
+impl Default for YumaParams {
+    fn default() -> Self {
+        Self {
+            version: YumaVersion::Yuma2,
+            kappa: KAPPA,
+            bonds_moving_average: 0.9,
+            bonds_penalty: 1.0,
+            max_validators: 64,
+            liquid_alpha: LiquidAlpha::default(),
+            bond_storage: BondStorage::ChainU16,
+        }
+    }
+}
+
+/// 2^32: one unit of the `I32F32` integer representation.
+const I32F32_ONE: f64 = 4_294_967_296.0;
+
+/// The epoch's arithmetic: plain floating point, or snapped to the `I32F32` grid like the chain.
+#[derive(Clone, Copy, Debug)]
+struct Arith {
+    fixed: bool,
+}
+
+impl Arith {
+    fn of(params: &YumaParams) -> Self {
+        Self { fixed: params.bond_storage == BondStorage::ChainU16 }
+    }
+
+    /// The `I32F32` bits of `x`, floored onto the grid.
+    fn bits<R: Real>(x: R) -> i128 {
+        (x.f64() * I32F32_ONE).floor() as i128
+    }
+
+    fn from_bits<R: Real>(bits: i128) -> R {
+        R::of(bits as f64 / I32F32_ONE)
+    }
+
+    /// `x` as the chain's `I32F32` conversions leave it (floored onto the grid).
+    fn snap<R: Real>(self, x: R) -> R {
+        if self.fixed { Self::from_bits(Self::bits(x)) } else { x }
+    }
+
+    /// `a · b`; fixed: exact product floored like `I32F32::saturating_mul`.
+    fn mul<R: Real>(self, a: R, b: R) -> R {
+        if self.fixed { Self::from_bits((Self::bits(a) * Self::bits(b)) >> 32) } else { a * b }
+    }
+
+    /// `a / b`, zero when `b` is zero; fixed: exact quotient truncated like `safe_div`.
+    fn div<R: Real>(self, a: R, b: R) -> R {
+        if self.fixed {
+            let divisor = Self::bits(b);
+            if divisor == 0 { R::zero() } else { Self::from_bits((Self::bits(a) << 32) / divisor) }
+        } else {
+            safe_div(a, b)
+        }
+    }
+
+    /// `fixed_proportion_to_u16`: `x · 65535` truncated to an integer in [0, 65535].
+    fn to_u16<R: Real>(self, x: R) -> f64 {
+        let units = if self.fixed {
+            ((Self::bits(x) * 65_535) >> 32) as f64
+        } else {
+            (x.f64() * 65_535.0).floor()
+        };
+        units.clamp(0.0, 65_535.0)
+    }
+}
+
+/// Reads a work-matrix entry, absent entries as zero.
+#[inline]
+fn present_value<R: Real>(x: R) -> R {
+    x.max(R::zero())
+}
+
+/// Whether a work-matrix entry is held (not [`ABSENT`]).
+#[inline]
+fn is_present<R: Real>(x: R) -> bool {
+    x >= R::zero()
+}
+
+/// Stake-weighted median of `score` over the uids `partition[..len]` (chain.md §5.3).
+///
+/// `partition` is the caller's index scratch holding the initial index set in uid order; it is
+/// overwritten. Deterministic mid-index pivot, `<` test towards the lower part and `<=` towards
+/// the upper one (ties at the boundary resolve upward), at most `len` iterations.
+fn weighted_median_by<R: Real>(
+    stake: &[R],
+    score: impl Fn(usize) -> R,
+    partition: &mut [u32],
+    len: usize,
+    minority: R,
+    partition_lo: R,
+    partition_hi: R,
+) -> R {
+    let mut len = len;
+    let mut lo = partition_lo;
+    let mut hi = partition_hi;
+    let max_iterations = len;
+    for _ in 0..=max_iterations {
+        if len == 0 {
+            return R::zero();
+        }
+        if len == 1 {
+            return score(partition[0] as usize);
+        }
+        let pivot = score(partition[len / 2] as usize);
+        let mut lo_stake = R::zero();
+        let mut hi_stake = R::zero();
+        let mut n_lower = 0;
+        let mut n_upper = 0;
+        for &uid in &partition[..len] {
+            let s = score(uid as usize);
+            if s < pivot {
+                lo_stake += stake[uid as usize];
+                n_lower += 1;
+            } else if s > pivot {
+                hi_stake += stake[uid as usize];
+                n_upper += 1;
+            }
+        }
+        let keep_lower = minority < lo + lo_stake && n_lower > 0;
+        let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0;
+        if !keep_lower && !keep_upper {
+            return pivot;
+        }
+        // Compact the kept side in place; it stays in uid order, as the chain's new index vector.
+        let mut kept = 0;
+        for k in 0..len {
+            let uid = partition[k];
+            let s = score(uid as usize);
+            if (keep_lower && s < pivot) || (keep_upper && s > pivot) {
+                partition[kept] = uid;
+                kept += 1;
+            }
+        }
+        if keep_lower {
+            hi = lo + lo_stake;
+        } else {
+            lo = hi - hi_stake;
+        }
+        len = kept;
+    }
+    R::zero()
+}
+
+/// `math.rs::weighted_median`: the stake-weighted median of `score` over the index set
+/// `partition` (caller scratch, overwritten), with `minority = s_sum − κ` and the stake segment
+/// `[lo, hi]` (chain.md §5.3).
+pub fn weighted_median<R: Real>(
+    stake: &[R],
+    score: &[R],
+    partition: &mut [u32],
+    minority: R,
+    lo: R,
+    hi: R,
+) -> R {
+    let len = partition.len();
+    weighted_median_by(stake, |i| score[i], partition, len, minority, lo, hi)
+}
+
+/// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
+/// the weight matrix score 0.
+#[expect(clippy::too_many_arguments, reason = "flat scratch slices, as a shader binds them")]
+fn weighted_median_col_with<R: Real>(
+    ar: Arith,
+    stake: &[R],
+    weights: &[R],
+    cols: usize,
+    kappa: R,
+    use_stake: &mut [R],
+    partition: &mut [u32],
+    median: &mut [R],
+) {
+    let rows = stake.len();
+    let weight_rows = weights.len().checked_div(cols).unwrap_or(0);
+    let mut raw_sum = R::zero();
+    for &s in stake {
+        if s > R::zero() {
+            raw_sum += s;
+        }
+    }
+    let mut stake_sum = R::zero();
+    for i in 0..rows {
+        use_stake[i] = if stake[i] > R::zero() { ar.div(stake[i], raw_sum) } else { R::zero() };
+        stake_sum += use_stake[i];
+    }
+    let minority = stake_sum - kappa;
+    for (j, m) in median.iter_mut().enumerate().take(cols) {
+        let mut len = 0;
+        for i in 0..rows {
+            if stake[i] > R::zero() {
+                partition[len] = i as u32;
+                len += 1;
+            }
+        }
+        let score = |i: usize| {
+            if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() }
+        };
+        *m = weighted_median_by(use_stake, score, partition, len, minority, R::zero(), stake_sum);
+    }
+}
+
+/// `weighted_median_col_sparse`: consensus `median[j]` of each column of the row-major
+/// `weights` (`weights.len() / cols` rows; rows of `stake` beyond them score 0), keeping only rows
+/// with positive stake, renormalised, and `minority = s_sum − κ`. `use_stake` (len
+/// `stake.len()`) and `partition` (len ≥ `stake.len()`) are scratch.
+pub fn weighted_median_col<R: Real>(
+    stake: &[R],
+    weights: &[R],
+    cols: usize,
+    kappa: R,
+    use_stake: &mut [R],
+    partition: &mut [u32],
+    median: &mut [R],
+) {
+    let ar = Arith { fixed: false };
+    weighted_median_col_with(ar, stake, weights, cols, kappa, use_stake, partition, median);
+}
+
+/// `col_clip_sparse` on a dense matrix: `w_ij = min(w_ij, c_j)`, and an entry clipped to a
+/// threshold `c_j ≤ 0` is removed (set to 0).
+pub fn col_clip<R: Real>(weights: &mut [R], cols: usize, threshold: &[R]) {
+    for (k, w) in weights.iter_mut().enumerate() {
+        let c = threshold[k % cols];
+        if c < *w {
+            *w = if c > R::zero() { c } else { R::zero() };
+        }
+    }
+}
+
+/// `mat_ema_alpha`: `out_ij = min(1, (1 − α_ij)·old_ij + max(0, α_ij·new_ij))`, all matrices the
+/// same shape.
+pub fn mat_ema_alpha<R: Real>(new: &[R], old: &[R], alpha: &[R], out: &mut [R]) {
+    for k in 0..out.len() {
+        let decayed = (R::one() - alpha[k]) * old[k];
+        let increment = (alpha[k] * new[k]).max(R::zero());
+        out[k] = (decayed + increment).min(R::one());
+    }
+}
+
+/// `is_topk_nonzero`: `permit[i] = 1` for the `k` largest nonzero stakes, 0 otherwise (a stable
+/// ascending sort decides ties: among equal stakes the lower uids lose). All nonzero when
+/// `n < k`.
+pub fn is_topk_nonzero<R: Real>(stake: &[R], k: usize, permit: &mut [u32]) {
+    let n = stake.len();
+    for i in 0..n {
+        let mut permitted = stake[i] != R::zero();
+        if n >= k {
+            // Position of uid i in a stable ascending sort.
+            let mut rank = 0;
+            for j in 0..n {
+                if stake[j] < stake[i] || (stake[j] == stake[i] && j < i) {
+                    rank += 1;
+                }
+            }
+            if rank < n - k {
+                permitted = false;
+            }
+        }
+        permit[i] = u32::from(permitted);
+    }
+}
+
+/// Liquid-alpha EMA rate of one bond (`run_epoch.rs::alpha_sigmoid`, chain.md §5.4).
+fn liquid_alpha_rate<R: Real>(la: &LiquidAlpha, consensus: R, weight: R, bond: R) -> R {
+    let zero = R::zero();
+    let one = R::one();
+    let diff_buy = (weight - consensus).max(zero).min(one);
+    let diff_sell = (bond - weight).max(zero).min(one);
+    let diff = if weight >= bond { diff_buy } else { diff_sell };
+    let slope = R::of(la.steepness / 100.0);
+    let sigmoid = one / (one + (-slope * (diff - R::of(0.5))).exp());
+    let low = R::of(la.alpha_low);
+    let high = R::of(la.alpha_high);
+    (low + sigmoid * (high - low)).min(high).max(low)
+}
+
+/// Work arrays and outputs of one epoch for `n` uids and `n_rows` weight rows.
+///
+/// The output vectors are public and hold the last epoch's values; the rest is scratch.
+#[derive(Clone, Debug)]
+pub struct YumaWorkspace<R: Real> {
+    n: usize,
+    n_rows: usize,
+    /// Normalised stake S.
+    pub stake: Vec<R>,
+    /// Active stake A: S under the previous permits, renormalised.
+    pub active_stake: Vec<R>,
+    /// Consensus C per uid.
+    pub consensus: Vec<R>,
+    /// Incentive I per uid (sums to 1, or all 0).
+    pub incentive: Vec<R>,
+    /// Dividends D per uid (sums to 1, or all 0), before the emission split.
+    pub dividends: Vec<R>,
+    /// Validator trust: each row's sum of clipped weights.
+    pub validator_trust: Vec<R>,
+    weights: Vec<R>,
+    clipped: Vec<R>,
+    bonds_input: Vec<R>,
+    ema: Vec<R>,
+    use_stake: Vec<R>,
+    partition: Vec<u32>,
+    new_permits: Vec<u32>,
+}
+
+impl<R: Real> YumaWorkspace<R> {
+    /// Allocates the arrays for `n` uids of which `n_rows ≤ n` may set weights.
+    pub fn new(n: usize, n_rows: usize) -> Self {
+        assert!(n_rows <= n, "n_rows {n_rows} > n {n}");
+        let vector = vec![R::zero(); n];
+        let matrix = vec![R::zero(); n_rows * n];
+        Self {
+            n,
+            n_rows,
+            stake: vector.clone(),
+            active_stake: vector.clone(),
+            consensus: vector.clone(),
+            incentive: vector.clone(),
+            dividends: vector.clone(),
+            validator_trust: vector.clone(),
+            weights: matrix.clone(),
+            clipped: matrix.clone(),
+            bonds_input: matrix.clone(),
+            ema: matrix,
+            use_stake: vector,
+            partition: vec![0; n],
+            new_permits: vec![0; n],
+        }
+    }
+
+    /// Number of uids.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of weight (and bond) rows.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// Step 12 of chain.md §5.2: `server_i = I_i/Σ·E`, `validator_i = D_i/Σ·E` with
+    /// `Σ = ΣI + ΣD`; when `Σ = 0`, `validator = A·E` (or `S·E` if A ≡ 0) and `server = 0`.
+    ///
+    /// Amounts stay floats (the chain truncates each to whole rao).
+    pub fn split_emission(
+        &self,
+        params: &YumaParams,
+        emission: R,
+        server: &mut [R],
+        validator: &mut [R],
+    ) {
+        let ar = Arith::of(params);
+        let mut total = R::zero();
+        let mut active_total = R::zero();
+        for i in 0..self.n {
+            total += self.incentive[i] + self.dividends[i];
+            active_total += self.active_stake[i];
+        }
+        for i in 0..self.n {
+            if total == R::zero() {
+                server[i] = R::zero();
+                let share =
+                    if active_total == R::zero() { self.stake[i] } else { self.active_stake[i] };
+                validator[i] = share * emission;
+            } else {
+                server[i] = ar.div(self.incentive[i], total) * emission;
+                validator[i] = ar.div(self.dividends[i], total) * emission;
+            }
+        }
+    }
+}
+
+/// Column sums of the first `rows` rows of a row-major matrix with `cols` columns, into `sums`.
+fn col_sums<R: Real>(matrix: &[R], rows: usize, cols: usize, sums: &mut [R]) {
+    for s in sums.iter_mut().take(cols) {
+        *s = R::zero();
+    }
+    for i in 0..rows {
+        for j in 0..cols {
+            sums[j] += present_value(matrix[i * cols + j]);
+        }
+    }
+}
+
+/// Divides every present entry by its column sum (`inplace_col_normalize_sparse`).
+fn col_normalize<R: Real>(ar: Arith, matrix: &mut [R], rows: usize, cols: usize, sums: &mut [R]) {
+    col_sums(matrix, rows, cols, sums);
+    for i in 0..rows {
+        for j in 0..cols {
+            let x = &mut matrix[i * cols + j];
+            if is_present(*x) && sums[j] != R::zero() {
+                *x = ar.div(*x, sums[j]);
+            }
+        }
+    }
+}
+
+/// Normalises a vector to sum 1 (left as is when it sums to 0).
+fn normalize<R: Real>(ar: Arith, x: &mut [R]) {
+    let mut sum = R::zero();
+    for &v in x.iter() {
+        sum += v;
+    }
+    if sum != R::zero() {
+        for v in x.iter_mut() {
+            *v = ar.div(*v, sum);
+        }
+    }
+}
+
+/// Runs one Yuma epoch (chain.md §5.2–5.4).
+///
+/// - `stake_raw[n]`: each uid's stake weight, any non-negative scale (normalised here).
+/// - `weights_raw[n_rows × n]`: the weights each of the uids `0..n_rows` has set, any
+///   non-negative scale per row (an all-zero row sets no weights).
+/// - `bonds[n_rows × n]`: the stored bonds, updated in place: Yuma2 column max-upscaled, Yuma3
+///   absolute proportions; with [`BondStorage::ChainU16`] always multiples of 1/65535.
+/// - `permits[n]`: the validator permits of the previous epoch (1/0), replaced by this epoch's.
+///
+/// Outputs are left in `work` ([`YumaWorkspace`]'s public vectors).
+pub fn run_epoch<R: Real>(
+    params: &YumaParams,
+    stake_raw: &[R],
+    weights_raw: &[R],
+    bonds: &mut [R],
+    permits: &mut [u32],
+    work: &mut YumaWorkspace<R>,
+) {
+    let n = work.n;
+    let rows = work.n_rows;
+    assert_eq!(stake_raw.len(), n, "stake length");
+    assert_eq!(weights_raw.len(), rows * n, "weights shape");
+    assert_eq!(bonds.len(), rows * n, "bonds shape");
+    assert_eq!(permits.len(), n, "permits length");
+    let ar = Arith::of(params);
+    let zero = R::zero();
+    let one = R::one();
+    let absent = R::of(ABSENT);
+    let u16_max = R::of(65_535.0);
+
+    // Stake and permits (steps 2–4): this epoch uses the previous permits, stores new ones.
+    let mut stake_total = zero;
+    for &s in stake_raw {
+        stake_total += s;
+    }
+    for i in 0..n {
+        work.stake[i] = ar.snap(safe_div(stake_raw[i], stake_total));
+    }
+    is_topk_nonzero(&work.stake, params.max_validators as usize, &mut work.new_permits);
+    for i in 0..n {
+        work.active_stake[i] = if permits[i] != 0 { work.stake[i] } else { zero };
+    }
+    normalize(ar, &mut work.active_stake);
+
+    // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
+    // normalised; absent entries marked.
+    for i in 0..rows {
+        let row = &weights_raw[i * n..(i + 1) * n];
+        let out = &mut work.weights[i * n..(i + 1) * n];
+        let mut row_max = zero;
+        let mut off_diagonal = zero;
+        for (j, &w) in row.iter().enumerate() {
+            row_max = row_max.max(w);
+            if j != i {
+                off_diagonal += w;
+            }
+        }
+        let row_present = permits[i] != 0 && off_diagonal > zero;
+        let mut row_sum = zero;
+        for j in 0..n {
+            out[j] = if !row_present || j == i {
+                absent
+            } else if ar.fixed {
+                (row[j] / row_max * u16_max).round()
+            } else {
+                row[j]
+            };
+            row_sum += present_value(out[j]);
+        }
+        for w in out.iter_mut() {
+            if is_present(*w) {
+                *w = ar.div(*w, row_sum);
+            }
+        }
+    }
+
+    // Consensus, clip, validator trust, incentive (steps 6–9).
+    let kappa = ar.snap(R::of(params.kappa));
+    weighted_median_col_with(
+        ar,
+        &work.active_stake,
+        &work.weights,
+        n,
+        kappa,
+        &mut work.use_stake,
+        &mut work.partition,
+        &mut work.consensus,
+    );
+    for k in 0..rows * n {
+        let w = work.weights[k];
+        let c = work.consensus[k % n];
+        work.clipped[k] =
+            if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+    }
+    for j in 0..n {
+        work.incentive[j] = zero;
+    }
+    for i in 0..n {
+        let mut trust = zero;
+        if i < rows {
+            for j in 0..n {
+                let w = present_value(work.clipped[i * n + j]);
+                trust += w;
+                work.incentive[j] += ar.mul(work.active_stake[i], w);
+            }
+        }
+        work.validator_trust[i] = trust;
+    }
+    normalize(ar, &mut work.incentive);
+
+    // Bonds input (step 10), `interpolate_sparse`.
+    let beta = ar.snap(R::of(params.bonds_penalty));
+    for k in 0..rows * n {
+        let w = work.weights[k];
+        let wc = work.clipped[k];
+        work.bonds_input[k] = if beta == zero {
+            w
+        } else if beta == one {
+            wc
+        } else {
+            let (a, b) = (present_value(w), present_value(wc));
+            let mixed = a + ar.mul(beta, b - a);
+            if mixed > zero { mixed } else { absent }
+        };
+    }
+
+    // Bonds and dividends (step 11, chain.md §5.4). `use_stake` is free now: column sums.
+    let keep = ar.snap(R::of(params.bonds_moving_average));
+    let rate = one - keep;
+    let sums = &mut work.use_stake;
+    let ema = &mut work.ema;
+    match params.version {
+        YumaVersion::Yuma2 => {
+            // Stored bonds (u16 integers on the chain), column-normalised.
+            for k in 0..rows * n {
+                ema[k] = if ar.fixed { (bonds[k] * u16_max).round() } else { bonds[k] };
+            }
+            col_normalize(ar, ema, rows, n, sums);
+            // ΔB = col_normalize(W^b ∘ A), kept in `clipped` (no longer needed).
+            let delta = &mut work.clipped;
+            for i in 0..rows {
+                for j in 0..n {
+                    let wb = work.bonds_input[i * n + j];
+                    delta[i * n + j] =
+                        if is_present(wb) { ar.mul(wb, work.active_stake[i]) } else { zero };
+                }
+            }
+            col_normalize(ar, delta, rows, n, sums);
+            for k in 0..rows * n {
+                ema[k] = ar.mul(rate, delta[k]) + ar.mul(keep, ema[k]);
+            }
+            col_normalize(ar, ema, rows, n, sums);
+            for i in 0..n {
+                let mut d = zero;
+                if i < rows {
+                    for j in 0..n {
+                        d += ar.mul(work.incentive[j], ema[i * n + j]);
+                    }
+                }
+                work.dividends[i] = d;
+            }
+            normalize(ar, &mut work.dividends);
+            // Column max-upscale for storage.
+            for j in 0..n {
+                sums[j] = zero;
+                for i in 0..rows {
+                    sums[j] = sums[j].max(ema[i * n + j]);
+                }
+            }
+            for k in 0..rows * n {
+                ema[k] = ar.div(ema[k], sums[k % n]);
+            }
+        }
+        YumaVersion::Yuma3 => {
+            let mut any_consensus = false;
+            for &c in &work.consensus {
+                any_consensus |= c != zero;
+            }
+            let liquid = params.liquid_alpha.enabled && any_consensus;
+            for k in 0..rows * n {
+                let old =
+                    if ar.fixed { ar.div((bonds[k] * u16_max).round(), u16_max) } else { bonds[k] };
+                let wb = work.bonds_input[k];
+                ema[k] = if liquid {
+                    if is_present(wb) {
+                        let alpha = ar.snap(liquid_alpha_rate(
+                            &params.liquid_alpha,
+                            work.consensus[k % n],
+                            wb,
+                            old,
+                        ));
+                        let decayed = ar.mul(one - alpha, old);
+                        let increment = ar.mul(alpha, wb).max(zero);
+                        (decayed + increment).min(one)
+                    } else {
+                        // The sparse liquid-alpha EMA only emits entries of the W^b row.
+                        zero
+                    }
+                } else {
+                    ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
+                };
+            }
+            // Dividends from the column-normalised copy (kept in `clipped`).
+            let normalized = &mut work.clipped;
+            normalized.copy_from_slice(ema);
+            col_normalize(ar, normalized, rows, n, sums);
+            for i in 0..n {
+                let mut total = zero;
+                if i < rows {
+                    for j in 0..n {
+                        total += ar.mul(normalized[i * n + j], work.incentive[j]);
+                    }
+                }
+                work.dividends[i] = ar.mul(total, work.active_stake[i]);
+            }
+            normalize(ar, &mut work.dividends);
+        }
+    }
+
+    // Storage: rows with a new permit take the new bonds, rows losing a permit are cleared.
+    for i in 0..rows {
+        for j in 0..n {
+            let k = i * n + j;
+            if work.new_permits[i] != 0 {
+                bonds[k] = if ar.fixed { R::of(ar.to_u16(ema[k]) / 65_535.0) } else { ema[k] };
+            } else if permits[i] != 0 {
+                bonds[k] = zero;
+            }
+        }
+    }
+    permits.copy_from_slice(&work.new_permits);
+}
+
+/// The zero-incentive fallback and dividend split of `distribute_emission` (chain.md §3.5 steps
+/// 1, 2, 4 with TaoWeight 0: no root dividends, no childkeys, no take).
+///
+/// The epoch ran on `pending_server + pending_validator`, giving `server_emission` and
+/// `validator_emission` per uid. Miners receive `server_emission`; validators share
+/// `pending_validator` (plus `pending_server` when the epoch paid no incentive) pro rata to
+/// `validator_emission`.
+pub fn distribute_epoch_alpha<R: Real>(
+    server_emission: &[R],
+    validator_emission: &[R],
+    pending_server: R,
+    pending_validator: R,
+    incentive_out: &mut [R],
+    dividend_out: &mut [R],
+) {
+    let mut incentive_total = R::zero();
+    let mut dividend_total = R::zero();
+    for i in 0..server_emission.len() {
+        incentive_total += server_emission[i];
+        dividend_total += validator_emission[i];
+    }
+    let validator_alpha = if incentive_total == R::zero() {
+        pending_validator + pending_server
+    } else {
+        pending_validator
+    };
+    for i in 0..server_emission.len() {
+        incentive_out[i] = server_emission[i];
+        dividend_out[i] = validator_alpha * safe_div(validator_emission[i], dividend_total);
+    }
+}
+
+/// One subnet's Yuma state and workspace, allocated once (tests, CLI, scenario replay).
+#[derive(Clone, Debug)]
+pub struct YumaSubnet<R: Real> {
+    /// The subnet's parameters.
+    pub params: YumaParams,
+    /// Stored bonds, `n_rows × n` row-major (see [`run_epoch`]).
+    pub bonds: Vec<R>,
+    /// Validator permits from the last epoch (1/0); all 0 before the first epoch.
+    pub permits: Vec<u32>,
+    /// Work arrays and the last epoch's outputs.
+    pub work: YumaWorkspace<R>,
+}
+
+impl<R: Real> YumaSubnet<R> {
+    /// A fresh subnet: no bonds, no permits.
+    pub fn new(params: YumaParams, n: usize, n_rows: usize) -> Self {
+        Self {
+            params,
+            bonds: vec![R::zero(); n_rows * n],
+            permits: vec![0; n],
+            work: YumaWorkspace::new(n, n_rows),
+        }
+    }
+
+    /// Runs one epoch on `stake[n]` and `weights[n_rows × n]`; outputs are in `self.work`.
+    pub fn epoch(&mut self, stake: &[R], weights: &[R]) {
+        run_epoch(&self.params, stake, weights, &mut self.bonds, &mut self.permits, &mut self.work);
+    }
+
+    /// The stored bond of row `i` on uid `j` in u16 units (`bond × 65535`, rounded).
+    pub fn bond_u16(&self, i: usize, j: usize) -> u16 {
+        (self.bonds[i * self.work.n + j].f64() * 65_535.0).round() as u16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_arith_truncates_like_i32f32() {
+        let ar = Arith { fixed: true };
+        // 1/10 in I32F32 is floor(2^32/10)/2^32 = 429496729/2^32.
+        let tenth: f64 = ar.div(1.0, 10.0);
+        assert_eq!(tenth, 429_496_729.0 / I32F32_ONE);
+        // 0.1 · 1e9 with the I32F32 tenth truncates to 99,999,999 rao (subtensor test_10_graph).
+        assert_eq!((tenth * 1.0e9).floor(), 99_999_999.0);
+        // A product floors onto the grid.
+        let third: f64 = ar.div(1.0, 3.0);
+        let p: f64 = ar.mul(third, 3.0);
+        assert!(p < 1.0 && 1.0 - p <= 3.0 / I32F32_ONE);
+        assert_eq!(ar.to_u16(1.0_f64), 65_535.0);
+        assert_eq!(ar.to_u16(0.25_f64), 16_383.0);
+    }
+
+    #[test]
+    fn topk_ties_lower_uids_lose() {
+        let mut permit = [0; 4];
+        is_topk_nonzero(&[0.5_f64, 0.5, 0.5, 0.0], 2, &mut permit);
+        assert_eq!(permit, [0, 1, 1, 0]);
+        is_topk_nonzero(&[0.5_f64, 0.5, 0.0], 8, &mut permit[..3]);
+        assert_eq!(permit[..3], [1, 1, 0]);
+    }
+
+    fn yuma3_liquid(beta: f64, storage: BondStorage) -> YumaParams {
+        YumaParams {
+            version: YumaVersion::Yuma3,
+            kappa: 0.5,
+            bonds_moving_average: 0.975,
+            bonds_penalty: beta,
+            max_validators: 3,
+            liquid_alpha: LiquidAlpha {
+                enabled: true,
+                alpha_low: 0.1,
+                alpha_high: 0.3,
+                steepness: 1000.0,
+            },
+            bond_storage: storage,
+        }
+    }
+
+    #[test]
+    fn f32_float_mode_tracks_f64() {
+        // kappa_moves_first-like schedule, 3 validators and 2 servers.
+        let params = yuma3_liquid(0.0, BondStorage::Float);
+        let stake = [8.0, 1.0, 1.0, 0.0, 0.0];
+        let s1 = [0.0, 0.0, 0.0, 1.0, 0.0];
+        let s2 = [0.0, 0.0, 0.0, 0.0, 1.0];
+        let schedule = [[s1; 3], [s2, s1, s1], [s2, s2, s1], [s2; 3], [s2; 3]];
+        let mut wide = YumaSubnet::<f64>::new(params, 5, 3);
+        let mut narrow = YumaSubnet::<f32>::new(params, 5, 3);
+        wide.epoch(&stake, &[0.0; 15]);
+        narrow.epoch(&stake.map(|x| x as f32), &[0.0; 15]);
+        for rows in schedule {
+            let w: Vec<f64> = rows.concat();
+            let w32: Vec<f32> = w.iter().map(|&x| x as f32).collect();
+            wide.epoch(&stake, &w);
+            narrow.epoch(&stake.map(|x| x as f32), &w32);
+            for i in 0..5 {
+                let d = (f64::from(narrow.work.dividends[i]) - wide.work.dividends[i]).abs();
+                assert!(d < 1e-5, "uid {i}: f32 off by {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn liquid_alpha_drops_bonds_of_clipped_away_entries() {
+        // Epoch 1: all validators weight server 3 and bond to it. Epoch 2: only the small
+        // validator 2 keeps weighting server 3, whose consensus falls to 0; with β = 1 its
+        // clipped entry is removed, so the sparse liquid-alpha EMA drops that bond (chain.md §5.4
+        // sparse caveat) instead of decaying it. Validator 0, whose entry is an explicit 0, decays.
+        for storage in [BondStorage::ChainU16, BondStorage::Float] {
+            let mut subnet = YumaSubnet::<f64>::new(yuma3_liquid(1.0, storage), 5, 3);
+            let stake = [8.0, 1.0, 1.0, 0.0, 0.0];
+            subnet.epoch(&stake, &[0.0; 15]);
+            let s3 = [0.0, 0.0, 0.0, 1.0, 0.0];
+            let s4 = [0.0, 0.0, 0.0, 0.0, 1.0];
+            subnet.epoch(&stake, &[s3, s3, s3].concat());
+            let before = subnet.bonds[3];
+            assert!(before > 0.1 && subnet.bonds[2 * 5 + 3] == before);
+            subnet.epoch(&stake, &[s4, s4, s3].concat());
+            assert_eq!(subnet.work.consensus[3], 0.0);
+            assert_eq!(subnet.bonds[2 * 5 + 3], 0.0, "{storage:?}: clipped-away bond dropped");
+            let decayed = subnet.bonds[3];
+            assert!(decayed > 0.6 * before && decayed < before, "{storage:?}: {decayed}");
+        }
+    }
+}
