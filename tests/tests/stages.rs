@@ -76,7 +76,7 @@ fn step(params: &StepParams, payout: &PayoutParams, p: &mut PathState<'_, f64>, 
     injection(params, p, &eligible);
     moving_price(params, p, &eligible);
     payouts(params, payout, p);
-    let arrival = Arrival { arrived: u32::from(k % 4 == 0), willingness: 2_000.0 };
+    let arrival = Arrival { arrived: u32::from(k.is_multiple_of(4)), willingness: 2_000.0 };
     registration(params, arrival, p);
     p.global_int.block[0] += params.blocks_per_step;
 }
