@@ -1,1 +1,114 @@
-fn main() {}
+//! Criterion benchmarks of taosim's stages, one group per layer.
+//!
+//! - `model/*`: single mechanisms (an AMM swap, one Yuma epoch at the standard V = 8, M = 32).
+//! - `cpu/*`: the CPU twins of the step stages over a batch of paths (128 subnets each).
+//!
+//! `TAOSIM_BENCH_QUICK=1` shrinks sample counts and sizes so CI checks the harness, not timing.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use taosim_core::cpu::{
+    StepParams, emission_shares::emission_shares, injection::injection, moving_price::moving_price,
+    swaps::Orders, swaps::swaps,
+};
+use taosim_core::model::amm::{self, Pool};
+use taosim_core::model::yuma::{BondStorage, YumaParams, YumaSubnet, YumaVersion};
+use taosim_core::params::AmmKind;
+use taosim_core::state::BatchState;
+
+fn quick() -> bool {
+    std::env::var_os("TAOSIM_BENCH_QUICK").is_some()
+}
+
+fn configure(c: &mut Criterion) -> Criterion {
+    let c = std::mem::take(c);
+    if quick() {
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(50))
+            .measurement_time(Duration::from_millis(200))
+    } else {
+        c
+    }
+}
+
+fn model_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("model");
+    g.throughput(Throughput::Elements(1));
+    for kind in [AmmKind::ConstantProduct, AmmKind::Balancer] {
+        g.bench_function(format!("amm_buy_sell/{kind:?}"), |b| {
+            b.iter(|| {
+                let mut pool = Pool::new(black_box(10_000.0_f64), black_box(1.0e6));
+                let bought = amm::buy(kind, &mut pool, 10.0, 5.0e-4, 1.0e-3);
+                amm::sell(kind, &mut pool, bought.output, 5.0e-4, 1.0e-3)
+            });
+        });
+    }
+    // The standard Yuma workload: V = 8 validators, M = 32 miners, Yuma3 with liquid alpha.
+    let (v, m) = (8, 32);
+    let n = v + m;
+    let mut params = YumaParams { version: YumaVersion::Yuma3, ..YumaParams::default() };
+    params.liquid_alpha.enabled = true;
+    params.bond_storage = BondStorage::Float;
+    let stake: Vec<f64> = (0..n).map(|i| if i < v { 1.0 / (i + 1) as f64 } else { 0.0 }).collect();
+    let weights: Vec<f64> = (0..v * n)
+        .map(|k| {
+            let (i, j) = (k / n, k % n);
+            if j < v { 0.0 } else { 1.0 + ((i * 7 + j * 13) % 17) as f64 }
+        })
+        .collect();
+    let mut subnet = YumaSubnet::<f64>::new(params, n, v);
+    g.bench_function("yuma3_epoch/v8_m32", |b| {
+        b.iter(|| subnet.epoch(black_box(&stake), black_box(&weights)));
+    });
+    g.finish();
+}
+
+fn cpu_stage_benches(c: &mut Criterion) {
+    let (paths, subnets) = if quick() { (8, 128) } else { (256, 128) };
+    let params = StepParams::default();
+    let mut batch = BatchState::<f64>::zeroed(paths, subnets);
+    batch.for_each_path(|_, p| {
+        for i in 0..subnets {
+            p.sub.tao[i] = 1.0e4 + i as f64;
+            p.sub.alpha[i] = 1.0e6;
+            p.sub.w_quote[i] = 0.5;
+            p.sub.alpha_out[i] = 1.0e6;
+            p.sub.held_organic[i] = 1.0e6;
+            p.sub.moving_price[i] = 0.01;
+            p.sub.flow_ema[i] = 0.01 * (i % 5) as f64 - 0.01;
+            p.sub_int.active[i] = 1;
+        }
+        p.global.issuance[0] = 1.1e7;
+        p.global.root_tao[0] = 5.0e6;
+        p.global_int.block[0] = 8_000_000;
+    });
+    let orders = vec![Orders { stake_tao: 10.0, unstake_alpha: 500.0 }; subnets];
+    let mut g = c.benchmark_group("cpu");
+    g.throughput(Throughput::Elements((paths * subnets) as u64));
+    g.bench_function("swaps", |b| {
+        b.iter(|| batch.for_each_path(|_, mut p| drop(swaps(&params, &orders, &mut p))));
+    });
+    g.bench_function("shares_injection_moving_price", |b| {
+        b.iter(|| {
+            batch.for_each_path(|_, mut p| {
+                let mut eligible = [0_u32; 256];
+                let eligible = &mut eligible[..subnets];
+                emission_shares(&params, &mut p, eligible);
+                injection(&params, &mut p, eligible);
+                moving_price(&params, &mut p, eligible);
+            });
+        });
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let mut c = configure(c);
+    model_benches(&mut c);
+    cpu_stage_benches(&mut c);
+}
+
+criterion_group!(root, benches);
+criterion_main!(root);
