@@ -88,7 +88,11 @@ fn cpu_stage_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("cpu");
     g.throughput(Throughput::Elements((paths * subnets) as u64));
     g.bench_function("swaps", |b| {
-        b.iter(|| batch.for_each_path(|_, mut p| drop(swaps(&params, &orders, &mut p))));
+        b.iter(|| {
+            batch.for_each_path(|_, mut p| {
+                black_box(swaps(&params, &orders, &mut p));
+            })
+        });
     });
     g.bench_function("shares_injection_moving_price", |b| {
         b.iter(|| {
