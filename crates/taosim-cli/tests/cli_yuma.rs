@@ -40,68 +40,25 @@ fn check_dividends(name: &str, expected: [[f64; 3]; 6]) {
     }
 }
 
-/// subtensor pallets/subtensor/src/tests/epoch.rs::test_yuma_3_one_epoch_switch (main 14bc6f9f9)
+/// The four V8 scenarios of `configs/yuma/`, each checked against the published dividends in
+/// `tests/fixtures/yuma3_dividends.toml` (sources: subtensor `tests/epoch.rs::test_yuma_3_*`,
+/// main 14bc6f9f9).
 #[test]
-fn one_epoch_switch() {
-    check_dividends(
-        "one_epoch_switch",
-        [
-            [0.33, 0.33, 0.34],
-            [0.33, 0.33, 0.34],
-            [0.3782, 0.3782, 0.2436],
-            [0.3628, 0.3628, 0.2745],
-            [0.3541, 0.3541, 0.2917],
-            [0.3487, 0.3487, 0.3026],
-        ],
-    );
-}
-
-/// subtensor pallets/subtensor/src/tests/epoch.rs::test_yuma_3_liquid_alpha_disabled (main 14bc6f9f9)
-#[test]
-fn liquid_alpha_disabled() {
-    check_dividends(
-        "liquid_alpha_disabled",
-        [
-            [0.33, 0.33, 0.34],
-            [0.33, 0.33, 0.34],
-            [0.3734, 0.3734, 0.2532],
-            [0.3611, 0.3611, 0.2779],
-            [0.3541, 0.3541, 0.2919],
-            [0.3495, 0.3495, 0.3009],
-        ],
-    );
-}
-
-/// subtensor pallets/subtensor/src/tests/epoch.rs::test_yuma_3_kappa_moves_first (main 14bc6f9f9)
-#[test]
-fn kappa_moves_first() {
-    check_dividends(
-        "kappa_moves_first",
-        [
-            [0.8, 0.1, 0.1],
-            [1.0, 0.0, 0.0],
-            [0.9382, 0.0618, 0.0],
-            [0.8819, 0.0773, 0.0407],
-            [0.8564, 0.0844, 0.0592],
-            [0.8418, 0.0884, 0.0697],
-        ],
-    );
-}
-
-/// subtensor pallets/subtensor/src/tests/epoch.rs::test_yuma_3_stable_miner (main 14bc6f9f9)
-#[test]
-fn stable_miner() {
-    check_dividends(
-        "stable_miner",
-        [
-            [0.8, 0.1, 0.1],
-            [0.8226, 0.0745, 0.1028],
-            [0.7750, 0.1685, 0.0565],
-            [0.7864, 0.1372, 0.0764],
-            [0.7912, 0.1241, 0.0847],
-            [0.7937, 0.1173, 0.0890],
-        ],
-    );
+fn published_yuma3_scenarios() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/yuma3_dividends.toml");
+    let table: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    assert_eq!(table.len(), 4, "four published scenarios");
+    for (name, entry) in &table {
+        let rows = entry["dividends"].as_array().expect("dividends");
+        let mut expected = [[0.0; 3]; 6];
+        for (k, row) in rows.iter().enumerate() {
+            for (v, x) in row.as_array().expect("row").iter().enumerate() {
+                expected[k][v] = x.as_float().expect("number");
+            }
+        }
+        check_dividends(name, expected);
+    }
 }
 
 #[test]

@@ -87,7 +87,8 @@ pub struct ChainParams {
     pub min_reserve: f64,
     /// Per-block flow EMA smoothing `alpha_f` (chain.md §2.3).
     pub flow_ema_alpha: f64,
-    /// `TaoFlowCutoff` L (TAO); the effective cutoff is `max(L, min(0, min S))`.
+    /// `TaoFlowCutoff` L in TAO per block (the flow EMA's unit); the effective cutoff is
+    /// `max(L, min(0, min S))`.
     pub flow_cutoff: f64,
     /// `FlowNormExponent` p.
     pub flow_exponent: f64,

@@ -194,6 +194,20 @@ fn replay(toml_text: &str) -> Vec<EpochReport> {
     parse_scenario(toml_text).expect("scenario parses").replay()
 }
 
+/// The published dividends of A, B, C per epoch for scenario `name` (`tests/fixtures`).
+fn published(name: &str) -> [[f64; 3]; 6] {
+    let table: toml::Table = include_str!("../../fixtures/yuma3_dividends.toml").parse().unwrap();
+    let rows = table[name]["dividends"].as_array().expect("dividends array");
+    let mut out = [[0.0; 3]; 6];
+    assert_eq!(rows.len(), 6, "{name}: six published epochs");
+    for (k, row) in rows.iter().enumerate() {
+        for (v, x) in row.as_array().expect("row").iter().enumerate() {
+            out[k][v] = x.as_float().expect("number");
+        }
+    }
+    out
+}
+
 /// Dividends of A, B, C in the epochs after the setup epoch, ±1e-3.
 fn assert_dividends(reports: &[EpochReport], expected: &[[f64; 3]; 6], name: &str) {
     assert_eq!(reports.len(), 7, "{name}: setup epoch + 6");
@@ -208,14 +222,7 @@ fn assert_dividends(reports: &[EpochReport], expected: &[[f64; 3]; 6], name: &st
 #[test]
 fn v8_yuma3_one_epoch_switch() {
     let reports = replay(include_str!("../../../configs/yuma/one_epoch_switch.toml"));
-    let expected = [
-        [0.33, 0.33, 0.34],
-        [0.33, 0.33, 0.34],
-        [0.3782, 0.3782, 0.2436],
-        [0.3628, 0.3628, 0.2745],
-        [0.3541, 0.3541, 0.2917],
-        [0.3487, 0.3487, 0.3026],
-    ];
+    let expected = published("one_epoch_switch");
     assert_dividends(&reports, &expected, "one_epoch_switch");
 }
 
@@ -224,14 +231,7 @@ fn v8_yuma3_one_epoch_switch() {
 #[test]
 fn v8_yuma3_liquid_alpha_disabled() {
     let reports = replay(include_str!("../../../configs/yuma/liquid_alpha_disabled.toml"));
-    let expected = [
-        [0.33, 0.33, 0.34],
-        [0.33, 0.33, 0.34],
-        [0.3734, 0.3734, 0.2532],
-        [0.3611, 0.3611, 0.2779],
-        [0.3541, 0.3541, 0.2919],
-        [0.3495, 0.3495, 0.3009],
-    ];
+    let expected = published("liquid_alpha_disabled");
     assert_dividends(&reports, &expected, "liquid_alpha_disabled");
 }
 
@@ -240,14 +240,7 @@ fn v8_yuma3_liquid_alpha_disabled() {
 #[test]
 fn v8_yuma3_kappa_moves_first() {
     let reports = replay(include_str!("../../../configs/yuma/kappa_moves_first.toml"));
-    let expected = [
-        [0.8, 0.1, 0.1],
-        [1.0, 0.0, 0.0],
-        [0.9382, 0.0618, 0.0],
-        [0.8819, 0.0773, 0.0407],
-        [0.8564, 0.0844, 0.0592],
-        [0.8418, 0.0884, 0.0697],
-    ];
+    let expected = published("kappa_moves_first");
     assert_dividends(&reports, &expected, "kappa_moves_first");
     // Rows A, B, C; columns S1, S2 (uids 3, 4).
     let bonds: [[[f64; 2]; 3]; 6] = [
@@ -270,14 +263,7 @@ fn v8_yuma3_kappa_moves_first() {
 #[test]
 fn v8_yuma3_stable_miner() {
     let reports = replay(include_str!("../../../configs/yuma/stable_miner.toml"));
-    let expected = [
-        [0.8, 0.1, 0.1],
-        [0.8226, 0.0745, 0.1028],
-        [0.7750, 0.1685, 0.0565],
-        [0.7864, 0.1372, 0.0764],
-        [0.7912, 0.1241, 0.0847],
-        [0.7937, 0.1173, 0.0890],
-    ];
+    let expected = published("stable_miner");
     assert_dividends(&reports, &expected, "stable_miner");
 }
 

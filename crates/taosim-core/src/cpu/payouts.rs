@@ -12,8 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Real;
-use crate::model::amm::{self, Pool, SwapOutcome};
-use crate::params::AmmKind;
+use crate::model::amm::{self, Pool};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -48,17 +47,6 @@ impl Default for PayoutParams {
     }
 }
 
-/// Sells `amount` of a holder class's alpha into `pool` as an unstake; returns the swap.
-fn unstake<R: Real>(
-    kind: AmmKind,
-    pool: &mut Pool<R>,
-    amount: R,
-    fee_rate: R,
-    min_reserve: R,
-) -> SwapOutcome<R> {
-    amm::sell(kind, pool, amount, fee_rate, min_reserve)
-}
-
 /// Pays one path's pending alpha and executes the post-payout sales.
 pub fn payouts<R: Real>(params: &StepParams, payout: &PayoutParams, st: &mut PathState<'_, R>) {
     let chain = &params.chain;
@@ -86,7 +74,7 @@ pub fn payouts<R: Real>(params: &StepParams, payout: &PayoutParams, st: &mut Pat
         match payout.root_claim {
             RootClaim::Keep => s.held_root[i] += root,
             RootClaim::Swap => {
-                let claim = unstake(chain.amm, &mut pool, root, R::zero(), min_reserve);
+                let claim = amm::sell(chain.amm, &mut pool, root, R::zero(), min_reserve);
                 // Alpha the pool could not take (minimum reserve) stays with root claimers.
                 s.held_root[i] += root - claim.input_used;
                 s.alpha_out[i] -= claim.input_used;
@@ -101,7 +89,7 @@ pub fn payouts<R: Real>(params: &StepParams, payout: &PayoutParams, st: &mut Pat
             (owner * R::of(payout.owner_sell), &mut s.held_owner[i]),
         ];
         for (amount, held) in sales {
-            let sale = unstake(chain.amm, &mut pool, amount.min(*held), fee, min_reserve);
+            let sale = amm::sell(chain.amm, &mut pool, amount.min(*held), fee, min_reserve);
             *held -= sale.input_used;
             s.alpha_out[i] -= sale.input_used;
             s.flow[i] -= sale.output;
