@@ -323,3 +323,36 @@ fn v17_dividend_split_two_stakers() {
         );
     }
 }
+
+/// subtensor pallets/subtensor/src/tests/coinbase.rs::test_calculate_dividend_distribution_totals
+/// (REF-TF 6e3d24ce): the alpha dividends sum to the pending validator alpha and the root dividends
+/// to the pending root alpha, within 1,000 rao, for the test's two hotkeys; each hotkey's share
+/// checked against the formula of chain.md §3.5 step 4 evaluated by hand in f64.
+#[test]
+fn v17_calculate_dividend_distribution_totals() {
+    let pending_validator = 183_123_567_452.0;
+    let pending_root = 837_120_949_872.0;
+    let alpha_stake = [4_859_302.0, 23_423.0];
+    let root_stake = [2_342_352.0, 859_273.0];
+    let dividends = [77_783_738.0, 19_283_940.0];
+    let (mut alpha, mut root) = ([0.0; 2], [0.0; 2]);
+    taosim_core::model::yuma::dividend_distribution(
+        pending_validator,
+        pending_root,
+        0.18,
+        &alpha_stake,
+        &root_stake,
+        &dividends,
+        &mut alpha,
+        &mut root,
+    );
+    assert!((alpha.iter().sum::<f64>() - pending_validator).abs() < 1_000.0);
+    assert!((root.iter().sum::<f64>() - pending_root).abs() < 1_000.0);
+    // Hotkey 0: root fraction 0.18·2,342,352 / (4,859,302 + 0.18·2,342,352) = 0.0798...
+    let rf0 = 0.18 * 2_342_352.0 / (4_859_302.0 + 0.18 * 2_342_352.0);
+    let rf1 = 0.18 * 859_273.0 / (23_423.0 + 0.18 * 859_273.0);
+    let (a0, a1) = (77_783_738.0 * (1.0 - rf0), 19_283_940.0 * (1.0 - rf1));
+    let (r0, r1) = (77_783_738.0 * rf0, 19_283_940.0 * rf1);
+    assert!((alpha[0] - pending_validator * a0 / (a0 + a1)).abs() < 1.0);
+    assert!((root[1] - pending_root * r1 / (r0 + r1)).abs() < 1.0);
+}

@@ -817,6 +817,42 @@ impl<R: Real> YumaSubnet<R> {
     }
 }
 
+/// Splits validator dividends into alpha and root parts by each validator's stake mix
+/// (chain.md §3.5 step 4, `calculate_dividend_distribution`).
+///
+/// Validator `h` with alpha stake `a_h` and root stake `r_h` has root fraction
+/// `τw·r_h / (a_h + τw·r_h)`; its dividend `d_h` splits into `d_h·root_frac` (root) and the rest
+/// (alpha). Each part is then scaled so the alpha parts share `pending_validator` and the root
+/// parts share `pending_root` pro rata: `alpha_out[h] = pending_validator·alphadiv_h/Σalphadiv`,
+/// `root_out[h] = pending_root·rootdiv_h/Σrootdiv`. Two passes, no scratch (the root fraction is
+/// recomputed rather than stored, as a shader would).
+#[expect(clippy::too_many_arguments, reason = "one slice per chain input, in the chain's order")]
+pub fn dividend_distribution<R: Real>(
+    pending_validator: R,
+    pending_root: R,
+    tao_weight: f64,
+    alpha_stake: &[R],
+    root_stake: &[R],
+    dividends: &[R],
+    alpha_out: &mut [R],
+    root_out: &mut [R],
+) {
+    let tw = R::of(tao_weight);
+    let root_fraction =
+        |h: usize| safe_div(tw * root_stake[h], alpha_stake[h] + tw * root_stake[h]);
+    let (mut alpha_sum, mut root_sum) = (R::zero(), R::zero());
+    for h in 0..dividends.len() {
+        let root_div = dividends[h] * root_fraction(h);
+        root_sum += root_div;
+        alpha_sum += dividends[h] - root_div;
+    }
+    for h in 0..dividends.len() {
+        let root_div = dividends[h] * root_fraction(h);
+        alpha_out[h] = pending_validator * safe_div(dividends[h] - root_div, alpha_sum);
+        root_out[h] = pending_root * safe_div(root_div, root_sum);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
