@@ -15,11 +15,13 @@
 //!
 //! The reference path runs in f64. Amounts are TAO / alpha as floats (1 = 1e9 rao).
 
+pub mod config;
 pub mod cpu;
 pub mod error;
 pub mod model;
 pub mod params;
 pub mod real;
+pub mod records;
 pub mod rng;
 pub mod state;
 pub mod yuma_scenario;

@@ -45,7 +45,8 @@ use crate::real::safe_div;
 pub const ABSENT: f64 = -1.0;
 
 /// Which bonds mechanism the subnet runs (`Yuma3On`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum YumaVersion {
     /// Original Yuma: column-normalised bonds, EMA towards `col_normalize(W^b ∘ A)`.
     #[default]
