@@ -64,6 +64,9 @@ fn to_f32(b: &BatchState<f64>) -> BatchState<f32> {
         subnet_int: b.subnet_int.clone(),
         global_real: b.global_real.iter().map(|&x| x as f32).collect(),
         global_int: b.global_int.clone(),
+        yuma: b.yuma,
+        yuma_real: b.yuma_real.iter().map(|&x| x as f32).collect(),
+        yuma_int: b.yuma_int.clone(),
     }
 }
 

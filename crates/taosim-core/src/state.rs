@@ -102,6 +102,22 @@ columns! {
         start_price,
         /// Pool TAO at the start of the path (or at registration).
         start_tao,
+        /// Pool alpha at the start of the path (or at registration).
+        start_alpha,
+        /// Lowest spot price seen by the occupant.
+        min_price,
+        /// Spot price at the end of the previous step (momentum's log return).
+        prev_price,
+        /// Sum of emission shares over the occupant's steps (mean share = sum / steps_alive).
+        share_sum,
+        /// Last epoch's validator dividends per staked alpha (the yield stakers compare).
+        dividend_rate,
+        /// Cumulative log growth of one staked alpha from dividends since the occupant started.
+        yield_log,
+        /// Sum over epochs of the cartel miners' share of incentive.
+        cartel_share_sum,
+        /// Off-chain revenue staked into the pool per day, TAO.
+        buyback_per_day,
         /// Alpha held by organic stakers.
         held_organic,
         /// Alpha held by miners.
@@ -130,6 +146,14 @@ columns! {
         spiral,
         /// Step of the death-spiral entry (valid when `spiral` is 1).
         spiral_step,
+        /// Registrations into this slot so far (0 = the subnet present at the start).
+        occupant,
+        /// Step at which the occupant started.
+        start_step,
+        /// Steps the occupant has been alive.
+        steps_alive,
+        /// Epochs the occupant has run Yuma (cartel share's denominator).
+        epochs,
     }
 }
 
@@ -152,6 +176,10 @@ columns! {
         tao_paid_out,
         /// TAO recycled (destroyed) from locks above the minimum.
         tao_recycled,
+        /// Cumulative log growth of one TAO staked on root from root dividends.
+        root_yield_log,
+        /// Root dividends claimed in the last step, TAO (root yield's numerator).
+        root_claimed_last,
     }
 }
 
@@ -171,13 +199,79 @@ columns! {
     }
 }
 
-/// The state of a batch of paths: four flat buffers, path-major (see the module docs).
+/// Sizes of each subnet's Yuma block (model.md §2): V validators, M miners, and the consensus
+/// history weight copiers read (`reveal` epochs back). All zero when Yuma is off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct YumaLayout {
+    /// Validators V (uids `0..V`).
+    pub validators: usize,
+    /// Miners M (uids `V..V+M`).
+    pub miners: usize,
+    /// Epochs of consensus history kept (commit-reveal lag).
+    pub reveal: usize,
+}
+
+impl YumaLayout {
+    /// Uids per subnet, `V + M`.
+    pub fn uids(&self) -> usize {
+        self.validators + self.miners
+    }
+
+    /// Reals per subnet: miner quality `[M]`, bonds `[V × (V+M)]`, consensus history
+    /// `[reveal × (V+M)]`, in that order.
+    pub fn reals(&self) -> usize {
+        self.miners + self.validators * self.uids() + self.reveal * self.uids()
+    }
+
+    /// Integers per subnet: validator permits `[V+M]`.
+    pub fn ints(&self) -> usize {
+        self.uids()
+    }
+}
+
+/// One subnet's Yuma block, split into its named parts.
+#[derive(Debug)]
+pub struct YumaBlock<'a, R> {
+    /// Miner quality u_j, `[M]`.
+    pub miner_quality: &'a mut [R],
+    /// Bonds, `[V × (V+M)]` row-major.
+    pub bonds: &'a mut [R],
+    /// Consensus of the last `reveal` epochs, `[reveal × (V+M)]`, newest first.
+    pub consensus_history: &'a mut [R],
+    /// Validator permits of the last epoch, `[V+M]`.
+    pub permits: &'a mut [u32],
+}
+
+impl YumaLayout {
+    /// Splits subnet `i`'s block out of one path's Yuma buffers.
+    pub fn block<'a, R>(
+        &self,
+        reals: &'a mut [R],
+        ints: &'a mut [u32],
+        i: usize,
+    ) -> YumaBlock<'a, R> {
+        let (nr, ni) = (self.reals(), self.ints());
+        let r = &mut reals[i * nr..(i + 1) * nr];
+        let (miner_quality, rest) = r.split_at_mut(self.miners);
+        let (bonds, consensus_history) = rest.split_at_mut(self.validators * self.uids());
+        YumaBlock {
+            miner_quality,
+            bonds,
+            consensus_history,
+            permits: &mut ints[i * ni..(i + 1) * ni],
+        }
+    }
+}
+
+/// The state of a batch of paths: flat buffers, path-major (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchState<R: Real> {
     /// Number of paths in the batch.
     pub paths: usize,
     /// Subnet slots per path (`subnet_limit`).
     pub subnets: usize,
+    /// Sizes of each subnet's Yuma block.
+    pub yuma: YumaLayout,
     /// `paths × SubnetReal::FIELDS × subnets` reals.
     pub subnet_real: Vec<R>,
     /// `paths × SubnetInt::FIELDS × subnets` integers.
@@ -186,6 +280,10 @@ pub struct BatchState<R: Real> {
     pub global_real: Vec<R>,
     /// `paths × GlobalInt::FIELDS` integers.
     pub global_int: Vec<u32>,
+    /// `paths × subnets × yuma.reals()` reals (see [`YumaLayout`]).
+    pub yuma_real: Vec<R>,
+    /// `paths × subnets × yuma.ints()` integers.
+    pub yuma_int: Vec<u32>,
 }
 
 /// Mutable named views of one path's state, as the CPU stages use it.
@@ -199,14 +297,26 @@ pub struct PathState<'a, R> {
     pub global: GlobalReal<'a, R>,
     /// Global integers (each slice has length 1).
     pub global_int: GlobalInt<'a, u32>,
+    /// Yuma reals of every subnet (split one subnet at a time with [`YumaLayout::block`]).
+    pub yuma_real: &'a mut [R],
+    /// Yuma integers of every subnet.
+    pub yuma_int: &'a mut [u32],
 }
 
 impl<R: Real> BatchState<R> {
-    /// A zeroed batch of `paths` paths with `subnets` slots each.
+    /// A zeroed batch of `paths` paths with `subnets` slots each, without Yuma blocks.
     pub fn zeroed(paths: usize, subnets: usize) -> Self {
+        Self::with_yuma(paths, subnets, YumaLayout::default())
+    }
+
+    /// A zeroed batch with a Yuma block of `yuma`'s sizes per subnet.
+    pub fn with_yuma(paths: usize, subnets: usize, yuma: YumaLayout) -> Self {
         Self {
             paths,
             subnets,
+            yuma,
+            yuma_real: vec![R::zero(); paths * subnets * yuma.reals()],
+            yuma_int: vec![0; paths * subnets * yuma.ints()],
             subnet_real: vec![R::zero(); paths * SubnetReal::<R>::FIELDS * subnets],
             subnet_int: vec![0; paths * SubnetInt::<u32>::FIELDS * subnets],
             global_real: vec![R::zero(); paths * GlobalReal::<R>::FIELDS],
@@ -219,11 +329,14 @@ impl<R: Real> BatchState<R> {
         let s = self.subnets;
         let (nr, ni) = (SubnetReal::<R>::FIELDS * s, SubnetInt::<u32>::FIELDS * s);
         let (gr, gi) = (GlobalReal::<R>::FIELDS, GlobalInt::<u32>::FIELDS);
+        let (yr, yi) = (s * self.yuma.reals(), s * self.yuma.ints());
         PathState {
             sub: SubnetReal::split(&mut self.subnet_real[p * nr..(p + 1) * nr], s),
             sub_int: SubnetInt::split(&mut self.subnet_int[p * ni..(p + 1) * ni], s),
             global: GlobalReal::split(&mut self.global_real[p * gr..(p + 1) * gr], 1),
             global_int: GlobalInt::split(&mut self.global_int[p * gi..(p + 1) * gi], 1),
+            yuma_real: &mut self.yuma_real[p * yr..(p + 1) * yr],
+            yuma_int: &mut self.yuma_int[p * yi..(p + 1) * yi],
         }
     }
 
@@ -242,13 +355,27 @@ impl<R: Real> BatchState<R> {
         if self.paths == 0 {
             return;
         }
+        let (yr, yi) = (s * self.yuma.reals(), s * self.yuma.ints());
+        // An empty Yuma buffer (Yuma off) still hands each path its (empty) slice.
+        let yuma_reals: Vec<&mut [R]> = if yr == 0 {
+            (0..self.paths).map(|_| &mut [][..]).collect()
+        } else {
+            self.yuma_real.chunks_mut(yr).collect()
+        };
+        let yuma_ints: Vec<&mut [u32]> = if yi == 0 {
+            (0..self.paths).map(|_| &mut [][..]).collect()
+        } else {
+            self.yuma_int.chunks_mut(yi).collect()
+        };
         self.subnet_real
             .par_chunks_mut(nr.max(1))
             .zip(self.subnet_int.par_chunks_mut(ni.max(1)))
             .zip(self.global_real.par_chunks_mut(gr))
             .zip(self.global_int.par_chunks_mut(gi))
+            .zip(yuma_reals.into_par_iter())
+            .zip(yuma_ints.into_par_iter())
             .enumerate()
-            .for_each(|(p, (((sr, si), g), gint))| {
+            .for_each(|(p, (((((sr, si), g), gint), yuma_real), yuma_int))| {
                 f(
                     p,
                     PathState {
@@ -256,6 +383,8 @@ impl<R: Real> BatchState<R> {
                         sub_int: SubnetInt::split(si, s),
                         global: GlobalReal::split(g, 1),
                         global_int: GlobalInt::split(gint, 1),
+                        yuma_real,
+                        yuma_int,
                     },
                 );
             });
