@@ -13,7 +13,7 @@ use taosim_core::cpu::{
     injection::injection,
     moving_price::moving_price,
     payouts::{PayoutParams, RootClaim, payouts},
-    registration::{Arrival, RegistrationEvent, registration},
+    registration::{Arrival, registration},
     swaps::{Orders, swaps},
 };
 use taosim_core::params::{AmmKind, EmissionRegime};
@@ -132,12 +132,13 @@ fn a_pruned_slot_restarts_at_the_lock_price_and_pays_its_pool_out() {
         .min_by(|&a, &c| p.sub.moving_price[a].total_cmp(&p.sub.moving_price[c]))
         .expect("subnets exist");
     let pot = p.sub.tao[lowest];
-    let event = registration(&params, Arrival { arrived: 1, willingness: 1.0e4 }, &mut p);
+    let done = registration(&params, Arrival { arrived: 1, willingness: 1.0e4 }, &mut p);
     // chain.md §6.1: 2·1,250 TAO − floor(1,250e9 rao / 57,600)·100 blocks = 2,497.8298612 TAO.
     let expected_cost = 2_500.0 - 21_701_388.0 * 100.0 / 1e9;
-    let Some(RegistrationEvent::PrunedAndRegistered { slot, cost, dissolved_tao }) = event else {
-        panic!("expected a pruning, got {event:?}");
-    };
+    let Some(done) = done else { panic!("expected a registration") };
+    assert!(done.registration.prunes, "every slot is full: the registration must prune");
+    let (slot, cost, dissolved_tao) =
+        (done.registration.slot, done.registration.cost, done.dissolved_tao);
     assert_eq!(slot, lowest, "the lowest moving price is pruned");
     assert!((cost - expected_cost).abs() < 1e-9, "lock cost {cost}");
     assert!((dissolved_tao - pot).abs() <= 1e-12 * pot, "the whole pool is paid out");

@@ -18,6 +18,7 @@
 pub mod config;
 pub mod cpu;
 pub mod error;
+pub mod estimate;
 pub mod init;
 pub mod model;
 pub mod params;

@@ -118,6 +118,8 @@ columns! {
         cartel_share_sum,
         /// Off-chain revenue staked into the pool per day, TAO.
         buyback_per_day,
+        /// The path's root yield log when the occupant started (root return's baseline).
+        root_yield_log_start,
         /// Alpha held by organic stakers.
         held_organic,
         /// Alpha held by miners.
@@ -188,6 +190,8 @@ columns! {
     pub struct GlobalInt<U> {
         /// Current block.
         block,
+        /// Current step (0 at the start).
+        step,
         /// Block of the last lock (`LastRateLimitedBlock[NetworkLastRegistered]`), 0 = never.
         last_lock_block,
         /// Block of the last subnet registration, 0 = never.

@@ -14,6 +14,7 @@
 //! | 5 | [`moving_price`] | 5 |
 //! | 6-7 | [`payouts`] (epoch payout, then post-payout selling) | 6, 7 |
 //! | 8 | [`registration`] | 8 |
+//! | 9 | [`metrics`] | 9 |
 //!
 //! Per-block rules are applied in closed form over the step (model.md §1): EMAs with constant input
 //! through [`EmaFactors`](crate::model::shares::EmaFactors), emission over a possible halving
@@ -31,6 +32,7 @@
 
 pub mod emission_shares;
 pub mod injection;
+pub mod metrics;
 pub mod moving_price;
 pub mod payouts;
 pub mod registration;
@@ -45,11 +47,14 @@ pub struct StepParams {
     pub chain: ChainParams,
     /// Blocks per step (default 361 = one Taoflow-era epoch window; 1 works, exactly ordered).
     pub blocks_per_step: u32,
+    /// TAO a newly registered subnet's pool starts with (see the `registration` stage).
+    pub start_pool_tao: f64,
 }
 
 impl Default for StepParams {
     fn default() -> Self {
-        Self { chain: ChainParams::default(), blocks_per_step: 361 }
+        let chain = ChainParams::default();
+        Self { start_pool_tao: chain.min_lock_cost, chain, blocks_per_step: 361 }
     }
 }
 
