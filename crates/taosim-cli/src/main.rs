@@ -2,8 +2,11 @@
 //!
 //! The binary is a thin layer over `taosim-core`: it parses flags (clap), loads TOML, chooses a
 //! backend and writes outputs. It is the only crate that uses `anyhow`; errors print their whole
-//! chain and exit with status 2 (bad input) or 1 (a run or check that failed).
+//! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
+//! that failed).
 
+mod output;
+mod run_cmd;
 mod yuma_cmd;
 
 use std::process::ExitCode;
@@ -20,20 +23,36 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run Monte Carlo paths from a config and write Arrow outputs (the main job).
+    Run(run_cmd::RunArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
+}
+
+/// Why a command failed, which decides the exit status.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The input was wrong (exit 2).
+    BadInput(anyhow::Error),
+    /// The work itself failed (exit 1).
+    Failed(anyhow::Error),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Yuma(args) => yuma_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+        Err(Failure::BadInput(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
+        }
+        Err(Failure::Failed(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
         }
     }
 }

@@ -344,20 +344,22 @@ impl<R: Real> BatchState<R> {
         }
     }
 
-    /// Runs `f` on every path's views, in parallel over paths (rayon). `f` gets the path index.
+    /// Runs `f` on every path's views, in parallel over paths (rayon), and returns what each
+    /// returned, in path order. `f` gets the path index within the batch.
     ///
     /// Each path is handed its own disjoint slices, so the result is the same for any thread
     /// count.
-    pub fn for_each_path<F>(&mut self, f: F)
+    pub fn map_paths<T, F>(&mut self, f: F) -> Vec<T>
     where
-        F: Fn(usize, PathState<'_, R>) + Sync + Send,
+        T: Send,
+        F: Fn(usize, PathState<'_, R>) -> T + Sync + Send,
     {
         use rayon::prelude::*;
         let s = self.subnets;
         let (nr, ni) = (SubnetReal::<R>::FIELDS * s, SubnetInt::<u32>::FIELDS * s);
         let (gr, gi) = (GlobalReal::<R>::FIELDS, GlobalInt::<u32>::FIELDS);
         if self.paths == 0 {
-            return;
+            return Vec::new();
         }
         let (yr, yi) = (s * self.yuma.reals(), s * self.yuma.ints());
         // An empty Yuma buffer (Yuma off) still hands each path its (empty) slice.
@@ -379,7 +381,7 @@ impl<R: Real> BatchState<R> {
             .zip(yuma_reals.into_par_iter())
             .zip(yuma_ints.into_par_iter())
             .enumerate()
-            .for_each(|(p, (((((sr, si), g), gint), yuma_real), yuma_int))| {
+            .map(|(p, (((((sr, si), g), gint), yuma_real), yuma_int))| {
                 f(
                     p,
                     PathState {
@@ -390,8 +392,17 @@ impl<R: Real> BatchState<R> {
                         yuma_real,
                         yuma_int,
                     },
-                );
-            });
+                )
+            })
+            .collect()
+    }
+
+    /// Runs `f` on every path's views, in parallel over paths (see [`BatchState::map_paths`]).
+    pub fn for_each_path<F>(&mut self, f: F)
+    where
+        F: Fn(usize, PathState<'_, R>) + Sync + Send,
+    {
+        self.map_paths(f);
     }
 }
 

@@ -1,0 +1,461 @@
+//! The CPU run loop: paths in fixed batches, each path through every step's stages, outputs
+//! streamed per batch (model.md §3, §9, §11).
+//!
+//! A [`RunPlan`] is a validated config plus the initial network, with everything derived once
+//! (steps, stage parameters, the spiral rule, the Yuma layout, trace spacing, the start's top 10).
+//! [`run_point`] cuts a range of path ids into batches of `run.batch_paths`, runs each batch's
+//! paths in parallel (rayon, one path per task: a path's whole horizon runs on one thread with
+//! its state hot in cache), and hands each finished batch's [`BatchRecords`] to a sink in path
+//! order, folding its outcomes into a [`PointAccumulator`].
+//!
+//! Reproducibility: every draw of path `k` comes from Philox keyed by (seed, point, k) with
+//! counters (step, subnet, stream), and outcomes are folded in path order, so results do not
+//! depend on the thread count, the batch size or how the paths are sharded.
+//!
+//! Lock state at the start: the chain's lock history before a snapshot is not in the data, so a
+//! path starts as if a 1,250 TAO lock had been paid one reduction interval ago (cost at the
+//! start: 1,250 TAO, halving-adjusted), about the level of mid-2026 registrations.
+
+use std::ops::Range;
+
+use crate::config::RunConfig;
+use crate::cpu::behaviour::behaviour;
+use crate::cpu::emission_shares::emission_shares;
+use crate::cpu::epoch::{EpochScratch, epoch, init_yuma_block};
+use crate::cpu::injection::injection;
+use crate::cpu::metrics::{SpiralRule, in_zero_emission, metrics};
+use crate::cpu::moving_price::moving_price;
+use crate::cpu::payouts::{PayoutParams, payouts};
+use crate::cpu::registration::{apply_registration, registration_decision};
+use crate::cpu::swaps::{Orders, swaps};
+use crate::cpu::StepParams;
+use crate::estimate::PointAccumulator;
+use crate::init::InitialNetwork;
+use crate::model::amm::{self, Pool};
+use crate::params::BLOCKS_PER_DAY;
+use crate::records::{BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord};
+use crate::rng::PathRng;
+use crate::state::{BatchState, PathState, YumaLayout};
+use crate::{Error, Real, Result};
+
+/// A validated run: the config, the initial network and everything derived from them.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The resolved config.
+    pub config: RunConfig,
+    /// The network every path starts from.
+    pub network: InitialNetwork,
+    /// Stage parameters.
+    pub step: StepParams,
+    /// Payout behaviour.
+    pub payout: PayoutParams,
+    /// Death-spiral rule in steps.
+    pub spiral: SpiralRule,
+    /// Sizes of each subnet's Yuma block (all zero with Yuma off).
+    pub yuma: YumaLayout,
+    /// Steps in the horizon.
+    pub steps: u32,
+    /// Days per step.
+    pub days_per_step: f64,
+    /// Steps between trace samples.
+    pub trace_every: u32,
+    /// Subnet slots per path.
+    pub slots: usize,
+    /// Initial names per slot (empty for slots that start free).
+    names: Vec<String>,
+    /// Slots of the ten largest pools at the start.
+    top10: Vec<usize>,
+}
+
+impl RunPlan {
+    /// Validates `config` and derives the plan.
+    pub fn new(config: RunConfig, network: InitialNetwork) -> Result<Self> {
+        config.validate()?;
+        let slots = config.chain.subnet_limit as usize;
+        let mut names = vec![String::new(); slots];
+        for s in &network.subnets {
+            let slot = usize::from(s.netuid).wrapping_sub(1);
+            if slot >= slots {
+                return Err(Error::OutOfRange {
+                    key: "init.snapshot".into(),
+                    value: format!("netuid {}", s.netuid),
+                    allowed: format!("netuids 1..={} (chain.subnet_limit)", slots),
+                });
+            }
+            names[slot] = s.name.clone();
+        }
+        let run = &config.run;
+        let days_per_step = f64::from(run.blocks_per_step) / BLOCKS_PER_DAY as f64;
+        let steps = (run.days / days_per_step).round().max(1.0) as u32;
+        let trace_every = (config.output.every_days / days_per_step).round().max(1.0) as u32;
+        let mut by_size: Vec<(f64, usize)> =
+            network.subnets.iter().map(|s| (s.tao, usize::from(s.netuid) - 1)).collect();
+        by_size.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top10 = by_size.iter().take(10).map(|&(_, slot)| slot).collect();
+        let yuma = if config.yuma.enabled {
+            YumaLayout {
+                validators: config.yuma.validators as usize,
+                miners: config.yuma.miners as usize,
+                reveal: config.yuma.reveal_epochs as usize,
+            }
+        } else {
+            YumaLayout::default()
+        };
+        let step = StepParams {
+            chain: config.chain.clone(),
+            blocks_per_step: run.blocks_per_step,
+            start_pool_tao: config.registration.start_pool_tao,
+        };
+        let b = &config.behaviour;
+        let payout = PayoutParams {
+            miner_sell: b.miner_sell,
+            validator_sell: b.validator_sell,
+            owner_sell: b.owner_sell,
+            root_claim: b.root_claim,
+        };
+        let spiral = SpiralRule::new(&config.death_spiral, run.blocks_per_step);
+        Ok(Self {
+            config,
+            network,
+            step,
+            payout,
+            spiral,
+            yuma,
+            steps,
+            days_per_step,
+            trace_every,
+            slots,
+            names,
+            top10,
+        })
+    }
+
+    /// Netuids of the initial subnets, ascending.
+    pub fn initial_netuids(&self) -> Vec<u16> {
+        self.network.subnets.iter().map(|s| s.netuid).collect()
+    }
+
+    /// An empty accumulator for `point`.
+    pub fn accumulator(&self, point: u32) -> PointAccumulator {
+        PointAccumulator::new(point, self.initial_netuids(), self.slots, self.days_per_step)
+    }
+
+    /// Revenue buyback of `netuid`, TAO per day.
+    fn buyback(&self, netuid: u16) -> f64 {
+        let b = &self.config.behaviour;
+        b.buyback_by_netuid.get(&netuid.to_string()).copied().unwrap_or(b.buyback_tao_per_day)
+    }
+}
+
+/// Runs paths `paths` of sweep point `point`, batch by batch, handing each batch's records to
+/// `sink` in path order. Returns the point's accumulated estimates.
+pub fn run_point<R: Real, E>(
+    plan: &RunPlan,
+    point: u32,
+    paths: Range<u32>,
+    mut sink: impl FnMut(BatchRecords) -> core::result::Result<(), E>,
+) -> core::result::Result<PointAccumulator, E> {
+    let mut acc = plan.accumulator(point);
+    let batch = plan.config.run.batch_paths.max(1);
+    let mut first = paths.start;
+    while first < paths.end {
+        let n = batch.min(paths.end - first);
+        let mut state = BatchState::<R>::with_yuma(n as usize, plan.slots, plan.yuma);
+        let results =
+            state.map_paths(|i, st| simulate_path(plan, point, first + i as u32, st));
+        let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
+        for r in results {
+            acc.add(&r.outcome);
+            records.subnets.extend(r.subnets);
+            records.events.extend(r.events);
+            records.traces.extend(r.traces);
+            records.outcomes.push(r.outcome);
+        }
+        sink(records)?;
+        first += n;
+    }
+    Ok(acc)
+}
+
+/// Everything one path produced.
+#[derive(Debug, Default)]
+struct PathRecords {
+    subnets: Vec<SubnetRecord>,
+    events: Vec<EventRecord>,
+    traces: Vec<TraceRecord>,
+    outcome: PathOutcome,
+}
+
+/// Puts the initial network into one path's state.
+fn init_path<R: Real>(plan: &RunPlan, rng: &PathRng, st: &mut PathState<'_, R>) {
+    let net = &plan.network;
+    for s in &net.subnets {
+        let i = usize::from(s.netuid) - 1;
+        let price = s.tao / s.alpha;
+        let sub = &mut st.sub;
+        sub.tao[i] = R::of(s.tao);
+        sub.alpha[i] = R::of(s.alpha);
+        sub.w_quote[i] = R::of(0.5);
+        sub.moving_price[i] = R::of(s.moving_price);
+        sub.flow_ema[i] = R::of(s.flow_ema);
+        sub.miner_burn[i] = R::of(s.miner_burn);
+        sub.held_organic[i] = R::of(s.held_organic);
+        sub.held_miners[i] = R::of(s.held_miners);
+        sub.held_validators[i] = R::of(s.held_validators);
+        sub.held_owner[i] = R::of(s.held_owner);
+        sub.held_root[i] = R::of(s.held_root);
+        sub.alpha_out[i] = R::of(
+            s.held_organic + s.held_miners + s.held_validators + s.held_owner + s.held_root,
+        );
+        for f in [&mut *sub.start_price, &mut *sub.prev_price, &mut *sub.peak_price, &mut *sub.min_price] {
+            f[i] = R::of(price);
+        }
+        sub.start_tao[i] = R::of(s.tao);
+        sub.start_alpha[i] = R::of(s.alpha);
+        sub.buyback_per_day[i] = R::of(plan.buyback(s.netuid));
+        st.sub_int.active[i] = 1;
+        st.sub_int.registered_block[i] = s.registered_block;
+        st.sub_int.first_emission_block[i] = s.first_emission_block;
+        if plan.yuma.uids() > 0 {
+            init_yuma_block(&plan.config.yuma, plan.yuma, rng, i, st);
+        }
+    }
+    let reduction = plan.step.chain.lock_reduction_interval;
+    st.global.issuance[0] = R::of(net.issuance);
+    st.global.root_tao[0] = R::of(net.root_tao);
+    st.global.last_lock[0] = R::of(1_250.0);
+    st.global_int.block[0] = net.block;
+    st.global_int.last_lock_block[0] =
+        net.block.saturating_sub(u32::try_from(reduction / 2).unwrap_or(0));
+    st.global_int.last_registration_block[0] = st.global_int.last_lock_block[0];
+}
+
+/// The pool of slot `i`.
+fn pool_of<R: Real>(st: &PathState<'_, R>, i: usize) -> Pool<R> {
+    Pool::weighted(st.sub.tao[i], st.sub.alpha[i], st.sub.w_quote[i])
+}
+
+/// The record of the occupant of slot `i` as it stands (at the horizon, or about to be pruned).
+fn occupant_record<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    st: &PathState<'_, R>,
+    i: usize,
+    pruned_step: Option<u32>,
+) -> SubnetRecord {
+    let kind = plan.step.chain.amm;
+    let fee = R::of(plan.step.chain.fee_rate);
+    let pool = pool_of(st, i);
+    let price = amm::price(kind, &pool).f64();
+    let (s, si) = (&st.sub, &st.sub_int);
+    let netuid = (i + 1) as u16;
+    let occupant = si.occupant[i];
+    let staked_alpha = s.yield_log[i].f64().exp() / s.start_price[i].f64();
+    let exit = amm::exit_slippage(kind, &pool, R::of(staked_alpha), fee).f64();
+    let ratio = |a: f64, b: u32| if b == 0 { 0.0 } else { a / f64::from(b) };
+    SubnetRecord {
+        point,
+        path,
+        netuid,
+        occupant,
+        name: if occupant == 0 {
+            plan.names[i].clone()
+        } else {
+            format!("new-{netuid}-{occupant}")
+        },
+        start_step: si.start_step[i],
+        start_price: s.start_price[i].f64(),
+        end_price: price,
+        start_tao: s.start_tao[i].f64(),
+        end_tao: s.tao[i].f64(),
+        start_alpha: s.start_alpha[i].f64(),
+        end_alpha: s.alpha[i].f64(),
+        min_price: s.min_price[i].f64(),
+        peak_price: s.peak_price[i].f64(),
+        spiral: si.spiral[i] != 0,
+        spiral_step: (si.spiral[i] != 0).then_some(si.spiral_step[i]),
+        pruned: pruned_step.is_some(),
+        pruned_step,
+        mean_share: ratio(s.share_sum[i].f64(), si.steps_alive[i]),
+        cartel_share: ratio(s.cartel_share_sum[i].f64(), si.epochs[i]),
+        staker_return: staked_alpha * price * (1.0 - exit) - 1.0,
+        root_return: (st.global.root_yield_log[0] - s.root_yield_log_start[i]).f64().exp_m1(),
+        exit_slippage_1pct: amm::exit_slippage(kind, &pool, s.alpha[i] * R::of(0.01), fee).f64(),
+        exit_slippage_10pct: amm::exit_slippage(kind, &pool, s.alpha[i] * R::of(0.1), fee).f64(),
+    }
+}
+
+/// Runs one path over the whole horizon.
+fn simulate_path<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    mut st: PathState<'_, R>,
+) -> PathRecords {
+    let cfg = &plan.config;
+    let rng = PathRng::new(cfg.run.seed, point, path);
+    init_path(plan, &rng, &mut st);
+    let slots = plan.slots;
+    let traced = path < cfg.output.trace_paths;
+    let mut orders = vec![Orders::<R>::default(); slots];
+    let mut eligible = vec![0_u32; slots];
+    let mut scratch = EpochScratch::<R>::new(plan.yuma);
+    let mut out = PathRecords::default();
+    out.outcome.path = path;
+    out.outcome.spiral_by_slot = vec![false; slots];
+    let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let mut new_spirals = Vec::new();
+    if traced {
+        trace(plan, point, path, 0, &st, &mut out.traces);
+    }
+
+    for step in 0..plan.steps {
+        st.global_int.step[0] = step;
+        let block = st.global_int.block[0];
+        let arrival = behaviour(
+            &plan.step,
+            &cfg.behaviour,
+            &cfg.registration,
+            &rng,
+            step,
+            &mut st,
+            &mut orders,
+        );
+        swaps(&plan.step, &orders, &mut st);
+        emission_shares(&plan.step, &mut st, &mut eligible);
+        injection(&plan.step, &mut st, &eligible);
+        moving_price(&plan.step, &mut st, &eligible);
+        if plan.yuma.uids() > 0 {
+            epoch(&plan.step, &cfg.yuma, &plan.payout, plan.yuma, &rng, step, &mut st, &mut scratch);
+        } else {
+            payouts(&plan.step, &plan.payout, &mut st);
+        }
+        if let Some(reg) = registration_decision(&plan.step, arrival, &st) {
+            let slot = reg.slot;
+            let netuid = (slot + 1) as u16;
+            if reg.prunes {
+                // A subnet pruned while in zero emission counts as a death spiral (model.md §9).
+                if in_zero_emission(&st, slot) && st.sub_int.spiral[slot] == 0 {
+                    st.sub_int.spiral[slot] = 1;
+                    st.sub_int.spiral_step[slot] = step;
+                    record_spiral(plan, point, path, step, block, slot, &st, &mut out);
+                }
+                out.events.push(EventRecord {
+                    point,
+                    path,
+                    step,
+                    block,
+                    netuid,
+                    kind: EventKind::Pruned,
+                    value: st.sub.tao[slot].f64(),
+                    value2: st.sub.moving_price[slot].f64(),
+                });
+                out.subnets.push(occupant_record(plan, point, path, &st, slot, Some(step)));
+                out.outcome.prunings += 1;
+            }
+            let done = apply_registration(&plan.step, reg, &mut st);
+            if plan.yuma.uids() > 0 {
+                init_yuma_block(&cfg.yuma, plan.yuma, &rng, slot, &mut st);
+            }
+            out.events.push(EventRecord {
+                point,
+                path,
+                step,
+                block,
+                netuid,
+                kind: EventKind::Registered,
+                value: done.registration.cost.f64(),
+                value2: done.start_pool.f64(),
+            });
+        }
+        new_spirals.clear();
+        metrics(&plan.step, &plan.spiral, &eligible, &mut st, |slot| new_spirals.push(slot));
+        for &slot in &new_spirals {
+            record_spiral(plan, point, path, step, block, slot, &st, &mut out);
+        }
+        st.global_int.block[0] += plan.step.blocks_per_step;
+        if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
+            trace(plan, point, path, step + 1, &st, &mut out.traces);
+        }
+    }
+
+    let mut pools = 0.0;
+    for i in 0..slots {
+        if st.sub_int.active[i] != 0 {
+            out.subnets.push(occupant_record(plan, point, path, &st, i, None));
+            pools += st.sub.tao[i].f64();
+            if eligible[i] != 0 && st.sub.share[i] <= R::zero() {
+                out.outcome.zero_share_end += 1;
+            }
+        }
+    }
+    out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
+    let g = &st.global;
+    let lhs = pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
+    let rhs = start_pools + g.tao_minted[0].f64();
+    out.outcome.pool_tao_end = pools;
+    out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
+    out
+}
+
+/// Records a spiral entry of slot `slot` at `step`.
+#[expect(clippy::too_many_arguments, reason = "the record's coordinates, passed flat")]
+fn record_spiral<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    step: u32,
+    block: u32,
+    slot: usize,
+    st: &PathState<'_, R>,
+    out: &mut PathRecords,
+) {
+    let price = amm::price(plan.step.chain.amm, &pool_of(st, slot)).f64();
+    out.events.push(EventRecord {
+        point,
+        path,
+        step,
+        block,
+        netuid: (slot + 1) as u16,
+        kind: EventKind::Spiral,
+        value: price,
+        value2: st.sub.tao[slot].f64(),
+    });
+    let o = &mut out.outcome;
+    o.spirals += 1;
+    o.spiral_steps.push(step);
+    if st.sub_int.occupant[slot] == 0 {
+        o.spiral_by_slot[slot] = true;
+        o.top10_spiral |= plan.top10.contains(&slot);
+    }
+}
+
+/// Appends one trace row per slot at `step`.
+fn trace<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    step: u32,
+    st: &PathState<'_, R>,
+    rows: &mut Vec<TraceRecord>,
+) {
+    for i in 0..plan.slots {
+        let active = st.sub_int.active[i] != 0;
+        let pool = pool_of(st, i);
+        rows.push(TraceRecord {
+            point,
+            path,
+            step,
+            day: f64::from(step) * plan.days_per_step,
+            netuid: (i + 1) as u16,
+            active,
+            price: if active { amm::price(plan.step.chain.amm, &pool).f64() } else { 0.0 },
+            moving_price: st.sub.moving_price[i].f64(),
+            tao: st.sub.tao[i].f64(),
+            alpha: st.sub.alpha[i].f64(),
+            share: st.sub.share[i].f64(),
+            flow_ema: st.sub.flow_ema[i].f64(),
+        });
+    }
+}
