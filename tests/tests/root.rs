@@ -4,8 +4,10 @@
 //!   citing the subtensor test it comes from.
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
 //! - `precision`: f32 against f64 instantiations of the stages.
+//! - `behaviour`: the staker behaviour stage against closed forms (OU, diffusion, Poisson, flows).
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
+mod behaviour;
 mod precision;
 mod properties;
 mod stages;

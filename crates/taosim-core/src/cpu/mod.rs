@@ -7,7 +7,7 @@
 //!
 //! | order | stage | model.md §3 item |
 //! |---|---|---|
-//! | 1 | behaviour draws | 1 (staker behaviour: Monte Carlo issue) |
+//! | 1 | [`behaviour`] (staker draws: quality, market, momentum, orders, arrivals) | 1 |
 //! | 2 | [`swaps`] | 2 |
 //! | 3 | [`emission_shares`] | 3 |
 //! | 4 | [`injection`] | 4 |
@@ -30,6 +30,7 @@
     reason = "the twins index subnets by slot, as their WGSL shaders index by invocation id"
 )]
 
+pub mod behaviour;
 pub mod emission_shares;
 pub mod injection;
 pub mod metrics;
