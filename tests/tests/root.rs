@@ -4,8 +4,10 @@
 //!   citing the subtensor test it comes from.
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
 //! - `precision`: f32 against f64 instantiations of the stages.
+//! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
+mod epoch;
 mod precision;
 mod properties;
 mod stages;

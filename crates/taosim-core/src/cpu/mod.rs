@@ -12,7 +12,7 @@
 //! | 3 | [`emission_shares`] | 3 |
 //! | 4 | [`injection`] | 4 |
 //! | 5 | [`moving_price`] | 5 |
-//! | 6-7 | [`payouts`] (epoch payout, then post-payout selling) | 6, 7 |
+//! | 6-7 | [`epoch`] (Yuma per subnet, then the payout and post-payout selling; with Yuma off: [`payouts`]) | 6, 7 |
 //! | 8 | [`registration`] | 8 |
 //!
 //! Per-block rules are applied in closed form over the step (model.md §1): EMAs with constant input
@@ -30,6 +30,7 @@
 )]
 
 pub mod emission_shares;
+pub mod epoch;
 pub mod injection;
 pub mod moving_price;
 pub mod payouts;
