@@ -1,13 +1,15 @@
 //! taosim's integration tests: one binary (wgpu style), one module per topic.
 //!
-//! - `vectors::*`: the chain's own test vectors (`docs/reference/chain-vectors.md`), one named test each,
-//!   citing the subtensor test it comes from.
+//! - `vectors::*`: the chain's own test vectors (`docs/reference/chain-vectors.md`), one named
+//!   test each, citing the subtensor test it comes from.
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
 //! - `precision`: f32 against f64 instantiations of the stages.
 //! - `behaviour`: the staker behaviour stage against closed forms (OU, diffusion, Poisson, flows).
+//! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
 mod behaviour;
+mod epoch;
 mod precision;
 mod properties;
 mod stages;

@@ -12,7 +12,7 @@
 //! | 3 | [`emission_shares`] | 3 |
 //! | 4 | [`injection`] | 4 |
 //! | 5 | [`moving_price`] | 5 |
-//! | 6-7 | [`payouts`] (epoch payout, then post-payout selling) | 6, 7 |
+//! | 6-7 | [`epoch`] (Yuma per subnet, then the payout and post-payout selling; with Yuma off: [`payouts`]) | 6, 7 |
 //! | 8 | [`registration`] | 8 |
 //! | 9 | [`metrics`] | 9 |
 //!
@@ -32,6 +32,7 @@
 
 pub mod behaviour;
 pub mod emission_shares;
+pub mod epoch;
 pub mod injection;
 pub mod metrics;
 pub mod moving_price;

@@ -1,0 +1,454 @@
+//! Stage `epoch` (model.md §3 items 6-7, §7): one Yuma epoch per active subnet, then the payout.
+//!
+//! With `yuma.enabled` every step runs one epoch per active subnet (one step is one epoch at the
+//! default 361 blocks; the chain's per-netuid stagger is dropped, cpu module docs). Uids `0..V` are
+//! validators, `V..V+M` miners; uid `V` is the subnet owner's (burn) miner. Per subnet:
+//!
+//! 1. **Validator stake** (chain.md §5.2 step 2): the validator-class alpha (`held_validators`
+//!    plus the organic stake delegated to validators, `held_organic`) plus `τw` times the subnet's
+//!    share of root stake. Root stakers' validators are attributed to subnets by pool size:
+//!    `root_tao · T_i / Σ_active T` (the chain's validators carry one root stake into every subnet
+//!    they validate; sizing their presence by pool TAO keeps the total root weight finite and
+//!    tracks where the big validators are). The total is split by [`validator_stakes`]: the
+//!    validators form three groups by index ([`ValidatorGroups`]: cartel first, then copiers, then
+//!    honest), each group holds exactly its configured fraction (`cartel_stake`, `copier_stake`,
+//!    the rest), split inside the group by a Zipf law `∝ 1/(k+1)^stake_zipf` of the uid index k.
+//! 2. **Miner quality** ([`walk_miner_quality`]): `u_j ← |u_j + σ_u z|` (a random walk reflected
+//!    at 0, so qualities stay non-negative without piling up on 0). [`init_yuma_block`] draws the
+//!    start qualities, lognormal with median 1 and log-sd [`INITIAL_QUALITY_LOG_SIGMA`]; the engine
+//!    calls it at path start and when a subnet registers into a slot.
+//! 3. **Weights** ([`build_weights`], rows = validators, columns = all uids, validator columns 0):
+//!    - honest: `miner_burn` on the owner's uid `V` (the owner burns through its own uid, as
+//!      mainnet owners do, by having validators weight it), the rest `∝ max(0, u_j + σ_w ε_ij)`
+//!      over the other miners;
+//!    - cartel: equal weights on the cartel miners, the last `cartel_miners` uids (never uid `V`);
+//!    - copiers: the consensus of `reveal_epochs` epochs ago (commit-reveal: the newest consensus a
+//!      copier can see; `reveal_epochs = 0` is read as 1, the last revealed epoch), all zero
+//!      until that much history exists.
+//! 4. **Yuma** ([`run_epoch`], [`BondStorage::Float`], parameters from [`YumaRunParams`]); bonds
+//!    and permits are updated in the subnet's Yuma block and the consensus pushed onto its history.
+//! 5. **Payout** through the shared [`settle_subnet`]: miners share the pending server alpha by
+//!    incentive, the owner uid's incentive is burned (so the realised burn is `miner_burn` under an
+//!    honest consensus, less when a cartel captures the consensus); with no incentive validators
+//!    take the server part too. The cartel miners' share of incentive (0 when there is none) is
+//!    added to `cartel_share_sum` and `epochs` counts the epoch. Delegation dividends, yields, root
+//!    claims and the post-payout selling are those of the Yuma-off path (payouts module docs).
+//!
+//! # Random draws (model.md §11)
+//! Miner quality: block `(step, subnet, YUMA_MINER_QUALITY + j/2)`, miner `j` takes normal
+//! `j % 2` of `normal_pair(w0, w1)` for the walk and of `normal_pair(w2, w3)` for its initial
+//! quality (so a registration and the walk of the same step never share words). Weight noise:
+//! block `(step, subnet, YUMA_NOISE + (i·M + j)/2)` for validator `i` and miner `j`, normal
+//! `(i·M + j) % 2` of `normal_pair(w0, w1)`; ids stay below `YUMA_NOISE + 8192` for `V ≤ 64`,
+//! `M ≤ 256`. No draws are made when the corresponding sigma is 0.
+//!
+//! [`settle_subnet`]: super::payouts::settle_subnet
+//! [`run_epoch`]: crate::model::yuma::run_epoch
+
+use crate::Real;
+use crate::config::YumaRunParams;
+use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
+use crate::real::safe_div;
+use crate::rng::{PathRng, normal_pair, stream};
+use crate::state::{PathState, YumaLayout};
+
+use super::StepParams;
+use super::payouts::{
+    EpochSplit, MinerIncentive, PayoutParams, PayoutTotals, finish_payouts, payouts, settle_subnet,
+};
+
+/// Log-sd of the initial miner qualities (lognormal, median 1): miners differ by a factor of
+/// about 1.6 at one standard deviation, enough for honest weights to rank them.
+pub const INITIAL_QUALITY_LOG_SIGMA: f64 = 0.5;
+
+/// The epoch's work arrays for one thread: the Yuma workspace and the epoch's inputs and payouts.
+/// Allocated once per thread and reused for every subnet and path.
+#[derive(Clone, Debug)]
+pub struct EpochWorkspace<R: Real> {
+    layout: YumaLayout,
+    /// Yuma's work arrays and the last epoch's outputs (consensus, incentive, dividends, ...).
+    pub yuma: YumaWorkspace<R>,
+    /// Stake of each uid in the last epoch, `[V+M]` (miners 0).
+    pub stake: Vec<R>,
+    /// Weights of the last epoch, `[V × (V+M)]` row-major, each non-empty row summing to 1.
+    pub weights: Vec<R>,
+    /// Alpha each uid earned in the last epoch, `[V+M]`: miners their incentive (the owner
+    /// uid's is burned), validators their dividends before delegation.
+    pub paid: Vec<R>,
+}
+
+impl<R: Real> EpochWorkspace<R> {
+    /// Arrays for subnets of `layout`'s sizes.
+    pub fn new(layout: YumaLayout) -> Self {
+        let n = layout.uids();
+        Self {
+            layout,
+            yuma: YumaWorkspace::new(n, layout.validators),
+            stake: vec![R::zero(); n],
+            weights: vec![R::zero(); layout.validators * n],
+            paid: vec![R::zero(); n],
+        }
+    }
+
+    /// The sizes this workspace serves.
+    pub fn layout(&self) -> YumaLayout {
+        self.layout
+    }
+}
+
+/// The Yuma parameters of the run's subnets: the run config's values, float bonds, every
+/// validator eligible for a permit.
+pub fn yuma_params(run: &YumaRunParams) -> YumaParams {
+    YumaParams {
+        version: run.version,
+        kappa: run.kappa,
+        bonds_moving_average: run.bonds_moving_average,
+        bonds_penalty: run.bonds_penalty,
+        max_validators: run.validators,
+        liquid_alpha: LiquidAlpha { enabled: run.liquid_alpha, ..LiquidAlpha::default() },
+        bond_storage: BondStorage::Float,
+    }
+}
+
+/// What a validator does when it sets weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidatorRole {
+    /// Weights the cartel's miners only.
+    Cartel,
+    /// Copies the stale consensus.
+    Copier,
+    /// Weights miners by (noisy) quality.
+    Honest,
+}
+
+/// The validators' groups by index: `0..cartel` the cartel, then `copiers` copiers, then honest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatorGroups {
+    /// Validators in the cartel (the lowest indices, i.e. the largest Zipf weights).
+    pub cartel: usize,
+    /// Weight copiers (after the cartel).
+    pub copiers: usize,
+    /// Honest validators (the rest).
+    pub honest: usize,
+}
+
+impl ValidatorGroups {
+    /// Group sizes for `validators` validators: a group with a positive stake fraction gets
+    /// `round(fraction · V)` members, at least one; an honest remainder of stake keeps at least
+    /// one honest validator when `V` allows. With too few validators for every group with stake, a
+    /// group can stay empty and [`validator_stakes`] gives its fraction to the others.
+    pub fn of(validators: usize, cartel_stake: f64, copier_stake: f64) -> Self {
+        let size = |fraction: f64, room: usize| {
+            if fraction > 0.0 && room > 0 {
+                ((fraction * validators as f64).round() as usize).clamp(1, room)
+            } else {
+                0
+            }
+        };
+        let mut cartel = size(cartel_stake, validators);
+        let mut copiers = size(copier_stake, validators - cartel);
+        if honest_fraction(cartel_stake, copier_stake) > 0.0 && cartel + copiers == validators {
+            if copiers > 1 && copiers >= cartel {
+                copiers -= 1;
+            } else if cartel > 1 {
+                cartel -= 1;
+            }
+        }
+        Self { cartel, copiers, honest: validators - cartel - copiers }
+    }
+
+    /// The role of validator `i`.
+    pub fn role(&self, i: usize) -> ValidatorRole {
+        if i < self.cartel {
+            ValidatorRole::Cartel
+        } else if i < self.cartel + self.copiers {
+            ValidatorRole::Copier
+        } else {
+            ValidatorRole::Honest
+        }
+    }
+}
+
+/// The honest validators' stake fraction, `max(0, 1 − cartel − copiers)`.
+fn honest_fraction(cartel_stake: f64, copier_stake: f64) -> f64 {
+    (1.0 - cartel_stake.max(0.0) - copier_stake.max(0.0)).max(0.0)
+}
+
+/// Splits `total` validator stake over `out.len()` validators: group `g` of `groups` holds its
+/// fraction (`cartel_stake`, `copier_stake`, the rest), renormalised over the non-empty groups,
+/// and inside a group validator `k` gets `∝ 1/(k+1)^zipf`.
+pub fn validator_stakes<R: Real>(
+    total: R,
+    zipf: f64,
+    groups: ValidatorGroups,
+    cartel_stake: f64,
+    copier_stake: f64,
+    out: &mut [R],
+) {
+    let fractions =
+        [cartel_stake.max(0.0), copier_stake.max(0.0), honest_fraction(cartel_stake, copier_stake)];
+    let bounds = [0, groups.cartel, groups.cartel + groups.copiers, out.len()];
+    let mut present = 0.0;
+    for g in 0..3 {
+        if bounds[g + 1] > bounds[g] {
+            present += fractions[g];
+        }
+    }
+    let exponent = R::of(-zipf);
+    for g in 0..3 {
+        let mut zipf_sum = R::zero();
+        for k in bounds[g]..bounds[g + 1] {
+            zipf_sum += R::of_usize(k + 1).powf(exponent);
+        }
+        let group_stake = total * R::of(if present > 0.0 { fractions[g] / present } else { 0.0 });
+        for k in bounds[g]..bounds[g + 1] {
+            out[k] = group_stake * safe_div(R::of_usize(k + 1).powf(exponent), zipf_sum);
+        }
+    }
+}
+
+/// Normal number `index % 2` of the pair drawn from words `(w[first], w[first + 1])`.
+#[inline]
+fn pick_normal<R: Real>(words: [u32; 4], first: usize, index: usize) -> R {
+    let (z0, z1) = normal_pair::<R>(words[first], words[first + 1]);
+    if index % 2 == 0 { z0 } else { z1 }
+}
+
+/// Where a subnet's draws of this step come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochDraws {
+    /// The path's stream.
+    pub rng: PathRng,
+    /// The engine step.
+    pub step: u32,
+    /// The subnet slot.
+    pub subnet: u32,
+}
+
+impl EpochDraws {
+    fn quality_block(&self, miner: usize) -> [u32; 4] {
+        debug_assert!((miner / 2) < stream::YUMA_MINER_QUALITY_LEN as usize);
+        self.rng.block(self.step, self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
+    }
+
+    fn noise(&self, pair: usize) -> [u32; 4] {
+        debug_assert!((pair / 2) < stream::YUMA_NOISE_LEN as usize);
+        self.rng.block(self.step, self.subnet, stream::YUMA_NOISE + (pair / 2) as u32)
+    }
+}
+
+/// One epoch of the miner-quality walk: `u_j ← |u_j + sigma · z_j|` (module docs for the draws).
+pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDraws) {
+    if sigma == 0.0 {
+        return;
+    }
+    let sigma = R::of(sigma);
+    for j in 0..quality.len() {
+        let z: R = pick_normal(draws.quality_block(j), 0, j);
+        quality[j] = (quality[j] + sigma * z).abs();
+    }
+}
+
+/// Starts subnet `subnet`'s Yuma block in `yuma_real` / `yuma_int` (one path's buffers): fresh
+/// lognormal qualities, no bonds, no consensus history, and permits for every validator uid (a
+/// subnet's validators are established when it starts emitting, which on the chain is 50,400
+/// blocks after registration). Call at path start and when a subnet registers into the slot.
+pub fn init_yuma_block<R: Real>(
+    layout: &YumaLayout,
+    yuma_real: &mut [R],
+    yuma_int: &mut [u32],
+    draws: EpochDraws,
+) {
+    let block = layout.block(yuma_real, yuma_int, draws.subnet as usize);
+    let sigma = R::of(INITIAL_QUALITY_LOG_SIGMA);
+    for j in 0..block.miner_quality.len() {
+        let z: R = pick_normal(draws.quality_block(j), 2, j);
+        block.miner_quality[j] = (sigma * z).exp();
+    }
+    block.bonds.fill(R::zero());
+    block.consensus_history.fill(R::zero());
+    for (uid, permit) in block.permits.iter_mut().enumerate() {
+        *permit = u32::from(uid < layout.validators);
+    }
+}
+
+/// Fills `weights` (`[V × (V+M)]`) for one subnet of `layout`'s sizes (module docs, step 3).
+/// `quality` is `[M]`, `history` the consensus history `[reveal × (V+M)]` newest first.
+pub fn build_weights<R: Real>(
+    yuma: &YumaRunParams,
+    layout: &YumaLayout,
+    quality: &[R],
+    history: &[R],
+    miner_burn: R,
+    draws: EpochDraws,
+    weights: &mut [R],
+) {
+    let (validators, miners, n) = (layout.validators, layout.miners, layout.uids());
+    assert_eq!(weights.len(), validators * n, "weights shape");
+    let groups = ValidatorGroups::of(validators, yuma.cartel_stake, yuma.copier_stake);
+    let cartel_miners = cartel_miner_count(yuma, layout);
+    let lag = yuma.reveal_epochs.max(1) as usize;
+    let noise = R::of(yuma.weight_noise);
+    let burn = miner_burn.max(R::zero()).min(R::one());
+    weights.fill(R::zero());
+    for i in 0..validators {
+        let row = &mut weights[i * n..(i + 1) * n];
+        match groups.role(i) {
+            ValidatorRole::Cartel => {
+                for j in n - cartel_miners..n {
+                    row[j] = R::one() / R::of_usize(cartel_miners);
+                }
+            }
+            ValidatorRole::Copier => {
+                if lag * n <= history.len() {
+                    row.copy_from_slice(&history[(lag - 1) * n..lag * n]);
+                    for w in row.iter_mut().take(validators) {
+                        *w = R::zero();
+                    }
+                }
+            }
+            ValidatorRole::Honest => {
+                let mut sum = R::zero();
+                for m in 1..miners {
+                    let mut x = quality[m];
+                    if yuma.weight_noise != 0.0 {
+                        let pair = i * miners + m;
+                        x += noise * pick_normal::<R>(draws.noise(pair), 0, pair);
+                    }
+                    row[validators + m] = x.max(R::zero());
+                    sum += row[validators + m];
+                }
+                let scale = safe_div(R::one() - burn, sum);
+                for m in 1..miners {
+                    row[validators + m] *= scale;
+                }
+                row[validators] = burn;
+            }
+        }
+    }
+}
+
+/// Cartel miners: `cartel_miners`, at most `M − 1` so the owner's uid `V` never belongs to them.
+pub fn cartel_miner_count(yuma: &YumaRunParams, layout: &YumaLayout) -> usize {
+    (yuma.cartel_miners as usize).min(layout.miners.saturating_sub(1))
+}
+
+/// Runs one epoch for every active subnet of one path and pays it out (module docs), or the
+/// Yuma-off payout ([`payouts`]) when `yuma.enabled` is false. `work` must match the state's Yuma
+/// layout; `rng` and `step` address the draws. Returns the path's payout totals.
+pub fn epoch<R: Real>(
+    params: &StepParams,
+    yuma: &YumaRunParams,
+    payout: &PayoutParams,
+    rng: &PathRng,
+    step: u32,
+    work: &mut EpochWorkspace<R>,
+    st: &mut PathState<'_, R>,
+) -> PayoutTotals<R> {
+    if !yuma.enabled {
+        return payouts(params, payout, st);
+    }
+    let layout = work.layout;
+    let (validators, n) = (layout.validators, layout.uids());
+    let yuma_params = yuma_params(yuma);
+    let groups = ValidatorGroups::of(validators, yuma.cartel_stake, yuma.copier_stake);
+    let cartel_miners = cartel_miner_count(yuma, &layout);
+    let tao_weight = R::of(params.chain.tao_weight);
+    let mut pool_tao = R::zero();
+    for i in 0..st.sub.tao.len() {
+        if st.sub_int.active[i] != 0 {
+            pool_tao += st.sub.tao[i];
+        }
+    }
+    let root_tao = st.global.root_tao[0];
+    let mut totals = PayoutTotals::default();
+    for i in 0..st.sub.tao.len() {
+        if st.sub_int.active[i] == 0 {
+            continue;
+        }
+        let draws = EpochDraws { rng: *rng, step, subnet: i as u32 };
+        let s = &st.sub;
+        let root_stake = root_tao * safe_div(s.tao[i], pool_tao);
+        let stake = s.held_validators[i] + s.held_organic[i] + tao_weight * root_stake;
+        let (uid_stake, miner_stake) = work.stake.split_at_mut(validators);
+        validator_stakes(
+            stake,
+            yuma.stake_zipf,
+            groups,
+            yuma.cartel_stake,
+            yuma.copier_stake,
+            uid_stake,
+        );
+        miner_stake.fill(R::zero());
+
+        let block = layout.block(&mut *st.yuma_real, &mut *st.yuma_int, i);
+        walk_miner_quality(block.miner_quality, yuma.miner_quality_sigma, draws);
+        build_weights(
+            yuma,
+            &layout,
+            block.miner_quality,
+            block.consensus_history,
+            st.sub.miner_burn[i],
+            draws,
+            &mut work.weights,
+        );
+        run_epoch(
+            &yuma_params,
+            &work.stake,
+            &work.weights,
+            block.bonds,
+            block.permits,
+            &mut work.yuma,
+        );
+        // Newest first: shift the history one epoch back and put this epoch's consensus in front.
+        let history = block.consensus_history;
+        for r in (1..layout.reveal).rev() {
+            history.copy_within((r - 1) * n..r * n, r * n);
+        }
+        if layout.reveal > 0 {
+            history[..n].copy_from_slice(&work.yuma.consensus);
+        }
+
+        let out = &work.yuma;
+        let mut incentive_total = R::zero();
+        let mut cartel_incentive = R::zero();
+        for j in 0..n {
+            incentive_total += out.incentive[j];
+            if j >= n - cartel_miners {
+                cartel_incentive += out.incentive[j];
+            }
+        }
+        st.sub.cartel_share_sum[i] += safe_div(cartel_incentive, incentive_total);
+        st.sub_int.epochs[i] += 1;
+        let incentive = MinerIncentive { total: incentive_total, owner: out.incentive[validators] };
+        let split = settle_subnet(params, payout, st, i, incentive, &mut totals);
+        record_paid(work, split, incentive_total);
+    }
+    finish_payouts(st, &totals);
+    totals
+}
+
+/// Per-uid alpha of the last epoch into `work.paid`: miners by incentive, validators by
+/// dividends, or by active stake (else stake) when the epoch paid no dividends (the fallback of
+/// chain.md §5.2 step 12).
+fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, incentive_total: R) {
+    let out = &work.yuma;
+    let validators = work.layout.validators;
+    let (mut dividend_total, mut active_total, mut stake_total) = (R::zero(), R::zero(), R::zero());
+    for i in 0..validators {
+        dividend_total += out.dividends[i];
+        active_total += out.active_stake[i];
+        stake_total += out.stake[i];
+    }
+    for uid in 0..work.paid.len() {
+        work.paid[uid] = if uid >= validators {
+            (split.miners + split.burned) * safe_div(out.incentive[uid], incentive_total)
+        } else if dividend_total != R::zero() {
+            split.validators * out.dividends[uid] / dividend_total
+        } else if active_total != R::zero() {
+            split.validators * out.active_stake[uid] / active_total
+        } else {
+            split.validators * safe_div(out.stake[uid], stake_total)
+        };
+    }
+}
