@@ -21,11 +21,11 @@ use std::ops::Range;
 use crate::config::RunConfig;
 use crate::cpu::behaviour::behaviour;
 use crate::cpu::emission_shares::emission_shares;
-use crate::cpu::epoch::{EpochScratch, epoch, init_yuma_block};
+use crate::cpu::epoch::{EpochDraws, EpochWorkspace, epoch, init_yuma_block};
 use crate::cpu::injection::injection;
 use crate::cpu::metrics::{SpiralRule, in_zero_emission, metrics};
 use crate::cpu::moving_price::moving_price;
-use crate::cpu::payouts::{PayoutParams, payouts};
+use crate::cpu::payouts::PayoutParams;
 use crate::cpu::registration::{apply_registration, registration_decision};
 use crate::cpu::swaps::{Orders, swaps};
 use crate::cpu::StepParams;
@@ -217,7 +217,8 @@ fn init_path<R: Real>(plan: &RunPlan, rng: &PathRng, st: &mut PathState<'_, R>) 
         st.sub_int.registered_block[i] = s.registered_block;
         st.sub_int.first_emission_block[i] = s.first_emission_block;
         if plan.yuma.uids() > 0 {
-            init_yuma_block(&plan.config.yuma, plan.yuma, rng, i, st);
+            let draws = EpochDraws { rng: *rng, step: 0, subnet: i as u32 };
+            init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
         }
     }
     let reduction = plan.step.chain.lock_reduction_interval;
@@ -300,7 +301,7 @@ fn simulate_path<R: Real>(
     let traced = path < cfg.output.trace_paths;
     let mut orders = vec![Orders::<R>::default(); slots];
     let mut eligible = vec![0_u32; slots];
-    let mut scratch = EpochScratch::<R>::new(plan.yuma);
+    let mut yuma_work = EpochWorkspace::<R>::new(plan.yuma);
     let mut out = PathRecords::default();
     out.outcome.path = path;
     out.outcome.spiral_by_slot = vec![false; slots];
@@ -326,11 +327,7 @@ fn simulate_path<R: Real>(
         emission_shares(&plan.step, &mut st, &mut eligible);
         injection(&plan.step, &mut st, &eligible);
         moving_price(&plan.step, &mut st, &eligible);
-        if plan.yuma.uids() > 0 {
-            epoch(&plan.step, &cfg.yuma, &plan.payout, plan.yuma, &rng, step, &mut st, &mut scratch);
-        } else {
-            payouts(&plan.step, &plan.payout, &mut st);
-        }
+        epoch(&plan.step, &cfg.yuma, &plan.payout, &rng, step, &mut yuma_work, &mut st);
         if let Some(reg) = registration_decision(&plan.step, arrival, &st) {
             let slot = reg.slot;
             let netuid = (slot + 1) as u16;
@@ -356,7 +353,8 @@ fn simulate_path<R: Real>(
             }
             let done = apply_registration(&plan.step, reg, &mut st);
             if plan.yuma.uids() > 0 {
-                init_yuma_block(&cfg.yuma, plan.yuma, &rng, slot, &mut st);
+                let draws = EpochDraws { rng, step, subnet: slot as u32 };
+                init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
             }
             out.events.push(EventRecord {
                 point,

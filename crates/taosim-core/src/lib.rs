@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod cpu;
+pub mod engine;
 pub mod error;
 pub mod estimate;
 pub mod init;
