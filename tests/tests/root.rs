@@ -6,6 +6,7 @@
 //! - `precision`: f32 against f64 instantiations of the stages.
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
+mod config_init;
 mod precision;
 mod properties;
 mod stages;
