@@ -5,10 +5,12 @@
 //! - `properties::*`: property tests (proptest) of the mechanisms' invariants.
 //! - `precision`: f32 against f64 instantiations of the stages.
 //! - `behaviour`: the staker behaviour stage against closed forms (OU, diffusion, Poisson, flows).
+//! - `config_init`: config parsing and validation, snapshots and the synthetic network.
 //! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 
 mod behaviour;
+mod config_init;
 mod epoch;
 mod precision;
 mod properties;

@@ -9,11 +9,14 @@
 //! Units: amounts in TAO / alpha, rates per day unless the key says otherwise (`_per_year`),
 //! times in days (converted to steps of `blocks_per_step` blocks, 7,200 blocks a day).
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::payouts::RootClaim;
 use crate::model::yuma::YumaVersion;
-use crate::params::ChainParams;
+use crate::params::{BLOCKS_PER_DAY, ChainParams, TOTAL_SUPPLY};
+use crate::{Error, Result};
 
 /// A whole run: what to simulate, how long, how many paths, what to write.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -334,5 +337,356 @@ pub struct OutputParams {
 impl Default for OutputParams {
     fn default() -> Self {
         Self { every_days: 1.0, trace_paths: 8 }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and validation
+// ---------------------------------------------------------------------------------------------
+
+/// Most validators a subnet may have (`MaxAllowedValidators` upper bound on the chain).
+pub const MAX_VALIDATORS: u32 = 64;
+/// Most uids a subnet may have (validators plus miners; `MaxAllowedUids`).
+pub const MAX_UIDS: u32 = 256;
+/// Most subnet slots the model supports (model.md: up to 256).
+pub const MAX_SUBNET_LIMIT: u32 = 256;
+/// Largest swap fee the chain accepts (`FeeRate` at most 10,000 / 65,535, about 15%).
+pub const MAX_FEE_RATE: f64 = 10_000.0 / 65_535.0;
+/// Most epochs between commit and reveal the model accepts.
+pub const MAX_REVEAL_EPOCHS: u32 = 100;
+
+const FRACTION: &str = "a number in [0, 1]";
+const FRACTION_POSITIVE: &str = "a number in (0, 1]";
+const NON_NEGATIVE: &str = "a finite number >= 0";
+const POSITIVE: &str = "a finite number > 0";
+const FINITE: &str = "a finite number";
+
+fn out_of_range(key: &str, value: impl ToString, allowed: impl Into<String>) -> Error {
+    Error::OutOfRange { key: key.to_string(), value: value.to_string(), allowed: allowed.into() }
+}
+
+/// `value` must be finite and satisfy `ok`; NaN and infinities never pass.
+fn real(key: &str, value: f64, ok: bool, allowed: &str) -> Result<()> {
+    if value.is_finite() && ok { Ok(()) } else { Err(out_of_range(key, value, allowed)) }
+}
+
+fn finite(key: &str, value: f64) -> Result<()> {
+    real(key, value, true, FINITE)
+}
+
+fn fraction(key: &str, value: f64) -> Result<()> {
+    real(key, value, (0.0..=1.0).contains(&value), FRACTION)
+}
+
+fn fraction_positive(key: &str, value: f64) -> Result<()> {
+    real(key, value, value > 0.0 && value <= 1.0, FRACTION_POSITIVE)
+}
+
+fn non_negative(key: &str, value: f64) -> Result<()> {
+    real(key, value, value >= 0.0, NON_NEGATIVE)
+}
+
+fn positive(key: &str, value: f64) -> Result<()> {
+    real(key, value, value > 0.0, POSITIVE)
+}
+
+fn integer(key: &str, value: u64, low: u64, high: u64) -> Result<()> {
+    if (low..=high).contains(&value) {
+        Ok(())
+    } else {
+        Err(out_of_range(key, value, format!("an integer in {low}..={high}")))
+    }
+}
+
+/// A block count: it is added to `u32` block numbers, so it must fit in one.
+fn blocks(key: &str, value: u64, low: u64) -> Result<()> {
+    integer(key, value, low, u64::from(u32::MAX))
+}
+
+impl RunConfig {
+    /// Parses a TOML run configuration (missing keys take their defaults, unknown keys are
+    /// rejected). Does not validate ranges: call [`RunConfig::validate`].
+    ///
+    /// Errors are [`Error::Parse`] on one line: `line L, column C, key `section.key`: message`.
+    pub fn from_toml(text: &str) -> Result<RunConfig> {
+        toml::from_str(text).map_err(|e| Error::Parse(one_line_toml_error(text, &e)))
+    }
+
+    /// Reads, parses and validates the config file at `path`. Read and parse errors name the
+    /// file; validation errors name the key (as [`RunConfig::validate`]).
+    pub fn load(path: &Path) -> Result<RunConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Parse(format!("{}: cannot read: {e}", path.display())))?;
+        let config = RunConfig::from_toml(&text).map_err(|e| match e {
+            Error::Parse(message) => Error::Parse(format!("{}: {message}", path.display())),
+            other => other,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every numeric key's range and the cross-field rules. The error names the dotted key
+    /// (both keys, joined by `+` or `,`, for a cross-field rule), the value and what is allowed.
+    /// NaN and infinities are rejected everywhere.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_run()?;
+        self.validate_chain()?;
+        self.validate_init()?;
+        self.validate_behaviour()?;
+        self.validate_yuma()?;
+        self.validate_registration()?;
+        self.validate_death_spiral()?;
+        self.validate_output()
+    }
+
+    fn validate_run(&self) -> Result<()> {
+        let r = &self.run;
+        integer("run.paths", r.paths.into(), 1, u32::MAX.into())?;
+        positive("run.days", r.days)?;
+        integer("run.blocks_per_step", r.blocks_per_step.into(), 1, BLOCKS_PER_DAY)?;
+        integer("run.batch_paths", r.batch_paths.into(), 1, u32::MAX.into())?;
+        // The last block of the run must still be a u32 block number.
+        let last_block = f64::from(self.init.block) + r.days * BLOCKS_PER_DAY as f64;
+        if last_block > f64::from(u32::MAX) {
+            return Err(out_of_range(
+                "init.block + run.days",
+                format!("{} + {} days", self.init.block, r.days),
+                format!("a last block at most {} (u32 block numbers)", u32::MAX),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_chain(&self) -> Result<()> {
+        let c = &self.chain;
+        real(
+            "chain.fee_rate",
+            c.fee_rate,
+            (0.0..=MAX_FEE_RATE).contains(&c.fee_rate),
+            "a number in [0, 10000/65535] (the chain's FeeRate bound)",
+        )?;
+        non_negative("chain.min_reserve", c.min_reserve)?;
+        fraction("chain.flow_ema_alpha", c.flow_ema_alpha)?;
+        finite("chain.flow_cutoff", c.flow_cutoff)?;
+        positive("chain.flow_exponent", c.flow_exponent)?;
+        fraction("chain.moving_alpha", c.moving_alpha)?;
+        non_negative("chain.ema_price_halving_blocks", c.ema_price_halving_blocks)?;
+        fraction("chain.owner_cut", c.owner_cut)?;
+        fraction("chain.tao_weight", c.tao_weight)?;
+        blocks("chain.start_call_blocks", c.start_call_blocks, 0)?;
+        // Tempo is a u16 on the chain; tempo 0 means "never run an epoch".
+        integer("chain.tempo", c.tempo, 1, u16::MAX.into())?;
+        non_negative("chain.min_lock_cost", c.min_lock_cost)?;
+        // The lock cost divides by this interval (chain.md §10).
+        blocks("chain.lock_reduction_interval", c.lock_reduction_interval, 1)?;
+        blocks("chain.network_rate_limit", c.network_rate_limit, 0)?;
+        blocks("chain.immunity_period", c.immunity_period, 0)?;
+        integer("chain.subnet_limit", c.subnet_limit.into(), 1, MAX_SUBNET_LIMIT.into())
+    }
+
+    fn validate_init(&self) -> Result<()> {
+        let i = &self.init;
+        match &i.synthetic {
+            None if i.snapshot.trim().is_empty() => {
+                return Err(out_of_range(
+                    "init.snapshot",
+                    "\"\"",
+                    "a path to a snapshot CSV (or set [init.synthetic])",
+                ));
+            }
+            None => {}
+            Some(s) => {
+                let limit = self.chain.subnet_limit;
+                if !(1..=limit).contains(&s.subnets) {
+                    return Err(out_of_range(
+                        "init.synthetic.subnets, chain.subnet_limit",
+                        format!("{} (limit {limit})", s.subnets),
+                        format!("an integer in 1..=chain.subnet_limit ({limit})"),
+                    ));
+                }
+                positive("init.synthetic.pool_tao_median", s.pool_tao_median)?;
+                non_negative("init.synthetic.pool_tao_sigma", s.pool_tao_sigma)?;
+                positive("init.synthetic.price_median", s.price_median)?;
+                non_negative("init.synthetic.price_sigma", s.price_sigma)?;
+            }
+        }
+        real(
+            "init.issuance",
+            i.issuance,
+            (0.0..=TOTAL_SUPPLY).contains(&i.issuance),
+            "a number in [0, 21000000] TAO",
+        )?;
+        non_negative("init.root_tao", i.root_tao)?;
+        if i.root_tao > i.issuance {
+            return Err(out_of_range(
+                "init.root_tao, init.issuance",
+                format!("{} > {}", i.root_tao, i.issuance),
+                "root TAO at most the total issuance",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_behaviour(&self) -> Result<()> {
+        let b = &self.behaviour;
+        finite("behaviour.quality_drift", b.quality_drift)?;
+        non_negative("behaviour.quality_sigma", b.quality_sigma)?;
+        non_negative("behaviour.jump_rate_per_year", b.jump_rate_per_year)?;
+        non_negative("behaviour.jump_sigma", b.jump_sigma)?;
+        non_negative("behaviour.market_sigma", b.market_sigma)?;
+        positive("behaviour.market_halflife_days", b.market_halflife_days)?;
+        positive("behaviour.momentum_halflife_days", b.momentum_halflife_days)?;
+        finite("behaviour.beta_quality", b.beta_quality)?;
+        finite("behaviour.beta_momentum", b.beta_momentum)?;
+        finite("behaviour.beta_yield", b.beta_yield)?;
+        non_negative("behaviour.beta_zero_share", b.beta_zero_share)?;
+        non_negative("behaviour.inflow_tao_per_day", b.inflow_tao_per_day)?;
+        finite("behaviour.size_elasticity", b.size_elasticity)?;
+        non_negative("behaviour.flow_noise", b.flow_noise)?;
+        fraction("behaviour.outflow_rate_per_day", b.outflow_rate_per_day)?;
+        fraction_positive("behaviour.panic_drawdown", b.panic_drawdown)?;
+        fraction("behaviour.panic_rate_per_day", b.panic_rate_per_day)?;
+        non_negative("behaviour.zero_emission_patience_days", b.zero_emission_patience_days)?;
+        fraction("behaviour.zero_emission_exit_per_day", b.zero_emission_exit_per_day)?;
+        non_negative("behaviour.whale_rate_per_year", b.whale_rate_per_year)?;
+        positive("behaviour.whale_size_median", b.whale_size_median)?;
+        non_negative("behaviour.whale_size_sigma", b.whale_size_sigma)?;
+        fraction("behaviour.miner_sell", b.miner_sell)?;
+        fraction("behaviour.validator_sell", b.validator_sell)?;
+        fraction("behaviour.owner_sell", b.owner_sell)?;
+        non_negative("behaviour.buyback_tao_per_day", b.buyback_tao_per_day)?;
+        let limit = self.chain.subnet_limit;
+        for (netuid, &tao) in &b.buyback_by_netuid {
+            let key = format!("behaviour.buyback_by_netuid.{netuid}");
+            match netuid.trim().parse::<u32>() {
+                Ok(n) if (1..=limit).contains(&n) => {}
+                _ => {
+                    return Err(Error::Shape {
+                        key,
+                        message: format!(
+                            "the key must be a netuid in 1..=chain.subnet_limit ({limit})"
+                        ),
+                    });
+                }
+            }
+            non_negative(&key, tao)?;
+        }
+        Ok(())
+    }
+
+    fn validate_yuma(&self) -> Result<()> {
+        let y = &self.yuma;
+        integer("yuma.validators", y.validators.into(), 1, MAX_VALIDATORS.into())?;
+        integer("yuma.miners", y.miners.into(), 1, MAX_UIDS.into())?;
+        if y.validators + y.miners > MAX_UIDS {
+            return Err(out_of_range(
+                "yuma.validators + yuma.miners",
+                format!("{} + {} = {}", y.validators, y.miners, y.validators + y.miners),
+                format!("at most {MAX_UIDS} uids per subnet"),
+            ));
+        }
+        fraction("yuma.kappa", y.kappa)?;
+        fraction("yuma.bonds_moving_average", y.bonds_moving_average)?;
+        fraction("yuma.bonds_penalty", y.bonds_penalty)?;
+        non_negative("yuma.stake_zipf", y.stake_zipf)?;
+        non_negative("yuma.weight_noise", y.weight_noise)?;
+        non_negative("yuma.miner_quality_sigma", y.miner_quality_sigma)?;
+        fraction("yuma.cartel_stake", y.cartel_stake)?;
+        fraction("yuma.copier_stake", y.copier_stake)?;
+        if y.cartel_stake + y.copier_stake > 1.0 {
+            return Err(out_of_range(
+                "yuma.cartel_stake + yuma.copier_stake",
+                format!(
+                    "{} + {} = {}",
+                    y.cartel_stake,
+                    y.copier_stake,
+                    y.cartel_stake + y.copier_stake
+                ),
+                "at most 1 (fractions of the same validator stake)",
+            ));
+        }
+        if y.cartel_miners > y.miners {
+            return Err(out_of_range(
+                "yuma.cartel_miners, yuma.miners",
+                format!("{} > {}", y.cartel_miners, y.miners),
+                "cartel_miners at most miners",
+            ));
+        }
+        if y.cartel_stake > 0.0 && y.cartel_miners == 0 {
+            return Err(out_of_range(
+                "yuma.cartel_miners, yuma.cartel_stake",
+                format!("0 with cartel_stake {}", y.cartel_stake),
+                "at least 1 cartel miner when cartel_stake > 0",
+            ));
+        }
+        integer("yuma.reveal_epochs", y.reveal_epochs.into(), 1, MAX_REVEAL_EPOCHS.into())
+    }
+
+    fn validate_registration(&self) -> Result<()> {
+        let r = &self.registration;
+        non_negative("registration.rate_per_day", r.rate_per_day)?;
+        positive("registration.willingness_median", r.willingness_median)?;
+        non_negative("registration.willingness_sigma", r.willingness_sigma)?;
+        positive("registration.start_pool_tao", r.start_pool_tao)
+    }
+
+    fn validate_death_spiral(&self) -> Result<()> {
+        let d = &self.death_spiral;
+        non_negative("death_spiral.zero_share_days", d.zero_share_days)?;
+        fraction_positive("death_spiral.price_fraction", d.price_fraction)?;
+        fraction_positive("death_spiral.pool_fraction", d.pool_fraction)
+    }
+
+    fn validate_output(&self) -> Result<()> {
+        let o = &self.output;
+        positive("output.every_days", o.every_days)?;
+        if o.trace_paths > self.run.paths {
+            return Err(out_of_range(
+                "output.trace_paths, run.paths",
+                format!("{} > {}", o.trace_paths, self.run.paths),
+                "trace_paths at most run.paths",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// toml's error as one line: position, the dotted key it concerns (when the line has one) and
+/// the message, e.g. ``line 3, column 1, key `run.pathz`: unknown field `pathz`, expected ...``.
+fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let before = &text[..start];
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    // The table the line belongs to: the last `[header]` above it.
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let header = line.trim();
+    let key = match line.split_once('=') {
+        _ if header.starts_with('[') => {
+            Some(header.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        }
+        Some((k, _)) => {
+            let k = k.trim().trim_matches('"');
+            Some(match &table {
+                Some(t) => format!("{t}.{k}"),
+                None => k.to_string(),
+            })
+        }
+        _ => table,
+    };
+    match key {
+        Some(key) => format!("line {line_no}, column {column}, key `{key}`: {message}"),
+        None => format!("line {line_no}, column {column}: {message}"),
     }
 }
