@@ -14,5 +14,6 @@ mod config_init;
 mod epoch;
 mod precision;
 mod properties;
+mod runs;
 mod stages;
 mod vectors;

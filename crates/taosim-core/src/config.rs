@@ -224,7 +224,11 @@ impl Default for BehaviourParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct YumaRunParams {
-    /// Run Yuma per subnet each epoch; off: pending alpha goes 50/50 to miners and validators.
+    /// Run Yuma per subnet each epoch; off (the default): the pending miner and validator halves
+    /// go to miners and validators directly (model.md §3 item 6). Ecosystem estimates (spirals,
+    /// prunings, pool TAO) need only that split; Yuma at V = 8, M = 32 costs about 20 times the
+    /// rest of a step on the CPU, so it is switched on where the question is inside a subnet
+    /// (cartels, weight copiers, incentive concentration).
     pub enabled: bool,
     /// `"yuma2"` (original bonds) or `"yuma3"`.
     pub version: YumaVersion,
@@ -259,7 +263,7 @@ pub struct YumaRunParams {
 impl Default for YumaRunParams {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             version: YumaVersion::Yuma3,
             validators: 8,
             miners: 32,
