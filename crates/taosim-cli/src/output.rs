@@ -4,7 +4,7 @@
 //! format, not the stream format) as the batch completes: `subnets.arrow`, `events.arrow` and,
 //! when tracing is on, `traces.arrow`, re-chunked into record batches of a fixed
 //! [`ROWS_PER_RECORD_BATCH`] rows, so memory holds at most one engine batch plus one record batch
-//! of rows whatever the run's size. [`RunWriter::finish`] writes `summary.arrow` (one row per
+//! of rows whatever the run's size. [`RunWriter::finish_with_parameters`] writes `summary.arrow` (one row per
 //! sweep point) and the footers; [`write_manifest`] writes `manifest.json`.
 //!
 //! Bytes depend only on the rows: no timestamps, no compression, the footer's metadata in key
@@ -102,6 +102,12 @@ pub(crate) enum OutputError {
         /// Names given.
         expected: usize,
     },
+    /// A swept key is a number at some points and a string at others.
+    #[error("swept key `{name}` mixes numbers and strings across points")]
+    ParameterKind {
+        /// The key.
+        name: String,
+    },
     /// `finish_with_parameters` got a different number of parameter rows than summaries.
     #[error("{values} parameter rows for {summaries} summary rows")]
     ParameterRows {
@@ -110,6 +116,25 @@ pub(crate) enum OutputError {
         /// Summary rows given.
         summaries: usize,
     },
+}
+
+/// The value of one swept key at one point: a number (`Float64` column) or a word such as an
+/// emission regime (`Utf8` column). A key's column takes one kind for every point.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ParamValue {
+    /// A numeric key.
+    Number(f64),
+    /// A string key.
+    Text(String),
+}
+
+impl ParamValue {
+    fn data_type(&self) -> DataType {
+        match self {
+            ParamValue::Number(_) => DataType::Float64,
+            ParamValue::Text(_) => DataType::Utf8,
+        }
+    }
 }
 
 /// Result alias of this module.
@@ -238,26 +263,23 @@ impl RunWriter {
         Ok(())
     }
 
-    /// Writes `summary.arrow` (one row per element of `summaries`, no parameter columns) and
-    /// closes every file. This is `taosim run`'s ending; sweeps use
-    /// [`RunWriter::finish_with_parameters`].
-    pub(crate) fn finish(self, summaries: &[PointSummary]) -> Result<()> {
-        self.finish_with_parameters(&[], &vec![Vec::new(); summaries.len()], summaries)
-    }
-
     /// Writes `summary.arrow` with one `Float64` column per name in `parameter_names` (the swept
     /// keys, e.g. `"death_spiral.zero_share_days"`) between `point` and the estimates, where
     /// `parameter_values[i][k]` is the value of key `k` at `summaries[i]`; then closes every file.
     pub(crate) fn finish_with_parameters(
         self,
         parameter_names: &[String],
-        parameter_values: &[Vec<f64>],
+        parameter_values: &[Vec<ParamValue>],
         summaries: &[PointSummary],
     ) -> Result<()> {
         // Validate before closing anything, so a caller's mistake leaves no half-written folder
         // that looks finished.
-        let schema = summary_schema(parameter_names)?;
-        check_parameter_rows(parameter_names.len(), parameter_values, summaries)?;
+        check_parameter_rows(parameter_names, parameter_values, summaries)?;
+        let types: Vec<DataType> = match parameter_values.first() {
+            Some(row) => row.iter().map(ParamValue::data_type).collect(),
+            None => vec![DataType::Float64; parameter_names.len()],
+        };
+        let schema = summary_schema(parameter_names, &types)?;
         self.subnets.finish()?;
         self.events.finish()?;
         if let Some(traces) = self.traces {
@@ -298,10 +320,11 @@ fn remove_if_present(path: &Path) -> Result<()> {
 }
 
 fn check_parameter_rows(
-    names: usize,
-    values: &[Vec<f64>],
+    parameter_names: &[String],
+    values: &[Vec<ParamValue>],
     summaries: &[PointSummary],
 ) -> Result<()> {
+    let names = parameter_names.len();
     if values.len() != summaries.len() {
         return Err(OutputError::ParameterRows {
             values: values.len(),
@@ -316,6 +339,15 @@ fn check_parameter_rows(
                 got: values.len(),
                 expected: names,
             });
+        }
+    }
+    if let Some(first) = values.first() {
+        for row in values {
+            for (k, value) in row.iter().enumerate() {
+                if value.data_type() != first[k].data_type() {
+                    return Err(OutputError::ParameterKind { name: parameter_names[k].clone() });
+                }
+            }
         }
     }
     Ok(())
@@ -428,7 +460,7 @@ fn list_of(data_type: DataType) -> DataType {
 
 /// Schema of `summary.arrow` with the given parameter columns; fails on an empty or repeated
 /// parameter name or one that is also an estimate column.
-pub(crate) fn summary_schema(parameter_names: &[String]) -> Result<SchemaRef> {
+pub(crate) fn summary_schema(parameter_names: &[String], types: &[DataType]) -> Result<SchemaRef> {
     use DataType::{Float64, UInt16, UInt32};
     let mut estimates = vec![required("paths", UInt32)];
     for name in ["p_any_spiral", "p_top10_spiral"] {
@@ -456,7 +488,7 @@ pub(crate) fn summary_schema(parameter_names: &[String]) -> Result<SchemaRef> {
         };
         return Err(OutputError::ParameterName { name: name.clone(), reason });
     }
-    let parameters = parameter_names.iter().map(|name| required(name, Float64));
+    let parameters = parameter_names.iter().zip(types).map(|(name, ty)| required(name, ty.clone()));
     let fields = std::iter::once(point).chain(parameters).chain(estimates).collect();
     Ok(schema_with_metadata("summary", fields))
 }
@@ -583,12 +615,23 @@ fn spiral_list_columns(rows: &[PointSummary]) -> [ArrayRef; 4] {
 
 fn summary_columns(
     parameters: usize,
-    parameter_values: &[Vec<f64>],
+    parameter_values: &[Vec<ParamValue>],
     rows: &[PointSummary],
 ) -> Vec<ArrayRef> {
     let mut columns = vec![u32_column(rows, |r| r.point)];
     for k in 0..parameters {
-        columns.push(f64_column(parameter_values, |values| values[k]));
+        let text = matches!(parameter_values.first().map(|v| &v[k]), Some(ParamValue::Text(_)));
+        columns.push(if text {
+            string_column(parameter_values, |values| match &values[k] {
+                ParamValue::Text(t) => t.as_str(),
+                ParamValue::Number(_) => "",
+            })
+        } else {
+            f64_column(parameter_values, |values| match values[k] {
+                ParamValue::Number(x) => x,
+                ParamValue::Text(_) => f64::NAN,
+            })
+        });
     }
     columns.push(u32_column(rows, |r| r.paths));
     columns.extend(proportion_columns(rows, |r| r.p_any_spiral));
@@ -615,6 +658,12 @@ mod tests {
     use arrow_array::types::{Float64Type, UInt16Type, UInt32Type};
     use arrow_ipc::reader::FileReader;
     use taosim_core::records::EventKind;
+
+    /// Closes `writer` with a summary without parameter columns (as `taosim run` on one point).
+    fn finish(writer: RunWriter, summaries: &[PointSummary]) {
+        let values = vec![Vec::new(); summaries.len()];
+        writer.finish_with_parameters(&[], &values, summaries).unwrap();
+    }
 
     /// A fresh folder under the system temp dir, unique per test and process, removed on drop.
     struct ScratchDir(PathBuf);
@@ -817,7 +866,7 @@ mod tests {
         writer.append_batch(&batch(2, false)).unwrap();
         let summaries =
             [summary(0, vec![(1, proportion(0.0)), (2, proportion(0.5))]), summary(1, Vec::new())];
-        writer.finish(&summaries).unwrap();
+        finish(writer, &summaries);
     }
 
     #[test]
@@ -828,8 +877,8 @@ mod tests {
         assert_eq!(field_summary(&schema), field_summary(&subnets_schema()), "schema on disk");
         assert_eq!(schema.metadata()["taosim.table"], "subnets");
         assert_eq!(schema.metadata()["taosim.schema_version"], SCHEMA_VERSION);
-        // Two non-empty input batches, the empty one skipped.
-        assert_eq!(batches.len(), 2);
+        // Rows are re-chunked: the two non-empty input batches make one record batch.
+        assert_eq!(batches.len(), 1);
         let expected: Vec<SubnetRecord> =
             [batch(0, true), batch(2, false)].into_iter().flat_map(|b| b.subnets).collect();
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
@@ -935,8 +984,11 @@ mod tests {
     fn parameter_columns_sit_between_point_and_estimates() {
         let dir = scratch_dir("parameters");
         let writer = RunWriter::create(&dir, false).unwrap();
-        let names = ["death_spiral.zero_share_days".to_string(), "seed_scale".to_string()];
-        let values = [vec![30.0, 1.0], vec![60.0, 2.0]];
+        let names = ["death_spiral.zero_share_days".to_string(), "chain.regime".to_string()];
+        let values = [
+            vec![ParamValue::Number(30.0), ParamValue::Text("taoflow".into())],
+            vec![ParamValue::Number(60.0), ParamValue::Text("price_ema".into())],
+        ];
         writer
             .finish_with_parameters(
                 &names,
@@ -947,9 +999,14 @@ mod tests {
         let (schema, batches) = read(&dir.join(SUMMARY_FILE));
         let names_on_disk: Vec<&str> =
             schema.fields().iter().take(4).map(|f| f.name().as_str()).collect();
-        assert_eq!(names_on_disk, ["point", "death_spiral.zero_share_days", "seed_scale", "paths"]);
+        assert_eq!(
+            names_on_disk,
+            ["point", "death_spiral.zero_share_days", "chain.regime", "paths"]
+        );
         assert_eq!(f64s(&batches, "death_spiral.zero_share_days"), [30.0, 60.0]);
-        assert_eq!(f64s(&batches, "seed_scale"), [1.0, 2.0]);
+        let regimes = batches[0].column_by_name("chain.regime").unwrap().as_string::<i32>();
+        assert_eq!(regimes.value(0), "taoflow");
+        assert_eq!(regimes.value(1), "price_ema");
         assert!(!dir.join(TRACES_FILE).exists());
     }
 
@@ -964,15 +1021,20 @@ mod tests {
             (vec!["point".into()], "clashes with an estimate column"),
         ] {
             let writer = RunWriter::create(&dir, false).unwrap();
-            let values = vec![vec![0.0; names.len()]];
+            let values = vec![vec![ParamValue::Number(0.0); names.len()]];
             match writer.finish_with_parameters(&names, &values, &rows) {
                 Err(OutputError::ParameterName { reason: got, .. }) => assert_eq!(got, reason),
                 other => panic!("{names:?}: expected a name error, got {other:?}"),
             }
         }
         let writer = RunWriter::create(&dir, false).unwrap();
-        let err =
-            writer.finish_with_parameters(&["a".into()], &[vec![1.0, 2.0]], &rows).unwrap_err();
+        let err = writer
+            .finish_with_parameters(
+                &["a".into()],
+                &[vec![ParamValue::Number(1.0), ParamValue::Number(2.0)]],
+                &rows,
+            )
+            .unwrap_err();
         assert!(matches!(err, OutputError::ParameterCount { row: 0, got: 2, expected: 1, .. }));
         let writer = RunWriter::create(&dir, false).unwrap();
         let err = writer.finish_with_parameters(&[], &[], &rows).unwrap_err();
@@ -984,12 +1046,12 @@ mod tests {
         let dir = scratch_dir("empty");
         let mut writer = RunWriter::create(&dir, true).unwrap();
         writer.append_batch(&BatchRecords::default()).unwrap();
-        writer.finish(&[]).unwrap();
+        finish(writer, &[]);
         for (file, schema) in [
             (SUBNETS_FILE, subnets_schema()),
             (EVENTS_FILE, events_schema()),
             (TRACES_FILE, traces_schema()),
-            (SUMMARY_FILE, summary_schema(&[]).unwrap()),
+            (SUMMARY_FILE, summary_schema(&[], &[]).unwrap()),
         ] {
             let (on_disk, batches) = read(&dir.join(file));
             assert_eq!(field_summary(&on_disk), field_summary(&schema), "{file}");
@@ -1019,7 +1081,7 @@ mod tests {
         let mut writer = RunWriter::create(&dir, false).unwrap();
         assert!(!dir.join(SUMMARY_FILE).exists() && !dir.join(MANIFEST_FILE).exists());
         writer.append_batch(&batch(0, true)).unwrap();
-        writer.finish(&[summary(0, Vec::new())]).unwrap();
+        finish(writer, &[summary(0, Vec::new())]);
         assert!(!dir.join(TRACES_FILE).exists());
         assert_eq!(read(&dir.join(SUBNETS_FILE)).1.len(), 1);
     }
@@ -1151,7 +1213,7 @@ mod tests {
                     .collect(),
             });
         }
-        writer.finish(&summaries).unwrap();
+        finish(writer, &summaries);
         let manifest = serde_json::json!({
             "config": {"paths": paths},
             "seed": 42,

@@ -4,6 +4,11 @@
 //! runs every path on the CPU (rayon) batch by batch, streams each batch to the Arrow files and
 //! finishes with `summary.arrow` and `manifest.json`. Everything is written into `DIR.incomplete/`
 //! and renamed to `DIR` only when the run succeeded, so a folder named `DIR` is always complete.
+//!
+//! A config may list `[[point]]` tables: each is a partial config merged over the rest of the file
+//! (`[[point]]` with `chain = { regime = "price_ema" }`), run as its own sweep point with the same
+//! seed and path ids (so points differ only by their keys: common random numbers). Every key a
+//! point sets becomes a column of `summary.arrow`. Without `[[point]]` the file is one point.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +20,15 @@ use taosim_core::engine::{RunPlan, run_point};
 use taosim_core::records::PointSummary;
 
 use crate::Failure;
-use crate::output::{RunWriter, write_manifest};
+use crate::output::{ParamValue, RunWriter, write_manifest};
+
+/// The runs a config describes: one plan per point, and the keys its points set.
+pub(crate) struct Points {
+    /// Dotted keys the `[[point]]` tables set, in first-seen order.
+    pub(crate) keys: Vec<String>,
+    /// One plan per point, with the value of each key at that point.
+    pub(crate) plans: Vec<(RunPlan, Vec<ParamValue>)>,
+}
 
 /// Arguments of `taosim run`.
 #[derive(Debug, clap::Args)]
@@ -42,31 +55,107 @@ pub(crate) struct RunArgs {
     force: bool,
 }
 
-/// Loads, validates and plans the run described by `args` (every failure here is bad input).
-pub(crate) fn plan(args: &RunArgs) -> anyhow::Result<RunPlan> {
+/// Loads, validates and plans the runs described by `args` (every failure here is bad input).
+pub(crate) fn plan(args: &RunArgs) -> anyhow::Result<Points> {
+    let file = args.config.display().to_string();
     let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("cannot read config {}", args.config.display()))?;
-    let mut config = RunConfig::from_toml(&text)
-        .with_context(|| format!("invalid config {}", args.config.display()))?;
-    if let Some(p) = args.paths {
-        config.run.paths = p;
+        .with_context(|| format!("cannot read config {file}"))?;
+    let mut base: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!("invalid config {file}: {}", e.to_string().replace('\n', " "))
+    })?;
+    let points = match base.remove("point") {
+        None => vec![toml::Table::new()],
+        Some(toml::Value::Array(items)) if !items.is_empty() => items
+            .into_iter()
+            .enumerate()
+            .map(|(k, item)| match item {
+                toml::Value::Table(t) => Ok(t),
+                _ => bail!("invalid config {file}: `point[{k}]` must be a table of config keys"),
+            })
+            .collect::<anyhow::Result<_>>()?,
+        Some(_) => bail!("invalid config {file}: `point` must be an array of tables ([[point]])"),
+    };
+    let mut keys = Vec::new();
+    for point in &points {
+        for key in dotted_keys(point, "") {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
     }
-    if let Some(d) = args.days {
-        config.run.days = d;
-    }
-    if let Some(s) = args.seed {
-        config.run.seed = s;
-    }
-    config.validate().with_context(|| format!("invalid config {}", args.config.display()))?;
     let dir = args.config.parent().unwrap_or(Path::new("."));
-    let network = taosim_core::init::initial_network(&config, dir)
-        .with_context(|| format!("invalid initial state for {}", args.config.display()))?;
-    Ok(RunPlan::new(config, network)?)
+    let mut plans = Vec::with_capacity(points.len());
+    for (k, point) in points.iter().enumerate() {
+        let at = if keys.is_empty() { file.clone() } else { format!("{file}, point {k}") };
+        let mut merged = base.clone();
+        merge(&mut merged, point);
+        let mut config = RunConfig::from_toml(&toml::to_string(&merged)?)
+            .with_context(|| format!("invalid config {at}"))?;
+        if let Some(p) = args.paths {
+            config.run.paths = p;
+        }
+        if let Some(d) = args.days {
+            config.run.days = d;
+        }
+        if let Some(s) = args.seed {
+            config.run.seed = s;
+        }
+        config.validate().with_context(|| format!("invalid config {at}"))?;
+        let resolved = toml::Table::try_from(&config)?;
+        let values = keys.iter().map(|key| param_value(&resolved, key)).collect();
+        let network = taosim_core::init::initial_network(&config, dir)
+            .with_context(|| format!("invalid initial state for {at}"))?;
+        plans.push((RunPlan::new(config, network)?, values));
+    }
+    Ok(Points { keys, plans })
+}
+
+/// Merges `over` into `base`, table by table; values in `over` win.
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// The dotted paths of every leaf value in `table`.
+fn dotted_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match value {
+            toml::Value::Table(t) => out.extend(dotted_keys(t, &path)),
+            _ => out.push(path),
+        }
+    }
+    out
+}
+
+/// The resolved value of dotted `key`, as a summary column value.
+fn param_value(resolved: &toml::Table, key: &str) -> ParamValue {
+    let mut value: Option<&toml::Value> = None;
+    let mut table = Some(resolved);
+    for part in key.split('.') {
+        value = table.and_then(|t| t.get(part));
+        table = value.and_then(toml::Value::as_table);
+    }
+    match value {
+        Some(toml::Value::Float(x)) => ParamValue::Number(*x),
+        Some(toml::Value::Integer(i)) => ParamValue::Number(*i as f64),
+        Some(toml::Value::Boolean(b)) => ParamValue::Number(f64::from(u8::from(*b))),
+        Some(toml::Value::String(s)) => ParamValue::Text(s.clone()),
+        Some(other) => ParamValue::Text(other.to_string()),
+        None => ParamValue::Text(String::new()),
+    }
 }
 
 /// Runs the `run` subcommand.
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
-    let plan = plan(args).map_err(Failure::BadInput)?;
+    let points = plan(args).map_err(Failure::BadInput)?;
     if let Some(t) = args.threads {
         if t == 0 {
             return Err(Failure::BadInput(anyhow::anyhow!("`--threads` = 0: must be at least 1")));
@@ -86,10 +175,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             out.display()
         )));
     }
-    execute(&plan, args, &out).map_err(Failure::Failed)
+    execute(&points, args, &out).map_err(Failure::Failed)
 }
 
-fn execute(plan: &RunPlan, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
+fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     let staging = staging_dir(out);
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -97,47 +186,68 @@ fn execute(plan: &RunPlan, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
-    let cfg = &plan.config;
-    let total = cfg.run.paths;
+    let (first, _) = &points.plans[0];
+    let cfg = &first.config;
+    let total: u32 = points.plans.iter().map(|(p, _)| p.config.run.paths).sum();
     let threads = rayon::current_num_threads();
     eprintln!(
-        "taosim: {} paths x {} days ({} steps of {} blocks), {:?} from {}, {threads} threads",
-        total,
+        "taosim: {} point(s), {} paths x {} days ({} steps of {} blocks), {:?} from {}, {threads} threads",
+        points.plans.len(),
+        cfg.run.paths,
         cfg.run.days,
-        plan.steps,
+        first.steps,
         cfg.run.blocks_per_step,
         cfg.chain.regime,
         if cfg.init.synthetic.is_some() { "a synthetic network" } else { &cfg.init.snapshot },
     );
-    let mut writer = RunWriter::create(&staging, cfg.output.trace_paths > 0)?;
+    let traces = points.plans.iter().any(|(p, _)| p.config.output.trace_paths > 0);
+    let mut writer = RunWriter::create(&staging, traces)?;
     let mut progress = Progress::new(total);
     let started = Instant::now();
     let mut write_time = 0.0;
-    let acc = run_point::<f64, anyhow::Error>(plan, 0, 0..total, |batch| {
-        let t = Instant::now();
-        let worst = batch.outcomes.iter().map(|o| o.conservation_residual.abs()).fold(0.0, f64::max);
-        if worst > 1e-6 {
-            bail!("TAO conservation broken by {worst:e} (relative) in batch from path {}", batch.first_path);
-        }
-        writer.append_batch(&batch)?;
-        write_time += t.elapsed().as_secs_f64();
-        progress.advance(batch.outcomes.len() as u32);
-        Ok(())
-    })?;
-    let summary = acc.summary();
+    let mut summaries = Vec::with_capacity(points.plans.len());
+    for (point, (plan, _)) in points.plans.iter().enumerate() {
+        let acc = run_point::<f64, anyhow::Error>(
+            plan,
+            point as u32,
+            0..plan.config.run.paths,
+            |batch| {
+                let t = Instant::now();
+                let worst = batch
+                    .outcomes
+                    .iter()
+                    .map(|o| o.conservation_residual.abs())
+                    .fold(0.0, f64::max);
+                if worst > 1e-6 {
+                    bail!(
+                        "TAO conservation broken by {worst:e} (relative) in point {point}, batch from path {}",
+                        batch.first_path
+                    );
+                }
+                writer.append_batch(&batch)?;
+                write_time += t.elapsed().as_secs_f64();
+                progress.advance(batch.outcomes.len() as u32);
+                Ok(())
+            },
+        )?;
+        summaries.push(acc.summary());
+    }
     let t = Instant::now();
-    writer.finish(std::slice::from_ref(&summary))?;
+    let values: Vec<Vec<ParamValue>> = points.plans.iter().map(|(_, v)| v.clone()).collect();
+    writer.finish_with_parameters(&points.keys, &values, &summaries)?;
     write_time += t.elapsed().as_secs_f64();
     let wall = started.elapsed().as_secs_f64();
     progress.finish();
+    let configs: Vec<&RunConfig> = points.plans.iter().map(|(p, _)| &p.config).collect();
     let manifest = serde_json::json!({
         "taosim_version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("TAOSIM_GIT_COMMIT"),
         "config_file": args.config.display().to_string(),
-        "config": cfg,
+        "config": configs,
+        "swept_keys": points.keys,
         "seed": cfg.run.seed,
         "paths": total,
-        "steps": plan.steps,
+        "steps": first.steps,
         "backend": "cpu",
         "adapter": null,
         "precision": "f64",
@@ -146,14 +256,34 @@ fn execute(plan: &RunPlan, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     });
     write_manifest(&staging, &manifest)?;
     if out.exists() {
-        std::fs::remove_dir_all(out).with_context(|| format!("cannot replace {}", out.display()))?;
+        std::fs::remove_dir_all(out)
+            .with_context(|| format!("cannot replace {}", out.display()))?;
     }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::rename(&staging, out)
         .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
-    print_summary(plan, &summary, out, wall);
+    for ((plan, values), summary) in points.plans.iter().zip(&summaries) {
+        if !points.keys.is_empty() {
+            let label: Vec<String> = points
+                .keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| match v {
+                    ParamValue::Number(x) => format!("{k} = {x}"),
+                    ParamValue::Text(t) => format!("{k} = {t}"),
+                })
+                .collect();
+            println!("\n== point {}: {}", summary.point, label.join(", "));
+        }
+        print_summary(plan, summary, wall);
+    }
+    println!(
+        "\noutputs: {}/{{summary,subnets,events{}}}.arrow, manifest.json",
+        out.display(),
+        if traces { ",traces" } else { "" }
+    );
     Ok(())
 }
 
@@ -213,7 +343,7 @@ impl Progress {
 }
 
 /// The one-screen result table.
-fn print_summary(plan: &RunPlan, s: &PointSummary, out: &Path, wall: f64) {
+fn print_summary(plan: &RunPlan, s: &PointSummary, wall: f64) {
     let pct = |x: f64| 100.0 * x;
     println!(
         "\n{} paths x {:.0} days in {wall:.1} s ({:.1} paths/s)",
@@ -245,7 +375,9 @@ fn print_summary(plan: &RunPlan, s: &PointSummary, out: &Path, wall: f64) {
     if ranked.is_empty() {
         println!("\nno initial subnet spiralled in any path");
     } else {
-        println!("\ntop spiral risks (initial subnets)\n  netuid  name                  P(spiral)  95% interval");
+        println!(
+            "\ntop spiral risks (initial subnets)\n  netuid  name                  P(spiral)  95% interval"
+        );
         for (netuid, p) in ranked.iter().take(10) {
             let name = plan
                 .network
@@ -261,9 +393,4 @@ fn print_summary(plan: &RunPlan, s: &PointSummary, out: &Path, wall: f64) {
             );
         }
     }
-    println!(
-        "\noutputs: {}/{{summary,subnets,events{}}}.arrow, manifest.json",
-        out.display(),
-        if plan.config.output.trace_paths > 0 { ",traces" } else { "" }
-    );
 }

@@ -19,6 +19,7 @@
 use std::ops::Range;
 
 use crate::config::RunConfig;
+use crate::cpu::StepParams;
 use crate::cpu::behaviour::behaviour;
 use crate::cpu::emission_shares::emission_shares;
 use crate::cpu::epoch::{EpochDraws, EpochWorkspace, epoch, init_yuma_block};
@@ -28,12 +29,13 @@ use crate::cpu::moving_price::moving_price;
 use crate::cpu::payouts::PayoutParams;
 use crate::cpu::registration::{apply_registration, registration_decision};
 use crate::cpu::swaps::{Orders, swaps};
-use crate::cpu::StepParams;
 use crate::estimate::PointAccumulator;
 use crate::init::InitialNetwork;
 use crate::model::amm::{self, Pool};
 use crate::params::BLOCKS_PER_DAY;
-use crate::records::{BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord};
+use crate::records::{
+    BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord,
+};
 use crate::rng::PathRng;
 use crate::state::{BatchState, PathState, YumaLayout};
 use crate::{Error, Real, Result};
@@ -161,8 +163,7 @@ pub fn run_point<R: Real, E>(
     while first < paths.end {
         let n = batch.min(paths.end - first);
         let mut state = BatchState::<R>::with_yuma(n as usize, plan.slots, plan.yuma);
-        let results =
-            state.map_paths(|i, st| simulate_path(plan, point, first + i as u32, st));
+        let results = state.map_paths(|i, st| simulate_path(plan, point, first + i as u32, st));
         let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
         for r in results {
             acc.add(&r.outcome);
@@ -204,10 +205,11 @@ fn init_path<R: Real>(plan: &RunPlan, rng: &PathRng, st: &mut PathState<'_, R>) 
         sub.held_validators[i] = R::of(s.held_validators);
         sub.held_owner[i] = R::of(s.held_owner);
         sub.held_root[i] = R::of(s.held_root);
-        sub.alpha_out[i] = R::of(
-            s.held_organic + s.held_miners + s.held_validators + s.held_owner + s.held_root,
-        );
-        for f in [&mut *sub.start_price, &mut *sub.prev_price, &mut *sub.peak_price, &mut *sub.min_price] {
+        sub.alpha_out[i] =
+            R::of(s.held_organic + s.held_miners + s.held_validators + s.held_owner + s.held_root);
+        for f in
+            [&mut *sub.start_price, &mut *sub.prev_price, &mut *sub.peak_price, &mut *sub.min_price]
+        {
             f[i] = R::of(price);
         }
         sub.start_tao[i] = R::of(s.tao);
@@ -379,11 +381,11 @@ fn simulate_path<R: Real>(
     }
 
     let mut pools = 0.0;
-    for i in 0..slots {
+    for (i, &is_eligible) in eligible.iter().enumerate() {
         if st.sub_int.active[i] != 0 {
             out.subnets.push(occupant_record(plan, point, path, &st, i, None));
             pools += st.sub.tao[i].f64();
-            if eligible[i] != 0 && st.sub.share[i] <= R::zero() {
+            if is_eligible != 0 && st.sub.share[i] <= R::zero() {
                 out.outcome.zero_share_end += 1;
             }
         }
