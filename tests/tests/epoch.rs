@@ -74,8 +74,10 @@ fn set_quality(p: &mut PathState<'_, f64>, layout: &YumaLayout, i: usize, qualit
     block.miner_quality.copy_from_slice(quality);
 }
 
+/// Yuma on (the run default is off), without noise.
 fn quiet(validators: u32, miners: u32) -> YumaRunParams {
     YumaRunParams {
+        enabled: true,
         validators,
         miners,
         weight_noise: 0.0,
@@ -265,6 +267,7 @@ fn copiers_submit_the_consensus_revealed_epochs_ago() {
 fn every_pending_alpha_is_paid_burned_or_swapped() {
     for root_claim in [RootClaim::Swap, RootClaim::Keep] {
         let yuma = YumaRunParams {
+            enabled: true,
             cartel_stake: 0.25,
             copier_stake: 0.15,
             weight_noise: 0.2,
