@@ -310,6 +310,8 @@ def check_traces(traces: pa.Table, subnets: pa.Table, paths: int | None) -> None
     require(name, traces, at_least(c("day"), 0.0), "day must be >= 0")
     for column in ["price", "moving_price", "tao", "alpha"]:
         require(name, traces, at_least(c(column), 0.0), f"{column} must be >= 0")
+    # The moving price starts at 0 (the chain's default) until a subnet's first emission block.
+    for column in ["price", "tao", "alpha"]:
         require(name, traces, pc.or_(pc.invert(c("active")), pc.greater(c(column), 0.0)),
                 f"{column} must be > 0 in an active slot")
     require(name, traces, in_unit_interval(c("share")), "share must be in [0, 1]")
@@ -377,7 +379,9 @@ def check_summary(summary: pa.Table, subnets: pa.Table, paths: int | None) -> in
     if not columns or columns[0] != "point" or "paths" not in columns:
         fail(f"{name}: columns must start with point and include paths: {columns}")
     parameters = columns[1:columns.index("paths")]
-    expected = ([("point", U32, False)] + [(p, F64, False) for p in parameters]
+    # A swept key's column is float64 (numeric keys) or utf8 (words such as `chain.regime`).
+    kinds = [UTF8 if summary.schema.field(p).type == UTF8 else F64 for p in parameters]
+    expected = ([("point", U32, False)] + [(p, k, False) for p, k in zip(parameters, kinds)]
                 + SUMMARY_ESTIMATES)
     check_schema(name, summary, expected)
     finite(summary, name, [c for c in float_columns(summary) if c not in QUANTILES])

@@ -206,11 +206,6 @@ fn cross_field_rules_name_both_keys() {
         "at most miners",
     );
     assert_out_of_range(
-        "[run]\npaths = 4\n[output]\ntrace_paths = 5",
-        "output.trace_paths, run.paths",
-        "at most run.paths",
-    );
-    assert_out_of_range(
         "[init]\nroot_tao = 2e7\nissuance = 1e7",
         "init.root_tao, init.issuance",
         "issuance",

@@ -240,7 +240,7 @@ fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     progress.finish();
     let configs: Vec<&RunConfig> = points.plans.iter().map(|(p, _)| &p.config).collect();
     let manifest = serde_json::json!({
-        "taosim_version": env!("CARGO_PKG_VERSION"),
+        "version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("TAOSIM_GIT_COMMIT"),
         "config_file": args.config.display().to_string(),
         "config": configs,

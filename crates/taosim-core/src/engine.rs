@@ -274,8 +274,10 @@ fn occupant_record<R: Real>(
         end_tao: s.tao[i].f64(),
         start_alpha: s.start_alpha[i].f64(),
         end_alpha: s.alpha[i].f64(),
-        min_price: s.min_price[i].f64(),
-        peak_price: s.peak_price[i].f64(),
+        // A pruned occupant's record is taken mid-step, before the metrics stage has seen this
+        // step's price: fold it in.
+        min_price: s.min_price[i].f64().min(price),
+        peak_price: s.peak_price[i].f64().max(price),
         spiral: si.spiral[i] != 0,
         spiral_step: (si.spiral[i] != 0).then_some(si.spiral_step[i]),
         pruned: pruned_step.is_some(),
@@ -307,6 +309,7 @@ fn simulate_path<R: Real>(
     let mut out = PathRecords::default();
     out.outcome.path = path;
     out.outcome.spiral_by_slot = vec![false; slots];
+    out.outcome.min_reserve = f64::INFINITY;
     let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
     let mut new_spirals = Vec::new();
     if traced {
@@ -375,6 +378,7 @@ fn simulate_path<R: Real>(
             record_spiral(plan, point, path, step, block, slot, &st, &mut out);
         }
         st.global_int.block[0] += plan.step.blocks_per_step;
+        track_bounds(&st, &mut out.outcome);
         if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
             trace(plan, point, path, step + 1, &st, &mut out.traces);
         }
@@ -397,6 +401,18 @@ fn simulate_path<R: Real>(
     out.outcome.pool_tao_end = pools;
     out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
     out
+}
+
+/// Folds the step's smallest reserve and largest alpha issuance into the path's outcome (the
+/// full-run tests bound both).
+fn track_bounds<R: Real>(st: &PathState<'_, R>, o: &mut PathOutcome) {
+    let s = &st.sub;
+    for i in 0..s.tao.len() {
+        if st.sub_int.active[i] != 0 {
+            o.min_reserve = o.min_reserve.min(s.tao[i].f64()).min(s.alpha[i].f64());
+            o.max_alpha_issuance = o.max_alpha_issuance.max((s.alpha[i] + s.alpha_out[i]).f64());
+        }
+    }
 }
 
 /// Records a spiral entry of slot `slot` at `step`.

@@ -26,7 +26,8 @@ pub fn wilson(successes: u64, trials: u64, z: f64) -> Proportion {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    Proportion { p, lo: (centre - half).max(0.0), hi: (centre + half).min(1.0) }
+    // At 0 or n successes one end is exactly p; rounding must not put it on the wrong side.
+    Proportion { p, lo: (centre - half).clamp(0.0, p), hi: (centre + half).clamp(p, 1.0) }
 }
 
 /// Linear-interpolation quantile (type 7) of sorted data; NaN for no data.

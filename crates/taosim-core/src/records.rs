@@ -152,6 +152,10 @@ pub struct PathOutcome {
     pub pool_tao_end: f64,
     /// Subnets with zero emission share at the horizon (active ones).
     pub zero_share_end: u32,
+    /// Smallest pool reserve (TAO or alpha) of any active subnet after any step.
+    pub min_reserve: f64,
+    /// Largest alpha issuance (pool alpha + outstanding) of any subnet after any step.
+    pub max_alpha_issuance: f64,
     /// TAO conservation residual relative to the total (pools + out − in + recycled vs start +
     /// minted), for the guard and the tests.
     pub conservation_residual: f64,

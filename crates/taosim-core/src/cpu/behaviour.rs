@@ -19,8 +19,9 @@
 //!    step, so `365/dt` steps a year annualise it. `ȳ` is the pool-TAO-weighted mean over the
 //!    active subnets.
 //! 5. **Attractiveness** `a = beta_quality·q + beta_momentum·m + beta_yield·(y − ȳ) + g −
-//!    beta_zero_share·[share = 0]`, clamped to `±ATTRACTIVENESS_LIMIT` so that `exp(±a)` stays
-//!    finite in f32 (the clamp is far outside any calibrated range).
+//!    beta_zero_share·[share = 0]`, clamped to `±max_attractiveness` (config): the feedbacks
+//!    (momentum, and the yield of a new subnet whose first stakers share all dividends) would
+//!    otherwise run away, and `exp(±a)` must stay finite in f32.
 //! 6. **Organic inflow** (TAO) `inflow_tao_per_day·dt·size^size_elasticity·e^a·LN`, with
 //!    `size` = pool TAO / mean pool TAO over the active subnets and `LN = e^{σN − σ²/2}` the
 //!    mean-one lognormal of `flow_noise` (so the noise changes no expectation).
@@ -90,9 +91,6 @@ use super::swaps::Orders;
 /// sweeps with thousands of whales a year per subnet.
 pub const WHALES_PER_STEP_MAX: u32 = 4;
 
-/// Bound on `|a|`: keeps `exp(±a)` finite in f32 (e^30 ≈ 1e13, far beyond any calibrated flow).
-pub const ATTRACTIVENESS_LIMIT: f64 = 30.0;
-
 /// Days per year, for the per-year rates and the yield's annualisation.
 const DAYS_PER_YEAR: f64 = 365.0;
 
@@ -125,6 +123,8 @@ pub struct BehaviourCoefficients {
     pub beta_yield: f64,
     /// Attractiveness penalty while the emission share is zero.
     pub beta_zero_share: f64,
+    /// Bound on `|a|` (`max_attractiveness`).
+    pub attractiveness_cap: f64,
     /// Organic inflow of a mean-size subnet at `a = 0` over the step, TAO.
     pub inflow_step: f64,
     /// Elasticity of inflow to relative pool size.
@@ -190,6 +190,7 @@ impl BehaviourCoefficients {
             beta_momentum: beh.beta_momentum,
             beta_yield: beh.beta_yield,
             beta_zero_share: beh.beta_zero_share,
+            attractiveness_cap: beh.max_attractiveness,
             inflow_step: beh.inflow_tao_per_day * dt,
             size_elasticity: beh.size_elasticity,
             flow_sigma: beh.flow_noise,
@@ -258,7 +259,7 @@ pub fn behaviour<R: Real>(
 
     let dt = R::of(c.dt);
     let flow_sigma = R::of(c.flow_sigma);
-    let limit = R::of(ATTRACTIVENESS_LIMIT);
+    let limit = R::of(c.attractiveness_cap);
     for i in 0..s.tao.len() {
         if active[i] == 0 {
             orders[i] = Orders::default();

@@ -1,0 +1,158 @@
+//! `taosim run` end to end: the outputs pass the pyarrow check, bytes do not depend on threads
+//! or batch size, and bad input fails cleanly (exit 2, one line naming the key or the file's
+//! row and column, no output folder).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn taosim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taosim")).args(args).output().expect("run taosim")
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("taosim-cli-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `config` into `out` with extra flags; panics with stderr on failure.
+fn run_ok(config: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec!["run", config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = taosim(&args);
+    assert!(o.status.success(), "taosim {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn outputs_pass_the_pyarrow_check() {
+    let dir = scratch("pyarrow");
+    let out = dir.join("out");
+    run_ok(&repo().join("configs/tests/small.toml"), &out, &[]);
+    for f in ["summary.arrow", "subnets.arrow", "events.arrow", "traces.arrow", "manifest.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert!(!dir.join("out.incomplete").exists(), "the staging folder must be renamed away");
+    let check = Command::new("python3")
+        .arg(repo().join("tests/python/check_outputs.py"))
+        .arg(&out)
+        .args(["--paths", "6"])
+        .output()
+        .expect("python3 runs (scripts/test.sh installs pyarrow)");
+    assert!(
+        check.status.success(),
+        "check_outputs.py failed (is pyarrow installed? scripts/test.sh installs it):\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn bytes_do_not_depend_on_threads_or_batch_size() {
+    let dir = scratch("bytes");
+    let small = std::fs::read_to_string(repo().join("configs/tests/small.toml")).unwrap();
+    let snapshot = repo().join("configs/snapshots/2026-04-11.csv");
+    let base = small.replace("../snapshots/2026-04-11.csv", snapshot.to_str().unwrap());
+    let batch1 = dir.join("batch1.toml");
+    let batch4 = dir.join("batch4.toml");
+    std::fs::write(&batch1, base.replace("batch_paths = 4", "batch_paths = 1")).unwrap();
+    std::fs::write(&batch4, &base).unwrap();
+    let runs = [
+        (batch4.clone(), "1", dir.join("t1-b4")),
+        (batch4, "2", dir.join("t2-b4")),
+        (batch1, "2", dir.join("t2-b1")),
+    ];
+    for (config, threads, out) in &runs {
+        run_ok(config, out, &["--threads", threads]);
+    }
+    for file in ["summary.arrow", "subnets.arrow", "events.arrow", "traces.arrow"] {
+        let reference = std::fs::read(runs[0].2.join(file)).unwrap();
+        assert!(reference.len() > 100, "{file} is too small to be a real table");
+        for (_, threads, out) in &runs[1..] {
+            let other = std::fs::read(out.join(file)).unwrap();
+            assert!(
+                reference == other,
+                "{file} differs with {threads} threads in {}",
+                out.display()
+            );
+        }
+    }
+}
+
+/// One bad input: the config text (and an optional snapshot), what stderr must name.
+fn assert_bad_input(name: &str, config: &str, snapshot: Option<&str>, must_name: &[&str]) {
+    let dir = scratch(name);
+    let cfg = dir.join("bad.toml");
+    std::fs::write(&cfg, config).unwrap();
+    if let Some(text) = snapshot {
+        std::fs::write(dir.join("snap.csv"), text).unwrap();
+    }
+    let out = dir.join("out");
+    let o = taosim(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{name}: exit code; stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: one-line error, got: {stderr}");
+    for needle in must_name {
+        assert!(stderr.contains(needle), "{name}: `{needle}` not in: {stderr}");
+    }
+    assert!(!out.exists(), "{name}: no output folder may be left");
+    assert!(!dir.join("out.incomplete").exists(), "{name}: no staging folder may be left");
+}
+
+#[test]
+fn bad_input_fails_with_one_line_naming_the_problem() {
+    let header = "netuid,name,price,tao_in,alpha_in,alpha_out,moving_price,registered_at_block,tempo,immunity_period,reg_cost_tao,subnet_volume";
+    let good_row = "1,Apex,0.011118274,29628.4935,2665006.7118,2070591.3997,0.011290281,1497824,99,7200,0.001021,753178.773";
+    let snap = |row: &str| format!("{header}\n{row}\n");
+    let uses_snapshot = "[init]\nsnapshot = \"snap.csv\"\n[run]\npaths = 2\ndays = 1.0\n";
+    assert_bad_input("unknown-key", "[run]\npathz = 3\n", None, &["run.pathz", "line 2"]);
+    assert_bad_input(
+        "out-of-range",
+        "[behaviour]\npanic_drawdown = 1.5\n",
+        None,
+        &["behaviour.panic_drawdown", "(0, 1]"],
+    );
+    assert_bad_input(
+        "bad-regime",
+        "[chain]\nregime = \"flow\"\n",
+        None,
+        &["chain.regime", "taoflow"],
+    );
+    assert_bad_input("missing-snapshot", uses_snapshot, None, &["snap.csv"]);
+    assert_bad_input(
+        "wrong-column",
+        uses_snapshot,
+        Some(&snap(good_row).replace("tao_in,", "tao_inn,")),
+        &["snap.csv", "line 1", "tao_in"],
+    );
+    assert_bad_input(
+        "non-numeric",
+        uses_snapshot,
+        Some(&snap(&good_row.replace("29628.4935", "lots"))),
+        &["snap.csv", "line 2", "tao_in", "lots"],
+    );
+    assert_bad_input(
+        "negative-reserve",
+        uses_snapshot,
+        Some(&snap(&good_row.replace("2665006.7118", "-1"))),
+        &["snap.csv", "line 2", "alpha_in", "negative"],
+    );
+}
+
+#[test]
+fn an_existing_output_folder_is_kept_unless_forced() {
+    let dir = scratch("force");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let config = repo().join("configs/tests/small.toml");
+    let o = taosim(&["run", config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    run_ok(&config, &out, &["--force", "--paths", "2", "--days", "2"]);
+    assert!(out.join("summary.arrow").is_file());
+}
