@@ -90,6 +90,7 @@ def main(out):
             f"sd {sd:.3f}, robust sd (IQR/1.349) {iqr / 1.349:.3f} "
             f"(n = {len(rets)}: subnets emitting at the start and not pruned within the span)"
         )
+    print(f"pool TAO total at the horizon, all {paths} paths: {summary['pool_tao_end_mean']:12,.0f} (mean)")
     prunes = [0] * paths
     for e in events:
         if e["kind"] == "pruned":

@@ -10,6 +10,14 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "error: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 
+# The output tests read every Arrow file with pyarrow (tests/python/check_outputs.py).
+if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
+  echo "== installing pyarrow for the output checks"
+  python3 -m pip install --quiet pyarrow \
+    || python3 -m pip install --quiet --user --break-system-packages pyarrow \
+    || { echo "error: cannot install pyarrow (pip); install it, e.g. pip install pyarrow" >&2; exit 1; }
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

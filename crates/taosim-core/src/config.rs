@@ -204,7 +204,7 @@ impl Default for BehaviourParams {
             beta_yield: 2.0,
             beta_zero_share: 0.1,
             max_attractiveness: 3.0,
-            inflow_tao_per_day: 90.0,
+            inflow_tao_per_day: 70.0,
             size_elasticity: 0.8,
             flow_noise: 0.5,
             outflow_rate_per_day: 0.002,
