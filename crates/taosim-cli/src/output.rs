@@ -811,22 +811,23 @@ mod tests {
         (schema, batches)
     }
 
-    fn u32s(batches: &[RecordBatch], column: &str) -> Vec<u32> {
+    /// Every value of primitive `column`, across batches.
+    fn values<T: arrow_array::ArrowPrimitiveType>(
+        batches: &[RecordBatch],
+        column: &str,
+    ) -> Vec<T::Native> {
         batches
             .iter()
-            .flat_map(|b| {
-                b.column_by_name(column).unwrap().as_primitive::<UInt32Type>().values().to_vec()
-            })
+            .flat_map(|b| b.column_by_name(column).unwrap().as_primitive::<T>().values().to_vec())
             .collect()
     }
 
+    fn u32s(batches: &[RecordBatch], column: &str) -> Vec<u32> {
+        values::<UInt32Type>(batches, column)
+    }
+
     fn f64s(batches: &[RecordBatch], column: &str) -> Vec<f64> {
-        batches
-            .iter()
-            .flat_map(|b| {
-                b.column_by_name(column).unwrap().as_primitive::<Float64Type>().values().to_vec()
-            })
-            .collect()
+        values::<Float64Type>(batches, column)
     }
 
     fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {

@@ -178,6 +178,23 @@ pub fn run_point<R: Real, E>(
     Ok(acc)
 }
 
+/// Where and when an event happens in a run.
+#[derive(Clone, Copy, Debug)]
+struct At {
+    point: u32,
+    path: u32,
+    step: u32,
+    block: u32,
+}
+
+impl At {
+    /// The event of `kind` at subnet slot `slot`.
+    fn event(self, slot: usize, kind: EventKind, value: f64, value2: f64) -> EventRecord {
+        let At { point, path, step, block } = self;
+        EventRecord { point, path, step, block, netuid: (slot + 1) as u16, kind, value, value2 }
+    }
+}
+
 /// Everything one path produced.
 #[derive(Debug, Default)]
 struct PathRecords {
@@ -318,7 +335,7 @@ fn simulate_path<R: Real>(
 
     for step in 0..plan.steps {
         st.global_int.step[0] = step;
-        let block = st.global_int.block[0];
+        let at = At { point, path, step, block: st.global_int.block[0] };
         let arrival = behaviour(
             &plan.step,
             &cfg.behaviour,
@@ -335,24 +352,15 @@ fn simulate_path<R: Real>(
         epoch(&plan.step, &cfg.yuma, &plan.payout, &rng, step, &mut yuma_work, &mut st);
         if let Some(reg) = registration_decision(&plan.step, arrival, &st) {
             let slot = reg.slot;
-            let netuid = (slot + 1) as u16;
             if reg.prunes {
                 // A subnet pruned while in zero emission counts as a death spiral (model.md §9).
                 if in_zero_emission(&st, slot) && st.sub_int.spiral[slot] == 0 {
                     st.sub_int.spiral[slot] = 1;
                     st.sub_int.spiral_step[slot] = step;
-                    record_spiral(plan, point, path, step, block, slot, &st, &mut out);
+                    record_spiral(plan, at, slot, &st, &mut out);
                 }
-                out.events.push(EventRecord {
-                    point,
-                    path,
-                    step,
-                    block,
-                    netuid,
-                    kind: EventKind::Pruned,
-                    value: st.sub.tao[slot].f64(),
-                    value2: st.sub.moving_price[slot].f64(),
-                });
+                let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
+                out.events.push(at.event(slot, EventKind::Pruned, pool, moving));
                 out.subnets.push(occupant_record(plan, point, path, &st, slot, Some(step)));
                 out.outcome.prunings += 1;
             }
@@ -361,21 +369,13 @@ fn simulate_path<R: Real>(
                 let draws = EpochDraws { rng, step, subnet: slot as u32 };
                 init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
             }
-            out.events.push(EventRecord {
-                point,
-                path,
-                step,
-                block,
-                netuid,
-                kind: EventKind::Registered,
-                value: done.registration.cost.f64(),
-                value2: done.start_pool.f64(),
-            });
+            let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
+            out.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
         }
         new_spirals.clear();
         metrics(&plan.step, &plan.spiral, &eligible, &mut st, |slot| new_spirals.push(slot));
         for &slot in &new_spirals {
-            record_spiral(plan, point, path, step, block, slot, &st, &mut out);
+            record_spiral(plan, at, slot, &st, &mut out);
         }
         st.global_int.block[0] += plan.step.blocks_per_step;
         track_bounds(&st, &mut out.outcome);
@@ -415,32 +415,19 @@ fn track_bounds<R: Real>(st: &PathState<'_, R>, o: &mut PathOutcome) {
     }
 }
 
-/// Records a spiral entry of slot `slot` at `step`.
-#[expect(clippy::too_many_arguments, reason = "the record's coordinates, passed flat")]
+/// Records a spiral entry of slot `slot` at `at`.
 fn record_spiral<R: Real>(
     plan: &RunPlan,
-    point: u32,
-    path: u32,
-    step: u32,
-    block: u32,
+    at: At,
     slot: usize,
     st: &PathState<'_, R>,
     out: &mut PathRecords,
 ) {
     let price = amm::price(plan.step.chain.amm, &pool_of(st, slot)).f64();
-    out.events.push(EventRecord {
-        point,
-        path,
-        step,
-        block,
-        netuid: (slot + 1) as u16,
-        kind: EventKind::Spiral,
-        value: price,
-        value2: st.sub.tao[slot].f64(),
-    });
+    out.events.push(at.event(slot, EventKind::Spiral, price, st.sub.tao[slot].f64()));
     let o = &mut out.outcome;
     o.spirals += 1;
-    o.spiral_steps.push(step);
+    o.spiral_steps.push(at.step);
     if st.sub_int.occupant[slot] == 0 {
         o.spiral_by_slot[slot] = true;
         o.top10_spiral |= plan.top10.contains(&slot);
