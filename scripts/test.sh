@@ -10,6 +10,16 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "error: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 
+# The GPU tests run the WGSL on Mesa's software Vulkan driver (lavapipe) where there is no GPU.
+if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Mesa's Vulkan drivers (lavapipe) for the GPU tests"
+    apt-get update -q >/dev/null && apt-get install -y -q mesa-vulkan-drivers libvulkan1 >/dev/null
+  else
+    echo "note: no Vulkan driver; GPU tests will skip (install mesa-vulkan-drivers to run them)"
+  fi
+fi
+
 # The output tests read every Arrow file with pyarrow (tests/python/check_outputs.py).
 if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
   echo "== installing pyarrow for the output checks"

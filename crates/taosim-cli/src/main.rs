@@ -5,6 +5,7 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
 //! that failed).
 
+mod devices_cmd;
 mod output;
 mod run_cmd;
 mod yuma_cmd;
@@ -27,6 +28,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
+    /// List the GPU adapters (name, backend, type, f64/int64 support, key limits).
+    Devices(devices_cmd::DevicesArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
+        Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -211,7 +211,7 @@ pub fn validator_stakes<R: Real>(
 #[inline]
 fn pick_normal<R: Real>(words: [u32; 4], first: usize, index: usize) -> R {
     let (z0, z1) = normal_pair::<R>(words[first], words[first + 1]);
-    if index % 2 == 0 { z0 } else { z1 }
+    if index.is_multiple_of(2) { z0 } else { z1 }
 }
 
 /// Where a subnet's draws of this step come from.

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod moving_price;
 pub mod payouts;
 pub mod registration;
+pub mod rng_blocks;
 pub mod swaps;
 
 use crate::params::ChainParams;

@@ -1,0 +1,147 @@
+//! Adapter and device from the environment.
+//!
+//! `WGPU_BACKEND` (e.g. `vulkan`) limits the backends and `WGPU_ADAPTER_NAME` picks an adapter by
+//! name; wgpu 30 reads `WGPU_BACKEND` only through
+//! `InstanceDescriptor::new_without_display_handle_from_env`, which is why the instance is made
+//! with it. The device asks for `SHADER_F64` when the adapter has it (lavapipe and NVIDIA Vulkan
+//! do) and the adapter's own limits, so large batches fit.
+
+use thiserror::Error;
+
+/// A GPU failure, with what was being done.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// No adapter matched (none at all, or none of `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`).
+    #[error(
+        "no GPU adapter found (WGPU_BACKEND = {backend:?}, WGPU_ADAPTER_NAME = {name:?}): {source}"
+    )]
+    NoAdapter {
+        /// `WGPU_BACKEND` as set.
+        backend: Option<String>,
+        /// `WGPU_ADAPTER_NAME` as set.
+        name: Option<String>,
+        /// wgpu's reason.
+        source: wgpu::RequestAdapterError,
+    },
+    /// The adapter refused a device.
+    #[error("the adapter {adapter} refused a device: {source}")]
+    Device {
+        /// Adapter name.
+        adapter: String,
+        /// wgpu's reason.
+        source: wgpu::RequestDeviceError,
+    },
+    /// Reading a buffer back failed.
+    #[error("reading back `{what}` failed: {message}")]
+    Readback {
+        /// The buffer.
+        what: &'static str,
+        /// wgpu's reason.
+        message: String,
+    },
+    /// A stage's validation or dispatch failed (wgpu validation error).
+    #[error("stage `{stage}`: {message}")]
+    Stage {
+        /// The stage.
+        stage: &'static str,
+        /// wgpu's message.
+        message: String,
+    },
+}
+
+/// What `taosim devices` prints about one adapter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdapterReport {
+    /// Adapter name.
+    pub name: String,
+    /// Backend (Vulkan, Metal, Dx12, Gl).
+    pub backend: String,
+    /// Device type (DiscreteGpu, Cpu, ...).
+    pub device_type: String,
+    /// Driver and its version.
+    pub driver: String,
+    /// `SHADER_F64` supported.
+    pub f64: bool,
+    /// `SHADER_INT64` supported.
+    pub int64: bool,
+    /// `max_storage_buffer_binding_size`, bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// `max_buffer_size`, bytes.
+    pub max_buffer_size: u64,
+    /// `max_compute_workgroups_per_dimension`.
+    pub max_workgroups_per_dimension: u32,
+    /// `max_storage_buffers_per_shader_stage`.
+    pub max_storage_buffers_per_stage: u32,
+}
+
+impl AdapterReport {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let features = adapter.features();
+        let limits = adapter.limits();
+        Self {
+            name: info.name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            f64: features.contains(wgpu::Features::SHADER_F64),
+            int64: features.contains(wgpu::Features::SHADER_INT64),
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_buffer_size: limits.max_buffer_size,
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_storage_buffers_per_stage: limits.max_storage_buffers_per_shader_stage,
+        }
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter of the backends `WGPU_BACKEND` allows (all when unset).
+pub fn adapters() -> Vec<AdapterReport> {
+    let instance = instance();
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters.iter().map(AdapterReport::of).collect()
+}
+
+/// A device and its queue, with what the adapter offers.
+#[derive(Debug)]
+pub struct Context {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The adapter it came from.
+    pub adapter: AdapterReport,
+}
+
+impl Context {
+    /// The adapter chosen by `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` (else wgpu's default), and a
+    /// device with `SHADER_F64` when available and the adapter's limits.
+    pub fn from_env() -> Result<Self, GpuError> {
+        let instance = instance();
+        let adapter =
+            pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(&instance, None))
+                .map_err(|source| GpuError::NoAdapter {
+                    backend: std::env::var("WGPU_BACKEND").ok(),
+                    name: std::env::var("WGPU_ADAPTER_NAME").ok(),
+                    source,
+                })?;
+        let report = AdapterReport::of(&adapter);
+        let mut features = wgpu::Features::empty();
+        if report.f64 {
+            features |= wgpu::Features::SHADER_F64;
+        }
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("taosim"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+            .map_err(|source| GpuError::Device { adapter: report.name.clone(), source })?;
+        Ok(Self { device, queue, adapter: report })
+    }
+}

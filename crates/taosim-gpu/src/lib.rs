@@ -1,0 +1,19 @@
+//! # taosim-gpu: the WGSL twins of taosim's CPU stages, run through wgpu
+//!
+//! Every stage in `shaders/<stage>.wgsl` has a CPU twin of the same stem in
+//! `taosim_core::cpu::<stage>`; the shader mirrors the twin line for line and a parity test holds
+//! them to each other (integers and RNG words bit-exact; arithmetic within stated ulps).
+//!
+//! - [`context`]: adapter and device from the environment (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`),
+//!   the adapter report of `taosim devices`.
+//! - [`shaders`]: the WGSL sources (the shared prelude, then one stage per file), assembled per
+//!   stage, and the stage table with each stage's bindings.
+//! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
+//! - [`stages`]: one module per stage: pipeline, buffers, dispatch, readback.
+
+pub mod context;
+pub mod shaders;
+pub mod stages;
+pub mod types;
+
+pub use context::{AdapterReport, Context, GpuError};
