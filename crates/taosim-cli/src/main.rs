@@ -7,6 +7,7 @@
 
 mod output;
 mod run_cmd;
+mod sweep_cmd;
 mod yuma_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run Monte Carlo paths from a config and write Arrow outputs (the main job).
     Run(run_cmd::RunArgs),
+    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol) like `run`.
+    Sweep(sweep_cmd::SweepArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
 }
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
     };
     match result {

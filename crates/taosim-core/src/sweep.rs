@@ -513,9 +513,15 @@ pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
         let mut merged = base.clone();
         merge_tables(&mut merged, &dotted_table(&k.key, first.to_toml()));
         let text = toml::to_string(&merged).map_err(|e| Error::Parse(e.to_string()))?;
-        RunConfig::from_toml(&text)
-            .and_then(|c| c.validate())
-            .map_err(|e| shape(&format!("sweep.keys.\"{}\"", k.key), e.to_string()))?;
+        RunConfig::from_toml(&text).and_then(|c| c.validate()).map_err(|e| {
+            // The parse error's line and column point into the merged text, not the file.
+            let message = e.to_string();
+            let message = match message.split_once(", key ") {
+                Some((at, rest)) if at.starts_with("line ") => format!("key {rest}"),
+                _ => message,
+            };
+            shape(&format!("sweep.keys.\"{}\"", k.key), message)
+        })?;
     }
     Ok(())
 }
