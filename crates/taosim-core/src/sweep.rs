@@ -362,21 +362,21 @@ pub fn lhs_unit(n: u32, dims: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
         return Err(too_many(n as usize));
     }
     let rng = PathRng::new(seed, DESIGN_ADDRESS, DESIGN_ADDRESS);
-    let mut unit = vec![vec![0.0; dims]; n as usize];
+    let mut unit = vec![Vec::with_capacity(dims); n as usize];
     let mut perm: Vec<u32> = Vec::with_capacity(n as usize);
-    for j in 0..dims {
+    for key in 0..dims as u32 {
         perm.clear();
         perm.extend(0..n);
         // Fisher–Yates from the top; the swap index is the high word of w * (i + 1), which is
         // uniform on 0..=i up to a bias below 2^-32 * n (irrelevant for a design).
         for i in (1..n).rev() {
-            let w = rng.block(i, j as u32, stream::SWEEP_LHS)[0];
+            let w = rng.block(i, key, stream::SWEEP_LHS)[0];
             let swap = ((u64::from(w) * u64::from(i + 1)) >> 32) as usize;
             perm.swap(i as usize, swap);
         }
-        for i in 0..n {
-            let offset: f64 = uniform_open(rng.block(i, j as u32, stream::SWEEP_LHS)[1]);
-            unit[i as usize][j] = (f64::from(perm[i as usize]) + offset) / f64::from(n);
+        for (i, (point, stratum)) in unit.iter_mut().zip(&perm).enumerate() {
+            let offset: f64 = uniform_open(rng.block(i as u32, key, stream::SWEEP_LHS)[1]);
+            point.push((f64::from(*stratum) + offset) / f64::from(n));
         }
     }
     Ok(unit)
