@@ -16,4 +16,5 @@ mod precision;
 mod properties;
 mod runs;
 mod stages;
+mod sweep;
 mod vectors;

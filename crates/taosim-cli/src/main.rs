@@ -8,6 +8,7 @@
 mod devices_cmd;
 mod output;
 mod run_cmd;
+mod sweep_cmd;
 mod yuma_cmd;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run Monte Carlo paths from a config and write Arrow outputs (the main job).
     Run(run_cmd::RunArgs),
+    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol) like `run`.
+    Sweep(sweep_cmd::SweepArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
     /// List the GPU adapters (name, backend, type, f64/int64 support, key limits).
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
     };

@@ -1,4 +1,5 @@
-//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--out DIR] [--threads T]`: the main job.
+//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--point-id K] [--out DIR] [--threads T]`:
+//! the main job, and the execution that `taosim sweep` shares.
 //!
 //! Loads and validates the config (flags override its `[run]` keys), builds the initial network,
 //! runs every path on the CPU (rayon) batch by batch, streams each batch to the Arrow files and
@@ -6,16 +7,21 @@
 //! and renamed to `DIR` only when the run succeeded, so a folder named `DIR` is always complete.
 //!
 //! A config may list `[[point]]` tables: each is a partial config merged over the rest of the file
-//! (`[[point]]` with `chain = { regime = "price_ema" }`), run as its own sweep point with the same
-//! seed and path ids (so points differ only by their keys: common random numbers). Every key a
+//! (`[[point]]` with `chain = { regime = "price_ema" }`), run as its own sweep point. Every key a
 //! point sets becomes a column of `summary.arrow`. Without `[[point]]` the file is one point.
+//!
+//! Point ids and random numbers: the points are numbered from `--point-id` (default 0), and path
+//! `k` of point `i` draws from Philox keyed by (seed, `i`, `k`) (`taosim_core::rng`): points draw
+//! *independent* random numbers, and a point's results depend only on its config, seed and id.
+//! So point `i` of a sweep (`taosim sweep`, or the `i`-th `[[point]]`) is reproduced on its own by
+//! `taosim run` of the same config with that point's keys set and `--point-id i`, row for row.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use taosim_core::config::RunConfig;
+use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
 use taosim_core::engine::{RunPlan, run_point};
 use taosim_core::records::PointSummary;
 
@@ -24,10 +30,35 @@ use crate::output::{ParamValue, RunWriter, write_manifest};
 
 /// The runs a config describes: one plan per point, and the keys its points set.
 pub(crate) struct Points {
-    /// Dotted keys the `[[point]]` tables set, in first-seen order.
+    /// Dotted keys the points set, in first-seen order.
     pub(crate) keys: Vec<String>,
+    /// Id of the first point; point `j` of `plans` runs as point `first_id + j`.
+    pub(crate) first_id: u32,
     /// One plan per point, with the value of each key at that point.
     pub(crate) plans: Vec<(RunPlan, Vec<ParamValue>)>,
+}
+
+/// Flags shared by `taosim run` and `taosim sweep`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunFlags {
+    /// Paths per point (overrides `run.paths` and `sweep.paths`).
+    #[arg(long)]
+    pub(crate) paths: Option<u32>,
+    /// Horizon in days (overrides `run.days`).
+    #[arg(long)]
+    pub(crate) days: Option<f64>,
+    /// Seed (overrides `run.seed`).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Output folder [default: out/<config name>].
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Replace the output folder if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// Arguments of `taosim run`.
@@ -35,34 +66,31 @@ pub(crate) struct Points {
 pub(crate) struct RunArgs {
     /// Run config (TOML); `configs/example.toml` documents every key.
     config: PathBuf,
-    /// Paths to simulate (overrides `run.paths`).
-    #[arg(long)]
-    paths: Option<u32>,
-    /// Horizon in days (overrides `run.days`).
-    #[arg(long)]
-    days: Option<f64>,
-    /// Seed (overrides `run.seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Output folder [default: out/<config name>].
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Replace the output folder if it exists.
-    #[arg(long)]
-    force: bool,
+    /// Id of the (first) point: its paths draw the random numbers of that sweep point, so
+    /// `--point-id i` with point i's keys set reproduces point i of a sweep [default: 0].
+    #[arg(long, default_value_t = 0)]
+    point_id: u32,
+    #[command(flatten)]
+    flags: RunFlags,
+}
+
+/// Reads and parses a config file into a TOML table (every failure here is bad input).
+pub(crate) fn load_table(config: &Path) -> anyhow::Result<toml::Table> {
+    let file = config.display().to_string();
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("cannot read config {file}"))?;
+    text.parse().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!("invalid config {file}: {}", e.to_string().replace('\n', " "))
+    })
 }
 
 /// Loads, validates and plans the runs described by `args` (every failure here is bad input).
-pub(crate) fn plan(args: &RunArgs) -> anyhow::Result<Points> {
+fn plan(args: &RunArgs) -> anyhow::Result<Points> {
     let file = args.config.display().to_string();
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("cannot read config {file}"))?;
-    let mut base: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        anyhow::anyhow!("invalid config {file}: {}", e.to_string().replace('\n', " "))
-    })?;
+    let mut base = load_table(&args.config)?;
+    if base.contains_key("sweep") {
+        bail!("config {file} has a [sweep] table: run it with `taosim sweep`");
+    }
     let points = match base.remove("point") {
         None => vec![toml::Table::new()],
         Some(toml::Value::Array(items)) if !items.is_empty() => items
@@ -75,29 +103,43 @@ pub(crate) fn plan(args: &RunArgs) -> anyhow::Result<Points> {
             .collect::<anyhow::Result<_>>()?,
         Some(_) => bail!("invalid config {file}: `point` must be an array of tables ([[point]])"),
     };
+    plan_points(&args.config, &base, &points, args.point_id, &args.flags)
+}
+
+/// Plans one run per partial config in `points`, each merged over `base` (the config file without
+/// its `[[point]]` / `[sweep]` tables) with the flags applied last, numbered from `first_id`.
+pub(crate) fn plan_points(
+    config: &Path,
+    base: &toml::Table,
+    points: &[toml::Table],
+    first_id: u32,
+    flags: &RunFlags,
+) -> anyhow::Result<Points> {
+    let file = config.display().to_string();
     let mut keys = Vec::new();
-    for point in &points {
-        for key in dotted_keys(point, "") {
+    for point in points {
+        for key in dotted_keys(point) {
             if !keys.contains(&key) {
                 keys.push(key);
             }
         }
     }
-    let dir = args.config.parent().unwrap_or(Path::new("."));
+    let dir = config.parent().unwrap_or(Path::new("."));
     let mut plans = Vec::with_capacity(points.len());
     for (k, point) in points.iter().enumerate() {
-        let at = if keys.is_empty() { file.clone() } else { format!("{file}, point {k}") };
+        let id = u64::from(first_id) + k as u64;
+        let at = if keys.is_empty() { file.clone() } else { format!("{file}, point {id}") };
         let mut merged = base.clone();
-        merge(&mut merged, point);
+        merge_tables(&mut merged, point);
         let mut config = RunConfig::from_toml(&toml::to_string(&merged)?)
             .with_context(|| format!("invalid config {at}"))?;
-        if let Some(p) = args.paths {
+        if let Some(p) = flags.paths {
             config.run.paths = p;
         }
-        if let Some(d) = args.days {
+        if let Some(d) = flags.days {
             config.run.days = d;
         }
-        if let Some(s) = args.seed {
+        if let Some(s) = flags.seed {
             config.run.seed = s;
         }
         config.validate().with_context(|| format!("invalid config {at}"))?;
@@ -107,32 +149,10 @@ pub(crate) fn plan(args: &RunArgs) -> anyhow::Result<Points> {
             .with_context(|| format!("invalid initial state for {at}"))?;
         plans.push((RunPlan::new(config, network)?, values));
     }
-    Ok(Points { keys, plans })
-}
-
-/// Merges `over` into `base`, table by table; values in `over` win.
-fn merge(base: &mut toml::Table, over: &toml::Table) {
-    for (key, value) in over {
-        match (base.get_mut(key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            _ => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
+    if u64::from(first_id) + plans.len() as u64 > u64::from(u32::MAX) {
+        bail!("point ids from {first_id} for {} points do not fit in 32 bits", plans.len());
     }
-}
-
-/// The dotted paths of every leaf value in `table`.
-fn dotted_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (key, value) in table {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-        match value {
-            toml::Value::Table(t) => out.extend(dotted_keys(t, &path)),
-            _ => out.push(path),
-        }
-    }
-    out
+    Ok(Points { keys, first_id, plans })
 }
 
 /// The resolved value of dotted `key`, as a summary column value.
@@ -156,7 +176,18 @@ fn param_value(resolved: &toml::Table, key: &str) -> ParamValue {
 /// Runs the `run` subcommand.
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let points = plan(args).map_err(Failure::BadInput)?;
-    if let Some(t) = args.threads {
+    execute_points(&args.config, &points, &args.flags, serde_json::Value::Null)
+}
+
+/// Runs planned points into the output folder the flags name (shared by `run` and `sweep`);
+/// `sweep` goes into the manifest as is (`null` for `taosim run`).
+pub(crate) fn execute_points(
+    config: &Path,
+    points: &Points,
+    flags: &RunFlags,
+    sweep: serde_json::Value,
+) -> Result<(), Failure> {
+    if let Some(t) = flags.threads {
         if t == 0 {
             return Err(Failure::BadInput(anyhow::anyhow!("`--threads` = 0: must be at least 1")));
         }
@@ -165,20 +196,25 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             .build_global()
             .map_err(|e| Failure::Failed(e.into()))?;
     }
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.config.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let out = flags.out.clone().unwrap_or_else(|| {
+        let stem = config.file_stem().map(|s| s.to_string_lossy().into_owned());
         PathBuf::from("out").join(stem.unwrap_or_else(|| "run".into()))
     });
-    if out.exists() && !args.force {
+    if out.exists() && !flags.force {
         return Err(Failure::BadInput(anyhow::anyhow!(
             "output folder {} exists: pass --force to replace it, or choose another --out",
             out.display()
         )));
     }
-    execute(&points, args, &out).map_err(Failure::Failed)
+    execute(points, config, &out, sweep).map_err(Failure::Failed)
 }
 
-fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
+fn execute(
+    points: &Points,
+    config: &Path,
+    out: &Path,
+    sweep: serde_json::Value,
+) -> anyhow::Result<()> {
     let staging = staging_dir(out);
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -206,10 +242,11 @@ fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut write_time = 0.0;
     let mut summaries = Vec::with_capacity(points.plans.len());
-    for (point, (plan, _)) in points.plans.iter().enumerate() {
+    for (k, (plan, _)) in points.plans.iter().enumerate() {
+        let point = points.first_id + k as u32;
         let acc = run_point::<f64, anyhow::Error>(
             plan,
-            point as u32,
+            point,
             0..plan.config.run.paths,
             |batch| {
                 let t = Instant::now();
@@ -239,10 +276,10 @@ fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
     let wall = started.elapsed().as_secs_f64();
     progress.finish();
     let configs: Vec<&RunConfig> = points.plans.iter().map(|(p, _)| &p.config).collect();
-    let manifest = serde_json::json!({
+    let mut manifest = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("TAOSIM_GIT_COMMIT"),
-        "config_file": args.config.display().to_string(),
+        "config_file": config.display().to_string(),
         "config": configs,
         "swept_keys": points.keys,
         "seed": cfg.run.seed,
@@ -254,6 +291,9 @@ fn execute(points: &Points, args: &RunArgs, out: &Path) -> anyhow::Result<()> {
         "threads": threads,
         "timings": { "wall_s": wall, "write_s": write_time, "paths_per_s": f64::from(total) / wall },
     });
+    if !sweep.is_null() {
+        manifest["sweep"] = sweep;
+    }
     write_manifest(&staging, &manifest)?;
     if out.exists() {
         std::fs::remove_dir_all(out)

@@ -695,3 +695,45 @@ fn one_line_toml_error(text: &str, error: &toml::de::Error) -> String {
         None => format!("line {line_no}, column {column}: {message}"),
     }
 }
+
+/// Merges `over` into `base`, table by table; values in `over` win. This is how a partial config
+/// (a `[[point]]` table, a sweep point) applies over the rest of a file.
+pub fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// The dotted paths of every leaf value in `table` (`behaviour.panic_rate_per_day`), in table
+/// order.
+pub fn dotted_keys(table: &toml::Table) -> Vec<String> {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            match value {
+                toml::Value::Table(t) => walk(t, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(table, "", &mut out);
+    out
+}
+
+/// A partial config setting one dotted key: `dotted_table("a.b", v)` is `{ a = { b = v } }`.
+pub fn dotted_table(key: &str, value: toml::Value) -> toml::Table {
+    let mut table = toml::Table::new();
+    match key.split_once('.') {
+        None => table.insert(key.to_string(), value),
+        Some((head, rest)) => {
+            table.insert(head.to_string(), toml::Value::Table(dotted_table(rest, value)))
+        }
+    };
+    table
+}

@@ -11,6 +11,7 @@
 //! - [`cpu`]: the CPU twins of the step stages (model.md §3), loops over the state buffers that a
 //!   shader mirrors line for line, parallel over paths with rayon.
 //! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
+//! - [`sweep`]: the `[sweep]` designs (grid, zip, Latin hypercube, Sobol) of `taosim sweep`.
 //! - [`yuma_scenario`]: the `taosim yuma` scenario format.
 //!
 //! The reference path runs in f64. Amounts are TAO / alpha as floats (1 = 1e9 rao).
@@ -27,6 +28,7 @@ pub mod real;
 pub mod records;
 pub mod rng;
 pub mod state;
+pub mod sweep;
 pub mod yuma_scenario;
 
 pub use error::{Error, Result};

@@ -48,6 +48,10 @@ pub const PHILOX_W1: u32 = 0xBB67_AE85;
 /// Number of Philox rounds (10, Random123's default and the Crush-resistant choice).
 pub const PHILOX_ROUNDS: u32 = 10;
 
+/// The (point, path) address of draws that plan a sweep rather than simulate a path: `u32::MAX`
+/// in both fields, a path id no run reaches (a point would need 2^32 paths).
+pub const DESIGN_ADDRESS: u32 = u32::MAX;
+
 /// The subnet field used for draws that belong to the whole path rather than one subnet.
 pub const GLOBAL_SUBNET: u32 = 0xFFFF;
 
@@ -164,6 +168,11 @@ pub mod stream {
     pub const NEW_SUBNET: u32 = 0x0101;
     /// Synthetic initial state (`init.synthetic`): pool sizes and prices.
     pub const INIT_SYNTHETIC: u32 = 0x0102;
+    /// Latin hypercube sweep designs (`sweep::lhs`): word 0 of block (step `i`, subnet `key`)
+    /// picks the Fisher–Yates swap at position `i` of that key's permutation, word 1 the jitter of
+    /// point `i` inside its stratum. Drawn at point and path [`super::DESIGN_ADDRESS`], which no
+    /// path of a run uses.
+    pub const SWEEP_LHS: u32 = 0x0200;
     /// Base of the miner-quality random walk range (two normals per block; miner j uses id
     /// `YUMA_MINER_QUALITY + j / 2`).
     pub const YUMA_MINER_QUALITY: u32 = 0x1000;
