@@ -5,6 +5,7 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
 //! that failed).
 
+mod bench_cmd;
 mod output;
 mod run_cmd;
 mod yuma_cmd;
@@ -27,6 +28,9 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
+    /// Measure the standard workloads on the CPU (docs/performance.md): subnet-steps/s with one
+    /// thread and all threads, and the fraction of a measured multiply-add peak.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
+        Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
