@@ -1,6 +1,7 @@
 //! Criterion benchmarks of taosim's stages, one group per layer.
 //!
-//! - `model/*`: single mechanisms (an AMM swap, one Yuma epoch at the standard V = 8, M = 32).
+//! - `model/*`: single mechanisms (an AMM swap, a standard normal draw, one Yuma epoch at the
+//!   standard V = 8, M = 32).
 //! - `cpu/*`: the CPU twins of the step stages over a batch of paths (128 subnets each).
 //!
 //! `TAOSIM_BENCH_QUICK=1` shrinks sample counts and sizes so CI checks the harness, not timing.
@@ -16,6 +17,7 @@ use taosim_core::cpu::{
 use taosim_core::model::amm::{self, Pool};
 use taosim_core::model::yuma::{BondStorage, YumaParams, YumaSubnet, YumaVersion};
 use taosim_core::params::AmmKind;
+use taosim_core::rng;
 use taosim_core::state::BatchState;
 
 fn quick() -> bool {
@@ -58,6 +60,22 @@ fn model_benches(c: &mut Criterion) {
             if j < v { 0.0 } else { 1.0 + ((i * 7 + j * 13) % 17) as f64 }
         })
         .collect();
+    // One standard normal per call: Box–Muller (half a pair, as the weight noise drew it before)
+    // against the inverse CDF of one word.
+    g.bench_function("normal/box_muller_pair", |b| {
+        let mut w = 0x9E37_79B9_u32;
+        b.iter(|| {
+            w = w.wrapping_mul(0x0019_660D).wrapping_add(0x3C6E_F35F);
+            rng::normal_pair::<f64>(black_box(w), black_box(w ^ 0xA5A5_A5A5))
+        });
+    });
+    g.bench_function("normal/inverse_cdf", |b| {
+        let mut w = 0x9E37_79B9_u32;
+        b.iter(|| {
+            w = w.wrapping_mul(0x0019_660D).wrapping_add(0x3C6E_F35F);
+            rng::normal_icdf::<f64>(black_box(w))
+        });
+    });
     let mut subnet = YumaSubnet::<f64>::new(params, n, v);
     g.bench_function("yuma3_epoch/v8_m32", |b| {
         b.iter(|| subnet.epoch(black_box(&stake), black_box(&weights)));

@@ -8,9 +8,11 @@
 //! - `config_init`: config parsing and validation, snapshots and the synthetic network.
 //! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
+//! - `draws`: the inverse-CDF normal against a high-precision reference, the weight-noise draws.
 
 mod behaviour;
 mod config_init;
+mod draws;
 mod epoch;
 mod precision;
 mod properties;

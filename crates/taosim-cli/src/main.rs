@@ -6,6 +6,7 @@
 //! that failed).
 
 mod devices_cmd;
+mod bench_cmd;
 mod output;
 mod run_cmd;
 mod sweep_cmd;
@@ -33,6 +34,9 @@ enum Command {
     Yuma(yuma_cmd::YumaArgs),
     /// List the GPU adapters (name, backend, type, f64/int64 support, key limits).
     Devices(devices_cmd::DevicesArgs),
+    /// Measure the standard workloads on the CPU (docs/performance.md): subnet-steps/s with one
+    /// thread and all threads, and the fraction of a measured multiply-add peak.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
+        Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

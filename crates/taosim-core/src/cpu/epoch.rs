@@ -37,10 +37,12 @@
 //! # Random draws (model.md §11)
 //! Miner quality: block `(step, subnet, YUMA_MINER_QUALITY + j/2)`, miner `j` takes normal
 //! `j % 2` of `normal_pair(w0, w1)` for the walk and of `normal_pair(w2, w3)` for its initial
-//! quality (so a registration and the walk of the same step never share words). Weight noise:
-//! block `(step, subnet, YUMA_NOISE + (i·M + j)/2)` for validator `i` and miner `j`, normal
-//! `(i·M + j) % 2` of `normal_pair(w0, w1)`; ids stay below `YUMA_NOISE + 8192` for `V ≤ 64`,
-//! `M ≤ 256`. No draws are made when the corresponding sigma is 0.
+//! quality (so a registration and the walk of the same step never share words). Weight noise
+//! (the bulk of a step's normals, `V·M` per subnet): entry `k = i·M + j` for validator `i` and
+//! miner `j` takes word `k % 4` of block `(step, subnet, YUMA_NOISE + k/4)` and inverts it,
+//! `normal_icdf(w)` (one normal per word, no `cos`/`sin` and mostly no `ln`); ids stay below
+//! `YUMA_NOISE + 4096` for `V ≤ 64`, `M ≤ 256`. No draws are made when the corresponding sigma
+//! is 0.
 //!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
@@ -49,7 +51,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, normal_pair, stream};
+use crate::rng::{PathRng, normal_icdf, normal_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -231,9 +233,10 @@ impl EpochDraws {
         self.rng.block(self.step, self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
     }
 
-    fn noise(&self, pair: usize) -> [u32; 4] {
-        debug_assert!((pair / 2) < stream::YUMA_NOISE_LEN as usize);
-        self.rng.block(self.step, self.subnet, stream::YUMA_NOISE + (pair / 2) as u32)
+    /// The block holding the noise words of entries `4·quad .. 4·quad + 4`.
+    fn noise_block(&self, quad: usize) -> [u32; 4] {
+        debug_assert!(quad < stream::YUMA_NOISE_LEN as usize);
+        self.rng.block(self.step, self.subnet, stream::YUMA_NOISE + quad as u32)
     }
 }
 
@@ -309,11 +312,17 @@ pub fn build_weights<R: Real>(
             }
             ValidatorRole::Honest => {
                 let mut sum = R::zero();
+                // One Philox block serves four consecutive entries; fetched on the first entry
+                // of each group of four (and on the row's first miner, mid-group).
+                let mut words = [0_u32; 4];
                 for m in 1..miners {
                     let mut x = quality[m];
                     if yuma.weight_noise != 0.0 {
-                        let pair = i * miners + m;
-                        x += noise * pick_normal::<R>(draws.noise(pair), 0, pair);
+                        let entry = i * miners + m;
+                        if m == 1 || entry % 4 == 0 {
+                            words = draws.noise_block(entry / 4);
+                        }
+                        x += noise * normal_icdf::<R>(words[entry % 4]);
                     }
                     row[validators + m] = x.max(R::zero());
                     sum += row[validators + m];

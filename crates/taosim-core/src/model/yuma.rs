@@ -125,15 +125,17 @@ impl Default for YumaParams {
 /// 2^32: one unit of the `I32F32` integer representation.
 const I32F32_ONE: f64 = 4_294_967_296.0;
 
-/// The epoch's arithmetic: plain floating point, or snapped to the `I32F32` grid like the chain.
+/// The epoch's arithmetic: plain floating point (`FIXED = false`), or snapped to the `I32F32`
+/// grid like the chain (`FIXED = true`). A const parameter rather than a runtime flag so the
+/// float instantiation (the engine's) carries no fixed-point branches in its inner loops.
 #[derive(Clone, Copy, Debug)]
-struct Arith {
-    fixed: bool,
-}
+struct Arith<const FIXED: bool>;
 
-impl Arith {
-    fn of(params: &YumaParams) -> Self {
-        Self { fixed: params.bond_storage == BondStorage::ChainU16 }
+impl<const FIXED: bool> Arith<FIXED> {
+    /// Whether the arithmetic is the chain's fixed point.
+    #[inline(always)]
+    fn fixed(self) -> bool {
+        FIXED
     }
 
     /// The `I32F32` bits of `x`, floored onto the grid.
@@ -146,18 +148,21 @@ impl Arith {
     }
 
     /// `x` as the chain's `I32F32` conversions leave it (floored onto the grid).
+    #[inline(always)]
     fn snap<R: Real>(self, x: R) -> R {
-        if self.fixed { Self::from_bits(Self::bits(x)) } else { x }
+        if FIXED { Self::from_bits(Self::bits(x)) } else { x }
     }
 
     /// `a · b`; fixed: exact product floored like `I32F32::saturating_mul`.
+    #[inline(always)]
     fn mul<R: Real>(self, a: R, b: R) -> R {
-        if self.fixed { Self::from_bits((Self::bits(a) * Self::bits(b)) >> 32) } else { a * b }
+        if FIXED { Self::from_bits((Self::bits(a) * Self::bits(b)) >> 32) } else { a * b }
     }
 
     /// `a / b`, zero when `b` is zero; fixed: exact quotient truncated like `safe_div`.
+    #[inline(always)]
     fn div<R: Real>(self, a: R, b: R) -> R {
-        if self.fixed {
+        if FIXED {
             let divisor = Self::bits(b);
             if divisor == 0 { R::zero() } else { Self::from_bits((Self::bits(a) << 32) / divisor) }
         } else {
@@ -165,9 +170,17 @@ impl Arith {
         }
     }
 
+    /// `x / divisor` given `inverse = safe_div(1, divisor)`: fixed, the truncated quotient; float,
+    /// a multiply by the inverse (one division per row or column instead of per entry; the
+    /// result differs from `x / divisor` by at most one rounding).
+    #[inline(always)]
+    fn div_by_inverse<R: Real>(self, x: R, divisor: R, inverse: R) -> R {
+        if FIXED { self.div(x, divisor) } else { x * inverse }
+    }
+
     /// `fixed_proportion_to_u16`: `x · 65535` truncated to an integer in [0, 65535].
     fn to_u16<R: Real>(self, x: R) -> f64 {
-        let units = if self.fixed {
+        let units = if FIXED {
             ((Self::bits(x) * 65_535) >> 32) as f64
         } else {
             (x.f64() * 65_535.0).floor()
@@ -253,6 +266,70 @@ fn weighted_median_by<R: Real>(
     R::zero()
 }
 
+/// Staked rows up to which [`weighted_median_col`] partitions local copies of each column
+/// (function-local arrays, as a shader's `var array<f32, 64>`); beyond, the index set.
+const SMALL_MEDIAN_ROWS: usize = 64;
+
+/// [`weighted_median_by`] on a compact column: `score[k]` and `stake[k]` of the index set's `k`-th
+/// uid, both overwritten as the kept side is compacted. The same pivots, tests and summation
+/// order, so the same result.
+fn weighted_median_compact<R: Real>(
+    score: &mut [R],
+    stake: &mut [R],
+    minority: R,
+    partition_lo: R,
+    partition_hi: R,
+) -> R {
+    let mut len = score.len();
+    let mut lo = partition_lo;
+    let mut hi = partition_hi;
+    let max_iterations = len;
+    for _ in 0..=max_iterations {
+        if len == 0 {
+            return R::zero();
+        }
+        if len == 1 {
+            return score[0];
+        }
+        let pivot = score[len / 2];
+        let mut lo_stake = R::zero();
+        let mut hi_stake = R::zero();
+        let mut n_lower = 0;
+        let mut n_upper = 0;
+        for k in 0..len {
+            let s = score[k];
+            if s < pivot {
+                lo_stake += stake[k];
+                n_lower += 1;
+            } else if s > pivot {
+                hi_stake += stake[k];
+                n_upper += 1;
+            }
+        }
+        let keep_lower = minority < lo + lo_stake && n_lower > 0;
+        let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0;
+        if !keep_lower && !keep_upper {
+            return pivot;
+        }
+        let mut kept = 0;
+        for k in 0..len {
+            let s = score[k];
+            if (keep_lower && s < pivot) || (keep_upper && s > pivot) {
+                score[kept] = s;
+                stake[kept] = stake[k];
+                kept += 1;
+            }
+        }
+        if keep_lower {
+            hi = lo + lo_stake;
+        } else {
+            lo = hi - hi_stake;
+        }
+        len = kept;
+    }
+    R::zero()
+}
+
 /// `math.rs::weighted_median`: the stake-weighted median of `score` over the index set
 /// `partition` (caller scratch, overwritten), with `minority = s_sum − κ` and the stake segment
 /// `[lo, hi]` (chain.md §5.3).
@@ -271,8 +348,8 @@ pub fn weighted_median<R: Real>(
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
 /// the weight matrix score 0.
 #[expect(clippy::too_many_arguments, reason = "flat scratch slices, as a shader binds them")]
-fn weighted_median_col_with<R: Real>(
-    ar: Arith,
+fn weighted_median_col_with<R: Real, const FIXED: bool>(
+    ar: Arith<FIXED>,
     stake: &[R],
     weights: &[R],
     cols: usize,
@@ -295,6 +372,41 @@ fn weighted_median_col_with<R: Real>(
         stake_sum += use_stake[i];
     }
     let minority = stake_sum - kappa;
+    // Staked rows in uid order (the chain's initial index set), the same for every column.
+    let mut staked = 0;
+    for i in 0..rows {
+        if stake[i] > R::zero() {
+            partition[staked] = i as u32;
+            staked += 1;
+        }
+    }
+    if staked <= SMALL_MEDIAN_ROWS {
+        // Few staked rows (the engine's V ≤ 64): gather each column once into local arrays and
+        // partition those, instead of re-reading strided weights through the index set on
+        // every pass. Same pivots, same summation order, so the same medians.
+        let mut row_stake = [R::zero(); SMALL_MEDIAN_ROWS];
+        for k in 0..staked {
+            row_stake[k] = use_stake[partition[k] as usize];
+        }
+        let mut score = [R::zero(); SMALL_MEDIAN_ROWS];
+        let mut score_stake = [R::zero(); SMALL_MEDIAN_ROWS];
+        for j in 0..cols.min(median.len()) {
+            for k in 0..staked {
+                let i = partition[k] as usize;
+                score[k] =
+                    if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() };
+                score_stake[k] = row_stake[k];
+            }
+            median[j] = weighted_median_compact(
+                &mut score[..staked],
+                &mut score_stake[..staked],
+                minority,
+                R::zero(),
+                stake_sum,
+            );
+        }
+        return;
+    }
     for (j, m) in median.iter_mut().enumerate().take(cols) {
         let mut len = 0;
         for i in 0..rows {
@@ -323,8 +435,16 @@ pub fn weighted_median_col<R: Real>(
     partition: &mut [u32],
     median: &mut [R],
 ) {
-    let ar = Arith { fixed: false };
-    weighted_median_col_with(ar, stake, weights, cols, kappa, use_stake, partition, median);
+    weighted_median_col_with(
+        Arith::<false>,
+        stake,
+        weights,
+        cols,
+        kappa,
+        use_stake,
+        partition,
+        median,
+    );
 }
 
 /// `col_clip_sparse` on a dense matrix: `w_ij = min(w_ij, c_j)`, and an entry clipped to a
@@ -459,7 +579,24 @@ impl<R: Real> YumaWorkspace<R> {
         server: &mut [R],
         validator: &mut [R],
     ) {
-        let ar = Arith::of(params);
+        match params.bond_storage {
+            BondStorage::ChainU16 => {
+                self.split_emission_in(Arith::<true>, emission, server, validator)
+            }
+            BondStorage::Float => {
+                self.split_emission_in(Arith::<false>, emission, server, validator)
+            }
+        }
+    }
+
+    /// [`Self::split_emission`] in the arithmetic `ar`.
+    fn split_emission_in<const FIXED: bool>(
+        &self,
+        ar: Arith<FIXED>,
+        emission: R,
+        server: &mut [R],
+        validator: &mut [R],
+    ) {
         let mut total = R::zero();
         let mut active_total = R::zero();
         for i in 0..self.n {
@@ -493,27 +630,39 @@ fn col_sums<R: Real>(matrix: &[R], rows: usize, cols: usize, sums: &mut [R]) {
 }
 
 /// Divides every present entry by its column sum (`inplace_col_normalize_sparse`).
-fn col_normalize<R: Real>(ar: Arith, matrix: &mut [R], rows: usize, cols: usize, sums: &mut [R]) {
+fn col_normalize<R: Real, const FIXED: bool>(
+    ar: Arith<FIXED>,
+    matrix: &mut [R],
+    rows: usize,
+    cols: usize,
+    sums: &mut [R],
+) {
     col_sums(matrix, rows, cols, sums);
-    for i in 0..rows {
-        for j in 0..cols {
+    // Column by column, so the column's inverse is computed once.
+    for j in 0..cols {
+        if sums[j] == R::zero() {
+            continue;
+        }
+        let inverse = R::one() / sums[j];
+        for i in 0..rows {
             let x = &mut matrix[i * cols + j];
-            if is_present(*x) && sums[j] != R::zero() {
-                *x = ar.div(*x, sums[j]);
+            if is_present(*x) {
+                *x = ar.div_by_inverse(*x, sums[j], inverse);
             }
         }
     }
 }
 
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
-fn normalize<R: Real>(ar: Arith, x: &mut [R]) {
+fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
     let mut sum = R::zero();
     for &v in x.iter() {
         sum += v;
     }
     if sum != R::zero() {
+        let inverse = R::one() / sum;
         for v in x.iter_mut() {
-            *v = ar.div(*v, sum);
+            *v = ar.div_by_inverse(*v, sum, inverse);
         }
     }
 }
@@ -542,7 +691,28 @@ pub fn run_epoch<R: Real>(
     assert_eq!(weights_raw.len(), rows * n, "weights shape");
     assert_eq!(bonds.len(), rows * n, "bonds shape");
     assert_eq!(permits.len(), n, "permits length");
-    let ar = Arith::of(params);
+    match params.bond_storage {
+        BondStorage::ChainU16 => {
+            run_epoch_in(Arith::<true>, params, stake_raw, weights_raw, bonds, permits, work);
+        }
+        BondStorage::Float => {
+            run_epoch_in(Arith::<false>, params, stake_raw, weights_raw, bonds, permits, work);
+        }
+    }
+}
+
+/// [`run_epoch`] in the arithmetic `ar` (shapes already checked).
+fn run_epoch_in<R: Real, const FIXED: bool>(
+    ar: Arith<FIXED>,
+    params: &YumaParams,
+    stake_raw: &[R],
+    weights_raw: &[R],
+    bonds: &mut [R],
+    permits: &mut [u32],
+    work: &mut YumaWorkspace<R>,
+) {
+    let n = work.n;
+    let rows = work.n_rows;
     let zero = R::zero();
     let one = R::one();
     let absent = R::of(ABSENT);
@@ -580,16 +750,17 @@ pub fn run_epoch<R: Real>(
         for j in 0..n {
             out[j] = if !row_present || j == i {
                 absent
-            } else if ar.fixed {
+            } else if ar.fixed() {
                 (row[j] / row_max * u16_max).round()
             } else {
                 row[j]
             };
             row_sum += present_value(out[j]);
         }
+        let inverse = safe_div(one, row_sum);
         for w in out.iter_mut() {
             if is_present(*w) {
-                *w = ar.div(*w, row_sum);
+                *w = ar.div_by_inverse(*w, row_sum, inverse);
             }
         }
     }
@@ -606,11 +777,14 @@ pub fn run_epoch<R: Real>(
         &mut work.partition,
         &mut work.consensus,
     );
-    for k in 0..rows * n {
-        let w = work.weights[k];
-        let c = work.consensus[k % n];
-        work.clipped[k] =
-            if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+    for i in 0..rows {
+        for j in 0..n {
+            let k = i * n + j;
+            let w = work.weights[k];
+            let c = work.consensus[j];
+            work.clipped[k] =
+                if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+        }
     }
     for j in 0..n {
         work.incentive[j] = zero;
@@ -653,7 +827,7 @@ pub fn run_epoch<R: Real>(
         YumaVersion::Yuma2 => {
             // Stored bonds (u16 integers on the chain), column-normalised.
             for k in 0..rows * n {
-                ema[k] = if ar.fixed { (bonds[k] * u16_max).round() } else { bonds[k] };
+                ema[k] = if ar.fixed() { (bonds[k] * u16_max).round() } else { bonds[k] };
             }
             col_normalize(ar, ema, rows, n, sums);
             // ΔB = col_normalize(W^b ∘ A), kept in `clipped` (no longer needed).
@@ -687,8 +861,10 @@ pub fn run_epoch<R: Real>(
                     sums[j] = sums[j].max(ema[i * n + j]);
                 }
             }
-            for k in 0..rows * n {
-                ema[k] = ar.div(ema[k], sums[k % n]);
+            for i in 0..rows {
+                for j in 0..n {
+                    ema[i * n + j] = ar.div(ema[i * n + j], sums[j]);
+                }
             }
         }
         YumaVersion::Yuma3 => {
@@ -697,28 +873,34 @@ pub fn run_epoch<R: Real>(
                 any_consensus |= c != zero;
             }
             let liquid = params.liquid_alpha.enabled && any_consensus;
-            for k in 0..rows * n {
-                let old =
-                    if ar.fixed { ar.div((bonds[k] * u16_max).round(), u16_max) } else { bonds[k] };
-                let wb = work.bonds_input[k];
-                ema[k] = if liquid {
-                    if is_present(wb) {
-                        let alpha = ar.snap(liquid_alpha_rate(
-                            &params.liquid_alpha,
-                            work.consensus[k % n],
-                            wb,
-                            old,
-                        ));
-                        let decayed = ar.mul(one - alpha, old);
-                        let increment = ar.mul(alpha, wb).max(zero);
-                        (decayed + increment).min(one)
+            for i in 0..rows {
+                for column in 0..n {
+                    let k = i * n + column;
+                    let old = if ar.fixed() {
+                        ar.div((bonds[k] * u16_max).round(), u16_max)
                     } else {
-                        // The sparse liquid-alpha EMA only emits entries of the W^b row.
-                        zero
-                    }
-                } else {
-                    ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
-                };
+                        bonds[k]
+                    };
+                    let wb = work.bonds_input[k];
+                    ema[k] = if liquid {
+                        if is_present(wb) {
+                            let alpha = ar.snap(liquid_alpha_rate(
+                                &params.liquid_alpha,
+                                work.consensus[column],
+                                wb,
+                                old,
+                            ));
+                            let decayed = ar.mul(one - alpha, old);
+                            let increment = ar.mul(alpha, wb).max(zero);
+                            (decayed + increment).min(one)
+                        } else {
+                            // The sparse liquid-alpha EMA only emits entries of the W^b row.
+                            zero
+                        }
+                    } else {
+                        ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
+                    };
+                }
             }
             // Dividends from the column-normalised copy (kept in `clipped`).
             let normalized = &mut work.clipped;
@@ -742,7 +924,7 @@ pub fn run_epoch<R: Real>(
         for j in 0..n {
             let k = i * n + j;
             if work.new_permits[i] != 0 {
-                bonds[k] = if ar.fixed { R::of(ar.to_u16(ema[k]) / 65_535.0) } else { ema[k] };
+                bonds[k] = if ar.fixed() { R::of(ar.to_u16(ema[k]) / 65_535.0) } else { ema[k] };
             } else if permits[i] != 0 {
                 bonds[k] = zero;
             }
@@ -860,7 +1042,7 @@ mod tests {
 
     #[test]
     fn fixed_arith_truncates_like_i32f32() {
-        let ar = Arith { fixed: true };
+        let ar = Arith::<true>;
         // 1/10 in I32F32 is floor(2^32/10)/2^32 = 429496729/2^32.
         let tenth: f64 = ar.div(1.0, 10.0);
         assert_eq!(tenth, 429_496_729.0 / I32F32_ONE);

@@ -1,0 +1,268 @@
+//! `taosim bench [--quick] [--json]`: the standard workloads of `docs/performance.md` on the CPU,
+//! with one thread and with all threads, against a measured multiply-add peak.
+//!
+//! Workloads (both from `configs/baseline.toml` and its snapshot, compiled into the binary so the
+//! command runs from any folder): `baseline` (128 subnet slots, Yuma on with V = 8, M = 32, 361
+//! blocks per step) and `light` (the same with Yuma off). The unit is the subnet-step: one subnet
+//! slot advanced one step, its epoch included. Each measurement runs the engine's
+//! [`run_point`] inside its own rayon pool of `threads` threads (never the global pool), with the
+//! outputs discarded, so it times the model and not the writer.
+//!
+//! Peak: a multiply-add loop over independent f64 accumulators per thread (the same build and
+//! instruction set as the engine, i.e. baseline x86-64 SSE2 without FMA unless the build enables
+//! it), in GFLOP/s counting a multiply and an add as two operations. The fraction of peak is
+//! `subnet_steps_per_s · ops_per_subnet_step / peak_flops` with the count of
+//! [`ops_per_subnet_step`].
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+use taosim_core::config::RunConfig;
+use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::init::parse_snapshot;
+
+/// The baseline config, compiled in (its snapshot path is resolved to [`SNAPSHOT`]).
+const BASELINE_TOML: &str = include_str!("../../../configs/baseline.toml");
+/// The baseline's snapshot CSV, compiled in.
+const SNAPSHOT: &str = include_str!("../../../configs/snapshots/2026-04-11.csv");
+
+/// Arguments of `taosim bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Small workloads (about 10-20 s in all on 2 cores): for smoke tests, rough numbers.
+    #[arg(long)]
+    quick: bool,
+    /// Print a JSON array of records instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Override every workload's horizon in days (tests use it to keep debug builds fast).
+    #[arg(long, hide = true)]
+    days: Option<f64>,
+}
+
+/// One standard workload.
+#[derive(Clone, Copy, Debug)]
+struct Workload {
+    name: &'static str,
+    yuma: bool,
+    paths: u32,
+    days: f64,
+}
+
+/// The standard workloads at full or quick size.
+fn workloads(quick: bool) -> [Workload; 2] {
+    if quick {
+        [
+            Workload { name: "baseline", yuma: true, paths: 4, days: 5.0 },
+            Workload { name: "light", yuma: false, paths: 8, days: 30.0 },
+        ]
+    } else {
+        [
+            Workload { name: "baseline", yuma: true, paths: 16, days: 30.0 },
+            Workload { name: "light", yuma: false, paths: 64, days: 30.0 },
+        ]
+    }
+}
+
+/// One measurement, as printed by `--json`.
+#[derive(Clone, Debug, Serialize)]
+struct Record {
+    workload: &'static str,
+    backend: &'static str,
+    threads: usize,
+    paths: u32,
+    steps: u32,
+    subnets: usize,
+    wall_s: f64,
+    subnet_steps_per_s: f64,
+    paths_per_s: f64,
+    /// This thread count's throughput over the 1-thread throughput of the same workload.
+    speedup_vs_1_thread: f64,
+    ops_per_subnet_step: f64,
+    gflops: f64,
+    peak_gflops: f64,
+    peak_fraction: f64,
+}
+
+/// f64 operations of one subnet-step, counted by hand from the stage code (docs/performance.md
+/// has the table). Each transcendental (`ln`, `exp`, `sqrt`, `sin`, `cos`, `powf`) counts 20
+/// operations (a libm polynomial plus range reduction); comparisons and `max`/`min` count 1;
+/// integer work (Philox, indexing) counts nothing.
+///
+/// - Yuma off: about 500 (behaviour draws and flows ~300, swaps ~60, shares/injection/moving
+///   price ~60, payouts ~50, metrics ~30).
+/// - Yuma on adds, with `n = V + M` uids: weights `30·V·M` (inverse-CDF normal ~25 plus noise,
+///   clamp, sum, scale), quality walk `65·M`, stake split `45·V`, and in the epoch: permits `n²`,
+///   per matrix entry `22·V·n` (row normalisation 5, clip 3, trust and incentive 3, bonds input
+///   1, Yuma3 EMA 4, column normalisation 3, dividends 2, storage 1), the weighted median
+///   `6·V·(log2 V + 1)` per column over `n` columns, and `10·n` for the vector passes.
+pub(crate) fn ops_per_subnet_step(yuma: bool, validators: usize, miners: usize) -> f64 {
+    let rest = 500.0;
+    if !yuma {
+        return rest;
+    }
+    let (v, m) = (validators as f64, miners as f64);
+    let n = v + m;
+    let weights = 30.0 * v * m + 65.0 * m + 45.0 * v;
+    let epoch = n * n + 22.0 * v * n + 6.0 * v * (v.log2() + 1.0) * n + 10.0 * n;
+    rest + weights + epoch
+}
+
+/// Independent accumulators of the peak loop: enough to hide the add latency and fill the
+/// vector lanes.
+const PEAK_LANES: usize = 16;
+
+/// Multiply-adds per lane of one peak-loop call.
+const PEAK_ITERATIONS: u64 = 4_000_000;
+
+/// One thread's peak loop: `PEAK_LANES · PEAK_ITERATIONS` multiply-adds (two operations each).
+fn fma_loop(seed: f64) -> f64 {
+    let mut acc = [0.0_f64; PEAK_LANES];
+    for (k, a) in acc.iter_mut().enumerate() {
+        *a = seed + k as f64;
+    }
+    // A contraction factor below 1 keeps the values finite for any iteration count.
+    let scale = black_box(0.999_999_9);
+    let shift = black_box(1.0e-7);
+    for _ in 0..PEAK_ITERATIONS {
+        for a in acc.iter_mut() {
+            *a = *a * scale + shift;
+        }
+    }
+    acc.iter().sum()
+}
+
+/// Measured multiply-add rate of `threads` threads together, GFLOP/s (the best of three).
+fn peak_gflops(pool: &rayon::ThreadPool, threads: usize) -> f64 {
+    let flops = 2.0 * (PEAK_LANES as u64 * PEAK_ITERATIONS) as f64 * threads as f64;
+    let mut best = 0.0_f64;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let total: f64 = pool.install(|| {
+            use rayon::prelude::*;
+            (0..threads).into_par_iter().map(|t| fma_loop(black_box(t as f64))).sum()
+        });
+        black_box(total);
+        best = best.max(flops / started.elapsed().as_secs_f64() / 1e9);
+    }
+    best
+}
+
+/// The plan of workload `w` (horizon overridden by `days` when given).
+fn plan_of(w: &Workload, days: Option<f64>) -> anyhow::Result<RunPlan> {
+    let mut config = RunConfig::from_toml(BASELINE_TOML).context("configs/baseline.toml")?;
+    config.run.paths = w.paths;
+    config.run.days = days.unwrap_or(w.days);
+    config.yuma.enabled = w.yuma;
+    let network = parse_snapshot(&config.init.snapshot, SNAPSHOT, &config)
+        .context("configs/snapshots/2026-04-11.csv")?;
+    Ok(RunPlan::new(config, network)?)
+}
+
+/// Runs `plan`'s paths on `pool` and returns the wall time in seconds.
+fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> f64 {
+    let started = Instant::now();
+    let acc = pool.install(|| {
+        run_point::<f64, Infallible>(plan, 0, 0..plan.config.run.paths, |batch| {
+            black_box(&batch);
+            Ok(())
+        })
+    });
+    black_box(acc.ok());
+    started.elapsed().as_secs_f64()
+}
+
+/// Runs the `bench` subcommand.
+pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let all = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let mut thread_counts = vec![1];
+    if all > 1 {
+        thread_counts.push(all);
+    }
+    let mut pools = Vec::new();
+    let mut peaks = Vec::new();
+    for &t in &thread_counts {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
+        peaks.push(peak_gflops(&pool, t));
+        pools.push(pool);
+    }
+    let mut records = Vec::new();
+    for w in workloads(args.quick) {
+        let plan = plan_of(&w, args.days)?;
+        let subnets = plan.slots;
+        let steps = plan.steps;
+        let subnet_steps = f64::from(w.paths) * f64::from(steps) * subnets as f64;
+        let ops = ops_per_subnet_step(w.yuma, plan.yuma.validators, plan.yuma.miners);
+        let mut single = 0.0;
+        for (k, &threads) in thread_counts.iter().enumerate() {
+            let wall = time_run(&pools[k], &plan);
+            let rate = subnet_steps / wall;
+            if threads == 1 {
+                single = rate;
+            }
+            let gflops = rate * ops / 1e9;
+            records.push(Record {
+                workload: w.name,
+                backend: "cpu",
+                threads,
+                paths: w.paths,
+                steps,
+                subnets,
+                wall_s: wall,
+                subnet_steps_per_s: rate,
+                paths_per_s: f64::from(w.paths) / wall,
+                speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
+                ops_per_subnet_step: ops,
+                gflops,
+                peak_gflops: peaks[k],
+                peak_fraction: gflops / peaks[k],
+            });
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        print_table(&records, &thread_counts, &peaks);
+    }
+    Ok(())
+}
+
+/// The human-readable report.
+fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
+    for (t, p) in thread_counts.iter().zip(peaks) {
+        println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
+    }
+    println!(
+        "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14} {:>9} {:>7} {:>9} {:>8} {:>7}",
+        "workload",
+        "backend",
+        "thr",
+        "paths",
+        "steps",
+        "subnet-steps/s",
+        "paths/s",
+        "vs 1t",
+        "ops/s-s",
+        "GFLOP/s",
+        "peak%"
+    );
+    for r in records {
+        println!(
+            "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14.4e} {:>9.3} {:>7.2} {:>9.0} {:>8.3} {:>6.2}%",
+            r.workload,
+            r.backend,
+            r.threads,
+            r.paths,
+            r.steps,
+            r.subnet_steps_per_s,
+            r.paths_per_s,
+            r.speedup_vs_1_thread,
+            r.ops_per_subnet_step,
+            r.gflops,
+            100.0 * r.peak_fraction
+        );
+    }
+}

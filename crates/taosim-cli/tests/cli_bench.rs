@@ -1,0 +1,56 @@
+//! `taosim bench --quick --json` end to end: the record fields and their consistency, not the
+//! timings (a debug build on a shared CI machine times nothing useful).
+
+use std::process::Command;
+
+/// Runs the quick bench with a one-day horizon (the hidden `--days` keeps a debug build fast) and
+/// checks one record per workload and thread count with the documented fields.
+#[test]
+fn quick_bench_prints_json_records() {
+    let out = Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(["bench", "--quick", "--json", "--days", "1"])
+        .output()
+        .expect("run taosim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let records = json.as_array().expect("array of records");
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let per_workload = if cores > 1 { 2 } else { 1 };
+    assert_eq!(records.len(), 2 * per_workload, "{json}");
+    let mut workloads = Vec::new();
+    for r in records {
+        let workload = r["workload"].as_str().expect("workload");
+        workloads.push(workload.to_string());
+        assert_eq!(r["backend"], "cpu");
+        let threads = r["threads"].as_u64().expect("threads");
+        assert!(threads == 1 || threads == cores as u64, "threads {threads}");
+        let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");
+        assert!(rate.is_finite() && rate > 0.0, "rate {rate}");
+        let fraction = r["peak_fraction"].as_f64().expect("peak_fraction");
+        assert!(fraction.is_finite() && fraction > 0.0, "peak fraction {fraction}");
+        // The fields agree with each other: rate = paths · steps · subnets / wall, and the
+        // fraction of peak is rate · ops / peak.
+        let (paths, steps, subnets, wall) = (
+            r["paths"].as_f64().unwrap(),
+            r["steps"].as_f64().unwrap(),
+            r["subnets"].as_f64().unwrap(),
+            r["wall_s"].as_f64().unwrap(),
+        );
+        assert_eq!(steps, 20.0, "one day of 361-block steps");
+        assert_eq!(subnets, 128.0);
+        assert!((rate * wall / (paths * steps * subnets) - 1.0).abs() < 1e-9);
+        let ops = r["ops_per_subnet_step"].as_f64().unwrap();
+        let peak = r["peak_gflops"].as_f64().unwrap();
+        assert!(peak > 0.0);
+        assert!((fraction - rate * ops / (peak * 1e9)).abs() <= 1e-9 * fraction);
+        if workload == "baseline" {
+            // Yuma on costs far more operations per subnet-step than the light workload.
+            assert!(ops > 10_000.0, "ops {ops}");
+        } else {
+            assert_eq!(workload, "light");
+            assert!(ops < 10_000.0, "ops {ops}");
+        }
+    }
+    workloads.dedup();
+    assert_eq!(workloads, ["baseline", "light"]);
+}
