@@ -7,6 +7,8 @@
 //! - `behaviour`: the staker behaviour stage against closed forms (OU, diffusion, Poisson, flows).
 //! - `config_init`: config parsing and validation, snapshots and the synthetic network.
 //! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
+//! - `guards`: the engine's runtime guards, each fault injected and named.
+//! - `fuzz_parsers`: proptest fuzzing of the config, snapshot and Yuma scenario parsers.
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 //! - `draws`: the inverse-CDF normal against a high-precision reference, the weight-noise draws.
 
@@ -14,6 +16,8 @@ mod behaviour;
 mod config_init;
 mod draws;
 mod epoch;
+mod fuzz_parsers;
+mod guards;
 mod precision;
 mod properties;
 mod runs;

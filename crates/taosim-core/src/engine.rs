@@ -12,6 +12,23 @@
 //! counters (step, subnet, stream), and outcomes are folded in path order, so results do not
 //! depend on the thread count, the batch size or how the paths are sharded.
 //!
+//! Runtime guards: after `init` and after every stage of every step, the path's state is checked
+//! (see [`check_state`]): every per-subnet real of every slot, every path-wide real and, after the
+//! epoch stage, the Yuma reals must be finite; no pool reserve (`tao`, `alpha`) may be negative,
+//! nor, in a live subnet, below `chain.min_reserve` (the AMM keeps every live pool above it, so a
+//! zero reserve is a bug, not a state); and TAO must be conserved, `Σ active pools + paid_out − paid_in + recycled = start pools +
+//! minted`, to a relative tolerance of [`CONSERVATION_TOLERANCE_F64`] (f64) or
+//! [`CONSERVATION_TOLERANCE_F32`] (f32), relative to `max(|start pools + minted|, 1)`. A violation
+//! stops the run with [`Error::Guard`] naming the point, path, step, subnet, stage and field, so a
+//! run never ends with a silently wrong number. The checks are branch-light sums over the state
+//! (a slow scan that locates the value runs only once one has failed). To stay cheap (under 1% of
+//! a run) they run at the end of every step; a path that fails one is replayed from its start
+//! (its draws depend only on seed, point and path, so the replay is the same run) with the checks
+//! after every stage, and the error names the first stage after which the state was bad. A value
+//! that goes bad and is overwritten again within the same step, without leaving a trace in the
+//! state, is not seen. For tests, a
+//! [`RunPlan::fault`] corrupts one value at a chosen place so each guard can be seen to fire.
+//!
 //! Lock state at the start: the chain's lock history before a snapshot is not in the data, so a
 //! path starts as if a 1,250 TAO lock had been paid one reduction interval ago (cost at the
 //! start: 1,250 TAO, halving-adjusted), about the level of mid-2026 registrations.
@@ -29,6 +46,7 @@ use crate::cpu::moving_price::moving_price;
 use crate::cpu::payouts::PayoutParams;
 use crate::cpu::registration::{apply_registration, registration_decision};
 use crate::cpu::swaps::{Orders, swaps};
+use crate::error::GuardKind;
 use crate::estimate::PointAccumulator;
 use crate::init::InitialNetwork;
 use crate::model::amm::{self, Pool};
@@ -38,7 +56,84 @@ use crate::records::{
 };
 use crate::rng::PathRng;
 use crate::state::{BatchState, PathState, YumaLayout};
+use crate::state::{GlobalReal, SubnetReal};
 use crate::{Error, Real, Result};
+
+/// Relative tolerance of the per-stage TAO conservation guard in f64. The baseline's largest
+/// residual is about 1e-15: rounding alone stays six orders of magnitude below it.
+pub const CONSERVATION_TOLERANCE_F64: f64 = 1e-9;
+/// Relative tolerance of the conservation guard in f32: 24-bit sums of a ~1e6 TAO network drift
+/// by ~1e-7 per operation over thousands of steps, so only gross breaches are caught.
+pub const CONSERVATION_TOLERANCE_F32: f64 = 1e-3;
+
+/// The place in a step after which the guards check the state; `name()` is what errors print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// After the initial network was put into the path (step 0).
+    Init,
+    /// After the behaviour stage.
+    Behaviour,
+    /// After the swaps stage.
+    Swaps,
+    /// After the emission-shares stage.
+    EmissionShares,
+    /// After the injection stage.
+    Injection,
+    /// After the moving-price stage.
+    MovingPrice,
+    /// After the epoch (Yuma and payout) stage.
+    Epoch,
+    /// After the registration stage (pruning, registration, Yuma block reset).
+    Registration,
+    /// After the metrics stage and the block advance: the end of the step.
+    Metrics,
+}
+
+impl Stage {
+    /// The stage's name, as the `cpu/<stage>.rs` module is called.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Init => "init",
+            Self::Behaviour => "behaviour",
+            Self::Swaps => "swaps",
+            Self::EmissionShares => "emission_shares",
+            Self::Injection => "injection",
+            Self::MovingPrice => "moving_price",
+            Self::Epoch => "epoch",
+            Self::Registration => "registration",
+            Self::Metrics => "metrics",
+        }
+    }
+}
+
+/// How a [`Fault`] corrupts its value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultValue {
+    /// Overwrite the value.
+    Set(f64),
+    /// Add to the value (a conservation breach with finite, positive numbers).
+    Add(f64),
+}
+
+/// TEST FACILITY: a deliberate corruption of one state value, applied right after `stage` of
+/// `step` in path `path` (every point), before the guards run. It exists only so tests can show
+/// each guard fires and names the right place; a normal run has [`RunPlan::fault`] = `None`, and
+/// no config key sets it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    /// Path id.
+    pub path: u32,
+    /// Step.
+    pub step: u32,
+    /// Stage after which the value is corrupted.
+    pub stage: Stage,
+    /// Netuid whose [`SubnetReal`] field is corrupted, or `None` for a [`GlobalReal`] field.
+    pub subnet: Option<u16>,
+    /// Field name, as in `SubnetReal::NAMES` / `GlobalReal::NAMES` (`tao`, `tao_minted`, ...).
+    pub field: &'static str,
+    /// The corruption.
+    pub value: FaultValue,
+}
 
 /// A validated run: the config, the initial network and everything derived from them.
 #[derive(Clone, Debug)]
@@ -67,6 +162,8 @@ pub struct RunPlan {
     names: Vec<String>,
     /// Slots of the ten largest pools at the start.
     top10: Vec<usize>,
+    /// TEST FACILITY ([`Fault`]): one value to corrupt during the run; `None` from [`RunPlan::new`].
+    pub fault: Option<Fault>,
 }
 
 impl RunPlan {
@@ -129,6 +226,7 @@ impl RunPlan {
             slots,
             names,
             top10,
+            fault: None,
         })
     }
 
@@ -151,7 +249,11 @@ impl RunPlan {
 
 /// Runs paths `paths` of sweep point `point`, batch by batch, handing each batch's records to
 /// `sink` in path order. Returns the point's accumulated estimates.
-pub fn run_point<R: Real, E>(
+///
+/// A runtime guard that fires (module docs) stops the run before the failing batch reaches the
+/// sink, with the [`Error::Guard`] of the lowest failing path id of that batch (so the error does
+/// not depend on the thread count).
+pub fn run_point<R: Real, E: From<Error>>(
     plan: &RunPlan,
     point: u32,
     paths: Range<u32>,
@@ -163,9 +265,22 @@ pub fn run_point<R: Real, E>(
     while first < paths.end {
         let n = batch.min(paths.end - first);
         let mut state = BatchState::<R>::with_yuma(n as usize, plan.slots, plan.yuma);
-        let results = state.map_paths(|i, st| simulate_path(plan, point, first + i as u32, st));
+        let results = state.map_paths(|i, mut st| {
+            let path = first + i as u32;
+            match simulate_path(plan, point, path, &mut st, false) {
+                // The step-end guard saw a bad value: replay the path (deterministic: its draws
+                // depend only on seed, point and path) checking after every stage, to name the
+                // stage that produced it.
+                Err(Error::Guard { .. }) => {
+                    zero_path(&mut st);
+                    simulate_path(plan, point, path, &mut st, true)
+                }
+                done => done,
+            }
+        });
         let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
         for r in results {
+            let r = r?;
             acc.add(&r.outcome);
             records.subnets.extend(r.subnets);
             records.events.extend(r.events);
@@ -308,16 +423,18 @@ fn occupant_record<R: Real>(
     }
 }
 
-/// Runs one path over the whole horizon.
+/// Runs one path over the whole horizon. The guards check the state at the end of every step, and
+/// after every stage too when `every_stage` (the replay of a path that failed a guard).
 fn simulate_path<R: Real>(
     plan: &RunPlan,
     point: u32,
     path: u32,
-    mut st: PathState<'_, R>,
-) -> PathRecords {
+    st: &mut PathState<'_, R>,
+    every_stage: bool,
+) -> Result<PathRecords> {
     let cfg = &plan.config;
     let rng = PathRng::new(cfg.run.seed, point, path);
-    init_path(plan, &rng, &mut st);
+    init_path(plan, &rng, st);
     let slots = plan.slots;
     let traced = path < cfg.output.trace_paths;
     let mut orders = vec![Orders::<R>::default(); slots];
@@ -328,43 +445,51 @@ fn simulate_path<R: Real>(
     out.outcome.spiral_by_slot = vec![false; slots];
     out.outcome.min_reserve = f64::INFINITY;
     let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let guard = Guard::<R> {
+        plan,
+        point,
+        path,
+        start_pools,
+        every_stage,
+        _real: core::marker::PhantomData,
+    };
+    guard.check(0, Stage::Init, st)?;
     let mut new_spirals = Vec::new();
     if traced {
-        trace(plan, point, path, 0, &st, &mut out.traces);
+        trace(plan, point, path, 0, st, &mut out.traces);
     }
 
     for step in 0..plan.steps {
         st.global_int.step[0] = step;
         let at = At { point, path, step, block: st.global_int.block[0] };
-        let arrival = behaviour(
-            &plan.step,
-            &cfg.behaviour,
-            &cfg.registration,
-            &rng,
-            step,
-            &mut st,
-            &mut orders,
-        );
-        swaps(&plan.step, &orders, &mut st);
-        emission_shares(&plan.step, &mut st, &mut eligible);
-        injection(&plan.step, &mut st, &eligible);
-        moving_price(&plan.step, &mut st, &eligible);
-        epoch(&plan.step, &cfg.yuma, &plan.payout, &rng, step, &mut yuma_work, &mut st);
-        if let Some(reg) = registration_decision(&plan.step, arrival, &st) {
+        let arrival =
+            behaviour(&plan.step, &cfg.behaviour, &cfg.registration, &rng, step, st, &mut orders);
+        guard.check(step, Stage::Behaviour, st)?;
+        swaps(&plan.step, &orders, st);
+        guard.check(step, Stage::Swaps, st)?;
+        emission_shares(&plan.step, st, &mut eligible);
+        guard.check(step, Stage::EmissionShares, st)?;
+        injection(&plan.step, st, &eligible);
+        guard.check(step, Stage::Injection, st)?;
+        moving_price(&plan.step, st, &eligible);
+        guard.check(step, Stage::MovingPrice, st)?;
+        epoch(&plan.step, &cfg.yuma, &plan.payout, &rng, step, &mut yuma_work, st);
+        guard.check(step, Stage::Epoch, st)?;
+        if let Some(reg) = registration_decision(&plan.step, arrival, st) {
             let slot = reg.slot;
             if reg.prunes {
                 // A subnet pruned while in zero emission counts as a death spiral (model.md §9).
-                if in_zero_emission(&st, slot) && st.sub_int.spiral[slot] == 0 {
+                if in_zero_emission(st, slot) && st.sub_int.spiral[slot] == 0 {
                     st.sub_int.spiral[slot] = 1;
                     st.sub_int.spiral_step[slot] = step;
-                    record_spiral(plan, at, slot, &st, &mut out);
+                    record_spiral(plan, at, slot, st, &mut out);
                 }
                 let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
                 out.events.push(at.event(slot, EventKind::Pruned, pool, moving));
-                out.subnets.push(occupant_record(plan, point, path, &st, slot, Some(step)));
+                out.subnets.push(occupant_record(plan, point, path, st, slot, Some(step)));
                 out.outcome.prunings += 1;
             }
-            let done = apply_registration(&plan.step, reg, &mut st);
+            let done = apply_registration(&plan.step, reg, st);
             if plan.yuma.uids() > 0 {
                 let draws = EpochDraws { rng, step, subnet: slot as u32 };
                 init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
@@ -372,22 +497,24 @@ fn simulate_path<R: Real>(
             let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
             out.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
         }
+        guard.check(step, Stage::Registration, st)?;
         new_spirals.clear();
-        metrics(&plan.step, &plan.spiral, &eligible, &mut st, |slot| new_spirals.push(slot));
+        metrics(&plan.step, &plan.spiral, &eligible, st, |slot| new_spirals.push(slot));
         for &slot in &new_spirals {
-            record_spiral(plan, at, slot, &st, &mut out);
+            record_spiral(plan, at, slot, st, &mut out);
         }
         st.global_int.block[0] += plan.step.blocks_per_step;
-        track_bounds(&st, &mut out.outcome);
+        guard.check(step, Stage::Metrics, st)?;
+        track_bounds(st, &mut out.outcome);
         if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
-            trace(plan, point, path, step + 1, &st, &mut out.traces);
+            trace(plan, point, path, step + 1, st, &mut out.traces);
         }
     }
 
     let mut pools = 0.0;
     for (i, &is_eligible) in eligible.iter().enumerate() {
         if st.sub_int.active[i] != 0 {
-            out.subnets.push(occupant_record(plan, point, path, &st, i, None));
+            out.subnets.push(occupant_record(plan, point, path, st, i, None));
             pools += st.sub.tao[i].f64();
             if is_eligible != 0 && st.sub.share[i] <= R::zero() {
                 out.outcome.zero_share_end += 1;
@@ -400,7 +527,239 @@ fn simulate_path<R: Real>(
     let rhs = start_pools + g.tao_minted[0].f64();
     out.outcome.pool_tao_end = pools;
     out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
-    out
+    Ok(out)
+}
+
+/// The runtime guards of one path (module docs).
+struct Guard<'p, R> {
+    plan: &'p RunPlan,
+    point: u32,
+    path: u32,
+    /// Σ pool TAO at the start, the conservation identity's constant.
+    start_pools: f64,
+    /// Check after every stage, not only at the end of each step (and after `init`).
+    every_stage: bool,
+    _real: core::marker::PhantomData<R>,
+}
+
+impl<R: Real> Guard<'_, R> {
+    /// Applies the test fault due after `stage` of `step`, then checks the state if due.
+    #[inline]
+    fn check(&self, step: u32, stage: Stage, st: &mut PathState<'_, R>) -> Result<()> {
+        if let Some(fault) = &self.plan.fault {
+            if fault.path == self.path && fault.step == step && fault.stage == stage {
+                inject(fault, st);
+            }
+        }
+        if !(self.every_stage || matches!(stage, Stage::Init | Stage::Metrics)) {
+            return Ok(());
+        }
+        let minimum = self.plan.step.chain.min_reserve;
+        check_state(st, stage == Stage::Epoch, self.start_pools, minimum).map_err(|found| {
+            Error::Guard {
+                kind: found.kind,
+                point: self.point,
+                path: self.path,
+                step,
+                subnet: found.subnet,
+                stage: stage.name(),
+                field: found.field,
+                value: found.value,
+            }
+        })
+    }
+}
+
+/// Where a guard found a bad value, before the run context is added.
+#[derive(Clone, Copy, Debug)]
+struct Finding {
+    kind: GuardKind,
+    subnet: Option<u16>,
+    field: &'static str,
+    value: f64,
+}
+
+/// Checks one path's state (module docs): finite reals (the Yuma reals too when `yuma`),
+/// non-negative reserves, live reserves at least `min_reserve`, TAO conservation. The fast path is three branch-free folds; only when
+/// one fails does [`locate`] scan for the value to name.
+fn check_state<R: Real>(
+    st: &mut PathState<'_, R>,
+    yuma: bool,
+    start_pools: f64,
+    min_reserve: f64,
+) -> core::result::Result<(), Finding> {
+    // x * 0 is 0 for every finite x and NaN for a NaN or an infinity, so one sum per field
+    // detects both. Four accumulators let the adds overlap (floats do not reassociate).
+    let mut poison = [R::zero(); 4];
+    let mut fold = |xs: &mut [R]| {
+        let mut chunks = xs.chunks_exact(4);
+        for c in &mut chunks {
+            for k in 0..4 {
+                poison[k] += c[k] * R::zero();
+            }
+        }
+        for &x in chunks.remainder() {
+            poison[0] += x * R::zero();
+        }
+    };
+    st.sub.for_each_field(&mut fold);
+    st.global.for_each_field(&mut fold);
+    if yuma {
+        fold(&mut *st.yuma_real);
+    }
+    let finite = (poison[0] + poison[1] + poison[2] + poison[3]).is_finite();
+    let lowest = st.sub.tao.iter().chain(st.sub.alpha.iter()).fold(R::zero(), |m, &x| m.min(x));
+    let mut pools = R::zero();
+    let mut lowest_live = R::infinity();
+    let live = st.sub.tao.iter().zip(st.sub.alpha.iter()).zip(st.sub_int.active.iter());
+    for ((&tao, &alpha), &active) in live {
+        if active != 0 {
+            pools += tao;
+            lowest_live = lowest_live.min(tao).min(alpha);
+        }
+    }
+    // Rounding in the pool arithmetic may land a hair under the floor it clamps to.
+    let floor = R::of(min_reserve * (1.0 - 1e-6));
+    let g = &st.global;
+    let lhs =
+        pools.f64() + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
+    let rhs = start_pools + g.tao_minted[0].f64();
+    let residual = (lhs - rhs) / rhs.abs().max(1.0);
+    let tolerance = if R::epsilon().f64() < 1e-10 {
+        CONSERVATION_TOLERANCE_F64
+    } else {
+        CONSERVATION_TOLERANCE_F32
+    };
+    if finite && lowest >= R::zero() && lowest_live >= floor && residual.abs() <= tolerance {
+        return Ok(());
+    }
+    Err(locate(st, yuma, residual, tolerance, floor, min_reserve))
+}
+
+/// The first bad value of a state the fast check rejected, in the order: non-finite subnet
+/// fields (field order, then slot), path-wide fields, Yuma reals, negative reserves, live
+/// reserves below `floor`, conservation.
+fn locate<R: Real>(
+    st: &mut PathState<'_, R>,
+    yuma: bool,
+    residual: f64,
+    tolerance: f64,
+    floor: R,
+    min_reserve: f64,
+) -> Finding {
+    let mut found = None;
+    let mut k = 0;
+    st.sub.for_each_field(|xs| {
+        if found.is_none() {
+            if let Some(i) = xs.iter().position(|x| !x.is_finite()) {
+                found = Some(Finding {
+                    kind: GuardKind::NotFinite,
+                    subnet: Some((i + 1) as u16),
+                    field: SubnetReal::<R>::NAMES[k],
+                    value: xs[i].f64(),
+                });
+            }
+        }
+        k += 1;
+    });
+    let mut k = 0;
+    st.global.for_each_field(|xs| {
+        if found.is_none() && !xs[0].is_finite() {
+            found = Some(Finding {
+                kind: GuardKind::NotFinite,
+                subnet: None,
+                field: GlobalReal::<R>::NAMES[k],
+                value: xs[0].f64(),
+            });
+        }
+        k += 1;
+    });
+    if let Some(f) = found {
+        return f;
+    }
+    if yuma {
+        let per_subnet = st.yuma_real.len() / st.sub.tao.len().max(1);
+        if let Some(j) = st.yuma_real.iter().position(|x| !x.is_finite()) {
+            return Finding {
+                kind: GuardKind::NotFinite,
+                subnet: Some((j / per_subnet.max(1) + 1) as u16),
+                field: "yuma",
+                value: st.yuma_real[j].f64(),
+            };
+        }
+    }
+    for (field, xs) in [("tao", &*st.sub.tao), ("alpha", &*st.sub.alpha)] {
+        if let Some(i) = xs.iter().position(|&x| x < R::zero()) {
+            return Finding {
+                kind: GuardKind::NegativeReserve,
+                subnet: Some((i + 1) as u16),
+                field,
+                value: xs[i].f64(),
+            };
+        }
+    }
+    for (field, xs) in [("tao", &*st.sub.tao), ("alpha", &*st.sub.alpha)] {
+        let below = (0..xs.len()).find(|&i| st.sub_int.active[i] != 0 && xs[i] < floor);
+        if let Some(i) = below {
+            return Finding {
+                kind: GuardKind::ReserveBelowMinimum { minimum: min_reserve },
+                subnet: Some((i + 1) as u16),
+                field,
+                value: xs[i].f64(),
+            };
+        }
+    }
+    Finding {
+        kind: GuardKind::ConservationBreach { tolerance },
+        subnet: None,
+        field: "conservation_residual",
+        value: residual,
+    }
+}
+
+/// Zeroes one path's state, as [`BatchState::with_yuma`] leaves it, for a replay.
+fn zero_path<R: Real>(st: &mut PathState<'_, R>) {
+    st.sub.for_each_field(|xs| xs.fill(R::zero()));
+    st.global.for_each_field(|xs| xs.fill(R::zero()));
+    st.sub_int.for_each_field(|xs| xs.fill(0));
+    st.global_int.for_each_field(|xs| xs.fill(0));
+    st.yuma_real.fill(R::zero());
+    st.yuma_int.fill(0);
+}
+
+/// Applies a test [`Fault`] to one path's state.
+///
+/// # Panics
+/// If the fault names a field or netuid that does not exist: a bug in the test that set it.
+fn inject<R: Real>(fault: &Fault, st: &mut PathState<'_, R>) {
+    let apply = |x: &mut R| {
+        *x = match fault.value {
+            FaultValue::Set(v) => R::of(v),
+            FaultValue::Add(v) => *x + R::of(v),
+        };
+    };
+    let mut hit = false;
+    let mut k = 0;
+    match fault.subnet {
+        Some(netuid) => {
+            let i = usize::from(netuid).checked_sub(1).expect("fault netuid is at least 1");
+            st.sub.for_each_field(|xs| {
+                if SubnetReal::<R>::NAMES[k] == fault.field {
+                    apply(&mut xs[i]);
+                    hit = true;
+                }
+                k += 1;
+            });
+        }
+        None => st.global.for_each_field(|xs| {
+            if GlobalReal::<R>::NAMES[k] == fault.field {
+                apply(&mut xs[0]);
+                hit = true;
+            }
+            k += 1;
+        }),
+    }
+    assert!(hit, "fault names an unknown field `{}`", fault.field);
 }
 
 /// Folds the step's smallest reserve and largest alpha issuance into the path's outcome (the

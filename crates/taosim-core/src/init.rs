@@ -335,7 +335,7 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
     }
     if subnets.is_empty() {
         return Err(Error::Parse(format!(
-            "{file}: no subnet rows (netuid 1 and up) after the header"
+            "{file}: line 2 and after: no subnet rows (netuid 1 and up) after the header"
         )));
     }
     subnets.sort_by_key(|s| s.netuid);
