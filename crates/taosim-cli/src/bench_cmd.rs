@@ -14,7 +14,6 @@
 //! `subnet_steps_per_s · ops_per_subnet_step / peak_flops` with the count of
 //! [`ops_per_subnet_step`].
 
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -162,17 +161,18 @@ fn plan_of(w: &Workload, days: Option<f64>) -> anyhow::Result<RunPlan> {
     Ok(RunPlan::new(config, network)?)
 }
 
-/// Runs `plan`'s paths on `pool` and returns the wall time in seconds.
-fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> f64 {
+/// Runs `plan`'s paths on `pool` and returns the wall time in seconds (a guard stopping the run
+/// is an error: a benchmark of a broken run measures nothing).
+fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> anyhow::Result<f64> {
     let started = Instant::now();
     let acc = pool.install(|| {
-        run_point::<f64, Infallible>(plan, 0, 0..plan.config.run.paths, |batch| {
+        run_point::<f64, taosim_core::Error>(plan, 0, 0..plan.config.run.paths, |batch| {
             black_box(&batch);
             Ok(())
         })
-    });
-    black_box(acc.ok());
-    started.elapsed().as_secs_f64()
+    })?;
+    black_box(acc);
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Runs the `bench` subcommand.
@@ -198,7 +198,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let ops = ops_per_subnet_step(w.yuma, plan.yuma.validators, plan.yuma.miners);
         let mut single = 0.0;
         for (k, &threads) in thread_counts.iter().enumerate() {
-            let wall = time_run(&pools[k], &plan);
+            let wall = time_run(&pools[k], &plan)?;
             let rate = subnet_steps / wall;
             if threads == 1 {
                 single = rate;

@@ -5,8 +5,8 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
 //! that failed).
 
-mod devices_cmd;
 mod bench_cmd;
+mod devices_cmd;
 mod output;
 mod run_cmd;
 mod sweep_cmd;

@@ -244,11 +244,8 @@ fn execute(
     let mut summaries = Vec::with_capacity(points.plans.len());
     for (k, (plan, _)) in points.plans.iter().enumerate() {
         let point = points.first_id + k as u32;
-        let acc = run_point::<f64, anyhow::Error>(
-            plan,
-            point,
-            0..plan.config.run.paths,
-            |batch| {
+        let acc =
+            run_point::<f64, anyhow::Error>(plan, point, 0..plan.config.run.paths, |batch| {
                 // TAO conservation, finiteness and reserves are checked by the engine's runtime
                 // guards after every stage; a violation comes back as an error from run_point.
                 let t = Instant::now();
@@ -256,8 +253,7 @@ fn execute(
                 write_time += t.elapsed().as_secs_f64();
                 progress.advance(batch.outcomes.len() as u32);
                 Ok(())
-            },
-        )?;
+            })?;
         summaries.push(acc.summary());
     }
     let t = Instant::now();
