@@ -2,23 +2,14 @@
 //! or batch size, and bad input fails cleanly (exit 2, one line naming the key or the file's
 //! row and column, no output folder).
 
+mod common;
+
+use common::{repo, taosim};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn taosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taosim")).args(args).output().expect("run taosim")
-}
-
-/// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taosim-cli-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("run", name)
 }
 
 /// Runs `config` into `out` with extra flags; panics with stderr on failure.

@@ -2,26 +2,17 @@
 //! single `taosim run` of that point (its keys set, `--point-id` its id), every swept key is a
 //! summary column, and bad sweeps fail cleanly naming the key.
 
+mod common;
+
+use common::{repo, taosim};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_ipc::reader::FileReader;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn taosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taosim")).args(args).output().expect("run taosim")
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taosim-cli-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("sweep", name)
 }
 
 fn ok(args: &[&str]) {

@@ -1,15 +1,14 @@
 //! `taosim yuma` end to end: the four Yuma3 scenarios of chain-vectors §B (V8) replayed by the
 //! built binary, and bad scenarios rejected with exit code 2 naming the key.
 
+mod common;
+
+use common::taosim;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 fn config(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/yuma/{name}.toml"))
-}
-
-fn taosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taosim")).args(args).output().expect("run taosim")
 }
 
 /// Replays `name` with `--format json` and checks the dividends of A, B, C in the six epochs after
