@@ -201,78 +201,15 @@ fn is_present<R: Real>(x: R) -> bool {
     x >= R::zero()
 }
 
-/// Stake-weighted median of `score` over the uids `partition[..len]` (chain.md §5.3).
-///
-/// `partition` is the caller's index scratch holding the initial index set in uid order; it is
-/// overwritten. Deterministic mid-index pivot, `<` test towards the lower part and `<=` towards
-/// the upper one (ties at the boundary resolve upward), at most `len` iterations.
-fn weighted_median_by<R: Real>(
-    stake: &[R],
-    score: impl Fn(usize) -> R,
-    partition: &mut [u32],
-    len: usize,
-    minority: R,
-    partition_lo: R,
-    partition_hi: R,
-) -> R {
-    let mut len = len;
-    let mut lo = partition_lo;
-    let mut hi = partition_hi;
-    let max_iterations = len;
-    for _ in 0..=max_iterations {
-        if len == 0 {
-            return R::zero();
-        }
-        if len == 1 {
-            return score(partition[0] as usize);
-        }
-        let pivot = score(partition[len / 2] as usize);
-        let mut lo_stake = R::zero();
-        let mut hi_stake = R::zero();
-        let mut n_lower = 0;
-        let mut n_upper = 0;
-        for &uid in &partition[..len] {
-            let s = score(uid as usize);
-            if s < pivot {
-                lo_stake += stake[uid as usize];
-                n_lower += 1;
-            } else if s > pivot {
-                hi_stake += stake[uid as usize];
-                n_upper += 1;
-            }
-        }
-        let keep_lower = minority < lo + lo_stake && n_lower > 0;
-        let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0;
-        if !keep_lower && !keep_upper {
-            return pivot;
-        }
-        // Compact the kept side in place; it stays in uid order, as the chain's new index vector.
-        let mut kept = 0;
-        for k in 0..len {
-            let uid = partition[k];
-            let s = score(uid as usize);
-            if (keep_lower && s < pivot) || (keep_upper && s > pivot) {
-                partition[kept] = uid;
-                kept += 1;
-            }
-        }
-        if keep_lower {
-            hi = lo + lo_stake;
-        } else {
-            lo = hi - hi_stake;
-        }
-        len = kept;
-    }
-    R::zero()
-}
-
-/// Staked rows up to which [`weighted_median_col`] partitions local copies of each column
-/// (function-local arrays, as a shader's `var array<f32, 64>`); beyond, the index set.
+/// Staked rows up to which [`weighted_median_col`] gathers each column into function-local
+/// arrays (as a shader's `var array<f32, 64>`); beyond, into heap arrays.
 const SMALL_MEDIAN_ROWS: usize = 64;
 
-/// [`weighted_median_by`] on a compact column: `score[k]` and `stake[k]` of the index set's `k`-th
-/// uid, both overwritten as the kept side is compacted. The same pivots, tests and summation
-/// order, so the same result.
+/// Stake-weighted median of a compact column (chain.md §5.3, `math.rs::weighted_median`):
+/// `score[k]` and `stake[k]` belong to the `k`-th uid of the index set, in uid order, and are
+/// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
+/// vector). Deterministic mid-index pivot, `<` test towards the lower part and `<=` towards the
+/// upper one (ties at the boundary resolve upward), at most `len` iterations.
 fn weighted_median_compact<R: Real>(
     score: &mut [R],
     stake: &mut [R],
@@ -341,8 +278,11 @@ pub fn weighted_median<R: Real>(
     lo: R,
     hi: R,
 ) -> R {
-    let len = partition.len();
-    weighted_median_by(stake, |i| score[i], partition, len, minority, lo, hi)
+    // The chain-named entry point (the vector tests call it) gathers the index set into compact
+    // columns; the epoch itself gathers into stack arrays (see `weighted_median_col_with`).
+    let mut column: Vec<R> = partition.iter().map(|&i| score[i as usize]).collect();
+    let mut column_stake: Vec<R> = partition.iter().map(|&i| stake[i as usize]).collect();
+    weighted_median_compact(&mut column, &mut column_stake, minority, lo, hi)
 }
 
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
@@ -380,45 +320,26 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             staked += 1;
         }
     }
-    if staked <= SMALL_MEDIAN_ROWS {
-        // Few staked rows (the engine's V ≤ 64): gather each column once into local arrays and
-        // partition those, instead of re-reading strided weights through the index set on
-        // every pass. Same pivots, same summation order, so the same medians.
-        let mut row_stake = [R::zero(); SMALL_MEDIAN_ROWS];
+    // Gather each column of the staked rows once into compact arrays and partition those,
+    // instead of re-reading strided weights through the index set on every pass: stack arrays
+    // for up to 64 staked rows (the engine's V ≤ 64; a shader's private array), heap ones beyond
+    // (scenario replay with more than 64 permits).
+    let mut stack = ([R::zero(); SMALL_MEDIAN_ROWS], [R::zero(); SMALL_MEDIAN_ROWS]);
+    let mut heap;
+    let (score, score_stake): (&mut [R], &mut [R]) = if staked <= SMALL_MEDIAN_ROWS {
+        (&mut stack.0[..staked], &mut stack.1[..staked])
+    } else {
+        heap = (vec![R::zero(); staked], vec![R::zero(); staked]);
+        (&mut heap.0[..], &mut heap.1[..])
+    };
+    for j in 0..cols.min(median.len()) {
         for k in 0..staked {
-            row_stake[k] = use_stake[partition[k] as usize];
+            let i = partition[k] as usize;
+            score[k] =
+                if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() };
+            score_stake[k] = use_stake[i];
         }
-        let mut score = [R::zero(); SMALL_MEDIAN_ROWS];
-        let mut score_stake = [R::zero(); SMALL_MEDIAN_ROWS];
-        for j in 0..cols.min(median.len()) {
-            for k in 0..staked {
-                let i = partition[k] as usize;
-                score[k] =
-                    if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() };
-                score_stake[k] = row_stake[k];
-            }
-            median[j] = weighted_median_compact(
-                &mut score[..staked],
-                &mut score_stake[..staked],
-                minority,
-                R::zero(),
-                stake_sum,
-            );
-        }
-        return;
-    }
-    for (j, m) in median.iter_mut().enumerate().take(cols) {
-        let mut len = 0;
-        for i in 0..rows {
-            if stake[i] > R::zero() {
-                partition[len] = i as u32;
-                len += 1;
-            }
-        }
-        let score = |i: usize| {
-            if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() }
-        };
-        *m = weighted_median_by(use_stake, score, partition, len, minority, R::zero(), stake_sum);
+        median[j] = weighted_median_compact(score, score_stake, minority, R::zero(), stake_sum);
     }
 }
 
@@ -1039,6 +960,52 @@ pub fn dividend_distribution<R: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Consensus over more staked rows than the stack arrays hold (the heap-gather path) and over
+    /// few (the stack path), against the definition of chain.md §5.3 evaluated by sorting: with
+    /// distinct scores, the median is the first score, ascending, whose inclusive cumulative
+    /// stake exceeds `minority = s_sum − κ`.
+    #[test]
+    fn column_consensus_matches_the_sorted_definition_for_few_and_many_rows() {
+        let rng = crate::rng::PathRng::new(42, 0, 0);
+        for rows in [7_usize, SMALL_MEDIAN_ROWS, SMALL_MEDIAN_ROWS + 1, 150] {
+            let cols = 5;
+            let draw = |k: usize| {
+                crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 9)[k % 4])
+            };
+            let stake: Vec<f64> = (0..rows).map(|i| 0.1 + draw(i)).collect();
+            let weights: Vec<f64> = (0..rows * cols).map(|k| draw(1_000 + k)).collect();
+            let kappa = 0.5;
+            let (mut use_stake, mut partition) = (vec![0.0; rows], vec![0_u32; rows]);
+            let mut median = vec![0.0; cols];
+            weighted_median_col(
+                &stake,
+                &weights,
+                cols,
+                kappa,
+                &mut use_stake,
+                &mut partition,
+                &mut median,
+            );
+            let total: f64 = stake.iter().sum();
+            for j in 0..cols {
+                let mut column: Vec<(f64, f64)> =
+                    (0..rows).map(|i| (weights[i * cols + j], stake[i] / total)).collect();
+                column.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let s_sum: f64 = column.iter().map(|c| c.1).sum();
+                let minority = s_sum - kappa;
+                let mut cumulative = 0.0;
+                let expected = column
+                    .iter()
+                    .find(|c| {
+                        cumulative += c.1;
+                        cumulative > minority
+                    })
+                    .map_or(0.0, |c| c.0);
+                assert_eq!(median[j], expected, "{rows} rows, column {j}");
+            }
+        }
+    }
 
     #[test]
     fn fixed_arith_truncates_like_i32f32() {
