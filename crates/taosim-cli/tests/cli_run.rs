@@ -84,15 +84,8 @@ fn assert_bad_input(name: &str, config: &str, snapshot: Option<&str>, must_name:
         std::fs::write(dir.join("snap.csv"), text).unwrap();
     }
     let out = dir.join("out");
-    let o = taosim(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{name}: exit code; stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: one-line error, got: {stderr}");
-    for needle in must_name {
-        assert!(stderr.contains(needle), "{name}: `{needle}` not in: {stderr}");
-    }
-    assert!(!out.exists(), "{name}: no output folder may be left");
-    assert!(!dir.join("out.incomplete").exists(), "{name}: no staging folder may be left");
+    let args = ["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    common::assert_rejected(name, &args, &out, must_name);
 }
 
 #[test]

@@ -122,14 +122,8 @@ fn assert_bad_sweep(name: &str, sweep: &str, must_name: &[&str]) {
     let cfg = dir.join("bad.toml");
     std::fs::write(&cfg, format!("{}{sweep}", base_config())).unwrap();
     let out = dir.join("out");
-    let o = taosim(&["sweep", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{name}: exit code; stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: one-line error, got: {stderr}");
-    for needle in must_name {
-        assert!(stderr.contains(needle), "{name}: `{needle}` not in: {stderr}");
-    }
-    assert!(!out.exists(), "{name}: no output folder may be left");
+    let args = ["sweep", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    common::assert_rejected(name, &args, &out, must_name);
 }
 
 #[test]
