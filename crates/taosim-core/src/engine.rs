@@ -293,6 +293,23 @@ pub fn run_point<R: Real, E: From<Error>>(
     Ok(acc)
 }
 
+/// The initial state of paths `first_path .. first_path + paths` of sweep point `point`: every
+/// path holds the plan's network (and, with Yuma on, Yuma blocks drawn from its own RNG), exactly
+/// as a CPU run starts it. The GPU backend uploads this state.
+pub fn init_batch<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    first_path: u32,
+    paths: usize,
+) -> BatchState<R> {
+    let mut state = BatchState::<R>::with_yuma(paths, plan.slots, plan.yuma);
+    state.map_paths(|i, mut st| {
+        let rng = PathRng::new(plan.config.run.seed, point, first_path + i as u32);
+        init_path(plan, &rng, &mut st);
+    });
+    state
+}
+
 /// Where and when an event happens in a run.
 #[derive(Clone, Copy, Debug)]
 struct At {
