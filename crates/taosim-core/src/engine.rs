@@ -376,6 +376,7 @@ fn init_path<R: Real>(plan: &RunPlan, rng: &PathRng, st: &mut PathState<'_, R>) 
     st.global.issuance[0] = R::of(net.issuance);
     st.global.root_tao[0] = R::of(net.root_tao);
     st.global.last_lock[0] = R::of(1_250.0);
+    st.global.min_reserve_seen[0] = R::max_value();
     st.global_int.block[0] = net.block;
     st.global_int.last_lock_block[0] =
         net.block.saturating_sub(u32::try_from(reduction / 2).unwrap_or(0));
@@ -460,7 +461,6 @@ fn simulate_path<R: Real>(
     let mut out = PathRecords::default();
     out.outcome.path = path;
     out.outcome.spiral_by_slot = vec![false; slots];
-    out.outcome.min_reserve = f64::INFINITY;
     let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
     let guard = Guard::<R> {
         plan,
@@ -477,7 +477,6 @@ fn simulate_path<R: Real>(
     }
 
     for step in 0..plan.steps {
-        st.global_int.step[0] = step;
         let at = At { point, path, step, block: st.global_int.block[0] };
         let arrival =
             behaviour(&plan.step, &cfg.behaviour, &cfg.registration, &rng, step, st, &mut orders);
@@ -520,14 +519,14 @@ fn simulate_path<R: Real>(
         for &slot in &new_spirals {
             record_spiral(plan, at, slot, st, &mut out);
         }
-        st.global_int.block[0] += plan.step.blocks_per_step;
         guard.check(step, Stage::Metrics, st)?;
-        track_bounds(st, &mut out.outcome);
         if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
             trace(plan, point, path, step + 1, st, &mut out.traces);
         }
     }
 
+    out.outcome.min_reserve = st.global.min_reserve_seen[0].f64();
+    out.outcome.max_alpha_issuance = st.global.max_alpha_issuance_seen[0].f64();
     let mut pools = 0.0;
     for (i, &is_eligible) in eligible.iter().enumerate() {
         if st.sub_int.active[i] != 0 {
@@ -777,18 +776,6 @@ fn inject<R: Real>(fault: &Fault, st: &mut PathState<'_, R>) {
         }),
     }
     assert!(hit, "fault names an unknown field `{}`", fault.field);
-}
-
-/// Folds the step's smallest reserve and largest alpha issuance into the path's outcome (the
-/// full-run tests bound both).
-fn track_bounds<R: Real>(st: &PathState<'_, R>, o: &mut PathOutcome) {
-    let s = &st.sub;
-    for i in 0..s.tao.len() {
-        if st.sub_int.active[i] != 0 {
-            o.min_reserve = o.min_reserve.min(s.tao[i].f64()).min(s.alpha[i].f64());
-            o.max_alpha_issuance = o.max_alpha_issuance.max((s.alpha[i] + s.alpha_out[i]).f64());
-        }
-    }
 }
 
 /// Records a spiral entry of slot `slot` at `at`.
