@@ -179,7 +179,8 @@ impl SweepSpec {
                     return Err(Error::OutOfRange {
                         key: "sweep.design".into(),
                         value: format!("\"{s}\""),
-                        allowed: "one of \"grid\", \"zip\", \"lhs\", \"sobol\", \"saltelli\"".into(),
+                        allowed: "one of \"grid\", \"zip\", \"lhs\", \"sobol\", \"saltelli\""
+                            .into(),
                     });
                 }
             },
