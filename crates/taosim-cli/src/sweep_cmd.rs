@@ -5,6 +5,7 @@
 //! point, and the points run exactly as `taosim run` runs `[[point]]` tables (the same planning
 //! and execution, `run_cmd`): point `i` of the design is sweep point id `i`, and every swept key
 //! is a column of `summary.arrow`. `sweep.paths` sets the paths per point (`--paths` wins).
+//! `sensitivity.arrow` (crate `sensitivity` module) measures each key's effect on each estimate.
 
 use std::path::PathBuf;
 
