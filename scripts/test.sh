@@ -28,6 +28,16 @@ if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
     || { echo "error: cannot install pyarrow (pip); install it, e.g. pip install pyarrow" >&2; exit 1; }
 fi
 
+# The examples (examples/python/) query a sweep's output with polars and DuckDB; a CLI test runs them.
+for module in polars duckdb; do
+  if ! python3 -c "import $module" >/dev/null 2>&1; then
+    echo "== installing $module for the Python examples"
+    python3 -m pip install --quiet "$module" \
+      || python3 -m pip install --quiet --user --break-system-packages "$module" \
+      || echo "note: cannot install $module (pip); the Python examples' test will skip"
+  fi
+done
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

@@ -9,6 +9,7 @@ mod bench_cmd;
 mod devices_cmd;
 mod output;
 mod run_cmd;
+mod sensitivity;
 mod sweep_cmd;
 mod yuma_cmd;
 
@@ -28,7 +29,8 @@ struct Cli {
 enum Command {
     /// Run Monte Carlo paths from a config and write Arrow outputs (the main job).
     Run(run_cmd::RunArgs),
-    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol) like `run`.
+    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol, saltelli) like `run`,
+    /// plus `sensitivity.arrow`.
     Sweep(sweep_cmd::SweepArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),

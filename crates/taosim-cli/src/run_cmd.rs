@@ -27,6 +27,7 @@ use taosim_core::records::PointSummary;
 
 use crate::Failure;
 use crate::output::{ParamValue, RunWriter, write_manifest};
+use crate::sensitivity::SensitivityInput;
 
 /// The runs a config describes: one plan per point, and the keys its points set.
 pub(crate) struct Points {
@@ -176,16 +177,18 @@ fn param_value(resolved: &toml::Table, key: &str) -> ParamValue {
 /// Runs the `run` subcommand.
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let points = plan(args).map_err(Failure::BadInput)?;
-    execute_points(&args.config, &points, &args.flags, serde_json::Value::Null)
+    execute_points(&args.config, &points, &args.flags, serde_json::Value::Null, None)
 }
 
 /// Runs planned points into the output folder the flags name (shared by `run` and `sweep`);
-/// `sweep` goes into the manifest as is (`null` for `taosim run`).
+/// `sweep` goes into the manifest as is (`null` for `taosim run`); with `sensitivity` (a sweep's
+/// design) `sensitivity.arrow` is written too.
 pub(crate) fn execute_points(
     config: &Path,
     points: &Points,
     flags: &RunFlags,
     sweep: serde_json::Value,
+    sensitivity: Option<&SensitivityInput>,
 ) -> Result<(), Failure> {
     if let Some(t) = flags.threads {
         if t == 0 {
@@ -206,7 +209,7 @@ pub(crate) fn execute_points(
             out.display()
         )));
     }
-    execute(points, config, &out, sweep).map_err(Failure::Failed)
+    execute(points, config, &out, sweep, sensitivity).map_err(Failure::Failed)
 }
 
 fn execute(
@@ -214,6 +217,7 @@ fn execute(
     config: &Path,
     out: &Path,
     sweep: serde_json::Value,
+    sensitivity: Option<&SensitivityInput>,
 ) -> anyhow::Result<()> {
     let staging = staging_dir(out);
     if staging.exists() {
@@ -259,6 +263,9 @@ fn execute(
     let t = Instant::now();
     let values: Vec<Vec<ParamValue>> = points.plans.iter().map(|(_, v)| v.clone()).collect();
     writer.finish_with_parameters(&points.keys, &values, &summaries)?;
+    if let Some(input) = sensitivity {
+        crate::sensitivity::write(&staging, input, &summaries)?;
+    }
     write_time += t.elapsed().as_secs_f64();
     let wall = started.elapsed().as_secs_f64();
     progress.finish();
@@ -307,9 +314,10 @@ fn execute(
         print_summary(plan, summary, wall);
     }
     println!(
-        "\noutputs: {}/{{summary,subnets,events{}}}.arrow, manifest.json",
+        "\noutputs: {}/{{summary,subnets,events{}{}}}.arrow, manifest.json",
         out.display(),
-        if traces { ",traces" } else { "" }
+        if traces { ",traces" } else { "" },
+        if sensitivity.is_some() { ",sensitivity" } else { "" }
     );
     Ok(())
 }

@@ -27,6 +27,7 @@ pub mod params;
 pub mod real;
 pub mod records;
 pub mod rng;
+pub mod sensitivity;
 pub mod state;
 pub mod sweep;
 pub mod yuma_scenario;
