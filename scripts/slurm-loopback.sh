@@ -4,7 +4,8 @@
 # ports), runs a plain job array, submits configs/tests/sweep-small.toml with deploy/slurm/submit.sh
 # (3 shards, then the merge after afterok), compares every merged file byte for byte with an
 # unsharded `taosim sweep` of the same config, then resumes after losing a shard (ONLY=1) and
-# compares again. The daemons are stopped on every exit.
+# compares again; last, an array whose tasks fail must leave the merge cancelled and nothing merged.
+# The daemons are stopped on every exit.
 #
 #   bash scripts/slurm-loopback.sh          # TAOSIM_BIN=PATH to test another binary
 #
@@ -198,7 +199,7 @@ say "unsharded reference: $bin sweep $(basename "$config") -> $(ls "$reference" 
 out_root="$tmp/sweep"
 submit() {
   local text line
-  text="$(SHARDS=$shards CPUS=1 TAOSIM_BIN="$run_bin" bash "$repo/deploy/slurm/submit.sh" "$config" "$out_root" 2>&1)" ||
+  text="$(SHARDS=$shards CPUS=1 TAOSIM_ARGS="${args:-}" TAOSIM_BIN="$run_bin" bash "$repo/deploy/slurm/submit.sh" "$config" "$out_root" 2>&1)" ||
     fail "submit.sh failed: $text"
   while read -r line; do say "submit.sh: $line"; done <<<"$text"
   line="$(tail -n 1 <<<"$text")"
@@ -208,7 +209,7 @@ submit() {
 }
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 await_merge() {
-  local deadline=$((SECONDS + 300))
+  local expect="${1:-COMPLETED}" deadline=$((SECONDS + 300))
   while squeue -h -j "$array_job,$merge_job" 2>/dev/null | grep -q .; do
     [ $SECONDS -lt $deadline ] || fail "jobs $array_job/$merge_job still queued after 300 s"
     sleep 0.5
@@ -217,6 +218,10 @@ await_merge() {
   array_state="$(job_state "$array_job")"
   merge_state="$(job_state "$merge_job")"
   say "array job $array_job: $array_state; merge job $merge_job: $merge_state"
+  if [ "$expect" != COMPLETED ]; then
+    [ "$merge_state" = "$expect" ] || fail "merge job $merge_job: $merge_state, expected $expect"
+    return
+  fi
   if [ "$merge_state" != COMPLETED ]; then
     for log in "$out_root"/logs/*.out; do echo "--- $log" >&2; tail -n 5 "$log" >&2; done
     fail "the merge job did not complete (array: $array_state, merge: $merge_state)"
@@ -232,18 +237,23 @@ compare() {
     f="$(basename "$f")"
     n=$((n + 1))
     if [ "$f" = manifest.json ]; then
-      # The manifest records the wall-clock timings of its own run; everything else must agree.
-      python3 - "$merged/$f" "$reference/$f" <<'PY' || bad=1
+      # The manifest records how its own process ran (wall-clock timings, worker threads: the
+      # merge job's, not the tasks'); neither changes a result. Everything else must agree.
+      if python3 - "$merged/$f" "$reference/$f" <<'PY'; then
 import json, sys
 merged, reference = (json.load(open(p)) for p in sys.argv[1:])
 for m in (merged, reference):
-    m.pop("timings", None)
+    for key in ("timings", "threads"):
+        m.pop(key, None)
 diff = sorted(k for k in merged.keys() | reference.keys() if merged.get(k) != reference.get(k))
 if diff:
-    print(f"manifest.json differs (besides timings) in: {', '.join(diff)}", file=sys.stderr)
+    print(f"slurm-loopback: manifest.json differs (besides timings, threads) in: {', '.join(diff)}", file=sys.stderr)
     sys.exit(1)
 PY
-      say "  manifest.json   equal except timings"
+        say "  manifest.json   equal except timings and threads"
+      else
+        bad=1
+      fi
     elif cmp -s "$merged/$f" "$reference/$f"; then
       say "  $(printf '%-15s' "$f") byte-identical ($(stat -c %s "$reference/$f") bytes)"
     else
@@ -276,6 +286,16 @@ grep -q "^shard 2/3: .* is complete, skipping" "$out_root/logs/sweep-${array_job
 [ ! -e "$out_root/logs/sweep-${array_job}_0.out" ] || fail "task 0 ran although ONLY=1,2"
 grep -h "^shard " "$out_root/logs/sweep-${array_job}"_*.out | while read -r l; do say "task: $l"; done
 compare
+
+# --- 4. a failing task keeps the merge from running ---------------------------------------------
+out_root="$tmp/failing"
+args="--days -1" # bad input: every task exits 2
+say "failure: submitting with TAOSIM_ARGS='$args' (every task fails)"
+submit
+args=""
+await_merge CANCELLED
+[ ! -e "$out_root/merged" ] || fail "a merged folder exists although the array failed"
+say "failure: array $array_job failed, merge $merge_job was cancelled (afterok), nothing merged"
 
 if [ "$mode" = real ]; then
   say "PASS: $shards-shard Slurm sweep + merge == unsharded sweep, byte for byte; resume OK ($((SECONDS - started)) s)"
