@@ -328,12 +328,107 @@ impl At {
 }
 
 /// Everything one path produced.
-#[derive(Debug, Default)]
-struct PathRecords {
-    subnets: Vec<SubnetRecord>,
-    events: Vec<EventRecord>,
-    traces: Vec<TraceRecord>,
-    outcome: PathOutcome,
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathRecords {
+    /// Subnet rows, ordered by (netuid, occupant).
+    pub subnets: Vec<SubnetRecord>,
+    /// Events in the order they happened.
+    pub events: Vec<EventRecord>,
+    /// Trace rows, ordered by (step, netuid).
+    pub traces: Vec<TraceRecord>,
+    /// The path's outcome.
+    pub outcome: PathOutcome,
+}
+
+/// Builds one path's records from what its state shows at each event, the same way on every
+/// backend: the CPU engine calls it as the stages run; the GPU engine calls it with the state
+/// snapshots its event log carries (a pruned slot, the traced paths at sample steps, the end).
+#[derive(Debug)]
+pub struct PathRecorder<'p> {
+    plan: &'p RunPlan,
+    point: u32,
+    path: u32,
+    start_pools: f64,
+    /// The records so far.
+    pub records: PathRecords,
+}
+
+impl<'p> PathRecorder<'p> {
+    /// An empty recorder for `path` of `point`.
+    pub fn new(plan: &'p RunPlan, point: u32, path: u32) -> Self {
+        let mut records = PathRecords::default();
+        records.outcome.path = path;
+        records.outcome.spiral_by_slot = vec![false; plan.slots];
+        let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
+        Self { plan, point, path, start_pools, records }
+    }
+
+    /// Whether this path writes trace rows.
+    pub fn traced(&self) -> bool {
+        self.path < self.plan.config.output.trace_paths
+    }
+
+    fn at(&self, step: u32, block: u32) -> At {
+        At { point: self.point, path: self.path, step, block }
+    }
+
+    /// Slot `slot` entered a death spiral at `step` (block `block` at the step's start); `st`
+    /// holds its state at that moment.
+    pub fn spiral<R: Real>(&mut self, step: u32, block: u32, slot: usize, st: &PathState<'_, R>) {
+        record_spiral(self.plan, self.at(step, block), slot, st, &mut self.records);
+    }
+
+    /// Slot `slot` is pruned at `step`; `st` holds its state just before the dissolution.
+    pub fn pruned<R: Real>(&mut self, step: u32, block: u32, slot: usize, st: &PathState<'_, R>) {
+        let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
+        let at = self.at(step, block);
+        self.records.events.push(at.event(slot, EventKind::Pruned, pool, moving));
+        let record = occupant_record(self.plan, self.point, self.path, st, slot, Some(step));
+        self.records.subnets.push(record);
+        self.records.outcome.prunings += 1;
+    }
+
+    /// A subnet registered into `slot` at `step`, paying `cost` for a pool of `start_pool` TAO.
+    pub fn registered(&mut self, step: u32, block: u32, slot: usize, cost: f64, start_pool: f64) {
+        let at = self.at(step, block);
+        self.records.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
+    }
+
+    /// Trace rows of every slot at the end of `step` steps (0 = the start).
+    pub fn trace<R: Real>(&mut self, step: u32, st: &PathState<'_, R>) {
+        trace(self.plan, self.point, self.path, step, st, &mut self.records.traces);
+    }
+
+    /// Whether the end of step `step` (0-based) is a trace sample.
+    pub fn traces_after(&self, step: u32) -> bool {
+        (step + 1).is_multiple_of(self.plan.trace_every) || step + 1 == self.plan.steps
+    }
+
+    /// The records, completed from the state at the horizon (`eligible`: the last step's flags).
+    pub fn finish<R: Real>(mut self, st: &PathState<'_, R>, eligible: &[u32]) -> PathRecords {
+        let (plan, point, path) = (self.plan, self.point, self.path);
+        let out = &mut self.records;
+        out.outcome.min_reserve = st.global.min_reserve_seen[0].f64();
+        out.outcome.max_alpha_issuance = st.global.max_alpha_issuance_seen[0].f64();
+        let mut pools = 0.0;
+        for (i, &is_eligible) in eligible.iter().enumerate() {
+            if st.sub_int.active[i] != 0 {
+                out.subnets.push(occupant_record(plan, point, path, st, i, None));
+                pools += st.sub.tao[i].f64();
+                if is_eligible != 0 && st.sub.share[i] <= R::zero() {
+                    out.outcome.zero_share_end += 1;
+                }
+            }
+        }
+        out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
+        let g = &st.global;
+        let lhs =
+            pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
+        let rhs = self.start_pools + g.tao_minted[0].f64();
+        out.outcome.pool_tao_end = pools;
+        out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
+        self.records
+    }
 }
 
 /// Puts the initial network into one path's state.
@@ -454,30 +549,26 @@ fn simulate_path<R: Real>(
     let rng = PathRng::new(cfg.run.seed, point, path);
     init_path(plan, &rng, st);
     let slots = plan.slots;
-    let traced = path < cfg.output.trace_paths;
     let mut orders = vec![Orders::<R>::default(); slots];
     let mut eligible = vec![0_u32; slots];
     let mut yuma_work = EpochWorkspace::<R>::new(plan.yuma);
-    let mut out = PathRecords::default();
-    out.outcome.path = path;
-    out.outcome.spiral_by_slot = vec![false; slots];
-    let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let mut rec = PathRecorder::new(plan, point, path);
     let guard = Guard::<R> {
         plan,
         point,
         path,
-        start_pools,
+        start_pools: rec.start_pools,
         every_stage,
         _real: core::marker::PhantomData,
     };
     guard.check(0, Stage::Init, st)?;
     let mut new_spirals = Vec::new();
-    if traced {
-        trace(plan, point, path, 0, st, &mut out.traces);
+    if rec.traced() {
+        rec.trace(0, st);
     }
 
     for step in 0..plan.steps {
-        let at = At { point, path, step, block: st.global_int.block[0] };
+        let block = st.global_int.block[0];
         let arrival =
             behaviour(&plan.step, &cfg.behaviour, &cfg.registration, &rng, step, st, &mut orders);
         guard.check(step, Stage::Behaviour, st)?;
@@ -498,12 +589,9 @@ fn simulate_path<R: Real>(
                 if in_zero_emission(st, slot) && st.sub_int.spiral[slot] == 0 {
                     st.sub_int.spiral[slot] = 1;
                     st.sub_int.spiral_step[slot] = step;
-                    record_spiral(plan, at, slot, st, &mut out);
+                    rec.spiral(step, block, slot, st);
                 }
-                let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
-                out.events.push(at.event(slot, EventKind::Pruned, pool, moving));
-                out.subnets.push(occupant_record(plan, point, path, st, slot, Some(step)));
-                out.outcome.prunings += 1;
+                rec.pruned(step, block, slot, st);
             }
             let done = apply_registration(&plan.step, reg, st);
             if plan.yuma.uids() > 0 {
@@ -511,39 +599,20 @@ fn simulate_path<R: Real>(
                 init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
             }
             let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
-            out.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
+            rec.registered(step, block, slot, cost, start_pool);
         }
         guard.check(step, Stage::Registration, st)?;
         new_spirals.clear();
         metrics(&plan.step, &plan.spiral, &eligible, st, |slot| new_spirals.push(slot));
         for &slot in &new_spirals {
-            record_spiral(plan, at, slot, st, &mut out);
+            rec.spiral(step, block, slot, st);
         }
         guard.check(step, Stage::Metrics, st)?;
-        if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
-            trace(plan, point, path, step + 1, st, &mut out.traces);
+        if rec.traced() && rec.traces_after(step) {
+            rec.trace(step + 1, st);
         }
     }
-
-    out.outcome.min_reserve = st.global.min_reserve_seen[0].f64();
-    out.outcome.max_alpha_issuance = st.global.max_alpha_issuance_seen[0].f64();
-    let mut pools = 0.0;
-    for (i, &is_eligible) in eligible.iter().enumerate() {
-        if st.sub_int.active[i] != 0 {
-            out.subnets.push(occupant_record(plan, point, path, st, i, None));
-            pools += st.sub.tao[i].f64();
-            if is_eligible != 0 && st.sub.share[i] <= R::zero() {
-                out.outcome.zero_share_end += 1;
-            }
-        }
-    }
-    out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
-    let g = &st.global;
-    let lhs = pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
-    let rhs = start_pools + g.tao_minted[0].f64();
-    out.outcome.pool_tao_end = pools;
-    out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
-    Ok(out)
+    Ok(rec.finish(st, &eligible))
 }
 
 /// The runtime guards of one path (module docs).
