@@ -150,19 +150,26 @@ fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
 
-/// Short labels for tick values: 3 significant digits, thousands as k/M.
+/// Short labels for tick values: at most 3 decimals without trailing zeros, thousands as k/M.
 fn tick(v: f64) -> String {
     let a = v.abs();
     if a >= 1e6 {
-        format!("{:.3}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", v / 1e3)
-    } else if a >= 100.0 || a == 0.0 {
+        return format!("{:.3}M", v / 1e6);
+    }
+    if a >= 1e4 {
+        return format!("{:.0}k", v / 1e3);
+    }
+    let text = if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 
@@ -201,7 +208,8 @@ fn spiral_by_key<DB: DrawingBackend>(
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(64)
-        .build_cartesian_2d(x_range.clone(), 0.0..1.0)?;
+        // Headroom above 1 keeps the legend off the points at probability 1.
+        .build_cartesian_2d(x_range.clone(), 0.0..1.25)?;
     let word_label = |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 {
@@ -212,7 +220,11 @@ fn spiral_by_key<DB: DrawingBackend>(
     };
     let number_label = |x: &f64| tick(*x);
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(key).y_desc("probability by the horizon").light_line_style(WHITE.mix(0.0));
+    let probability_label = |y: &f64| if *y <= 1.0 + 1e-9 { tick(*y) } else { String::new() };
+    mesh.x_desc(key)
+        .y_desc("probability by the horizon")
+        .y_label_formatter(&probability_label)
+        .light_line_style(WHITE.mix(0.0));
     if words.is_empty() {
         mesh.x_label_formatter(&number_label);
     } else {
@@ -400,4 +412,19 @@ fn histogram<DB: DrawingBackend>(
         Rectangle::new([(x, 0.0), (x + width, f64::from(c))], WHITE.stroke_width(1))
     }))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick(0.05), "0.05");
+        assert_eq!(tick(10.0), "10");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(125_000.0), "125k");
+        assert_eq!(tick(2_500_000.0), "2.500M");
+    }
 }
