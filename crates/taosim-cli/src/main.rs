@@ -8,6 +8,8 @@
 mod bench_cmd;
 mod devices_cmd;
 mod output;
+mod report;
+mod report_cmd;
 mod run_cmd;
 mod sensitivity;
 mod sweep_cmd;
@@ -39,6 +41,8 @@ enum Command {
     /// Measure the standard workloads on the CPU (docs/performance.md): subnet-steps/s with one
     /// thread and all threads, and the fraction of a measured multiply-add peak.
     Bench(bench_cmd::BenchArgs),
+    /// Plot a run's or sweep's output folder into an HTML page with PNG and SVG figures.
+    Report(report_cmd::ReportArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
+        Command::Report(args) => report_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
