@@ -91,32 +91,35 @@ fn work_int_at(p: u32, k: u32) -> u32 {
     return xi_at(p, info.subnets + SCRATCH_MAILBOX + k);
 }
 
-// Events: per path, events_int[p · (1 + cap · EVENT_INTS)] counts the events of the current
-// chunk of steps (the host reads and resets it), followed by `cap` records of EVENT_INTS words
-// (kind, step, block, slot, then the slot's SubnetInt fields); events_real holds per record
-// EVENT_REALS reals (value, value2, then the slot's SubnetReal fields). The slot snapshot lets the
+// Events: events_int[p] counts path p's events of the current chunk of steps (the host reads and
+// resets the counts after each chunk); record k of path p holds EVENT_INTS integers at
+// events_int[info.paths + (p · cap + k) · EVENT_INTS] (kind, step, block, slot, then the slot's
+// SubnetInt fields) and EVENT_REALS reals at events_real[(p · cap + k) · EVENT_REALS] (value,
+// value2, the slot's SubnetReal fields, then the path's GlobalReal fields). The snapshot lets the
 // host build a pruned occupant's record exactly as the CPU engine does. A count past `cap` is an
-// overflow the host reports (the record is dropped).
+// overflow the host reports (the record is dropped). Event step and block are the step's and the
+// block at the step's start (the metrics stage advances them last).
 fn push_event(p: u32, kind: u32, slot: u32, value: Real, value2: Real) {
-    let base_int = p * (1u + info.event_capacity * EVENT_INTS);
-    let k = events_int[base_int];
-    events_int[base_int] = k + 1u;
-    if (k >= info.event_capacity) {
-        return;
-    }
-    let ri = base_int + 1u + k * EVENT_INTS;
-    events_int[ri] = kind;
-    events_int[ri + 1u] = global_int[gi_at(p, GI_STEP)];
-    events_int[ri + 2u] = global_int[gi_at(p, GI_BLOCK)];
-    events_int[ri + 3u] = slot;
-    for (var f = 0u; f < SI_FIELDS; f = f + 1u) {
-        events_int[ri + 4u + f] = subnet_int[si_at(p, f, slot)];
-    }
-    let rr = (p * info.event_capacity + k) * EVENT_REALS;
-    events_real[rr] = value;
-    events_real[rr + 1u] = value2;
-    for (var f = 0u; f < SR_FIELDS; f = f + 1u) {
-        events_real[rr + 2u + f] = subnet_real[sr_at(p, f, slot)];
+    let k = events_int[p];
+    events_int[p] = k + 1u;
+    if (k < info.event_capacity) {
+        let ri = info.paths + (p * info.event_capacity + k) * EVENT_INTS;
+        events_int[ri] = kind;
+        events_int[ri + 1u] = global_int[gi_at(p, GI_STEP)];
+        events_int[ri + 2u] = global_int[gi_at(p, GI_BLOCK)];
+        events_int[ri + 3u] = slot;
+        for (var f = 0u; f < SI_FIELDS; f = f + 1u) {
+            events_int[ri + 4u + f] = subnet_int[si_at(p, f, slot)];
+        }
+        let rr = (p * info.event_capacity + k) * EVENT_REALS;
+        events_real[rr] = value;
+        events_real[rr + 1u] = value2;
+        for (var f = 0u; f < SR_FIELDS; f = f + 1u) {
+            events_real[rr + 2u + f] = subnet_real[sr_at(p, f, slot)];
+        }
+        for (var f = 0u; f < GR_FIELDS; f = f + 1u) {
+            events_real[rr + 2u + SR_FIELDS + f] = global_real[gr_at(p, f)];
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
 //! that failed).
 
+mod backend;
 mod bench_cmd;
+mod compare_cmd;
 mod devices_cmd;
 mod output;
 mod report;
@@ -43,6 +45,9 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Plot a run's or sweep's output folder into an HTML page with PNG and SVG figures.
     Report(report_cmd::ReportArgs),
+    /// Run the same paths on the CPU and the GPU and print their parity (exit 1 when outside the
+    /// documented tolerances).
+    Compare(compare_cmd::CompareArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
         Command::Report(args) => report_cmd::run(&args),
+        Command::Compare(args) => compare_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

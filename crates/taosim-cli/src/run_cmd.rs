@@ -22,10 +22,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
-use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::engine::RunPlan;
 use taosim_core::records::PointSummary;
 
 use crate::Failure;
+use crate::backend::{Backend, BackendChoice, PrecisionChoice};
 use crate::output::{ParamValue, RunWriter, write_manifest};
 use crate::sensitivity::SensitivityInput;
 
@@ -60,6 +61,12 @@ pub(crate) struct RunFlags {
     /// Replace the output folder if it exists.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Engine: `cpu`, `gpu`, or `auto` (the GPU when an adapter exists, else the CPU).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
+    pub(crate) backend: BackendChoice,
+    /// Precision of the state [default: f64; on a GPU without SHADER_F64: f32].
+    #[arg(long, value_enum)]
+    pub(crate) precision: Option<PrecisionChoice>,
 }
 
 /// Arguments of `taosim run`.
@@ -209,7 +216,8 @@ pub(crate) fn execute_points(
             out.display()
         )));
     }
-    execute(points, config, &out, sweep, sensitivity).map_err(Failure::Failed)
+    let backend = Backend::select(flags.backend, flags.precision).map_err(Failure::Failed)?;
+    execute(points, config, &out, sweep, sensitivity, &backend).map_err(Failure::Failed)
 }
 
 fn execute(
@@ -218,6 +226,7 @@ fn execute(
     out: &Path,
     sweep: serde_json::Value,
     sensitivity: Option<&SensitivityInput>,
+    backend: &Backend,
 ) -> anyhow::Result<()> {
     let staging = staging_dir(out);
     if staging.exists() {
@@ -240,6 +249,9 @@ fn execute(
         cfg.chain.regime,
         if cfg.init.synthetic.is_some() { "a synthetic network" } else { &cfg.init.snapshot },
     );
+    if let Some(adapter) = backend.adapter() {
+        eprintln!("taosim: GPU {adapter}, {}", backend.precision().name());
+    }
     let traces = points.plans.iter().any(|(p, _)| p.config.output.trace_paths > 0);
     let mut writer = RunWriter::create(&staging, traces)?;
     let mut progress = Progress::new(total);
@@ -248,16 +260,15 @@ fn execute(
     let mut summaries = Vec::with_capacity(points.plans.len());
     for (k, (plan, _)) in points.plans.iter().enumerate() {
         let point = points.first_id + k as u32;
-        let acc =
-            run_point::<f64, anyhow::Error>(plan, point, 0..plan.config.run.paths, |batch| {
-                // TAO conservation, finiteness and reserves are checked by the engine's runtime
-                // guards after every stage; a violation comes back as an error from run_point.
-                let t = Instant::now();
-                writer.append_batch(&batch)?;
-                write_time += t.elapsed().as_secs_f64();
-                progress.advance(batch.outcomes.len() as u32);
-                Ok(())
-            })?;
+        let acc = backend.run_point(plan, point, 0..plan.config.run.paths, |batch| {
+            // TAO conservation, finiteness and reserves are checked by the engine's runtime
+            // guards after every stage; a violation comes back as an error from run_point.
+            let t = Instant::now();
+            writer.append_batch(&batch)?;
+            write_time += t.elapsed().as_secs_f64();
+            progress.advance(batch.outcomes.len() as u32);
+            Ok(())
+        })?;
         summaries.push(acc.summary());
     }
     let t = Instant::now();
@@ -279,9 +290,9 @@ fn execute(
         "seed": cfg.run.seed,
         "paths": total,
         "steps": first.steps,
-        "backend": "cpu",
-        "adapter": null,
-        "precision": "f64",
+        "backend": backend.name(),
+        "adapter": backend.adapter(),
+        "precision": backend.precision().name(),
         "threads": threads,
         "timings": { "wall_s": wall, "write_s": write_time, "paths_per_s": f64::from(total) / wall },
     });

@@ -310,6 +310,47 @@ pub fn init_batch<R: Real>(
     state
 }
 
+/// Runs paths `first .. first + n` of `point` on the CPU and returns their final state and
+/// records (what `taosim compare` and the parity tests hold the GPU to). A guard that fires is
+/// returned as its error, without the replay [`run_point`] does.
+pub fn run_batch<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    first: u32,
+    n: u32,
+) -> Result<(BatchState<R>, Vec<PathRecords>)> {
+    let mut state = BatchState::<R>::with_yuma(n as usize, plan.slots, plan.yuma);
+    let results =
+        state.map_paths(|i, mut st| simulate_path(plan, point, first + i as u32, &mut st, false));
+    let records = results.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok((state, records))
+}
+
+/// Checks one path's state with the runtime guards (module docs), as after `stage` of `step`.
+/// Backends that do not run the checks stage by stage (the GPU) call it on the states they read
+/// back, then [`replay_with_guards`] to name the stage.
+pub fn check_path<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    step: u32,
+    stage: Stage,
+    st: &mut PathState<'_, R>,
+) -> Result<()> {
+    let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let guard =
+        Guard::<R> { plan, point, path, start_pools, every_stage: true, _real: Default::default() };
+    guard.check(step, stage, st)
+}
+
+/// Replays path `path` of `point` on the CPU with the guards after every stage: the error names
+/// the first stage after which its state was bad (`Ok` when the CPU run is clean).
+pub fn replay_with_guards<R: Real>(plan: &RunPlan, point: u32, path: u32) -> Result<()> {
+    let mut state = BatchState::<R>::with_yuma(1, plan.slots, plan.yuma);
+    let mut st = state.path(0);
+    simulate_path(plan, point, path, &mut st, true).map(|_| ())
+}
+
 /// Where and when an event happens in a run.
 #[derive(Clone, Copy, Debug)]
 struct At {

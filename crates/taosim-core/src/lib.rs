@@ -24,6 +24,7 @@ pub mod estimate;
 pub mod init;
 pub mod model;
 pub mod params;
+pub mod parity;
 pub mod real;
 pub mod records;
 pub mod rng;

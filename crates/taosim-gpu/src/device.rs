@@ -141,7 +141,7 @@ impl DeviceState {
             bytemuck::cast_slice(&params.real_values()).to_vec(),
             bytemuck::cast_slice(&params.int_values()).to_vec(),
             vec![0; (paths * cap * EVENT_REALS * rsize).max(rsize)],
-            vec![0; (paths * (1 + cap * EVENT_INTS) * 4).max(4)],
+            vec![0; (paths * (1 + cap * EVENT_INTS) * 4).max(4)], // counts, then records
         ];
         let names = [
             "info",
@@ -208,7 +208,75 @@ impl DeviceState {
         what: &'static str,
     ) -> Result<Vec<T>, GpuError> {
         let bytes = read_back(&ctx.device, &ctx.queue, &self.buffers[k], self.sizes[k], what)?;
-        Ok(bytemuck::cast_slice::<u8, T>(&bytes)[..len].to_vec())
+        let mut v: Vec<T> = bytemuck::pod_collect_to_vec(&bytes);
+        v.truncate(len);
+        Ok(v)
+    }
+
+    /// Reads `len` elements of `T` of buffer `k`, starting at element `first`.
+    pub fn read_range<T: bytemuck::Pod>(
+        &self,
+        ctx: &Context,
+        k: usize,
+        first: usize,
+        len: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>, GpuError> {
+        let size = size_of::<T>() as u64;
+        let bytes = crate::stages::read_back_range(
+            &ctx.device,
+            &ctx.queue,
+            &self.buffers[k],
+            first as u64 * size,
+            len as u64 * size,
+            what,
+        )?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Downloads the first `paths` paths' state into `state` (whose batch holds at least as many
+    /// paths; the rest of it is left as it is). Paths are contiguous prefixes of every buffer.
+    pub fn download_paths<R: Real>(
+        &self,
+        ctx: &Context,
+        state: &mut BatchState<R>,
+        paths: usize,
+    ) -> Result<(), GpuError> {
+        use binding::*;
+        let n = state.paths.max(1);
+        let parts: [(usize, &'static str); 6] = [
+            (SUBNET_REAL, "subnet_real"),
+            (SUBNET_INT, "subnet_int"),
+            (GLOBAL_REAL, "global_real"),
+            (GLOBAL_INT, "global_int"),
+            (YUMA_REAL, "yuma_real"),
+            (YUMA_INT, "yuma_int"),
+        ];
+        for (k, what) in parts {
+            match k {
+                SUBNET_REAL | GLOBAL_REAL | YUMA_REAL => {
+                    let v = match k {
+                        SUBNET_REAL => &mut state.subnet_real,
+                        GLOBAL_REAL => &mut state.global_real,
+                        _ => &mut state.yuma_real,
+                    };
+                    let per = v.len() / n;
+                    let got: Vec<R> = self.read_range(ctx, k, 0, per * paths, what)?;
+                    v[..per * paths].copy_from_slice(&got);
+                }
+                _ => {
+                    let v = match k {
+                        SUBNET_INT => &mut state.subnet_int,
+                        GLOBAL_INT => &mut state.global_int,
+                        _ => &mut state.yuma_int,
+                    };
+                    let per = v.len() / n;
+                    let got: Vec<u32> = self.read_range(ctx, k, 0, per * paths, what)?;
+                    v[..per * paths].copy_from_slice(&got);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Downloads the state buffers into `state` (of the batch's sizes).

@@ -200,8 +200,9 @@ fn params_names<R>(params: &Params<R>) -> (Vec<&'static str>, Vec<&'static str>)
 
 /// Integers per event record: kind, step, block, slot, then the slot's [`SubnetInt`] fields.
 pub const EVENT_INTS: usize = 4 + SubnetInt::<u32>::FIELDS;
-/// Reals per event record: value, value2, then the slot's [`SubnetReal`] fields.
-pub const EVENT_REALS: usize = 2 + SubnetReal::<f64>::FIELDS;
+/// Reals per event record: value, value2, the slot's [`SubnetReal`] fields, then the path's
+/// [`GlobalReal`] fields.
+pub const EVENT_REALS: usize = 2 + SubnetReal::<f64>::FIELDS + GlobalReal::<f64>::FIELDS;
 
 /// The module source of a standalone `stage`: the base prelude, then the stage.
 ///

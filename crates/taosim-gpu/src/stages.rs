@@ -112,6 +112,21 @@ pub fn read_back(
     bytes: u64,
     what: &'static str,
 ) -> Result<Vec<u8>, GpuError> {
+    read_back_range(device, queue, buffer, 0, bytes, what)
+}
+
+/// Copies `bytes` bytes of `buffer` from byte `offset` back to the host (both multiples of 4).
+pub fn read_back_range(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    bytes: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, GpuError> {
+    if bytes == 0 {
+        return Ok(Vec::new());
+    }
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("taosim.readback"),
         size: bytes,
@@ -119,7 +134,7 @@ pub fn read_back(
         mapped_at_creation: false,
     });
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+    encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, bytes);
     queue.submit([encoder.finish()]);
     let (tx, rx) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
