@@ -40,6 +40,7 @@ use crate::cpu::StepParams;
 use crate::cpu::behaviour::behaviour;
 use crate::cpu::emission_shares::emission_shares;
 use crate::cpu::epoch::{EpochDraws, EpochWorkspace, epoch, init_yuma_block};
+use crate::cpu::guards::{GuardLimits, conservation_residual, guards};
 use crate::cpu::injection::injection;
 use crate::cpu::metrics::{SpiralRule, in_zero_emission, metrics};
 use crate::cpu::moving_price::moving_price;
@@ -714,51 +715,18 @@ fn check_state<R: Real>(
     start_pools: f64,
     min_reserve: f64,
 ) -> core::result::Result<(), Finding> {
-    // x * 0 is 0 for every finite x and NaN for a NaN or an infinity, so one sum per field
-    // detects both. Four accumulators let the adds overlap (floats do not reassociate).
-    let mut poison = [R::zero(); 4];
-    let mut fold = |xs: &mut [R]| {
-        let mut chunks = xs.chunks_exact(4);
-        for c in &mut chunks {
-            for k in 0..4 {
-                poison[k] += c[k] * R::zero();
-            }
-        }
-        for &x in chunks.remainder() {
-            poison[0] += x * R::zero();
-        }
-    };
-    st.sub.for_each_field(&mut fold);
-    st.global.for_each_field(&mut fold);
-    if yuma {
-        fold(&mut *st.yuma_real);
-    }
-    let finite = (poison[0] + poison[1] + poison[2] + poison[3]).is_finite();
-    let lowest = st.sub.tao.iter().chain(st.sub.alpha.iter()).fold(R::zero(), |m, &x| m.min(x));
-    let mut pools = R::zero();
-    let mut lowest_live = R::infinity();
-    let live = st.sub.tao.iter().zip(st.sub.alpha.iter()).zip(st.sub_int.active.iter());
-    for ((&tao, &alpha), &active) in live {
-        if active != 0 {
-            pools += tao;
-            lowest_live = lowest_live.min(tao).min(alpha);
-        }
-    }
-    // Rounding in the pool arithmetic may land a hair under the floor it clamps to.
-    let floor = R::of(min_reserve * (1.0 - 1e-6));
-    let g = &st.global;
-    let lhs =
-        pools.f64() + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
-    let rhs = start_pools + g.tao_minted[0].f64();
-    let residual = (lhs - rhs) / rhs.abs().max(1.0);
     let tolerance = if R::epsilon().f64() < 1e-10 {
         CONSERVATION_TOLERANCE_F64
     } else {
         CONSERVATION_TOLERANCE_F32
     };
-    if finite && lowest >= R::zero() && lowest_live >= floor && residual.abs() <= tolerance {
+    let limits = GuardLimits { start_pools, min_reserve, tolerance };
+    if guards(&limits, yuma, st) {
         return Ok(());
     }
+    let residual = conservation_residual(&limits, st);
+    // Rounding in the pool arithmetic may land a hair under the floor it clamps to.
+    let floor = R::of(min_reserve * (1.0 - 1e-6));
     Err(locate(st, yuma, residual, tolerance, floor, min_reserve))
 }
 

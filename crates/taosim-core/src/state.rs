@@ -205,6 +205,8 @@ columns! {
         registrations,
         /// Prunings so far.
         prunings,
+        /// The step counter when a runtime guard first failed (stage `guards`); 0 while clean.
+        guard_step,
     }
 }
 

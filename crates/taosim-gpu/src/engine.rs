@@ -13,20 +13,18 @@
 //! hold ([`GpuEngine::batch_paths`]); each path's draws depend only on (seed, point, path), so the
 //! outputs do not depend on the batch size.
 //!
-//! Guards: the final state of every path is checked with the CPU guards
-//! (`taosim_core::engine::check_path`); a path that fails is replayed on the CPU with the checks
-//! after every stage ([`replay_with_guards`]), whose error names the stage. (A value that goes bad
-//! and recovers within the horizon is not seen on the GPU path.)
+//! Guards: the `guards` stage checks every path at the end of every step on the device and keeps
+//! the first failing step in the path's `guard_step`; the host reads these flags after every
+//! chunk, and a path that failed is replayed on the CPU with the checks after every stage
+//! ([`replay_with_guards`]), whose error names the point, path, step, subnet, stage and field.
 
 use std::cell::RefCell;
 use std::ops::Range;
 
-use taosim_core::engine::{
-    PathRecorder, PathRecords, RunPlan, Stage, check_path, init_batch, replay_with_guards,
-};
+use taosim_core::engine::{PathRecorder, PathRecords, RunPlan, init_batch, replay_with_guards};
 use taosim_core::estimate::PointAccumulator;
 use taosim_core::records::{BatchRecords, EventKind};
-use taosim_core::state::{BatchState, GlobalReal, SubnetInt, SubnetReal};
+use taosim_core::state::{BatchState, GlobalInt, GlobalReal, SubnetInt, SubnetReal};
 use taosim_core::{Error, Real};
 
 use crate::device::{BatchId, DeviceState, ScratchLayout, binding};
@@ -181,6 +179,14 @@ impl GpuEngine {
                 ctx.queue.submit([encoder.finish()]);
             })?;
             read_events(&device, ctx, plan, n, cap, &mut snapshot, &mut recorders)?;
+            // The device-side guard flag of every path (stage `guards`, each step's end).
+            let globals: Vec<u32> =
+                device.read(ctx, binding::GLOBAL_INT, n as usize * GI, "global_int")?;
+            let guard = guard_step_field();
+            let failed = (0..n as usize).find(|&i| globals[i * GI + guard] != 0);
+            if let Some(i) = failed {
+                return Err(guard_failure::<R>(plan, point, first + i as u32));
+            }
             if traced > 0 && recorders[0].traces_after(end - 1) {
                 device.download_paths(ctx, &mut state, traced)?;
                 for (i, rec) in recorders.iter_mut().enumerate().take(traced) {
@@ -195,22 +201,28 @@ impl GpuEngine {
             device.read(ctx, binding::SCRATCH_INT, n as usize * layout.ints, "scratch_int")?;
         let mut out = Vec::with_capacity(n as usize);
         for (i, rec) in recorders.into_iter().enumerate() {
-            let path = first + i as u32;
-            let mut st = state.path(i);
-            if check_path(plan, point, path, plan.steps.saturating_sub(1), Stage::Metrics, &mut st)
-                .is_err()
-            {
-                // Name the stage from a CPU replay (its draws are the same); a clean replay
-                // means the device diverged from the CPU.
-                return Err(match replay_with_guards::<R>(plan, point, path) {
-                    Err(e) => RunError::Model(e),
-                    Ok(()) => RunError::Gpu(GpuError::Diverged { path }),
-                });
-            }
             let flags = &eligible[i * layout.ints..i * layout.ints + plan.slots];
             out.push(rec.finish(&state.path(i), flags));
         }
         Ok((state, out))
+    }
+}
+
+/// `GlobalInt` fields per path.
+const GI: usize = GlobalInt::<u32>::FIELDS;
+
+/// Index of `guard_step` among a path's `GlobalInt` fields.
+fn guard_step_field() -> usize {
+    GlobalInt::<u32>::NAMES.iter().position(|&n| n == "guard_step").expect("a GlobalInt field")
+}
+
+/// The error of path `path`, whose device state failed a guard: a CPU replay with the checks
+/// after every stage names the stage (its draws are the same); a clean replay means the device
+/// diverged from the CPU reference.
+fn guard_failure<R: Real>(plan: &RunPlan, point: u32, path: u32) -> RunError {
+    match replay_with_guards::<R>(plan, point, path) {
+        Err(e) => RunError::Model(e),
+        Ok(()) => RunError::Gpu(GpuError::Diverged { path }),
     }
 }
 

@@ -71,5 +71,6 @@ pub fn step_params<R: Real>(plan: &RunPlan) -> Params<R> {
     crate::stages::epoch::params(&mut p, plan);
     crate::stages::registration::params(&mut p, plan);
     crate::stages::metrics::params(&mut p, plan);
+    crate::stages::guards::params(&mut p, plan);
     p
 }

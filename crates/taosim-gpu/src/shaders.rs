@@ -151,6 +151,7 @@ pub const STAGES: &[Stage] = &[
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
     step_stage!("moving_price"),
+    step_stage!("guards"),
 ];
 
 /// The stage named `name`.

@@ -5,6 +5,7 @@
 pub mod behaviour;
 pub mod emission_shares;
 pub mod epoch;
+pub mod guards;
 pub mod injection;
 pub mod metrics;
 pub mod moving_price;

@@ -15,6 +15,7 @@
 //! | 6-7 | [`epoch`] (Yuma per subnet, then the payout and post-payout selling; with Yuma off: [`payouts`]) | 6, 7 |
 //! | 8 | [`registration`] | 8 |
 //! | 9 | [`metrics`] | 9 |
+//! | - | [`guards`] (the runtime guards' fast check, after a stage or at the step's end) | - |
 //!
 //! Per-block rules are applied in closed form over the step (model.md §1): EMAs with constant input
 //! through [`EmaFactors`](crate::model::shares::EmaFactors), emission over a possible halving
@@ -33,6 +34,7 @@
 pub mod behaviour;
 pub mod emission_shares;
 pub mod epoch;
+pub mod guards;
 pub mod injection;
 pub mod metrics;
 pub mod moving_price;

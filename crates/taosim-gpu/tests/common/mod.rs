@@ -61,7 +61,8 @@ pub fn max_rel_diff(a: &[f64], b: &[f64], floor: f64) -> (f64, usize) {
     assert_eq!(a.len(), b.len(), "slices of different length");
     let mut worst = (0.0, 0);
     for (k, (&x, &y)) in a.iter().zip(b).enumerate() {
-        let d = if x == y { 0.0 } else { (x - y).abs() / x.abs().max(y.abs()).max(floor) };
+        let same = x == y || x.to_bits() == y.to_bits();
+        let d = if same { 0.0 } else { (x - y).abs() / x.abs().max(y.abs()).max(floor) };
         if d > worst.0 || d.is_nan() {
             worst = (d, k);
         }
