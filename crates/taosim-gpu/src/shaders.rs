@@ -72,6 +72,7 @@ pub const STATE: (&str, &str) =
 /// Twins of `taosim_core::model` used by the step stages, in dependency order.
 pub const MODEL: &[(&str, &str)] = &[
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
+    ("model/emission.wgsl", include_str!("../../../shaders/model/emission.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
 ];
 
