@@ -72,7 +72,10 @@ pub const STATE: (&str, &str) =
 /// Twins of `taosim_core::model` used by the step stages, in dependency order.
 pub const MODEL: &[(&str, &str)] = &[
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
+    ("model/emission.wgsl", include_str!("../../../shaders/model/emission.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
+    ("model/shares.wgsl", include_str!("../../../shaders/model/shares.wgsl")),
+    ("model/injection.wgsl", include_str!("../../../shaders/model/injection.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -150,6 +153,9 @@ pub const STAGES: &[Stage] = &[
         source: include_str!("../../../shaders/rng_blocks.wgsl"),
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
+    step_stage!("swaps"),
+    step_stage!("emission_shares"),
+    step_stage!("injection"),
     step_stage!("moving_price"),
     step_stage!("guards"),
 ];
