@@ -210,7 +210,7 @@ fn guards_flags_match_their_twin() {
         let mut gpu = random_batch::<f64>(&plan, 40, case);
         let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
         for p in 0..gpu.paths {
-            let mut st = gpu.path(p);
+            let st = gpu.path(p);
             st.global_int.step[0] = 7 + p as u32;
             // Conservation: the random perturbation broke it; restore it for most paths by
             // booking the difference as paid in, then break it on purpose in some.
