@@ -24,6 +24,14 @@ pub enum GpuError {
         /// wgpu's reason.
         source: wgpu::RequestAdapterError,
     },
+    /// `WGPU_ADAPTER_NAME` matches none of the adapters.
+    #[error("no GPU adapter found named like WGPU_ADAPTER_NAME = {name:?} (adapters: {available:?})")]
+    NoAdapterNamed {
+        /// `WGPU_ADAPTER_NAME` as set.
+        name: String,
+        /// The adapters there are.
+        available: Vec<String>,
+    },
     /// The adapter refused a device.
     #[error("the adapter {adapter} refused a device: {source}")]
     Device {
@@ -157,13 +165,28 @@ impl Context {
     /// device with `SHADER_F64` when available and the adapter's limits.
     pub fn from_env() -> Result<Self, GpuError> {
         let instance = instance();
-        let adapter =
-            pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(&instance, None))
-                .map_err(|source| GpuError::NoAdapter {
-                    backend: std::env::var("WGPU_BACKEND").ok(),
-                    name: std::env::var("WGPU_ADAPTER_NAME").ok(),
-                    source,
-                })?;
+        // wgpu's own WGPU_ADAPTER_NAME lookup panics when nothing matches: look it up here.
+        let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
+            Ok(name) => {
+                let adapters =
+                    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                let wanted = name.to_lowercase();
+                let available: Vec<String> =
+                    adapters.iter().map(|a| a.get_info().name).collect();
+                adapters
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
+                    .ok_or(GpuError::NoAdapterNamed { name, available })?
+            }
+            Err(_) => pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+                &instance, None,
+            ))
+            .map_err(|source| GpuError::NoAdapter {
+                backend: std::env::var("WGPU_BACKEND").ok(),
+                name: None,
+                source,
+            })?,
+        };
         let report = AdapterReport::of(&adapter);
         let mut features = wgpu::Features::empty();
         if report.f64 {

@@ -43,6 +43,19 @@ pub fn context() -> Option<Context> {
     }
 }
 
+/// A plan from the config `file` (relative to the repo root) with `overrides` (TOML) merged.
+pub fn plan_from(file: &str, overrides: &str) -> RunPlan {
+    let path = repo().join(file);
+    let base = std::fs::read_to_string(&path).expect("config");
+    let mut table: toml::Table = base.parse().expect("config parses");
+    let extra: toml::Table = overrides.parse().expect("overrides parse");
+    taosim_core::config::merge_tables(&mut table, &extra);
+    let config = RunConfig::from_toml(&toml::to_string(&table).expect("toml")).expect("config");
+    let dir = path.parent().expect("config folder");
+    let network = taosim_core::init::initial_network(&config, dir).expect("snapshot");
+    RunPlan::new(config, network).expect("plan")
+}
+
 /// A plan from the small test config (configs/tests/small.toml: the 2026-04-11 snapshot) with
 /// `overrides` (TOML) merged over it.
 pub fn plan(overrides: &str) -> RunPlan {

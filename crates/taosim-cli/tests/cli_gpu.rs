@@ -1,0 +1,154 @@
+//! The GPU backend through the binary (issue 4): device batching does not change a byte of the
+//! outputs, `taosim compare` passes on a small config, f32 mode runs and reports its divergence,
+//! and a missing adapter is a clear error (`--backend gpu`) or a notice and a CPU run (`auto`).
+//!
+//! These need an adapter: without one they skip with a message, unless `TAOSIM_REQUIRE_GPU=1`
+//! (CI, with lavapipe), which makes a missing adapter a failure.
+
+mod common;
+
+use std::path::Path;
+
+use common::{repo, scratch, taosim};
+
+/// Whether a GPU adapter is there (panics when one is required and missing).
+fn have_gpu() -> bool {
+    let o = taosim(&["devices"]);
+    let found = !String::from_utf8_lossy(&o.stdout).contains("no GPU adapter");
+    if !found {
+        assert_ne!(
+            std::env::var("TAOSIM_REQUIRE_GPU").as_deref(),
+            Ok("1"),
+            "TAOSIM_REQUIRE_GPU=1 but `taosim devices` finds no adapter"
+        );
+        eprintln!("skipping GPU CLI test: no adapter");
+    }
+    found
+}
+
+/// The small test config with `extra` appended, written into `dir`.
+fn config_with(dir: &Path, extra: &str) -> String {
+    let base = std::fs::read_to_string(repo().join("configs/tests/small.toml")).unwrap();
+    let snapshot = repo().join("configs/snapshots/2026-04-11.csv");
+    let text = base.replace("../snapshots/2026-04-11.csv", &snapshot.display().to_string());
+    let path = dir.join("config.toml");
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path.display().to_string()
+}
+
+fn arrow_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".arrow"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// One device batch of 6 paths and three batches of 2 write byte-identical Arrow files.
+#[test]
+fn device_batches_do_not_change_the_outputs() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = scratch("gpu", "batches");
+    let whole = config_with(&dir, "");
+    let split_dir = dir.join("split");
+    std::fs::create_dir_all(&split_dir).unwrap();
+    let split = config_with(&split_dir, "");
+    let text = std::fs::read_to_string(&split).unwrap();
+    std::fs::write(
+        &split,
+        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 2"),
+    )
+    .unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for (config, out) in [(&whole, &a), (&split, &b)] {
+        let o = taosim(&["run", config, "--backend", "gpu", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let files = arrow_files(&a);
+    assert!(files.len() >= 4, "arrow files: {files:?}");
+    assert_eq!(files, arrow_files(&b));
+    for f in &files {
+        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
+        assert!(x == y, "{f} differs between 1 and 3 device batches");
+    }
+    let manifest = std::fs::read_to_string(a.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"backend\": \"gpu\""), "{manifest}");
+}
+
+/// `taosim compare` on a small config: the GPU (f64) passes the documented tolerances.
+#[test]
+fn compare_passes_on_a_small_config() {
+    if !have_gpu() {
+        return;
+    }
+    let small = repo().join("configs/tests/small.toml");
+    let o = taosim(&["compare", small.to_str().unwrap(), "--paths", "8", "--days", "10"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("result: PASS"), "{stdout}");
+    assert!(stdout.contains("discrete decisions: 0 of 8 paths diverged"), "{stdout}");
+    for field in ["tao", "alpha_out", "moving_price", "issuance", "held_organic", "block"] {
+        assert!(stdout.lines().any(|l| l.starts_with(field)), "no row for {field}: {stdout}");
+    }
+}
+
+/// f32 mode: a run completes with `--precision f32`, and `compare --precision f32` reports the f32
+/// path's divergence from the f64 reference with its estimates within two standard errors.
+#[test]
+fn f32_mode_runs_and_compare_reports_it() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = scratch("gpu", "f32");
+    let config = config_with(&dir, "");
+    let out = dir.join("out");
+    let o = taosim(&[
+        "run",
+        &config,
+        "--backend",
+        "gpu",
+        "--precision",
+        "f32",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"precision\": \"f32\""), "{manifest}");
+    let o = taosim(&["compare", &config, "--paths", "8", "--days", "10", "--precision", "f32"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("(f32)"), "{stdout}");
+    assert!(stdout.contains("divergence from f64"), "{stdout}");
+    assert!(o.status.success(), "{stdout}");
+}
+
+/// No adapter: `--backend gpu` fails with one clear line (exit 1, nothing written);
+/// `--backend auto` says so and runs on the CPU.
+#[test]
+fn missing_adapter_is_an_error_or_a_cpu_fallback() {
+    let dir = scratch("gpu", "missing");
+    let config = config_with(&dir, "");
+    let out = dir.join("out");
+    let run = |backend: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taosim"))
+            .args(["run", &config, "--backend", backend, "--out", out.to_str().unwrap()])
+            .env("WGPU_ADAPTER_NAME", "no-such-adapter-taosim")
+            .output()
+            .unwrap()
+    };
+    let o = run("gpu");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no GPU adapter"), "{stderr}");
+    assert!(!out.exists());
+    let o = run("auto");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("running on the CPU"), "{stderr}");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"backend\": \"cpu\""), "{manifest}");
+}
