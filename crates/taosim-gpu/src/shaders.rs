@@ -71,6 +71,7 @@ pub const STATE: (&str, &str) =
 
 /// Twins of `taosim_core::model` used by the step stages, in dependency order.
 pub const MODEL: &[(&str, &str)] = &[
+    ("model/rng.wgsl", include_str!("../../../shaders/model/rng.wgsl")),
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
 ];
@@ -150,7 +151,9 @@ pub const STAGES: &[Stage] = &[
         source: include_str!("../../../shaders/rng_blocks.wgsl"),
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
+    step_stage!("behaviour"),
     step_stage!("moving_price"),
+    step_stage!("metrics"),
 ];
 
 /// The stage named `name`.

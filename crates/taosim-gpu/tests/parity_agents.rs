@@ -1,0 +1,447 @@
+//! The agents' stages (`behaviour`, `registration`, `metrics`) and the distribution functions of
+//! shaders/model/rng.wgsl against their CPU twins, on fresh random inputs (see `common::context`
+//! for when a missing adapter skips and when it fails).
+//!
+//! - distributions: rng.wgsl's conversions of Philox words against `taosim_core::rng` on random
+//!   and edge words: uniforms and Poisson counts bit-identical, normals and lognormals within
+//!   stated ulps;
+//! - behaviour: state, orders (scratch) and the arrival (mailbox) against `cpu::behaviour`;
+//! - registration: state and the event log against what the CPU engine does and records
+//!   (`engine::simulate_path`'s registration block);
+//! - metrics: state and the spiral events against `cpu::metrics` + the engine's `record_spiral`.
+//!
+//! Each in f64 and in f32 (the f32 GPU stage against the f32 CPU twin).
+
+use taosim_core::Real;
+use taosim_core::engine::RunPlan;
+use taosim_core::model::amm::{self, Pool};
+use taosim_core::records::EventKind;
+use taosim_core::rng::PathRng;
+use taosim_core::state::{BatchState, SubnetInt, SubnetReal};
+use taosim_gpu::device::{BatchId, DeviceState, ScratchLayout, binding};
+use taosim_gpu::shaders::{EVENT_INTS, EVENT_REALS, Precision};
+use taosim_gpu::stages::run_step_stage;
+use taosim_gpu::types::SCRATCH_MAILBOX;
+
+mod common;
+use common::{Noise, assert_states_match, context, max_rel_diff, plan, random_batch};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The batch widened to f64 (to compare an f32 run with the shared helpers).
+fn widen(state: &BatchState<f32>) -> BatchState<f64> {
+    BatchState {
+        paths: state.paths,
+        subnets: state.subnets,
+        yuma: state.yuma,
+        subnet_real: state.subnet_real.iter().map(|&x| f64::from(x)).collect(),
+        subnet_int: state.subnet_int.clone(),
+        global_real: state.global_real.iter().map(|&x| f64::from(x)).collect(),
+        global_int: state.global_int.clone(),
+        yuma_real: state.yuma_real.iter().map(|&x| f64::from(x)).collect(),
+        yuma_int: state.yuma_int.clone(),
+    }
+}
+
+/// The batch narrowed to f32 (the f32 runs start from the same perturbed state).
+fn narrow(state: &BatchState<f64>) -> BatchState<f32> {
+    BatchState {
+        paths: state.paths,
+        subnets: state.subnets,
+        yuma: state.yuma,
+        subnet_real: state.subnet_real.iter().map(|&x| x as f32).collect(),
+        subnet_int: state.subnet_int.clone(),
+        global_real: state.global_real.iter().map(|&x| x as f32).collect(),
+        global_int: state.global_int.clone(),
+        yuma_real: state.yuma_real.iter().map(|&x| x as f32).collect(),
+        yuma_int: state.yuma_int.clone(),
+    }
+}
+
+/// One event as the engine records it (`EventRecord` less point/path, slot for netuid), plus the
+/// device's snapshot of the slot's integers (empty for CPU events).
+#[derive(Clone, Debug)]
+struct Event {
+    kind: u32,
+    step: u32,
+    block: u32,
+    slot: u32,
+    value: f64,
+    value2: f64,
+    ints: Vec<u32>,
+    reals: Vec<f64>,
+}
+
+/// The events of every path in the device's log (`push_event` layout, shared/state.wgsl).
+fn device_events<R: Real + bytemuck::Pod>(
+    ctx: &taosim_gpu::Context,
+    device: &DeviceState,
+    paths: usize,
+) -> Vec<Vec<Event>> {
+    let cap = device.info.event_capacity as usize;
+    let ints: Vec<u32> = device
+        .read(ctx, binding::EVENTS_INT, paths * (1 + cap * EVENT_INTS), "events_int")
+        .unwrap();
+    let reals: Vec<R> =
+        device.read(ctx, binding::EVENTS_REAL, paths * cap * EVENT_REALS, "events_real").unwrap();
+    (0..paths)
+        .map(|p| {
+            let base = p * (1 + cap * EVENT_INTS);
+            let count = ints[base] as usize;
+            assert!(count <= cap, "path {p}: {count} events overflow the capacity {cap}");
+            (0..count)
+                .map(|k| {
+                    let ri = base + 1 + k * EVENT_INTS;
+                    let rr = (p * cap + k) * EVENT_REALS;
+                    Event {
+                        kind: ints[ri],
+                        step: ints[ri + 1],
+                        block: ints[ri + 2],
+                        slot: ints[ri + 3],
+                        value: reals[rr].f64(),
+                        value2: reals[rr + 1].f64(),
+                        ints: ints[ri + 4..ri + EVENT_INTS].to_vec(),
+                        reals: reals[rr + 2..rr + EVENT_REALS].iter().map(|x| x.f64()).collect(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Compares the device's events with the CPU's: kind, step, block, slot exactly, the values within
+/// `tolerance` relative. Returns the worst relative difference.
+fn assert_events_match(stage: &str, gpu: &[Vec<Event>], cpu: &[Vec<Event>], tolerance: f64) -> f64 {
+    let mut worst = 0.0_f64;
+    for (p, (g, c)) in gpu.iter().zip(cpu).enumerate() {
+        let key = |e: &Event| (e.kind, e.step, e.block, e.slot);
+        let gk: Vec<_> = g.iter().map(key).collect();
+        let ck: Vec<_> = c.iter().map(key).collect();
+        assert_eq!(gk, ck, "{stage}: path {p}: events (kind, step, block, slot) differ");
+        for (a, b) in g.iter().zip(c) {
+            let (d, _) = max_rel_diff(&[a.value, a.value2], &[b.value, b.value2], 1e-300);
+            assert!(
+                d <= tolerance,
+                "{stage}: path {p}: event {a:?} vs {b:?}: values differ by {d:e} relative"
+            );
+            worst = worst.max(d);
+        }
+    }
+    worst
+}
+
+/// The price of slot `i` as the engine computes it for events.
+fn price_of<R: Real>(plan: &RunPlan, st: &taosim_core::state::PathState<'_, R>, i: usize) -> f64 {
+    let pool = Pool::weighted(st.sub.tao[i], st.sub.alpha[i], st.sub.w_quote[i]);
+    amm::price(plan.step.chain.amm, &pool).f64()
+}
+
+fn event(kind: EventKind, step: u32, block: u32, slot: usize, value: f64, value2: f64) -> Event {
+    Event {
+        kind: kind as u32,
+        step,
+        block,
+        slot: slot as u32,
+        value,
+        value2,
+        ints: Vec::new(),
+        reals: Vec::new(),
+    }
+}
+
+/// The value of the WGSL `const` `name` (a u32 or f32 literal) in `module`, as f64.
+fn wgsl_const(module: &naga::Module, name: &str) -> f64 {
+    let (_, constant) = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("WGSL const {name} missing"));
+    match module.global_expressions[constant.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => f64::from(v),
+        naga::Expression::Literal(naga::Literal::F32(v)) => f64::from(v),
+        ref other => panic!("{name} is not a u32/f32 literal: {other:?}"),
+    }
+}
+
+/// Distance of `got` from `want` in units in the last place of `want` at the precision.
+fn ulps(got: f64, want: f64, eps: f64) -> f64 {
+    if got == want {
+        return 0.0;
+    }
+    (got - want).abs() / (want.abs().max(f64::MIN_POSITIVE) * eps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants and distributions
+
+/// The stream ids, GLOBAL_SUBNET and the Poisson and whale bounds written into the WGSL equal the
+/// Rust constants they twin (a renumbered stream would silently draw other words).
+#[test]
+fn rng_and_behaviour_constants_match_rust() {
+    use taosim_core::rng::{
+        GLOBAL_SUBNET, POISSON_INVERSION_MAX_LAMBDA, POISSON_MAX_TERMS, stream,
+    };
+    let plan = plan("");
+    let params = taosim_gpu::params::step_params::<f64>(&plan);
+    let source = taosim_gpu::shaders::step_library(Precision::F64, &params);
+    let module = naga::front::wgsl::parse_str(&source).expect("the step library parses");
+    let expected: &[(&str, u32)] = &[
+        ("GLOBAL_SUBNET", GLOBAL_SUBNET),
+        ("STREAM_QUALITY", stream::QUALITY),
+        ("STREAM_QUALITY_JUMP", stream::QUALITY_JUMP),
+        ("STREAM_MARKET", stream::MARKET),
+        ("STREAM_FLOW_NOISE", stream::FLOW_NOISE),
+        ("STREAM_OUTFLOW_NOISE", stream::OUTFLOW_NOISE),
+        ("STREAM_PANIC", stream::PANIC),
+        ("STREAM_ZERO_EMISSION_EXIT", stream::ZERO_EMISSION_EXIT),
+        ("STREAM_WHALE", stream::WHALE),
+        ("STREAM_WHALE_SIZE", stream::WHALE_SIZE),
+        ("STREAM_BUYBACK", stream::BUYBACK),
+        ("STREAM_REGISTRATION", stream::REGISTRATION),
+        ("STREAM_NEW_SUBNET", stream::NEW_SUBNET),
+        ("STREAM_INIT_SYNTHETIC", stream::INIT_SYNTHETIC),
+        ("STREAM_YUMA_MINER_QUALITY", stream::YUMA_MINER_QUALITY),
+        ("STREAM_YUMA_MINER_QUALITY_LEN", stream::YUMA_MINER_QUALITY_LEN),
+        ("STREAM_YUMA_NOISE", stream::YUMA_NOISE),
+        ("STREAM_YUMA_NOISE_LEN", stream::YUMA_NOISE_LEN),
+        ("POISSON_MAX_TERMS", POISSON_MAX_TERMS),
+        ("WHALES_PER_STEP_MAX", taosim_core::cpu::behaviour::WHALES_PER_STEP_MAX),
+    ];
+    for &(name, value) in expected {
+        assert_eq!(wgsl_const(&module, name), f64::from(value), "{name}");
+    }
+    assert_eq!(wgsl_const(&module, "POISSON_INVERSION_MAX_LAMBDA"), POISSON_INVERSION_MAX_LAMBDA);
+}
+
+/// Runs `body` (WGSL statements reading `w: vec4<u32>` and writing `y0..y3: Real`) over `words`
+/// on the device with the real prelude of `precision` and shaders/model/rng.wgsl.
+fn run_words(
+    ctx: &taosim_gpu::Context,
+    precision: Precision,
+    body: &str,
+    words: &[[u32; 4]],
+) -> Vec<[f64; 4]> {
+    use wgpu::util::DeviceExt;
+    let (_, prelude) = precision.prelude();
+    let rng = taosim_gpu::shaders::MODEL
+        .iter()
+        .find(|(name, _)| *name == "model/rng.wgsl")
+        .expect("rng.wgsl in MODEL")
+        .1;
+    let source = format!(
+        "{prelude}\n{rng}\n@group(0) @binding(0) var<storage, read> words: array<vec4<u32>>;\n\
+         @group(0) @binding(1) var<storage, read_write> out: array<Real>;\n\
+         @compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+         if (gid.x >= arrayLength(&words)) {{ return; }}\nlet w = words[gid.x];\n\
+         var y0 = Real(0.0); var y1 = Real(0.0); var y2 = Real(0.0); var y3 = Real(0.0);\n{body}\n\
+         out[4u * gid.x] = y0; out[4u * gid.x + 1u] = y1;\n\
+         out[4u * gid.x + 2u] = y2; out[4u * gid.x + 3u] = y3;\n}}\n"
+    );
+    let device = &ctx.device;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("rng.words"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("rng.words"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("rng.words.in"),
+        contents: bytemuck::cast_slice(words),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let bytes = (words.len() * 4 * precision.bytes() as usize) as u64;
+    let output = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("rng.words.out"),
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: input.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: output.as_entire_binding() },
+        ],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups((words.len() as u32).div_ceil(64), 1, 1);
+    }
+    ctx.queue.submit([encoder.finish()]);
+    let data = taosim_gpu::stages::read_back(device, &ctx.queue, &output, bytes, "rng.words")
+        .expect("read back");
+    let flat: Vec<f64> = match precision {
+        Precision::F64 => bytemuck::cast_slice::<u8, f64>(&data).to_vec(),
+        Precision::F32 => {
+            bytemuck::cast_slice::<u8, f32>(&data).iter().map(|&x| f64::from(x)).collect()
+        }
+    };
+    flat.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+}
+
+/// Random Philox words plus the edges of the 24-bit uniform grid (0, the top, the points whose
+/// Box–Muller angle lands next to a multiple of π/2, both sides of Acklam's central region).
+fn test_words(n: u32) -> Vec<[u32; 4]> {
+    let rng = PathRng::new(0xD157, 3, 5);
+    let mut words: Vec<[u32; 4]> = (0..n).map(|k| rng.block(k, 1, 2)).collect();
+    let grid = |k: u32| k << 8;
+    let edges = [
+        0,
+        0xFF,
+        u32::MAX,
+        grid(1 << 22),
+        grid((1 << 22) - 1),
+        grid(1 << 23),
+        grid((1 << 23) - 1),
+        grid(3 << 22),
+        grid((3 << 22) - 1),
+        grid((0.02425 * 16_777_216.0) as u32),
+        grid((0.02425 * 16_777_216.0) as u32 + 1),
+        grid(((1.0 - 0.02425) * 16_777_216.0) as u32),
+        grid(((1.0 - 0.02425) * 16_777_216.0) as u32 - 1),
+    ];
+    for &a in &edges {
+        for &b in &edges {
+            words.push([a, b, b, a]);
+        }
+    }
+    words
+}
+
+/// What rng.wgsl computes from one block `w`, in the CPU's functions at precision `R`: uniform of
+/// w0, normal pair of (w0, w1), Acklam normal of w2, exponential of w3 (slots 0-4), and lognormal
+/// and Poisson draws for the means of [`POISSON_MEANS`].
+const POISSON_MEANS: [f64; 9] = [0.0, 5e-4, 0.02, 0.5, 3.0, 17.0, 32.0, 40.0, 1e7];
+
+/// The distribution functions of rng.wgsl against taosim_core::rng, in f64 (software ln/exp and
+/// cos/sin on the device): uniforms and Poisson counts bit-identical; Box–Muller normals within
+/// 8 ulps relative (the device's ln is within 4 ulps of libm, its polynomial cos/sin within 2,
+/// sqrt halves the ln's error; the worst seen is printed), Acklam normals within 4e-15 absolute
+/// (their tails go through ln), exponentials within 4 ulps, lognormals within 1e-14 relative
+/// (exp of a value of size ≤ 20 carries its argument's absolute error ×1).
+#[test]
+fn distributions_match_rust_in_f64() {
+    let Some(ctx) = context() else { return };
+    distributions::<f64>(&ctx, Precision::F64, 8.0, 4e-15, 4.0, 1e-14);
+}
+
+/// The same in f32 against the f32 CPU functions: uniforms bit-identical; Poisson counts equal but
+/// for the rare draw within an ulp of a CDF step (off by one; by 4 ulps of λ in the normal
+/// approximation) or where the f32 CDF sum stalls below
+/// u next to 1 (the edge words hit that zone on purpose; at most 1 in 2,000 inversion counts differ; the
+/// count seen is printed); normals within 64 f32 ulps relative or 2e-6 absolute (the device's f32 ln is a few
+/// ulps from libm's, the Box–Muller angle's reduction rounds k·π/2 in f32); Acklam normals within
+/// 2e-6 absolute; exponentials within 16 ulps; lognormals within 2e-5 relative.
+#[test]
+fn distributions_match_rust_in_f32() {
+    let Some(ctx) = context() else { return };
+    distributions::<f32>(&ctx, Precision::F32, 64.0, 2e-6, 16.0, 2e-5);
+}
+
+fn distributions<R: Real>(
+    ctx: &taosim_gpu::Context,
+    precision: Precision,
+    normal_ulps: f64,
+    acklam_abs: f64,
+    exp_ulps: f64,
+    lognormal_rel: f64,
+) {
+    use taosim_core::rng::{
+        exponential, lognormal, normal_icdf, normal_pair, poisson, uniform_open,
+    };
+    let words = test_words(20_000);
+    let eps = R::EPS;
+    let out = run_words(
+        ctx,
+        precision,
+        "let z = normal_pair(w.x, w.y); y0 = uniform_open(w.x); y1 = z.x; y2 = z.y; \
+         y3 = normal_icdf(w.z);",
+        &words,
+    );
+    let mut worst = [0.0_f64; 3];
+    for (w, got) in words.iter().zip(&out) {
+        let u: R = uniform_open(w[0]);
+        assert_eq!(got[0], u.f64(), "uniform_open({:#x})", w[0]);
+        let (z0, z1) = normal_pair::<R>(w[0], w[1]);
+        for (g, want) in [(got[1], z0.f64()), (got[2], z1.f64())] {
+            // Relative where the value is not tiny; near a zero of cos/sin compare absolutely at
+            // the radius' scale (the angle itself carries one rounding on both sides).
+            let d = ulps(g, want, eps).min((g - want).abs() / (8.0 * eps));
+            assert!(d <= normal_ulps, "normal_pair({w:x?}): device {g:e}, cpu {want:e} ({d} ulps)");
+            worst[0] = worst[0].max(d);
+        }
+        let want = normal_icdf::<R>(w[2]).f64();
+        let d = (got[3] - want).abs();
+        assert!(d <= acklam_abs, "normal_icdf({:#x}): device {}, cpu {want} ({d:e})", w[2], got[3]);
+        worst[1] = worst[1].max(d);
+    }
+    let out = run_words(ctx, precision, "y0 = exponential(w.w);", &words);
+    for (w, got) in words.iter().zip(&out) {
+        let want = exponential::<R>(w[3]).f64();
+        let d = ulps(got[0], want, eps);
+        assert!(
+            d <= exp_ulps,
+            "exponential({:#x}): device {}, cpu {want} ({d} ulps)",
+            w[3],
+            got[0]
+        );
+        worst[2] = worst[2].max(d);
+    }
+    eprintln!(
+        "{}: worst normal_pair {} ulps, normal_icdf {:e} absolute, exponential {} ulps",
+        precision.name(),
+        worst[0],
+        worst[1],
+        worst[2]
+    );
+    let mut flips = 0;
+    let mut worst_lognormal = 0.0_f64;
+    for &lambda in &POISSON_MEANS {
+        let body = format!(
+            "y0 = Real(poisson(Real({lambda:e}), w.x, w.y)); \
+             y1 = lognormal(Real(1.5), Real(0.8), w.z, w.w);"
+        );
+        let out = run_words(ctx, precision, &body, &words);
+        for (w, got) in words.iter().zip(&out) {
+            let want = poisson(R::of(lambda), w[0], w[1]);
+            if got[0] != f64::from(want) {
+                // The normal approximation's counts are checked by the bound below only.
+                flips += usize::from(lambda <= 32.0);
+                // f32: a neighbouring count (above λ = 32, within 4 ulps of λ: the normal
+                // approximation rounds λ + √λ·z in f32), or any count where the CDF sum stalls below u
+                // (u within 64 grid steps of 1: there the last ulps of exp and the sums decide).
+                let stall_zone = uniform_open::<f64>(w[0]) > 1.0 - 64.0 / 16_777_216.0;
+                assert!(
+                    precision == Precision::F32
+                        && ((got[0] - f64::from(want)).abs() <= 1.0 + 4.0 * eps * lambda
+                            || stall_zone),
+                    "poisson({lambda}, {:#x}, {:#x}): device {}, cpu {want}",
+                    w[0],
+                    w[1],
+                    got[0]
+                );
+            }
+            let want = lognormal(R::of(1.5), R::of(0.8), w[2], w[3]).f64();
+            let (d, _) = max_rel_diff(&[got[1]], &[want], 1e-300);
+            assert!(d <= lognormal_rel, "lognormal({:#x}, {:#x}): {d:e} relative", w[2], w[3]);
+            worst_lognormal = worst_lognormal.max(d);
+        }
+    }
+    let draws = POISSON_MEANS.len() * words.len();
+    eprintln!(
+        "{}: poisson counts by inversion differing {flips} of {draws}; worst lognormal {worst_lognormal:e}",
+        precision.name()
+    );
+    assert!(flips * 2000 <= draws, "{flips} Poisson counts of {draws} differ");
+}
