@@ -71,7 +71,7 @@ fn behaviour(p: u32) {
         let prev = subnet_real[sr_at(p, SR_PREV_PRICE, i)];
         var log_return_per_day = Real(0.0);
         if (price > 0.0 && prev > 0.0) {
-            log_return_per_day = r_ln(price / prev) / dt;
+            log_return_per_day = ln_near_one(price / prev) / dt;
         }
         let keep = params_real[P_BEH_MOMENTUM_KEEP];
         let momentum_at = sr_at(p, SR_MOMENTUM, i);

@@ -79,12 +79,12 @@ fn rng_cos_sin(a: Real) -> vec2<Real> {
     return out;
 }
 
-// ln u for a uniform u in (0, 1). For u ≥ ½ as ln_1p(u − 1), the same value (u − 1 is exact
-// there), because a native f32 log is only absolutely accurate next to 1 (lavapipe's was 40% off
-// at u = 1 − 2^-24, which moved a Box–Muller radius by 1e-4); in f64 both forms agree with libm
-// within the prelude's 4 ulps.
-fn ln_uniform(u: Real) -> Real {
-    return select(r_ln(u), r_ln_1p(u - 1.0), u >= 0.5);
+// ln x, accurate next to 1 in both precisions: for x in [½, 2] as ln_1p(x − 1), the same value
+// (x − 1 is exact there, Sterbenz), because a native f32 log is only absolutely accurate next to 1
+// (lavapipe's was 40% off at x = 1 − 2^-24, which moved a Box–Muller radius by 1e-4); in f64
+// both forms are within the prelude's 4 ulps of libm. For uniforms (ln u) and price ratios.
+fn ln_near_one(x: Real) -> Real {
+    return select(r_ln(x), r_ln_1p(x - 1.0), x >= 0.5 && x <= 2.0);
 }
 
 // Two standard normals from two words by Box–Muller (rng::normal_pair): (r cos 2πu1, r sin 2πu1)
@@ -92,7 +92,7 @@ fn ln_uniform(u: Real) -> Real {
 fn normal_pair(w0: u32, w1: u32) -> vec2<Real> {
     let u0 = uniform_open(w0);
     let u1 = uniform_open(w1);
-    let radius = sqrt(Real(-2.0) * ln_uniform(u0));
+    let radius = sqrt(Real(-2.0) * ln_near_one(u0));
     let angle = Real(2.0) * Real(3.14159265358979323846) * u1;
     let cs = rng_cos_sin(angle);
     return vec2<Real>(radius * cs.x, radius * cs.y);
@@ -134,7 +134,7 @@ fn normal_icdf(w: u32) -> Real {
 
 // A unit-mean exponential −ln u (rng::exponential).
 fn exponential(w: u32) -> Real {
-    return -ln_uniform(uniform_open(w));
+    return -ln_near_one(uniform_open(w));
 }
 
 // exp(mu + sigma·z), z the first normal of normal_pair(w0, w1) (rng::lognormal).

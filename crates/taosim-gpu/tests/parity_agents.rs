@@ -445,3 +445,184 @@ fn distributions<R: Real>(
     );
     assert!(flips * 2000 <= draws, "{flips} Poisson counts of {draws} differ");
 }
+
+// ---------------------------------------------------------------------------------------------
+// behaviour
+
+/// Config overrides of the behaviour cases: frequent quality jumps, whales (up to the clip of
+/// four), registrations, panics and exoduses, so every branch of the stage runs on most slots;
+/// `behaviour` adds keys to that table, `rest` other tables.
+fn busy(behaviour: &str, registrations_per_day: f64, rest: &str) -> String {
+    format!(
+        "[behaviour]\njump_rate_per_year = 5000.0\nwhale_rate_per_year = 30000.0\n\
+         panic_drawdown = 0.3\nzero_emission_patience_days = 3.0\n{behaviour}\n\
+         [registration]\nrate_per_day = {registrations_per_day:?}\n{rest}\n"
+    )
+}
+
+/// A random batch for the agents' stages: `random_batch` plus random latent quality, momentum,
+/// previous and peak prices (some fresh: previous price 0), dividend rates, zero shares and
+/// streaks, buybacks, market factor and step.
+fn agents_batch(plan: &RunPlan, paths: usize, seed: u64) -> BatchState<f64> {
+    let mut state = random_batch::<f64>(plan, paths, seed);
+    let mut noise = Noise::new(seed ^ 0xA6E7);
+    for p in 0..paths {
+        let mut st = state.path(p);
+        st.global.market[0] = noise.u() - 0.5;
+        st.global_int.step[0] = (noise.u() * 20_000.0) as u32;
+        for i in 0..plan.slots {
+            if st.sub_int.active[i] == 0 {
+                continue;
+            }
+            let price = price_of(plan, &st, i);
+            let s = &mut st.sub;
+            s.quality[i] = 2.0 * noise.u() - 1.0;
+            s.momentum[i] = 0.2 * (noise.u() - 0.5);
+            s.prev_price[i] = if noise.u() < 0.1 { 0.0 } else { price * noise.factor(0.3) };
+            s.peak_price[i] = price * (1.0 + 2.0 * noise.u());
+            s.dividend_rate[i] = 1e-4 * noise.u();
+            if noise.u() < 0.3 {
+                s.share[i] = 0.0;
+            }
+            s.buyback_per_day[i] = if noise.u() < 0.2 { 50.0 * noise.u() } else { 0.0 };
+            st.sub_int.zero_share_steps[i] =
+                if noise.u() < 0.5 { 0 } else { (noise.u() * 200.0) as u32 };
+        }
+    }
+    state
+}
+
+/// Runs behaviour on the device and the CPU twin at precision `R` and compares state, orders and
+/// arrivals. Returns the worst relative difference of the orders and of the willingness.
+fn behaviour_case<R: Real + bytemuck::Pod>(
+    ctx: &taosim_gpu::Context,
+    plan: &RunPlan,
+    start: &BatchState<f64>,
+    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
+    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
+    what: &str,
+    tolerance: f64,
+    floor: f64,
+) -> (f64, f64) {
+    let mut gpu = convert(start);
+    let mut cpu = gpu.clone();
+    let id = BatchId { seed: plan.config.run.seed, point: 2, first_path: 40 };
+    let device = run_step_stage(ctx, "behaviour", plan, id, &mut gpu, &[], &[]).expect("dispatch");
+    let layout = ScratchLayout::new(plan.slots, plan.yuma);
+    let paths = gpu.paths;
+    let xr: Vec<R> =
+        device.read(ctx, binding::SCRATCH_REAL, paths * layout.reals, "scratch_real").unwrap();
+    let xi: Vec<u32> =
+        device.read(ctx, binding::SCRATCH_INT, paths * layout.ints, "scratch_int").unwrap();
+    let cfg = &plan.config;
+    let s = plan.slots;
+    let (mut gpu_orders, mut cpu_orders) = (Vec::new(), Vec::new());
+    let (mut gpu_will, mut cpu_will) = (Vec::new(), Vec::new());
+    let mut arrivals = 0;
+    for p in 0..paths {
+        let mut st = cpu.path(p);
+        let step = st.global_int.step[0];
+        let rng = PathRng::new(id.seed, id.point, id.first_path + p as u32);
+        let mut orders = vec![taosim_core::cpu::swaps::Orders::<R>::default(); s];
+        let arrival = taosim_core::cpu::behaviour::behaviour(
+            &plan.step,
+            &cfg.behaviour,
+            &cfg.registration,
+            &rng,
+            step,
+            &mut st,
+            &mut orders,
+        );
+        let base = p * layout.reals;
+        for (i, o) in orders.iter().enumerate() {
+            cpu_orders.extend([o.stake_tao.f64(), o.unstake_alpha.f64()]);
+            gpu_orders.extend([xr[base + i].f64(), xr[base + s + i].f64()]);
+        }
+        let mailbox_int = xi[p * layout.ints + s];
+        assert_eq!(mailbox_int, arrival.arrived, "{what}: path {p}: arrival flag");
+        arrivals += arrival.arrived;
+        cpu_will.push(arrival.willingness.f64());
+        gpu_will.push(xr[base + 2 * s].f64());
+    }
+    assert!(arrivals > 0 && (arrivals as usize) < paths, "{what}: arrivals {arrivals}: both kinds");
+    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, floor);
+    let (d_orders, k) = max_rel_diff(&gpu_orders, &cpu_orders, floor);
+    assert!(
+        d_orders <= tolerance,
+        "{what}: order {k} (path {}, slot {}, {}) differs by {d_orders:e}: gpu {}, cpu {}",
+        k / (2 * s),
+        (k / 2) % s,
+        if k % 2 == 0 { "stake" } else { "unstake" },
+        gpu_orders[k],
+        cpu_orders[k]
+    );
+    let (d_will, _) = max_rel_diff(&gpu_will, &cpu_will, floor);
+    assert!(d_will <= tolerance, "{what}: willingness differs by {d_will:e}");
+    let orders = cpu_orders.iter().filter(|&&x| x > 0.0).count();
+    eprintln!(
+        "{what}: {arrivals} arrivals in {paths} paths, {orders} non-zero orders; worst relative \
+         difference: orders {d_orders:e}, willingness {d_will:e}"
+    );
+    (d_orders, d_will)
+}
+
+/// The behaviour cases: busy default (constant product), Balancer with short momentum and market
+/// memories and another size elasticity, and 7-block steps.
+fn behaviour_plans() -> Vec<RunPlan> {
+    vec![
+        plan(&busy("", 3.0, "")),
+        plan(&busy(
+            "momentum_halflife_days = 0.5\nmarket_halflife_days = 0.2\nsize_elasticity = 0.7",
+            3.0,
+            "[chain]\namm = \"balancer\"",
+        )),
+        plan(&busy("", 150.0, "[run]\nblocks_per_step = 7")),
+    ]
+}
+
+/// behaviour in f64 within 1e-12 relative (values under 1e-9 compared absolutely): every draw's
+/// words are bit-identical and every integer (Poisson counts, arrival flags, whale directions)
+/// too; the reals go through the device's software ln/exp/cos/sin (within 1 ulp of libm in the
+/// distribution test), exp of an attractiveness up to the cap (error × |a|) and pow (error ×
+/// |elasticity·ln size|), a few ulps in all; the worst seen is printed (about 1e-15).
+#[test]
+fn behaviour_matches_its_twin_in_f64() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in behaviour_plans().iter().enumerate() {
+        let start = agents_batch(plan, 48, 300 + case as u64);
+        behaviour_case::<f64>(
+            &ctx,
+            plan,
+            &start,
+            |s| s.clone(),
+            |s| s.clone(),
+            &format!("behaviour f64 case {case}"),
+            1e-12,
+            1e-9,
+        );
+    }
+}
+
+/// behaviour in f32 against the f32 twin, within 1e-4 relative, values under 1e-3 compared
+/// absolutely (an absolute 1e-7): quality and momentum of size ~1 are updated by sums that can
+/// cancel to values near zero, whose error is then the inputs' f32 ulps; the device's native f32
+/// exp/pow are a few ulps from Rust's, ln near 1 goes through ln_1p (rng.wgsl `ln_near_one`).
+/// The arrival flags and Poisson counts must agree exactly on these draws (the distribution test
+/// bounds how rarely an f32 count can flip). Worst order difference seen: about 1.4e-6.
+#[test]
+fn behaviour_matches_its_twin_in_f32() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in behaviour_plans().iter().enumerate() {
+        let start = agents_batch(plan, 48, 400 + case as u64);
+        behaviour_case::<f32>(
+            &ctx,
+            plan,
+            &start,
+            narrow,
+            widen,
+            &format!("behaviour f32 case {case}"),
+            1e-4,
+            1e-3,
+        );
+    }
+}
