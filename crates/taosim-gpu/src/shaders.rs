@@ -73,7 +73,10 @@ pub const STATE: (&str, &str) =
 pub const MODEL: &[(&str, &str)] = &[
     ("model/rng.wgsl", include_str!("../../../shaders/model/rng.wgsl")),
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
+    ("model/emission.wgsl", include_str!("../../../shaders/model/emission.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
+    ("model/shares.wgsl", include_str!("../../../shaders/model/shares.wgsl")),
+    ("model/injection.wgsl", include_str!("../../../shaders/model/injection.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -152,6 +155,9 @@ pub const STAGES: &[Stage] = &[
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
     step_stage!("behaviour"),
+    step_stage!("swaps"),
+    step_stage!("emission_shares"),
+    step_stage!("injection"),
     step_stage!("moving_price"),
     step_stage!("metrics"),
 ];
