@@ -77,6 +77,8 @@ pub const MODEL: &[(&str, &str)] = &[
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
     ("model/shares.wgsl", include_str!("../../../shaders/model/shares.wgsl")),
     ("model/injection.wgsl", include_str!("../../../shaders/model/injection.wgsl")),
+    ("model/registration.wgsl", include_str!("../../../shaders/model/registration.wgsl")),
+    ("model/yuma_init_stub.wgsl", include_str!("../../../shaders/model/yuma_init_stub.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -159,6 +161,7 @@ pub const STAGES: &[Stage] = &[
     step_stage!("emission_shares"),
     step_stage!("injection"),
     step_stage!("moving_price"),
+    step_stage!("registration"),
     step_stage!("metrics"),
 ];
 
