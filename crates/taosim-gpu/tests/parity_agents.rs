@@ -626,3 +626,216 @@ fn behaviour_matches_its_twin_in_f32() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// registration
+
+/// A batch for registration: every path's arrival forced on (a tenth rate limited by a recent
+/// registration, some willingness below the lock cost), random lock state and issuance (both
+/// sides of the first halving), registration blocks on both sides of immunity, zero-share streaks
+/// and spiral flags (for the spiral-on-prune rule), tied moving prices, a free slot in a third of
+/// the paths, and holders with no alpha in some slots (an unclaimed pot). Returns the batch and
+/// the scratch (mailbox) the behaviour stage would have left, reals and integers.
+fn registration_batch(
+    plan: &RunPlan,
+    paths: usize,
+    seed: u64,
+) -> (BatchState<f64>, Vec<f64>, Vec<u32>) {
+    let mut state = agents_batch(plan, paths, seed);
+    let mut noise = Noise::new(seed ^ 0x2E6);
+    let layout = ScratchLayout::new(plan.slots, plan.yuma);
+    let mut xr = vec![0.0; paths * layout.reals];
+    let mut xi = vec![0_u32; paths * layout.ints];
+    let immunity = plan.step.chain.immunity_period as f64;
+    for p in 0..paths {
+        let mut st = state.path(p);
+        let block = st.global_int.block[0];
+        st.global.last_lock[0] = 500.0 + 3000.0 * noise.u();
+        st.global.issuance[0] = 9e6 + 3e6 * noise.u();
+        st.global_int.last_lock_block[0] = block - (noise.u() * 200_000.0) as u32;
+        st.global_int.last_registration_block[0] = if noise.u() < 0.1 {
+            block - 100
+        } else if noise.u() < 0.1 {
+            0
+        } else {
+            block - 28_800 - (noise.u() * 1000.0) as u32
+        };
+        let tie = (noise.u() * plan.slots as f64) as usize;
+        for i in 0..plan.slots {
+            let si = &mut st.sub_int;
+            si.registered_block[i] = block.saturating_sub((noise.u() * 2.0 * immunity) as u32);
+            si.zero_share_steps[i] =
+                if noise.u() < 0.5 { 0 } else { 1 + (noise.u() * 50.0) as u32 };
+            si.spiral[i] = u32::from(noise.u() < 0.2);
+            si.occupant[i] = (noise.u() * 3.0) as u32;
+            let s = &mut st.sub;
+            // Low moving prices for a few, so the candidate is often one with a streak.
+            s.moving_price[i] = if noise.u() < 0.05 { 1e-4 } else { s.moving_price[i] };
+            if noise.u() < 0.1 {
+                s.held_organic[i] = 0.0;
+                s.held_miners[i] = 0.0;
+                s.held_validators[i] = 0.0;
+                s.held_owner[i] = 0.0;
+                s.held_root[i] = 0.0;
+            } else {
+                s.held_miners[i] = 100.0 * noise.u();
+                s.held_validators[i] = 100.0 * noise.u();
+            }
+        }
+        // Ties on the moving price: the earliest registration, then the lowest slot wins.
+        for j in [tie, (tie + 7) % plan.slots, (tie + 9) % plan.slots] {
+            st.sub.moving_price[j] = 1e-5;
+            st.sub_int.registered_block[j] = block.saturating_sub(2 * immunity as u32);
+        }
+        st.sub_int.registered_block[(tie + 9) % plan.slots] =
+            st.sub_int.registered_block[(tie + 7) % plan.slots];
+        if p % 3 == 0 {
+            let free = (noise.u() * plan.slots as f64) as usize;
+            st.sub_int.active[free] = 0;
+        }
+        xi[p * layout.ints + plan.slots] = 1;
+        xr[p * layout.reals + 2 * plan.slots] =
+            if noise.u() < 0.15 { 100.0 } else { 1e4 * (1.0 + noise.u()) };
+    }
+    (state, xr, xi)
+}
+
+/// What the CPU engine does and records in its registration block (engine::simulate_path), for
+/// every path; pruned events carry the slot's fields as they stood before the apply.
+fn registration_cpu<R: Real>(
+    plan: &RunPlan,
+    state: &mut BatchState<R>,
+    xr: &[R],
+    xi: &[u32],
+) -> Vec<Vec<Event>> {
+    use taosim_core::cpu::registration::{Arrival, apply_registration, registration_decision};
+    let layout = ScratchLayout::new(plan.slots, plan.yuma);
+    let s = plan.slots;
+    let mut all = Vec::new();
+    for p in 0..state.paths {
+        let mut st = state.path(p);
+        let (step, block) = (st.global_int.step[0], st.global_int.block[0]);
+        let arrival =
+            Arrival { arrived: xi[p * layout.ints + s], willingness: xr[p * layout.reals + 2 * s] };
+        let mut events = Vec::new();
+        if let Some(reg) = registration_decision(&plan.step, arrival, &st) {
+            let slot = reg.slot;
+            if reg.prunes {
+                if taosim_core::cpu::metrics::in_zero_emission(&st, slot)
+                    && st.sub_int.spiral[slot] == 0
+                {
+                    st.sub_int.spiral[slot] = 1;
+                    st.sub_int.spiral_step[slot] = step;
+                    let price = price_of(plan, &st, slot);
+                    let tao = st.sub.tao[slot].f64();
+                    events.push(event(EventKind::Spiral, step, block, slot, price, tao));
+                }
+                let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
+                let mut e = event(EventKind::Pruned, step, block, slot, pool, moving);
+                // The occupant's record is taken here, after the spiral mark, before the apply.
+                st.sub_int.for_each_field(|column| e.ints.push(column[slot]));
+                st.sub.for_each_field(|column| e.reals.push(column[slot].f64()));
+                events.push(e);
+            }
+            let done = apply_registration(&plan.step, reg, &mut st);
+            let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
+            events.push(event(EventKind::Registered, step, block, slot, cost, start_pool));
+        }
+        all.push(events);
+    }
+    all
+}
+
+/// Runs registration on the device and the CPU engine's registration block at precision `R`;
+/// compares the state and the events (kinds, steps, blocks, slots exactly; values and the pruned
+/// occupant's snapshot within `tolerance`). Returns (registrations, prunings, spirals on prune).
+fn registration_case<R: Real + bytemuck::Pod>(
+    ctx: &taosim_gpu::Context,
+    plan: &RunPlan,
+    seed: u64,
+    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
+    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
+    what: &str,
+    tolerance: f64,
+) -> (usize, usize, usize) {
+    let (start, xr, xi) = registration_batch(plan, 48, seed);
+    let xr: Vec<R> = xr.iter().map(|&x| R::of(x)).collect();
+    let mut gpu = convert(&start);
+    let mut cpu = gpu.clone();
+    let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
+    let device =
+        run_step_stage(ctx, "registration", plan, id, &mut gpu, &xr, &xi).expect("dispatch");
+    let gpu_events = device_events::<R>(ctx, &device, gpu.paths);
+    let cpu_events = registration_cpu(plan, &mut cpu, &xr, &xi);
+    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, 1e-300);
+    let worst = assert_events_match(what, &gpu_events, &cpu_events, tolerance);
+    let count = |k: EventKind| cpu_events.iter().flatten().filter(|e| e.kind == k as u32).count();
+    // The pruned occupant's snapshot (taken before the apply) equals the CPU's slot before it.
+    for (g, c) in gpu_events.iter().flatten().zip(cpu_events.iter().flatten()) {
+        if c.kind == EventKind::Pruned as u32 {
+            assert_eq!(g.ints, c.ints, "{what}: pruned snapshot integers of slot {}", c.slot);
+            let (d, k) = max_rel_diff(&g.reals, &c.reals, 1e-300);
+            assert!(d <= tolerance, "{what}: pruned snapshot real {k} differs by {d:e}");
+        }
+    }
+    let counts = (count(EventKind::Registered), count(EventKind::Pruned), count(EventKind::Spiral));
+    eprintln!(
+        "{what}: {} registrations, {} prunings, {} spirals on prune in {} paths; worst event value \
+         difference {worst:e}",
+        counts.0, counts.1, counts.2, gpu.paths
+    );
+    assert!(counts.0 > gpu.paths / 2, "{what}: registrations happen in most paths");
+    assert!(
+        counts.1 > 0 && counts.1 < counts.0,
+        "{what}: both free-slot and pruning registrations"
+    );
+    assert!(counts.2 > 0, "{what}: some prunings count as spirals");
+    counts
+}
+
+fn registration_plans() -> Vec<RunPlan> {
+    vec![
+        plan(""),
+        plan("[chain]\namm = \"balancer\"\n[registration]\nstart_pool_tao = 600.0"),
+        plan("[run]\nblocks_per_step = 7\n[registration]\nstart_pool_tao = 1e9"),
+    ]
+}
+
+/// registration in f64, Yuma off: integers (decisions, slots, blocks, counters, event keys)
+/// bit-identical; reals within 1e-12 relative. The stage is arithmetic only (lock cost with its
+/// floors, dissolution with a compensated sum that Mesa may fold, bookkeeping): in practice equal.
+#[test]
+fn registration_matches_the_engine_in_f64() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in registration_plans().iter().enumerate() {
+        let what = format!("registration f64 case {case}");
+        registration_case::<f64>(
+            &ctx,
+            plan,
+            500 + case as u64,
+            |s| s.clone(),
+            |s| s.clone(),
+            &what,
+            1e-12,
+        );
+    }
+}
+
+/// registration in f32 against the f32 twin, Yuma off: integers bit-identical, reals within 4
+/// f32 ulps (5e-7 relative): arithmetic only, as in f64.
+#[test]
+fn registration_matches_the_engine_in_f32() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in registration_plans().iter().enumerate() {
+        let what = format!("registration f32 case {case}");
+        registration_case::<f32>(
+            &ctx,
+            plan,
+            600 + case as u64,
+            narrow,
+            widen,
+            &what,
+            4.0 * f64::from(f32::EPSILON),
+        );
+    }
+}
