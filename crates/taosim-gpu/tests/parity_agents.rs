@@ -839,3 +839,143 @@ fn registration_matches_the_engine_in_f32() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// metrics
+
+/// A batch for metrics: six slots per path on the edge of the spiral rule (streak one short of
+/// it or past it, zero or positive share, price around the fraction of its peak, pool around the
+/// fraction of its start, some already spiralled), the other slots with random shares and short
+/// streaks; random eligibility. At most six spirals a path (the event log holds eight).
+fn metrics_batch(plan: &RunPlan, paths: usize, seed: u64) -> (BatchState<f64>, Vec<u32>) {
+    let mut state = agents_batch(plan, paths, seed);
+    let mut noise = Noise::new(seed ^ 0x3E7);
+    let layout = ScratchLayout::new(plan.slots, plan.yuma);
+    let mut eligible = vec![0_u32; paths * layout.ints];
+    let rule = plan.spiral;
+    for p in 0..paths {
+        let mut st = state.path(p);
+        st.global.min_reserve_seen[0] = if noise.u() < 0.5 { f64::MAX } else { 50.0 * noise.u() };
+        st.global.max_alpha_issuance_seen[0] = 1e6 * noise.u();
+        let first = (noise.u() * plan.slots as f64) as usize;
+        for i in 0..plan.slots {
+            eligible[p * layout.ints + i] =
+                u32::from(st.sub_int.active[i] != 0 && noise.u() < 0.85);
+            let edge = (i + plan.slots - first) % plan.slots < 6;
+            let price = price_of(plan, &st, i);
+            let (s, si) = (&mut st.sub, &mut st.sub_int);
+            s.alpha_out[i] = s.alpha[i] * (1.0 + noise.u());
+            s.share_sum[i] = 10.0 * noise.u();
+            si.steps_alive[i] = (noise.u() * 1000.0) as u32;
+            if edge {
+                si.spiral[i] = u32::from(noise.u() < 0.15);
+                si.zero_share_steps[i] = rule.zero_share_steps - u32::from(noise.u() < 0.3);
+                s.share[i] = if noise.u() < 0.8 { 0.0 } else { 1e-3 };
+                s.peak_price[i] = price / rule.price_fraction * (0.9 + 0.3 * noise.u());
+                s.start_tao[i] = s.tao[i] / rule.pool_fraction * (0.9 + 0.3 * noise.u());
+            } else {
+                si.zero_share_steps[i] = (noise.u() * 3.0) as u32;
+                si.spiral[i] = 0;
+                s.start_tao[i] = s.tao[i];
+            }
+        }
+    }
+    (state, eligible)
+}
+
+/// Runs metrics on the device and the CPU twin (+ the engine's record_spiral) at precision `R`,
+/// compares state and spiral events. Returns the number of spirals.
+fn metrics_case<R: Real + bytemuck::Pod>(
+    ctx: &taosim_gpu::Context,
+    plan: &RunPlan,
+    seed: u64,
+    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
+    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
+    what: &str,
+    tolerance: f64,
+) -> usize {
+    let (start, eligible) = metrics_batch(plan, 48, seed);
+    let mut gpu = convert(&start);
+    let mut cpu = gpu.clone();
+    let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
+    let device =
+        run_step_stage(ctx, "metrics", plan, id, &mut gpu, &[], &eligible).expect("dispatch");
+    let gpu_events = device_events::<R>(ctx, &device, gpu.paths);
+    let layout = ScratchLayout::new(plan.slots, plan.yuma);
+    let mut cpu_events = Vec::new();
+    for p in 0..cpu.paths {
+        let mut st = cpu.path(p);
+        let (step, block) = (st.global_int.step[0], st.global_int.block[0]);
+        let flags = &eligible[p * layout.ints..p * layout.ints + plan.slots];
+        let mut spirals = Vec::new();
+        taosim_core::cpu::metrics::metrics(&plan.step, &plan.spiral, flags, &mut st, |slot| {
+            spirals.push(slot)
+        });
+        let events: Vec<Event> = spirals
+            .iter()
+            .map(|&slot| {
+                let (price, tao) = (price_of(plan, &st, slot), st.sub.tao[slot].f64());
+                event(EventKind::Spiral, step, block, slot, price, tao)
+            })
+            .collect();
+        cpu_events.push(events);
+    }
+    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, 1e-300);
+    let worst = assert_events_match(what, &gpu_events, &cpu_events, tolerance);
+    let spirals = cpu_events.iter().flatten().count();
+    eprintln!(
+        "{what}: {spirals} spirals in {} paths; worst event value difference {worst:e}",
+        cpu.paths
+    );
+    assert!(spirals >= cpu.paths, "{what}: spirals in most paths ({spirals})");
+    spirals
+}
+
+fn metrics_plans() -> Vec<RunPlan> {
+    vec![
+        plan(""),
+        plan(
+            "[chain]\namm = \"balancer\"\n[death_spiral]\nzero_share_days = 0.5\nprice_fraction = 0.5",
+        ),
+        plan("[run]\nblocks_per_step = 7\n[death_spiral]\npool_fraction = 0.8"),
+    ]
+}
+
+/// metrics in f64: integers (streaks, flags, spiral steps, block and step, event keys)
+/// bit-identical, reals within 1e-12 relative (min, max, one addition and the spot price: in
+/// practice equal).
+#[test]
+fn metrics_matches_its_twin_in_f64() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in metrics_plans().iter().enumerate() {
+        let what = format!("metrics f64 case {case}");
+        metrics_case::<f64>(
+            &ctx,
+            plan,
+            700 + case as u64,
+            |s| s.clone(),
+            |s| s.clone(),
+            &what,
+            1e-12,
+        );
+    }
+}
+
+/// metrics in f32 against the f32 twin: integers bit-identical, reals within 4 f32 ulps
+/// (arithmetic only).
+#[test]
+fn metrics_matches_its_twin_in_f32() {
+    let Some(ctx) = context() else { return };
+    for (case, plan) in metrics_plans().iter().enumerate() {
+        let what = format!("metrics f32 case {case}");
+        metrics_case::<f32>(
+            &ctx,
+            plan,
+            800 + case as u64,
+            narrow,
+            widen,
+            &what,
+            4.0 * f64::from(f32::EPSILON),
+        );
+    }
+}
