@@ -17,11 +17,10 @@ use taosim_core::engine::RunPlan;
 use taosim_core::model::amm::{self, Pool};
 use taosim_core::records::EventKind;
 use taosim_core::rng::PathRng;
-use taosim_core::state::{BatchState, SubnetInt, SubnetReal};
+use taosim_core::state::BatchState;
 use taosim_gpu::device::{BatchId, DeviceState, ScratchLayout, binding};
 use taosim_gpu::shaders::{EVENT_INTS, EVENT_REALS, Precision};
 use taosim_gpu::stages::run_step_stage;
-use taosim_gpu::types::SCRATCH_MAILBOX;
 
 mod common;
 use common::{Noise, assert_states_match, context, max_rel_diff, plan, random_batch};
@@ -501,8 +500,7 @@ fn behaviour_case<R: Real + bytemuck::Pod>(
     convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
     to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
     what: &str,
-    tolerance: f64,
-    floor: f64,
+    (tolerance, floor): (f64, f64),
 ) -> (f64, f64) {
     let mut gpu = convert(start);
     let mut cpu = gpu.clone();
@@ -597,8 +595,7 @@ fn behaviour_matches_its_twin_in_f64() {
             |s| s.clone(),
             |s| s.clone(),
             &format!("behaviour f64 case {case}"),
-            1e-12,
-            1e-9,
+            (1e-12, 1e-9),
         );
     }
 }
@@ -621,8 +618,7 @@ fn behaviour_matches_its_twin_in_f32() {
             narrow,
             widen,
             &format!("behaviour f32 case {case}"),
-            1e-4,
-            1e-3,
+            (1e-4, 1e-3),
         );
     }
 }
