@@ -71,11 +71,14 @@ pub const STATE: (&str, &str) =
 
 /// Twins of `taosim_core::model` used by the step stages, in dependency order.
 pub const MODEL: &[(&str, &str)] = &[
+    ("model/rng.wgsl", include_str!("../../../shaders/model/rng.wgsl")),
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
     ("model/emission.wgsl", include_str!("../../../shaders/model/emission.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
     ("model/shares.wgsl", include_str!("../../../shaders/model/shares.wgsl")),
     ("model/injection.wgsl", include_str!("../../../shaders/model/injection.wgsl")),
+    ("model/registration.wgsl", include_str!("../../../shaders/model/registration.wgsl")),
+    ("model/yuma_init_stub.wgsl", include_str!("../../../shaders/model/yuma_init_stub.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -153,10 +156,13 @@ pub const STAGES: &[Stage] = &[
         source: include_str!("../../../shaders/rng_blocks.wgsl"),
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
+    step_stage!("behaviour"),
     step_stage!("swaps"),
     step_stage!("emission_shares"),
     step_stage!("injection"),
     step_stage!("moving_price"),
+    step_stage!("registration"),
+    step_stage!("metrics"),
     step_stage!("guards"),
 ];
 

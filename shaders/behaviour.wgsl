@@ -1,0 +1,157 @@
+// Stage `behaviour` (model.md §3 item 1, §8): the stakers' random decisions for one step of path
+// p: market factor, quality, momentum and prev_price of every active slot, the slots' orders
+// (scratch: order_stake_at / order_unstake_at; empty for inactive slots) and the step's
+// registration arrival (mailbox: MAILBOX_ARRIVED, MAILBOX_WILLINGNESS), for the registration
+// stage. The step constants are BehaviourCoefficients (params P_BEH_*, crates/taosim-gpu/src/
+// stages/behaviour.rs). Every draw is the Philox block at (step, subnet, stream) of the twin.
+// CPU twin: crates/taosim-core/src/cpu/behaviour.rs
+
+// cpu::behaviour::WHALES_PER_STEP_MAX (one Philox block holds four normals).
+const WHALES_PER_STEP_MAX: u32 = 4u;
+
+// Mailbox slots of the registration arrival (cpu::registration::Arrival): mailbox_int[0] is 1 when
+// a registrant arrives this step, mailbox_real[0] its willingness to pay (TAO, 0 without one).
+const MAILBOX_ARRIVED: u32 = 0u;
+const MAILBOX_WILLINGNESS: u32 = 0u;
+
+// A mean-one lognormal factor exp(σz − σ²/2).
+fn mean_one_lognormal(sigma: Real, z: Real) -> Real {
+    return r_exp(sigma * z - Real(0.5) * sigma * sigma);
+}
+
+fn behaviour(p: u32) {
+    let step = global_int[gi_at(p, GI_STEP)];
+    let kind = params_int[PI_AMM];
+
+    let wm = rng_block(p, step, GLOBAL_SUBNET, STREAM_MARKET);
+    let z_market = normal_pair(wm.x, wm.y).x;
+    let g = global_real[gr_at(p, GR_MARKET)] * params_real[P_BEH_MARKET_KEEP]
+        + params_real[P_BEH_MARKET_SD_STEP] * z_market;
+    global_real[gr_at(p, GR_MARKET)] = g;
+
+    // First loop: the means the subnets are compared against (pool size, stake-weighted yield).
+    var active_count = Real(0.0);
+    var tao_sum = Real(0.0);
+    var dividend_weighted = Real(0.0);
+    for (var i = 0u; i < info.subnets; i = i + 1u) {
+        if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
+            continue;
+        }
+        active_count = active_count + 1.0;
+        let tao = subnet_real[sr_at(p, SR_TAO, i)];
+        tao_sum = tao_sum + tao;
+        dividend_weighted = dividend_weighted + tao * subnet_real[sr_at(p, SR_DIVIDEND_RATE, i)];
+    }
+    let mean_tao = safe_div(tao_sum, active_count);
+    let mean_dividend = safe_div(dividend_weighted, tao_sum);
+
+    let dt = params_real[P_BEH_DT];
+    let flow_sigma = params_real[P_BEH_FLOW_SIGMA];
+    let limit = params_real[P_BEH_ATTRACTIVENESS_CAP];
+    for (var i = 0u; i < info.subnets; i = i + 1u) {
+        if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
+            scratch_real[order_stake_at(p, i)] = Real(0.0);
+            scratch_real[order_unstake_at(p, i)] = Real(0.0);
+            continue;
+        }
+        let subnet = i;
+
+        let wq = rng_block(p, step, subnet, STREAM_QUALITY);
+        let z_quality = normal_pair(wq.x, wq.y).x;
+        let wj = rng_block(p, step, subnet, STREAM_QUALITY_JUMP);
+        let jumps = poisson(params_real[P_BEH_JUMP_MEAN], wj.x, wj.y);
+        let z_jump = normal_pair(wj.z, wj.w).x;
+        let jump = sqrt(Real(jumps)) * params_real[P_BEH_JUMP_SIGMA] * z_jump;
+        let quality_at = sr_at(p, SR_QUALITY, i);
+        let quality = subnet_real[quality_at]
+            + (params_real[P_BEH_QUALITY_DRIFT_STEP] + params_real[P_BEH_QUALITY_SD_STEP] * z_quality + jump);
+        subnet_real[quality_at] = quality;
+
+        let price = amm_price(kind, pool_of(p, i));
+        let prev = subnet_real[sr_at(p, SR_PREV_PRICE, i)];
+        var log_return_per_day = Real(0.0);
+        if (price > 0.0 && prev > 0.0) {
+            log_return_per_day = ln_near_one(price / prev) / dt;
+        }
+        let keep = params_real[P_BEH_MOMENTUM_KEEP];
+        let momentum_at = sr_at(p, SR_MOMENTUM, i);
+        let momentum = keep * subnet_real[momentum_at] + (1.0 - keep) * log_return_per_day;
+        subnet_real[momentum_at] = momentum;
+        subnet_real[sr_at(p, SR_PREV_PRICE, i)] = price;
+
+        let dividend_rate = subnet_real[sr_at(p, SR_DIVIDEND_RATE, i)];
+        let excess_yield = (dividend_rate - mean_dividend) * params_real[P_BEH_STEPS_PER_YEAR];
+        let zero_share = select(Real(0.0), Real(1.0), subnet_real[sr_at(p, SR_SHARE, i)] == 0.0);
+        let attractiveness = min(max(params_real[P_BEH_BETA_QUALITY] * quality
+            + params_real[P_BEH_BETA_MOMENTUM] * momentum
+            + params_real[P_BEH_BETA_YIELD] * excess_yield
+            + g
+            - params_real[P_BEH_BETA_ZERO_SHARE] * zero_share, -limit), limit);
+
+        let wf = rng_block(p, step, subnet, STREAM_FLOW_NOISE);
+        let z_in = normal_pair(wf.x, wf.y).x;
+        let tao = subnet_real[sr_at(p, SR_TAO, i)];
+        let size = safe_div(tao, mean_tao);
+        var inflow = Real(0.0);
+        if (size > 0.0) {
+            inflow = params_real[P_BEH_INFLOW_STEP]
+                * r_pow(size, params_real[P_BEH_SIZE_ELASTICITY])
+                * r_exp(attractiveness)
+                * mean_one_lognormal(flow_sigma, z_in);
+        }
+
+        let wo = rng_block(p, step, subnet, STREAM_OUTFLOW_NOISE);
+        let z_out = normal_pair(wo.x, wo.y).x;
+        var hazard = params_real[P_BEH_OUTFLOW_HAZARD_STEP]
+            * r_exp(-attractiveness)
+            * mean_one_lognormal(flow_sigma, z_out);
+        let peak = subnet_real[sr_at(p, SR_PEAK_PRICE, i)];
+        if (peak > 0.0 && 1.0 - price / peak >= params_real[P_BEH_PANIC_DRAWDOWN]) {
+            hazard = hazard + params_real[P_BEH_PANIC_HAZARD_STEP];
+        }
+        // The twin's `streak > 0 && streak·dt ≥ patience` (in f64), as a threshold (0 = never).
+        let streak = subnet_int[si_at(p, SI_ZERO_SHARE_STEPS, i)];
+        let exodus_min_streak = params_int[PI_BEH_EXODUS_MIN_STREAK];
+        if (exodus_min_streak > 0u && streak >= exodus_min_streak) {
+            hazard = hazard + params_real[P_BEH_EXODUS_HAZARD_STEP];
+        }
+        let held = subnet_real[sr_at(p, SR_HELD_ORGANIC, i)];
+        let sold = held * -r_exp_m1(-hazard);
+
+        let ww = rng_block(p, step, subnet, STREAM_WHALE);
+        let whales = min(poisson(params_real[P_BEH_WHALE_MEAN], ww.x, ww.y), WHALES_PER_STEP_MAX);
+        let directions = ww.w;
+        var whale_in = Real(0.0);
+        var whale_out_alpha = Real(0.0);
+        if (whales > 0u) {
+            let ws = rng_block(p, step, subnet, STREAM_WHALE_SIZE);
+            let z01 = normal_pair(ws.x, ws.y);
+            let z23 = normal_pair(ws.z, ws.w);
+            var sizes_z = array<Real, 4>(z01.x, z01.y, z23.x, z23.y);
+            for (var j = 0u; j < whales; j = j + 1u) {
+                let size_tao = r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN] + params_real[P_BEH_WHALE_SIGMA] * sizes_z[j]);
+                if (((directions >> j) & 1u) == 0u) {
+                    whale_in = whale_in + size_tao;
+                } else {
+                    whale_out_alpha = whale_out_alpha + safe_div(size_tao, price);
+                }
+            }
+        }
+
+        scratch_real[order_stake_at(p, i)] =
+            inflow + whale_in + subnet_real[sr_at(p, SR_BUYBACK_PER_DAY, i)] * dt;
+        scratch_real[order_unstake_at(p, i)] = min(sold + whale_out_alpha, held);
+    }
+
+    let wr = rng_block(p, step, GLOBAL_SUBNET, STREAM_REGISTRATION);
+    let arrivals = poisson(params_real[P_BEH_REGISTRATION_MEAN], wr.x, wr.y);
+    var arrived = 0u;
+    var willingness = Real(0.0);
+    if (arrivals != 0u) {
+        let z_willing = normal_pair(wr.z, wr.w).x;
+        arrived = 1u;
+        willingness = r_exp(params_real[P_BEH_WILLINGNESS_LOG_MEDIAN] + params_real[P_BEH_WILLINGNESS_SIGMA] * z_willing);
+    }
+    scratch_int[mailbox_int_at(p, MAILBOX_ARRIVED)] = arrived;
+    scratch_real[mailbox_real_at(p, MAILBOX_WILLINGNESS)] = willingness;
+}
