@@ -74,6 +74,7 @@ pub const MODEL: &[(&str, &str)] = &[
     ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
     ("model/emission.wgsl", include_str!("../../../shaders/model/emission.wgsl")),
     ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
+    ("model/yuma.wgsl", include_str!("../../../shaders/model/yuma.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -152,6 +153,8 @@ pub const STAGES: &[Stage] = &[
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
     step_stage!("moving_price"),
+    step_stage!("payouts"),
+    step_stage!("epoch"),
 ];
 
 /// The stage named `name`.
