@@ -9,6 +9,19 @@
 // layout). Every function here takes those offsets (and absolute indices into yuma_real /
 // yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
 // (see the WGSL rules in crates/taosim-gpu/src/lib.rs's stage docs).
+//
+// Loop budget on lavapipe (Mesa's llvmpipe, checked on 22.3): gallivm gives each shader
+// invocation ONE loop limiter, LP_MAX_TGSI_LOOP_ITERATIONS = 65535, set up once in the (fully
+// inlined) main function and decremented by the back-edge of EVERY loop, nested or not. When it
+// reaches zero, each loop silently exits after its current iteration: no error, no device loss;
+// the rest of the shader runs with truncated loops. One epoch costs about 10⁴ back-edges per slot
+// at V = 8, M = 32 (the per-path loop over 128 slots stopped in slot 6) and about 10³ at V = 3,
+// M = 5 (slot 68); moving 55 000 iterations of a dummy loop in front of the slot loop made it stop
+// in slot 1. Real GPUs have no such limit. Rule: on lavapipe, keep the loop iterations of one
+// invocation (all loops, all inlined functions, the Philox rounds included) under 65535; the
+// parity tests keep few slots live for that (tests/parity_epoch.rs `keep_active_slots`). The
+// earlier "early return in an inlined function ends the caller's loop" symptom (37 of 128 slots,
+// shared/real_f64.wgsl) fits the same budget: the loop-free rewrite removed back-edges.
 
 const YUMA_ABSENT: f32 = -1.0;
 
