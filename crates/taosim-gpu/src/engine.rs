@@ -29,7 +29,7 @@ use taosim_core::{Error, Real};
 
 use crate::device::{BatchId, DeviceState, ScratchLayout, binding};
 use crate::params::step_params;
-use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision, STAGES, StageKind};
+use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision, STEP_SEQUENCE};
 use crate::stages::{Pipeline, dispatch};
 use crate::{Context, GpuError};
 
@@ -95,10 +95,12 @@ impl GpuEngine {
         if cache.is_none() {
             // Parameter names (hence the generated constants) are the same for every plan.
             let params = step_params::<f64>(plan);
-            let built = STAGES
+            let built = STEP_SEQUENCE
                 .iter()
-                .filter(|s| s.kind == StageKind::Step)
-                .map(|s| Pipeline::step(&self.ctx.device, s, self.precision, &params))
+                .map(|name| {
+                    let stage = crate::shaders::stage(name).expect("step stages are in the table");
+                    Pipeline::step(&self.ctx.device, stage, self.precision, &params)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             *cache = Some(built);
         }

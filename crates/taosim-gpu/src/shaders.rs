@@ -78,7 +78,7 @@ pub const MODEL: &[(&str, &str)] = &[
     ("model/shares.wgsl", include_str!("../../../shaders/model/shares.wgsl")),
     ("model/injection.wgsl", include_str!("../../../shaders/model/injection.wgsl")),
     ("model/registration.wgsl", include_str!("../../../shaders/model/registration.wgsl")),
-    ("model/yuma_init_stub.wgsl", include_str!("../../../shaders/model/yuma_init_stub.wgsl")),
+    ("model/yuma.wgsl", include_str!("../../../shaders/model/yuma.wgsl")),
 ];
 
 /// What a binding of a standalone stage is.
@@ -161,9 +161,25 @@ pub const STAGES: &[Stage] = &[
     step_stage!("emission_shares"),
     step_stage!("injection"),
     step_stage!("moving_price"),
+    step_stage!("payouts"),
+    step_stage!("epoch"),
     step_stage!("registration"),
     step_stage!("metrics"),
     step_stage!("guards"),
+];
+
+/// The step stages a step dispatches, in order (model.md §3). `payouts` is not dispatched on its
+/// own: the `epoch` stage runs it (Yuma off) or its own payout (Yuma on), as its CPU twin does.
+pub const STEP_SEQUENCE: &[&str] = &[
+    "behaviour",
+    "swaps",
+    "emission_shares",
+    "injection",
+    "moving_price",
+    "epoch",
+    "registration",
+    "metrics",
+    "guards",
 ];
 
 /// The stage named `name`.

@@ -1,0 +1,561 @@
+// Twin of crates/taosim-core/src/model/yuma.rs in BondStorage::Float mode (the mode the CPU epoch
+// stage runs; chain.md §5), plus the normal draws the epoch needs (twins of rng.rs's uniform_open,
+// normal_pair and normal_quantile under yuma_* names, so they cannot clash with a shared
+// model/rng.wgsl; merge them into it once it exists).
+//
+// The work arrays of YumaWorkspace / EpochWorkspace live in the path's scratch `work` area
+// (shared/state.wgsl `work_real_at` / `work_int_at`); `yuma_work()` gives each array's offset
+// there, from V and M (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same
+// layout). Every function here takes those offsets (and absolute indices into yuma_real /
+// yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
+// (see the WGSL rules in crates/taosim-gpu/src/lib.rs's stage docs).
+//
+// Loop budget on lavapipe (Mesa's llvmpipe, checked on 22.3): gallivm gives each shader
+// invocation ONE loop limiter, LP_MAX_TGSI_LOOP_ITERATIONS = 65535, set up once in the (fully
+// inlined) main function and decremented by the back-edge of EVERY loop, nested or not. When it
+// reaches zero, each loop silently exits after its current iteration: no error, no device loss;
+// the rest of the shader runs with truncated loops. One epoch costs about 10⁴ back-edges per slot
+// at V = 8, M = 32 (the per-path loop over 128 slots stopped in slot 6) and about 10³ at V = 3,
+// M = 5 (slot 68); moving 55 000 iterations of a dummy loop in front of the slot loop made it stop
+// in slot 1. Real GPUs have no such limit. Rule: on lavapipe, keep the loop iterations of one
+// invocation (all loops, all inlined functions, the Philox rounds included) under 65535; the
+// parity tests keep few slots live for that (tests/parity_epoch.rs `keep_active_slots`). The
+// earlier "early return in an inlined function ends the caller's loop" symptom (37 of 128 slots,
+// shared/real_f64.wgsl) fits the same budget: the loop-free rewrite removed back-edges.
+
+const YUMA_ABSENT: f32 = -1.0;
+
+// Offsets of the epoch's work arrays in the path's work area: n = V + M uids, V weight rows.
+struct YumaWork {
+    // Reals, vectors [n].
+    stake: u32,
+    active_stake: u32,
+    consensus: u32,
+    incentive: u32,
+    dividends: u32,
+    validator_trust: u32,
+    use_stake: u32,
+    median_score: u32,
+    median_stake: u32,
+    epoch_stake: u32,
+    paid: u32,
+    // Reals, matrices [V × n].
+    weights: u32,
+    clipped: u32,
+    bonds_input: u32,
+    ema: u32,
+    epoch_weights: u32,
+    // Integers [n].
+    staked_rows: u32,
+    new_permits: u32,
+}
+
+fn yuma_work() -> YumaWork {
+    let n = info.yuma_validators + info.yuma_miners;
+    let m = info.yuma_validators * n;
+    return YumaWork(
+        0u, n, 2u * n, 3u * n, 4u * n, 5u * n, 6u * n, 7u * n, 8u * n, 9u * n, 10u * n,
+        11u * n, 11u * n + m, 11u * n + 2u * m, 11u * n + 3u * m, 11u * n + 4u * m,
+        0u, n,
+    );
+}
+
+fn present_value(x: Real) -> Real {
+    return max(x, Real(0.0));
+}
+
+fn is_present(x: Real) -> bool {
+    return x >= 0.0;
+}
+
+// ---- draws (rng.rs twins)
+
+// uniform_open: ((w >> 8) + 0.5)·2^-24, clipped below one. Only f32 can round the top grid point
+// to 1 (f64's largest value is 1 − 2^-25), and it is clipped to 1 − 2^-24 there, as R::EPS/2 does.
+fn yuma_uniform_open(w: u32) -> Real {
+    let u = (Real(w >> 8u) + 0.5) * Real(5.9604644775390625e-8);
+    return select(u, Real(1.0) - Real(5.9604644775390625e-8), u >= 1.0);
+}
+
+// sin and cos of a in [0, 2π]: a = k·π/2 + r, |r| ≤ π/4 (three-part Cody–Waite constants whose
+// first two parts are short enough that k·C1 and k·C2 are exact in f32 as well as f64), then the
+// Taylor series of sin r to r¹⁷ and cos r to r¹⁸ (next terms below 1e-19 relative). WGSL's sin/cos
+// are f32-only on SPIR-V, so f64 needs software; f32 uses the same code (within a few f32 ulps of
+// libm's sinf/cosf).
+fn yuma_sin_cos(a: Real) -> vec2<Real> {
+    let k = floor(a * Real(0.63661977236758134308) + 0.5);
+    let r = ((a - k * Real(1.5703125)) - k * Real(4.837512969970703125e-4))
+        - k * Real(7.54978995489188216916e-8);
+    let r2 = r * r;
+    var s = Real(1.0 / 355687428096000.0);
+    s = s * r2 - Real(1.0 / 1307674368000.0);
+    s = s * r2 + Real(1.0 / 6227020800.0);
+    s = s * r2 - Real(1.0 / 39916800.0);
+    s = s * r2 + Real(1.0 / 362880.0);
+    s = s * r2 - Real(1.0 / 5040.0);
+    s = s * r2 + Real(1.0 / 120.0);
+    s = s * r2 - Real(1.0 / 6.0);
+    let sin_r = r + r * r2 * s;
+    var c = Real(1.0 / 6402373705728000.0);
+    c = c * r2 - Real(1.0 / 20922789888000.0);
+    c = c * r2 + Real(1.0 / 87178291200.0);
+    c = c * r2 - Real(1.0 / 479001600.0);
+    c = c * r2 + Real(1.0 / 3628800.0);
+    c = c * r2 - Real(1.0 / 40320.0);
+    c = c * r2 + Real(1.0 / 720.0);
+    c = c * r2 - Real(1.0 / 24.0);
+    c = c * r2 + Real(0.5);
+    let cos_r = 1.0 - r2 * c;
+    let q = u32(k) % 4u;
+    var out = vec2<Real>(sin_r, cos_r);
+    if (q == 1u) {
+        out = vec2<Real>(cos_r, -sin_r);
+    } else if (q == 2u) {
+        out = vec2<Real>(-sin_r, -cos_r);
+    } else if (q == 3u) {
+        out = vec2<Real>(-cos_r, sin_r);
+    }
+    return out;
+}
+
+// normal_pair by Box–Muller: (r cos 2πu1, r sin 2πu1) with r = sqrt(−2 ln u0).
+fn yuma_normal_pair(w0: u32, w1: u32) -> vec2<Real> {
+    let u0 = yuma_uniform_open(w0);
+    let u1 = yuma_uniform_open(w1);
+    let radius = sqrt(Real(-2.0) * r_ln(u0));
+    let angle = Real(2.0) * Real(3.14159265358979323846) * u1;
+    let sc = yuma_sin_cos(angle);
+    return vec2<Real>(radius * sc.y, radius * sc.x);
+}
+
+// normal_quantile (Acklam), the same rational functions and evaluation order as rng.rs.
+fn yuma_normal_quantile(p: Real) -> Real {
+    let q = p - 0.5;
+    var result = Real(0.0);
+    if (abs(q) <= Real(0.5 - 0.02425)) {
+        let r = q * q;
+        let num = ((((Real(-3.969683028665376e1) * r + Real(2.209460984245205e2)) * r
+            + Real(-2.759285104469687e2)) * r + Real(1.38357751867269e2)) * r
+            + Real(-3.066479806614716e1)) * r + Real(2.506628277459239);
+        let den = ((((Real(-5.447609879822406e1) * r + Real(1.615858368580409e2)) * r
+            + Real(-1.556989798598866e2)) * r + Real(6.680131188771972e1)) * r
+            + Real(-1.328068155288572e1)) * r + Real(1.0);
+        result = num * q / den;
+    } else {
+        let t = select(Real(1.0) - p, p, q < 0.0);
+        let s = sqrt(Real(-2.0) * r_ln(t));
+        let num = ((((Real(-7.784894002430293e-3) * s + Real(-3.223964580411365e-1)) * s
+            + Real(-2.400758277161838)) * s + Real(-2.549732539343734)) * s
+            + Real(4.374664141464968)) * s + Real(2.938163982698783);
+        let den = (((Real(7.784695709041462e-3) * s + Real(3.224671290700398e-1)) * s
+            + Real(2.445134137142996)) * s + Real(3.754408661907416)) * s + Real(1.0);
+        let lower = num / den;
+        result = select(-lower, lower, q < 0.0);
+    }
+    return result;
+}
+
+// normal_icdf: one normal per word.
+fn yuma_normal_icdf(w: u32) -> Real {
+    return yuma_normal_quantile(yuma_uniform_open(w));
+}
+
+// ---- Yuma (model/yuma.rs, float mode: ar.mul = ·, ar.div = safe_div, ar.snap = identity,
+// div_by_inverse = · inverse)
+
+// Normalises work[x .. x + len) to sum 1 (left as is when it sums to 0).
+fn yuma_normalize(p: u32, x: u32, len: u32) {
+    var sum = Real(0.0);
+    for (var k = 0u; k < len; k = k + 1u) {
+        sum = sum + scratch_real[work_real_at(p, x + k)];
+    }
+    if (sum != 0.0) {
+        let inverse = 1.0 / sum;
+        for (var k = 0u; k < len; k = k + 1u) {
+            let at = work_real_at(p, x + k);
+            scratch_real[at] = scratch_real[at] * inverse;
+        }
+    }
+}
+
+fn yuma_col_sums(p: u32, matrix: u32, rows: u32, cols: u32, sums: u32) {
+    for (var j = 0u; j < cols; j = j + 1u) {
+        scratch_real[work_real_at(p, sums + j)] = Real(0.0);
+    }
+    for (var i = 0u; i < rows; i = i + 1u) {
+        for (var j = 0u; j < cols; j = j + 1u) {
+            let at = work_real_at(p, sums + j);
+            scratch_real[at] = scratch_real[at] + present_value(scratch_real[work_real_at(p, matrix + i * cols + j)]);
+        }
+    }
+}
+
+fn yuma_col_normalize(p: u32, matrix: u32, rows: u32, cols: u32, sums: u32) {
+    yuma_col_sums(p, matrix, rows, cols, sums);
+    for (var j = 0u; j < cols; j = j + 1u) {
+        let sum = scratch_real[work_real_at(p, sums + j)];
+        if (sum != 0.0) {
+            let inverse = 1.0 / sum;
+            for (var i = 0u; i < rows; i = i + 1u) {
+                let at = work_real_at(p, matrix + i * cols + j);
+                let x = scratch_real[at];
+                if (is_present(x)) {
+                    scratch_real[at] = x * inverse;
+                }
+            }
+        }
+    }
+}
+
+// is_topk_nonzero over work[stake .. stake + n) into work_int[permit .. permit + n).
+fn yuma_is_topk_nonzero(p: u32, stake: u32, n: u32, k: u32, permit: u32) {
+    for (var i = 0u; i < n; i = i + 1u) {
+        let si = scratch_real[work_real_at(p, stake + i)];
+        var permitted = si != 0.0;
+        if (n >= k) {
+            var rank = 0u;
+            for (var j = 0u; j < n; j = j + 1u) {
+                let sj = scratch_real[work_real_at(p, stake + j)];
+                if (sj < si || (sj == si && j < i)) {
+                    rank = rank + 1u;
+                }
+            }
+            if (rank < n - k) {
+                permitted = false;
+            }
+        }
+        scratch_int[work_int_at(p, permit + i)] = select(0u, 1u, permitted);
+    }
+}
+
+// weighted_median_compact over the compact columns work[score .. + len), work[stake .. + len).
+fn yuma_weighted_median_compact(p: u32, score: u32, stake: u32, count: u32, minority: Real, partition_lo: Real, partition_hi: Real) -> Real {
+    var len = count;
+    var lo = partition_lo;
+    var hi = partition_hi;
+    let max_iterations = len;
+    var result = Real(0.0);
+    var done = false;
+    for (var iteration = 0u; iteration <= max_iterations; iteration = iteration + 1u) {
+        if (done) {
+            // Nothing left: the CPU returned (no `continue` / `return` in an inlined loop here).
+        } else if (len == 0u) {
+            result = Real(0.0);
+            done = true;
+        } else if (len == 1u) {
+            result = scratch_real[work_real_at(p, score)];
+            done = true;
+        } else {
+            let pivot = scratch_real[work_real_at(p, score + len / 2u)];
+            var lo_stake = Real(0.0);
+            var hi_stake = Real(0.0);
+            var n_lower = 0u;
+            var n_upper = 0u;
+            for (var k = 0u; k < len; k = k + 1u) {
+                let s = scratch_real[work_real_at(p, score + k)];
+                if (s < pivot) {
+                    lo_stake = lo_stake + scratch_real[work_real_at(p, stake + k)];
+                    n_lower = n_lower + 1u;
+                } else if (s > pivot) {
+                    hi_stake = hi_stake + scratch_real[work_real_at(p, stake + k)];
+                    n_upper = n_upper + 1u;
+                }
+            }
+            let keep_lower = minority < lo + lo_stake && n_lower > 0u;
+            let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0u;
+            if (!keep_lower && !keep_upper) {
+                result = pivot;
+                done = true;
+            } else {
+                var kept = 0u;
+                for (var k = 0u; k < len; k = k + 1u) {
+                    let s = scratch_real[work_real_at(p, score + k)];
+                    if ((keep_lower && s < pivot) || (keep_upper && s > pivot)) {
+                        scratch_real[work_real_at(p, score + kept)] = s;
+                        scratch_real[work_real_at(p, stake + kept)] = scratch_real[work_real_at(p, stake + k)];
+                        kept = kept + 1u;
+                    }
+                }
+                if (keep_lower) {
+                    hi = lo + lo_stake;
+                } else {
+                    lo = hi - hi_stake;
+                }
+                len = kept;
+            }
+        }
+    }
+    return result;
+}
+
+// weighted_median_col_with: consensus of each column of the `weight_rows × n` matrix at
+// work[weights] under the stakes work[stake .. + n), into work[median .. + n).
+fn yuma_weighted_median_col(p: u32, w: YumaWork, stake: u32, weights: u32, weight_rows: u32, n: u32, kappa: Real, median: u32) {
+    let rows = n;
+    var raw_sum = Real(0.0);
+    for (var i = 0u; i < rows; i = i + 1u) {
+        let s = scratch_real[work_real_at(p, stake + i)];
+        if (s > 0.0) {
+            raw_sum = raw_sum + s;
+        }
+    }
+    var stake_sum = Real(0.0);
+    for (var i = 0u; i < rows; i = i + 1u) {
+        let s = scratch_real[work_real_at(p, stake + i)];
+        let u = select(Real(0.0), safe_div(s, raw_sum), s > 0.0);
+        scratch_real[work_real_at(p, w.use_stake + i)] = u;
+        stake_sum = stake_sum + u;
+    }
+    let minority = stake_sum - kappa;
+    var staked = 0u;
+    for (var i = 0u; i < rows; i = i + 1u) {
+        if (scratch_real[work_real_at(p, stake + i)] > 0.0) {
+            scratch_int[work_int_at(p, w.staked_rows + staked)] = i;
+            staked = staked + 1u;
+        }
+    }
+    for (var j = 0u; j < n; j = j + 1u) {
+        for (var k = 0u; k < staked; k = k + 1u) {
+            let i = scratch_int[work_int_at(p, w.staked_rows + k)];
+            var score = Real(0.0);
+            if (i < weight_rows) {
+                score = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
+            }
+            scratch_real[work_real_at(p, w.median_score + k)] = score;
+            scratch_real[work_real_at(p, w.median_stake + k)] = scratch_real[work_real_at(p, w.use_stake + i)];
+        }
+        scratch_real[work_real_at(p, median + j)] =
+            yuma_weighted_median_compact(p, w.median_score, w.median_stake, staked, minority, Real(0.0), stake_sum);
+    }
+}
+
+// The Yuma parameters of a subnet (YumaParams, float storage).
+struct YumaConfig {
+    version: u32,
+    kappa: Real,
+    bonds_moving_average: Real,
+    bonds_penalty: Real,
+    max_validators: u32,
+    liquid_alpha: u32,
+    alpha_low: Real,
+    alpha_high: Real,
+    // steepness / 100, divided on the host as the CPU does.
+    slope: Real,
+}
+
+const YUMA2: u32 = 0u;
+const YUMA3: u32 = 1u;
+
+// liquid_alpha_rate: the per-entry EMA rate of the liquid-alpha sigmoid.
+fn yuma_liquid_alpha_rate(cfg: YumaConfig, consensus: Real, weight: Real, bond: Real) -> Real {
+    let diff_buy = min(max(weight - consensus, Real(0.0)), Real(1.0));
+    let diff_sell = min(max(bond - weight, Real(0.0)), Real(1.0));
+    let diff = select(diff_sell, diff_buy, weight >= bond);
+    let sigmoid = 1.0 / (1.0 + r_exp(-cfg.slope * (diff - 0.5)));
+    return max(min(cfg.alpha_low + sigmoid * (cfg.alpha_high - cfg.alpha_low), cfg.alpha_high), cfg.alpha_low);
+}
+
+// run_epoch (float storage) for one subnet: stake work[stake_raw .. + n), weights
+// work[weights_raw .. + V·n), bonds yuma_real[bonds .. + V·n), permits yuma_int[permits .. + n).
+// Outputs in the work arrays of `w`, as YumaWorkspace's public vectors.
+fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_raw: u32, bonds: u32, permits: u32) {
+    let rows = info.yuma_validators;
+    let n = rows + info.yuma_miners;
+    let zero = Real(0.0);
+    let one = Real(1.0);
+    let absent = Real(YUMA_ABSENT);
+
+    var stake_total = zero;
+    for (var i = 0u; i < n; i = i + 1u) {
+        stake_total = stake_total + scratch_real[work_real_at(p, stake_raw + i)];
+    }
+    for (var i = 0u; i < n; i = i + 1u) {
+        scratch_real[work_real_at(p, w.stake + i)] = safe_div(scratch_real[work_real_at(p, stake_raw + i)], stake_total);
+    }
+    yuma_is_topk_nonzero(p, w.stake, n, cfg.max_validators, w.new_permits);
+    for (var i = 0u; i < n; i = i + 1u) {
+        scratch_real[work_real_at(p, w.active_stake + i)] =
+            select(zero, scratch_real[work_real_at(p, w.stake + i)], yuma_int[permits + i] != 0u);
+    }
+    yuma_normalize(p, w.active_stake, n);
+
+    // Weights: permit and diagonal masks, rows normalised, absent entries marked.
+    for (var i = 0u; i < rows; i = i + 1u) {
+        var off_diagonal = zero;
+        for (var j = 0u; j < n; j = j + 1u) {
+            if (j != i) {
+                off_diagonal = off_diagonal + scratch_real[work_real_at(p, weights_raw + i * n + j)];
+            }
+        }
+        let row_present = yuma_int[permits + i] != 0u && off_diagonal > zero;
+        var row_sum = zero;
+        for (var j = 0u; j < n; j = j + 1u) {
+            var x = absent;
+            if (row_present && j != i) {
+                x = scratch_real[work_real_at(p, weights_raw + i * n + j)];
+            }
+            scratch_real[work_real_at(p, w.weights + i * n + j)] = x;
+            row_sum = row_sum + present_value(x);
+        }
+        let inverse = safe_div(one, row_sum);
+        for (var j = 0u; j < n; j = j + 1u) {
+            let at = work_real_at(p, w.weights + i * n + j);
+            if (is_present(scratch_real[at])) {
+                scratch_real[at] = scratch_real[at] * inverse;
+            }
+        }
+    }
+
+    // Consensus, clip, validator trust, incentive.
+    yuma_weighted_median_col(p, w, w.active_stake, w.weights, rows, n, cfg.kappa, w.consensus);
+    for (var i = 0u; i < rows; i = i + 1u) {
+        for (var j = 0u; j < n; j = j + 1u) {
+            let k = i * n + j;
+            let x = scratch_real[work_real_at(p, w.weights + k)];
+            let c = scratch_real[work_real_at(p, w.consensus + j)];
+            var clipped = x;
+            if (is_present(x) && c < x) {
+                clipped = select(absent, c, c > zero);
+            }
+            scratch_real[work_real_at(p, w.clipped + k)] = clipped;
+        }
+    }
+    for (var j = 0u; j < n; j = j + 1u) {
+        scratch_real[work_real_at(p, w.incentive + j)] = zero;
+    }
+    for (var i = 0u; i < n; i = i + 1u) {
+        var trust = zero;
+        if (i < rows) {
+            let a = scratch_real[work_real_at(p, w.active_stake + i)];
+            for (var j = 0u; j < n; j = j + 1u) {
+                let x = present_value(scratch_real[work_real_at(p, w.clipped + i * n + j)]);
+                trust = trust + x;
+                let at = work_real_at(p, w.incentive + j);
+                scratch_real[at] = scratch_real[at] + a * x;
+            }
+        }
+        scratch_real[work_real_at(p, w.validator_trust + i)] = trust;
+    }
+    yuma_normalize(p, w.incentive, n);
+
+    // Bonds input W^b = W + β(W̄ − W) (interpolate_sparse).
+    let beta = cfg.bonds_penalty;
+    for (var k = 0u; k < rows * n; k = k + 1u) {
+        let x = scratch_real[work_real_at(p, w.weights + k)];
+        let xc = scratch_real[work_real_at(p, w.clipped + k)];
+        var wb = xc;
+        if (beta == zero) {
+            wb = x;
+        } else if (beta != one) {
+            let a = present_value(x);
+            let b = present_value(xc);
+            let mixed = a + beta * (b - a);
+            wb = select(absent, mixed, mixed > zero);
+        }
+        scratch_real[work_real_at(p, w.bonds_input + k)] = wb;
+    }
+
+    // Bonds and dividends. `use_stake` is free now: column sums.
+    let keep = cfg.bonds_moving_average;
+    let rate = one - keep;
+    let sums = w.use_stake;
+    if (cfg.version == YUMA2) {
+        for (var k = 0u; k < rows * n; k = k + 1u) {
+            scratch_real[work_real_at(p, w.ema + k)] = yuma_real[bonds + k];
+        }
+        yuma_col_normalize(p, w.ema, rows, n, sums);
+        // ΔB = col_normalize(W^b ∘ A), kept in `clipped`.
+        for (var i = 0u; i < rows; i = i + 1u) {
+            let a = scratch_real[work_real_at(p, w.active_stake + i)];
+            for (var j = 0u; j < n; j = j + 1u) {
+                let wb = scratch_real[work_real_at(p, w.bonds_input + i * n + j)];
+                scratch_real[work_real_at(p, w.clipped + i * n + j)] = select(zero, wb * a, is_present(wb));
+            }
+        }
+        yuma_col_normalize(p, w.clipped, rows, n, sums);
+        for (var k = 0u; k < rows * n; k = k + 1u) {
+            let at = work_real_at(p, w.ema + k);
+            scratch_real[at] = rate * scratch_real[work_real_at(p, w.clipped + k)] + keep * scratch_real[at];
+        }
+        yuma_col_normalize(p, w.ema, rows, n, sums);
+        for (var i = 0u; i < n; i = i + 1u) {
+            var d = zero;
+            if (i < rows) {
+                for (var j = 0u; j < n; j = j + 1u) {
+                    d = d + scratch_real[work_real_at(p, w.incentive + j)] * scratch_real[work_real_at(p, w.ema + i * n + j)];
+                }
+            }
+            scratch_real[work_real_at(p, w.dividends + i)] = d;
+        }
+        yuma_normalize(p, w.dividends, n);
+        // Column max-upscale for storage.
+        for (var j = 0u; j < n; j = j + 1u) {
+            var column_max = zero;
+            for (var i = 0u; i < rows; i = i + 1u) {
+                column_max = max(column_max, scratch_real[work_real_at(p, w.ema + i * n + j)]);
+            }
+            scratch_real[work_real_at(p, sums + j)] = column_max;
+        }
+        for (var i = 0u; i < rows; i = i + 1u) {
+            for (var j = 0u; j < n; j = j + 1u) {
+                let at = work_real_at(p, w.ema + i * n + j);
+                scratch_real[at] = safe_div(scratch_real[at], scratch_real[work_real_at(p, sums + j)]);
+            }
+        }
+    } else {
+        var any_consensus = false;
+        for (var j = 0u; j < n; j = j + 1u) {
+            any_consensus = any_consensus || scratch_real[work_real_at(p, w.consensus + j)] != zero;
+        }
+        let liquid = cfg.liquid_alpha != 0u && any_consensus;
+        for (var i = 0u; i < rows; i = i + 1u) {
+            for (var column = 0u; column < n; column = column + 1u) {
+                let k = i * n + column;
+                let old = yuma_real[bonds + k];
+                let wb = scratch_real[work_real_at(p, w.bonds_input + k)];
+                var ema = zero;
+                if (liquid) {
+                    if (is_present(wb)) {
+                        let alpha = yuma_liquid_alpha_rate(cfg, scratch_real[work_real_at(p, w.consensus + column)], wb, old);
+                        let decayed = (one - alpha) * old;
+                        let increment = max(alpha * wb, zero);
+                        ema = min(decayed + increment, one);
+                    }
+                } else {
+                    ema = rate * present_value(wb) + keep * old;
+                }
+                scratch_real[work_real_at(p, w.ema + k)] = ema;
+            }
+        }
+        // Dividends from the column-normalised copy (kept in `clipped`).
+        for (var k = 0u; k < rows * n; k = k + 1u) {
+            scratch_real[work_real_at(p, w.clipped + k)] = scratch_real[work_real_at(p, w.ema + k)];
+        }
+        yuma_col_normalize(p, w.clipped, rows, n, sums);
+        for (var i = 0u; i < n; i = i + 1u) {
+            var total = zero;
+            if (i < rows) {
+                for (var j = 0u; j < n; j = j + 1u) {
+                    total = total + scratch_real[work_real_at(p, w.clipped + i * n + j)] * scratch_real[work_real_at(p, w.incentive + j)];
+                }
+            }
+            scratch_real[work_real_at(p, w.dividends + i)] = total * scratch_real[work_real_at(p, w.active_stake + i)];
+        }
+        yuma_normalize(p, w.dividends, n);
+    }
+
+    // Storage: rows with a new permit take the new bonds, rows losing a permit are cleared.
+    for (var i = 0u; i < rows; i = i + 1u) {
+        for (var j = 0u; j < n; j = j + 1u) {
+            let k = i * n + j;
+            if (scratch_int[work_int_at(p, w.new_permits + i)] != 0u) {
+                yuma_real[bonds + k] = scratch_real[work_real_at(p, w.ema + k)];
+            } else if (yuma_int[permits + i] != 0u) {
+                yuma_real[bonds + k] = zero;
+            }
+        }
+    }
+    for (var i = 0u; i < n; i = i + 1u) {
+        yuma_int[permits + i] = scratch_int[work_int_at(p, w.new_permits + i)];
+    }
+}
