@@ -25,7 +25,9 @@ pub enum GpuError {
         source: wgpu::RequestAdapterError,
     },
     /// `WGPU_ADAPTER_NAME` matches none of the adapters.
-    #[error("no GPU adapter found named like WGPU_ADAPTER_NAME = {name:?} (adapters: {available:?})")]
+    #[error(
+        "no GPU adapter found named like WGPU_ADAPTER_NAME = {name:?} (adapters: {available:?})"
+    )]
     NoAdapterNamed {
         /// `WGPU_ADAPTER_NAME` as set.
         name: String,
@@ -171,8 +173,7 @@ impl Context {
                 let adapters =
                     pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
                 let wanted = name.to_lowercase();
-                let available: Vec<String> =
-                    adapters.iter().map(|a| a.get_info().name).collect();
+                let available: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
                 adapters
                     .into_iter()
                     .find(|a| a.get_info().name.to_lowercase().contains(&wanted))

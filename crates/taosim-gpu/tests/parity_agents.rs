@@ -86,12 +86,12 @@ fn device_events<R: Real + bytemuck::Pod>(
         device.read(ctx, binding::EVENTS_REAL, paths * cap * EVENT_REALS, "events_real").unwrap();
     (0..paths)
         .map(|p| {
-            let base = p * (1 + cap * EVENT_INTS);
-            let count = ints[base] as usize;
+            // Layout of shared/state.wgsl: the counts first, then `cap` records per path.
+            let count = ints[p] as usize;
             assert!(count <= cap, "path {p}: {count} events overflow the capacity {cap}");
             (0..count)
                 .map(|k| {
-                    let ri = base + 1 + k * EVENT_INTS;
+                    let ri = paths + (p * cap + k) * EVENT_INTS;
                     let rr = (p * cap + k) * EVENT_REALS;
                     Event {
                         kind: ints[ri],
@@ -101,7 +101,11 @@ fn device_events<R: Real + bytemuck::Pod>(
                         value: reals[rr].f64(),
                         value2: reals[rr + 1].f64(),
                         ints: ints[ri + 4..ri + EVENT_INTS].to_vec(),
-                        reals: reals[rr + 2..rr + EVENT_REALS].iter().map(|x| x.f64()).collect(),
+                        // The slot's fields (the path's globals follow them).
+                        reals: reals[rr + 2..rr + 2 + taosim_core::state::SubnetReal::<R>::FIELDS]
+                            .iter()
+                            .map(|x| x.f64())
+                            .collect(),
                     }
                 })
                 .collect()
