@@ -1,10 +1,13 @@
-//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--point-id K] [--out DIR] [--threads T]`:
-//! the main job, and the execution that `taosim sweep` shares.
+//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--point-id K] [--out DIR] [--threads T]
+//! [--force] [--resume] [--shard I/N]`: the main job, and the execution that `taosim sweep` shares.
 //!
 //! Loads and validates the config (flags override its `[run]` keys), builds the initial network,
-//! runs every path on the CPU (rayon) batch by batch, streams each batch to the Arrow files and
-//! finishes with `summary.arrow` and `manifest.json`. Everything is written into `DIR.incomplete/`
-//! and renamed to `DIR` only when the run succeeded, so a folder named `DIR` is always complete.
+//! runs every path on the CPU (rayon) batch by batch, saves each finished batch durably as a part
+//! file and, once all are saved, builds the Arrow files, `summary.arrow` and `manifest.json` from
+//! them (`durable`, docs/reliability.md). Everything is written into `DIR.incomplete/` and renamed
+//! to `DIR` only when the run succeeded, so a folder named `DIR` is always complete; SIGINT/SIGTERM
+//! stop after the current batch, and `--resume` continues from the saved batches. `--shard I/N`
+//! runs every N-th batch into a shard folder for `taosim merge`.
 //!
 //! A config may list `[[point]]` tables: each is a partial config merged over the rest of the file
 //! (`[[point]]` with `chain = { regime = "price_ema" }`), run as its own sweep point. Every key a
