@@ -212,13 +212,22 @@ pub(crate) fn execute_points(
         let stem = config.file_stem().map(|s| s.to_string_lossy().into_owned());
         PathBuf::from("out").join(stem.unwrap_or_else(|| "run".into()))
     });
+    let job = describe_job(points, config, flags.shard, sweep);
+    if out.exists() && flags.resume && !flags.force && job.shard.is_some() {
+        // A requeued shard that already finished: nothing to do (schedulers rerun commands).
+        if let Ok(done) = Job::read(&out) {
+            if done.identity_difference(&job).is_empty() && done.shard == job.shard {
+                eprintln!("taosim: shard folder {} is already complete", out.display());
+                return Ok(());
+            }
+        }
+    }
     if out.exists() && !flags.force {
         return Err(Failure::BadInput(anyhow::anyhow!(
             "output folder {} exists: pass --force to replace it, or choose another --out",
             out.display()
         )));
     }
-    let job = describe_job(points, config, flags.shard, sweep);
     let staging = staging_dir(&out);
     prepare_staging(&staging, &job, flags)?;
     execute(points, &job, &out, &staging)

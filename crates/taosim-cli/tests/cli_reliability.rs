@@ -236,6 +236,11 @@ fn merge_refuses_bad_shard_sets() {
         out.to_str().unwrap().to_string()
     };
     let s0 = shard("s0", "0/3", &[]);
+    // A requeued shard that already finished succeeds without work; another seed is refused.
+    let o = taosim(&["run", cfg, "--shard", "0/3", "--out", &s0, "--resume"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stderr).contains("already complete"));
+    let o = taosim(&["run", cfg, "--shard", "0/3", "--out", &s0, "--resume", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     let s1 = shard("s1", "1/3", &[]);
     let s2 = shard("s2", "2/3", &[]);
     let other_seed = shard("seed", "2/3", &["--seed", "8"]);
