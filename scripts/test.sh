@@ -20,13 +20,24 @@ if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulka
   fi
 fi
 
-# The output tests read every Arrow file with pyarrow (tests/python/check_outputs.py).
-if ! python3 -c "import pyarrow" >/dev/null 2>&1; then
-  echo "== installing pyarrow for the output checks"
-  python3 -m pip install --quiet pyarrow \
-    || python3 -m pip install --quiet --user --break-system-packages pyarrow \
-    || { echo "error: cannot install pyarrow (pip); install it, e.g. pip install pyarrow" >&2; exit 1; }
+# The output tests read every Arrow file with pyarrow (tests/python/check_outputs.py); the deploy
+# checks read the Kubernetes manifests with PyYAML (scripts/check-deploy.py).
+if ! python3 -c "import pyarrow, yaml" >/dev/null 2>&1; then
+  echo "== installing pyarrow and PyYAML for the output and deploy checks"
+  python3 -m pip install --quiet pyarrow pyyaml \
+    || python3 -m pip install --quiet --user --break-system-packages pyarrow pyyaml \
+    || { echo "error: cannot install pyarrow/PyYAML (pip); install them, e.g. pip install pyarrow pyyaml" >&2; exit 1; }
 fi
+
+# The examples (examples/python/) query a sweep's output with polars and DuckDB; a CLI test runs them.
+for module in polars duckdb; do
+  if ! python3 -c "import $module" >/dev/null 2>&1; then
+    echo "== installing $module for the Python examples"
+    python3 -m pip install --quiet "$module" \
+      || python3 -m pip install --quiet --user --break-system-packages "$module" \
+      || echo "note: cannot install $module (pip); the Python examples' test will skip"
+  fi
+done
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -36,6 +47,17 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+echo "== deploy checks (scripts/check-deploy.py)"
+python3 scripts/check-deploy.py
+# The sharded sweep on a one-node Slurm cluster (docs/scaleout.md): needs root and apt for
+# slurm-wlm and munge; exit status 77 means it cannot run here.
+echo "== Slurm loopback (scripts/slurm-loopback.sh)"
+slurm=passed
+bash scripts/slurm-loopback.sh || case $? in
+  77) slurm="skipped (cannot run here, see above)" ;;
+  *) echo "error: scripts/slurm-loopback.sh failed" >&2; exit 1 ;;
+esac
 # cargo prints one "test result" line per test binary (doc-test binaries with 0 tests last);
 # close with the suite's totals so the last line tells the whole story.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed", p, f }' "$log"
+echo "; deploy checks passed; Slurm loopback $slurm"

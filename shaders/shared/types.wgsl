@@ -14,3 +14,26 @@ struct RngBlocksParams {
 }
 
 const WORKGROUP_SIZE: u32 = 64u;
+
+// Sizes of a batch on the device, shared by every step stage (binding 0).
+struct StepInfo {
+    paths: u32,
+    subnets: u32,
+    first_path: u32,
+    point: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    yuma_validators: u32,
+    yuma_miners: u32,
+    yuma_reveal: u32,
+    yuma_reals: u32,
+    yuma_ints: u32,
+    scratch_reals: u32,
+    scratch_ints: u32,
+    event_capacity: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+// Reals and integers per path in the scratch mailbox (see shared/state.wgsl).
+const SCRATCH_MAILBOX: u32 = 8u;

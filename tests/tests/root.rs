@@ -23,4 +23,5 @@ mod properties;
 mod runs;
 mod stages;
 mod sweep;
+mod sweep_configs;
 mod vectors;

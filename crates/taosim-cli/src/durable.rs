@@ -31,8 +31,10 @@ use taosim_core::estimate::PointAccumulator;
 use taosim_core::records::{
     BatchRecords, EventKind, EventRecord, PathOutcome, PointSummary, SubnetRecord, TraceRecord,
 };
+use taosim_core::sweep::Design;
 
 use crate::output::{ParamValue, RunWriter};
+use crate::sensitivity::SensitivityInput;
 
 /// File in a staging or shard folder that names the run it belongs to.
 pub(crate) const JOB_FILE: &str = "job.json";
@@ -121,6 +123,18 @@ pub(crate) struct Job {
     pub(crate) points: Vec<JobPoint>,
     /// The manifest without its run-specific fields (`threads`, `timings`).
     pub(crate) manifest: serde_json::Value,
+    /// A sweep's design, for `sensitivity.arrow` (`None` for `taosim run`).
+    #[serde(default)]
+    sensitivity: Option<StoredSensitivity>,
+}
+
+/// `SensitivityInput` stored exactly (the design by name, coordinates as f64 bits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StoredSensitivity {
+    design: String,
+    keys: Vec<String>,
+    coords_bits: Vec<Vec<u64>>,
+    seed: u64,
 }
 
 /// One unit of work: batch `batch` of `points[point_index]`.
@@ -193,7 +207,45 @@ impl Job {
             values,
             points,
             manifest,
+            sensitivity: None,
         }
+    }
+
+    /// Records the sweep design that `sensitivity.arrow` is computed from.
+    pub(crate) fn set_sensitivity(&mut self, input: Option<&SensitivityInput>) {
+        self.sensitivity = input.map(|i| StoredSensitivity {
+            design: match i.design {
+                Design::Grid => "grid",
+                Design::Zip => "zip",
+                Design::Lhs => "lhs",
+                Design::Sobol => "sobol",
+                Design::Saltelli => "saltelli",
+            }
+            .into(),
+            keys: i.keys.clone(),
+            coords_bits: i.coords.iter().map(|c| c.iter().map(|x| x.to_bits()).collect()).collect(),
+            seed: i.seed,
+        });
+    }
+
+    /// The sweep design for `sensitivity.arrow`, if this is a sweep.
+    pub(crate) fn sensitivity(&self) -> Option<SensitivityInput> {
+        self.sensitivity.as_ref().map(|s| SensitivityInput {
+            design: match s.design.as_str() {
+                "zip" => Design::Zip,
+                "lhs" => Design::Lhs,
+                "sobol" => Design::Sobol,
+                "saltelli" => Design::Saltelli,
+                _ => Design::Grid,
+            },
+            keys: s.keys.clone(),
+            coords: s
+                .coords_bits
+                .iter()
+                .map(|c| c.iter().map(|&b| f64::from_bits(b)).collect())
+                .collect(),
+            seed: s.seed,
+        })
     }
 
     /// The swept values per point.
@@ -680,6 +732,9 @@ pub(crate) fn finalize(
     }
     let summaries: Vec<PointSummary> = accs.iter().map(PointAccumulator::summary).collect();
     writer.finish_with_parameters(&job.keys, &job.param_values(), &summaries)?;
+    if let Some(input) = job.sensitivity() {
+        crate::sensitivity::write(staging, &input, &summaries)?;
+    }
     Ok(summaries)
 }
 

@@ -5,12 +5,17 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag), 1 (a run
 //! that failed) or 130 / 143 (a run stopped by SIGINT / SIGTERM, resumable with `--resume`).
 
+mod backend;
 mod bench_cmd;
+mod compare_cmd;
 mod devices_cmd;
 mod durable;
 mod merge_cmd;
 mod output;
+mod report;
+mod report_cmd;
 mod run_cmd;
+mod sensitivity;
 mod sweep_cmd;
 mod yuma_cmd;
 
@@ -30,7 +35,8 @@ struct Cli {
 enum Command {
     /// Run Monte Carlo paths from a config and write Arrow outputs (the main job).
     Run(run_cmd::RunArgs),
-    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol) like `run`.
+    /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol, saltelli) like `run`,
+    /// plus `sensitivity.arrow`.
     Sweep(sweep_cmd::SweepArgs),
     /// Combine the folders of `--shard I/N` runs into the outputs of the unsharded run.
     Merge(merge_cmd::MergeArgs),
@@ -41,6 +47,11 @@ enum Command {
     /// Measure the standard workloads on the CPU (docs/performance.md): subnet-steps/s with one
     /// thread and all threads, and the fraction of a measured multiply-add peak.
     Bench(bench_cmd::BenchArgs),
+    /// Plot a run's or sweep's output folder into an HTML page with PNG and SVG figures.
+    Report(report_cmd::ReportArgs),
+    /// Run the same paths on the CPU and the GPU and print their parity (exit 1 when outside the
+    /// documented tolerances).
+    Compare(compare_cmd::CompareArgs),
 }
 
 /// Why a command failed, which decides the exit status.
@@ -69,6 +80,8 @@ fn main() -> ExitCode {
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
+        Command::Report(args) => report_cmd::run(&args),
+        Command::Compare(args) => compare_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

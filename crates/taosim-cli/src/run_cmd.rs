@@ -25,12 +25,14 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
-use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::engine::RunPlan;
 use taosim_core::records::PointSummary;
 
 use crate::Failure;
+use crate::backend::{Backend, BackendChoice, PrecisionChoice};
 use crate::durable::{self, Interrupt, Job, JobPoint, PARTS_DIR, Shard, Unit, write_state};
 use crate::output::{ParamValue, write_manifest};
+use crate::sensitivity::SensitivityInput;
 
 /// The runs a config describes: one plan per point, and the keys its points set.
 pub(crate) struct Points {
@@ -71,6 +73,12 @@ pub(crate) struct RunFlags {
     /// into a shard folder for `taosim merge` (docs/reliability.md).
     #[arg(long, value_name = "I/N")]
     pub(crate) shard: Option<Shard>,
+    /// Engine: `cpu`, `gpu`, or `auto` (the GPU when an adapter exists, else the CPU).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
+    pub(crate) backend: BackendChoice,
+    /// Precision of the state [default: f64; on a GPU without SHADER_F64: f32].
+    #[arg(long, value_enum)]
+    pub(crate) precision: Option<PrecisionChoice>,
 }
 
 /// Arguments of `taosim run`.
@@ -188,16 +196,18 @@ fn param_value(resolved: &toml::Table, key: &str) -> ParamValue {
 /// Runs the `run` subcommand.
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let points = plan(args).map_err(Failure::BadInput)?;
-    execute_points(&args.config, &points, &args.flags, serde_json::Value::Null)
+    execute_points(&args.config, &points, &args.flags, serde_json::Value::Null, None)
 }
 
 /// Runs planned points into the output folder the flags name (shared by `run` and `sweep`);
-/// `sweep` goes into the manifest as is (`null` for `taosim run`).
+/// `sweep` goes into the manifest as is (`null` for `taosim run`); with `sensitivity` (a sweep's
+/// design) `sensitivity.arrow` is written too.
 pub(crate) fn execute_points(
     config: &Path,
     points: &Points,
     flags: &RunFlags,
     sweep: serde_json::Value,
+    sensitivity: Option<&SensitivityInput>,
 ) -> Result<(), Failure> {
     if let Some(t) = flags.threads {
         if t == 0 {
@@ -212,7 +222,8 @@ pub(crate) fn execute_points(
         let stem = config.file_stem().map(|s| s.to_string_lossy().into_owned());
         PathBuf::from("out").join(stem.unwrap_or_else(|| "run".into()))
     });
-    let job = describe_job(points, config, flags.shard, sweep);
+    let backend = Backend::select(flags.backend, flags.precision).map_err(Failure::Failed)?;
+    let job = describe_job(points, config, flags.shard, sweep, sensitivity, &backend);
     if out.exists() && flags.resume && !flags.force && job.shard.is_some() {
         // A requeued shard that already finished: nothing to do (schedulers rerun commands).
         if let Ok(done) = Job::read(&out) {
@@ -230,7 +241,7 @@ pub(crate) fn execute_points(
     }
     let staging = staging_dir(&out);
     prepare_staging(&staging, &job, flags)?;
-    execute(points, &job, &out, &staging)
+    execute(points, &job, &out, &staging, &backend)
 }
 
 /// The job description of a run: its identity and what `finalize` and the manifest need.
@@ -239,6 +250,8 @@ fn describe_job(
     config: &Path,
     shard: Option<Shard>,
     sweep: serde_json::Value,
+    sensitivity: Option<&SensitivityInput>,
+    backend: &Backend,
 ) -> Job {
     let (first, _) = &points.plans[0];
     let cfg = &first.config;
@@ -256,6 +269,8 @@ fn describe_job(
         ("initial_network", serde_json::json!(networks)),
         ("points", serde_json::json!([points.first_id, points.keys, format!("{values:?}")])),
         ("sweep", sweep.clone()),
+        // The GPU and f32 give other numbers than the CPU in f64: never mix them.
+        ("backend", serde_json::json!([backend.name(), backend.precision().name()])),
     ];
     let job_points = points
         .plans
@@ -279,14 +294,16 @@ fn describe_job(
         "seed": cfg.run.seed,
         "paths": total,
         "steps": first.steps,
-        "backend": "cpu",
-        "adapter": null,
-        "precision": "f64",
+        "backend": backend.name(),
+        "adapter": backend.adapter(),
+        "precision": backend.precision().name(),
     });
     if !sweep.is_null() {
         manifest["sweep"] = sweep;
     }
-    Job::new(&identity, shard, traces, &points.keys, &values, job_points, manifest)
+    let mut job = Job::new(&identity, shard, traces, &points.keys, &values, job_points, manifest);
+    job.set_sensitivity(sensitivity);
+    job
 }
 
 /// Creates the staging folder with its `job.json`, or, with `--resume`, checks that the one
@@ -331,7 +348,13 @@ fn prepare_staging(staging: &Path, job: &Job, flags: &RunFlags) -> Result<(), Fa
         .map_err(Failure::Failed)
 }
 
-fn execute(points: &Points, job: &Job, out: &Path, staging: &Path) -> Result<(), Failure> {
+fn execute(
+    points: &Points,
+    job: &Job,
+    out: &Path,
+    staging: &Path,
+    backend: &Backend,
+) -> Result<(), Failure> {
     let failed = Failure::Failed;
     let units = job.my_units();
     let present = durable::parts_present(staging).map_err(failed)?;
@@ -357,6 +380,9 @@ fn execute(points: &Points, job: &Job, out: &Path, staging: &Path) -> Result<(),
             String::new()
         },
     );
+    if let Some(adapter) = backend.adapter() {
+        eprintln!("taosim: GPU {adapter}, {}", backend.precision().name());
+    }
     write_state(staging, "running", already, units.len(), "").map_err(failed)?;
     let interrupt = Interrupt::install().map_err(failed)?;
     let todo_paths: u32 = todo.iter().map(|u| u.end_path - u.first_path).sum();
@@ -377,20 +403,15 @@ fn execute(points: &Points, job: &Job, out: &Path, staging: &Path) -> Result<(),
             return Err(Failure::Interrupted { signal, message });
         }
         let (plan, _) = &points.plans[unit.point_index];
-        let result = run_point::<f64, anyhow::Error>(
-            plan,
-            unit.point,
-            unit.first_path..unit.end_path,
-            |batch| {
-                // TAO conservation, finiteness and reserves are checked by the engine's runtime
-                // guards after every stage; a violation comes back as an error from run_point.
-                let t = Instant::now();
-                durable::write_part(staging, unit, &batch)?;
-                write_time += t.elapsed().as_secs_f64();
-                progress.advance(batch.outcomes.len() as u32);
-                Ok(())
-            },
-        );
+        let result = backend.run_point(plan, unit.point, unit.first_path..unit.end_path, |batch| {
+            // TAO conservation, finiteness and reserves are checked by the engine's runtime
+            // guards after every stage; a violation comes back as an error from run_point.
+            let t = Instant::now();
+            durable::write_part(staging, unit, &batch)?;
+            write_time += t.elapsed().as_secs_f64();
+            progress.advance(batch.outcomes.len() as u32);
+            Ok(())
+        });
         if let Err(err) = result {
             let message = format!("{err:#}");
             write_state(staging, "failed", done, units.len(), &message).ok();
@@ -453,9 +474,10 @@ fn execute(points: &Points, job: &Job, out: &Path, staging: &Path) -> Result<(),
         print_summary(plan, summary, wall);
     }
     println!(
-        "\noutputs: {}/{{summary,subnets,events{}}}.arrow, manifest.json",
+        "\noutputs: {}/{{summary,subnets,events{}{}}}.arrow, manifest.json",
         out.display(),
-        if job.traces { ",traces" } else { "" }
+        if job.traces { ",traces" } else { "" },
+        if job.sensitivity().is_some() { ",sensitivity" } else { "" }
     );
     Ok(())
 }

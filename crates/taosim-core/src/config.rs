@@ -55,11 +55,21 @@ pub struct RunSection {
     /// Paths per batch (a batch is the unit of parallel work and of output streaming). Results do
     /// not depend on it.
     pub batch_paths: u32,
+    /// Paths per device batch on the GPU backend (more paths keep a GPU busier), lowered
+    /// automatically to what the adapter's buffer limits hold. Results do not depend on it.
+    pub device_batch_paths: u32,
 }
 
 impl Default for RunSection {
     fn default() -> Self {
-        Self { paths: 256, days: 180.0, seed: 1, blocks_per_step: 361, batch_paths: 64 }
+        Self {
+            paths: 256,
+            days: 180.0,
+            seed: 1,
+            blocks_per_step: 361,
+            batch_paths: 64,
+            device_batch_paths: 4096,
+        }
     }
 }
 
@@ -455,6 +465,7 @@ impl RunConfig {
         positive("run.days", r.days)?;
         integer("run.blocks_per_step", r.blocks_per_step.into(), 1, BLOCKS_PER_DAY)?;
         integer("run.batch_paths", r.batch_paths.into(), 1, u32::MAX.into())?;
+        integer("run.device_batch_paths", r.device_batch_paths.into(), 1, u32::MAX.into())?;
         // The last block of the run must still be a u32 block number.
         let last_block = f64::from(self.init.block) + r.days * BLOCKS_PER_DAY as f64;
         if last_block > f64::from(u32::MAX) {

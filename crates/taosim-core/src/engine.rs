@@ -293,6 +293,64 @@ pub fn run_point<R: Real, E: From<Error>>(
     Ok(acc)
 }
 
+/// The initial state of paths `first_path .. first_path + paths` of sweep point `point`: every
+/// path holds the plan's network (and, with Yuma on, Yuma blocks drawn from its own RNG), exactly
+/// as a CPU run starts it. The GPU backend uploads this state.
+pub fn init_batch<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    first_path: u32,
+    paths: usize,
+) -> BatchState<R> {
+    let mut state = BatchState::<R>::with_yuma(paths, plan.slots, plan.yuma);
+    state.map_paths(|i, mut st| {
+        let rng = PathRng::new(plan.config.run.seed, point, first_path + i as u32);
+        init_path(plan, &rng, &mut st);
+    });
+    state
+}
+
+/// Runs paths `first .. first + n` of `point` on the CPU and returns their final state and
+/// records (what `taosim compare` and the parity tests hold the GPU to). A guard that fires is
+/// returned as its error, without the replay [`run_point`] does.
+pub fn run_batch<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    first: u32,
+    n: u32,
+) -> Result<(BatchState<R>, Vec<PathRecords>)> {
+    let mut state = BatchState::<R>::with_yuma(n as usize, plan.slots, plan.yuma);
+    let results =
+        state.map_paths(|i, mut st| simulate_path(plan, point, first + i as u32, &mut st, false));
+    let records = results.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok((state, records))
+}
+
+/// Checks one path's state with the runtime guards (module docs), as after `stage` of `step`.
+/// Backends that do not run the checks stage by stage (the GPU) call it on the states they read
+/// back, then [`replay_with_guards`] to name the stage.
+pub fn check_path<R: Real>(
+    plan: &RunPlan,
+    point: u32,
+    path: u32,
+    step: u32,
+    stage: Stage,
+    st: &mut PathState<'_, R>,
+) -> Result<()> {
+    let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let guard =
+        Guard::<R> { plan, point, path, start_pools, every_stage: true, _real: Default::default() };
+    guard.check(step, stage, st)
+}
+
+/// Replays path `path` of `point` on the CPU with the guards after every stage: the error names
+/// the first stage after which its state was bad (`Ok` when the CPU run is clean).
+pub fn replay_with_guards<R: Real>(plan: &RunPlan, point: u32, path: u32) -> Result<()> {
+    let mut state = BatchState::<R>::with_yuma(1, plan.slots, plan.yuma);
+    let mut st = state.path(0);
+    simulate_path(plan, point, path, &mut st, true).map(|_| ())
+}
+
 /// Where and when an event happens in a run.
 #[derive(Clone, Copy, Debug)]
 struct At {
@@ -311,12 +369,107 @@ impl At {
 }
 
 /// Everything one path produced.
-#[derive(Debug, Default)]
-struct PathRecords {
-    subnets: Vec<SubnetRecord>,
-    events: Vec<EventRecord>,
-    traces: Vec<TraceRecord>,
-    outcome: PathOutcome,
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathRecords {
+    /// Subnet rows, ordered by (netuid, occupant).
+    pub subnets: Vec<SubnetRecord>,
+    /// Events in the order they happened.
+    pub events: Vec<EventRecord>,
+    /// Trace rows, ordered by (step, netuid).
+    pub traces: Vec<TraceRecord>,
+    /// The path's outcome.
+    pub outcome: PathOutcome,
+}
+
+/// Builds one path's records from what its state shows at each event, the same way on every
+/// backend: the CPU engine calls it as the stages run; the GPU engine calls it with the state
+/// snapshots its event log carries (a pruned slot, the traced paths at sample steps, the end).
+#[derive(Debug)]
+pub struct PathRecorder<'p> {
+    plan: &'p RunPlan,
+    point: u32,
+    path: u32,
+    start_pools: f64,
+    /// The records so far.
+    pub records: PathRecords,
+}
+
+impl<'p> PathRecorder<'p> {
+    /// An empty recorder for `path` of `point`.
+    pub fn new(plan: &'p RunPlan, point: u32, path: u32) -> Self {
+        let mut records = PathRecords::default();
+        records.outcome.path = path;
+        records.outcome.spiral_by_slot = vec![false; plan.slots];
+        let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
+        Self { plan, point, path, start_pools, records }
+    }
+
+    /// Whether this path writes trace rows.
+    pub fn traced(&self) -> bool {
+        self.path < self.plan.config.output.trace_paths
+    }
+
+    fn at(&self, step: u32, block: u32) -> At {
+        At { point: self.point, path: self.path, step, block }
+    }
+
+    /// Slot `slot` entered a death spiral at `step` (block `block` at the step's start); `st`
+    /// holds its state at that moment.
+    pub fn spiral<R: Real>(&mut self, step: u32, block: u32, slot: usize, st: &PathState<'_, R>) {
+        record_spiral(self.plan, self.at(step, block), slot, st, &mut self.records);
+    }
+
+    /// Slot `slot` is pruned at `step`; `st` holds its state just before the dissolution.
+    pub fn pruned<R: Real>(&mut self, step: u32, block: u32, slot: usize, st: &PathState<'_, R>) {
+        let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
+        let at = self.at(step, block);
+        self.records.events.push(at.event(slot, EventKind::Pruned, pool, moving));
+        let record = occupant_record(self.plan, self.point, self.path, st, slot, Some(step));
+        self.records.subnets.push(record);
+        self.records.outcome.prunings += 1;
+    }
+
+    /// A subnet registered into `slot` at `step`, paying `cost` for a pool of `start_pool` TAO.
+    pub fn registered(&mut self, step: u32, block: u32, slot: usize, cost: f64, start_pool: f64) {
+        let at = self.at(step, block);
+        self.records.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
+    }
+
+    /// Trace rows of every slot at the end of `step` steps (0 = the start).
+    pub fn trace<R: Real>(&mut self, step: u32, st: &PathState<'_, R>) {
+        trace(self.plan, self.point, self.path, step, st, &mut self.records.traces);
+    }
+
+    /// Whether the end of step `step` (0-based) is a trace sample.
+    pub fn traces_after(&self, step: u32) -> bool {
+        (step + 1).is_multiple_of(self.plan.trace_every) || step + 1 == self.plan.steps
+    }
+
+    /// The records, completed from the state at the horizon (`eligible`: the last step's flags).
+    pub fn finish<R: Real>(mut self, st: &PathState<'_, R>, eligible: &[u32]) -> PathRecords {
+        let (plan, point, path) = (self.plan, self.point, self.path);
+        let out = &mut self.records;
+        out.outcome.min_reserve = st.global.min_reserve_seen[0].f64();
+        out.outcome.max_alpha_issuance = st.global.max_alpha_issuance_seen[0].f64();
+        let mut pools = 0.0;
+        for (i, &is_eligible) in eligible.iter().enumerate() {
+            if st.sub_int.active[i] != 0 {
+                out.subnets.push(occupant_record(plan, point, path, st, i, None));
+                pools += st.sub.tao[i].f64();
+                if is_eligible != 0 && st.sub.share[i] <= R::zero() {
+                    out.outcome.zero_share_end += 1;
+                }
+            }
+        }
+        out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
+        let g = &st.global;
+        let lhs =
+            pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
+        let rhs = self.start_pools + g.tao_minted[0].f64();
+        out.outcome.pool_tao_end = pools;
+        out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
+        self.records
+    }
 }
 
 /// Puts the initial network into one path's state.
@@ -359,6 +512,7 @@ fn init_path<R: Real>(plan: &RunPlan, rng: &PathRng, st: &mut PathState<'_, R>) 
     st.global.issuance[0] = R::of(net.issuance);
     st.global.root_tao[0] = R::of(net.root_tao);
     st.global.last_lock[0] = R::of(1_250.0);
+    st.global.min_reserve_seen[0] = R::max_value();
     st.global_int.block[0] = net.block;
     st.global_int.last_lock_block[0] =
         net.block.saturating_sub(u32::try_from(reduction / 2).unwrap_or(0));
@@ -436,32 +590,26 @@ fn simulate_path<R: Real>(
     let rng = PathRng::new(cfg.run.seed, point, path);
     init_path(plan, &rng, st);
     let slots = plan.slots;
-    let traced = path < cfg.output.trace_paths;
     let mut orders = vec![Orders::<R>::default(); slots];
     let mut eligible = vec![0_u32; slots];
     let mut yuma_work = EpochWorkspace::<R>::new(plan.yuma);
-    let mut out = PathRecords::default();
-    out.outcome.path = path;
-    out.outcome.spiral_by_slot = vec![false; slots];
-    out.outcome.min_reserve = f64::INFINITY;
-    let start_pools: f64 = plan.network.subnets.iter().map(|s| s.tao).sum();
+    let mut rec = PathRecorder::new(plan, point, path);
     let guard = Guard::<R> {
         plan,
         point,
         path,
-        start_pools,
+        start_pools: rec.start_pools,
         every_stage,
         _real: core::marker::PhantomData,
     };
     guard.check(0, Stage::Init, st)?;
     let mut new_spirals = Vec::new();
-    if traced {
-        trace(plan, point, path, 0, st, &mut out.traces);
+    if rec.traced() {
+        rec.trace(0, st);
     }
 
     for step in 0..plan.steps {
-        st.global_int.step[0] = step;
-        let at = At { point, path, step, block: st.global_int.block[0] };
+        let block = st.global_int.block[0];
         let arrival =
             behaviour(&plan.step, &cfg.behaviour, &cfg.registration, &rng, step, st, &mut orders);
         guard.check(step, Stage::Behaviour, st)?;
@@ -482,12 +630,9 @@ fn simulate_path<R: Real>(
                 if in_zero_emission(st, slot) && st.sub_int.spiral[slot] == 0 {
                     st.sub_int.spiral[slot] = 1;
                     st.sub_int.spiral_step[slot] = step;
-                    record_spiral(plan, at, slot, st, &mut out);
+                    rec.spiral(step, block, slot, st);
                 }
-                let (pool, moving) = (st.sub.tao[slot].f64(), st.sub.moving_price[slot].f64());
-                out.events.push(at.event(slot, EventKind::Pruned, pool, moving));
-                out.subnets.push(occupant_record(plan, point, path, st, slot, Some(step)));
-                out.outcome.prunings += 1;
+                rec.pruned(step, block, slot, st);
             }
             let done = apply_registration(&plan.step, reg, st);
             if plan.yuma.uids() > 0 {
@@ -495,39 +640,20 @@ fn simulate_path<R: Real>(
                 init_yuma_block(&plan.yuma, st.yuma_real, st.yuma_int, draws);
             }
             let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
-            out.events.push(at.event(slot, EventKind::Registered, cost, start_pool));
+            rec.registered(step, block, slot, cost, start_pool);
         }
         guard.check(step, Stage::Registration, st)?;
         new_spirals.clear();
         metrics(&plan.step, &plan.spiral, &eligible, st, |slot| new_spirals.push(slot));
         for &slot in &new_spirals {
-            record_spiral(plan, at, slot, st, &mut out);
+            rec.spiral(step, block, slot, st);
         }
-        st.global_int.block[0] += plan.step.blocks_per_step;
         guard.check(step, Stage::Metrics, st)?;
-        track_bounds(st, &mut out.outcome);
-        if traced && ((step + 1) % plan.trace_every == 0 || step + 1 == plan.steps) {
-            trace(plan, point, path, step + 1, st, &mut out.traces);
+        if rec.traced() && rec.traces_after(step) {
+            rec.trace(step + 1, st);
         }
     }
-
-    let mut pools = 0.0;
-    for (i, &is_eligible) in eligible.iter().enumerate() {
-        if st.sub_int.active[i] != 0 {
-            out.subnets.push(occupant_record(plan, point, path, st, i, None));
-            pools += st.sub.tao[i].f64();
-            if is_eligible != 0 && st.sub.share[i] <= R::zero() {
-                out.outcome.zero_share_end += 1;
-            }
-        }
-    }
-    out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
-    let g = &st.global;
-    let lhs = pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
-    let rhs = start_pools + g.tao_minted[0].f64();
-    out.outcome.pool_tao_end = pools;
-    out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
-    Ok(out)
+    Ok(rec.finish(st, &eligible))
 }
 
 /// The runtime guards of one path (module docs).
@@ -760,18 +886,6 @@ fn inject<R: Real>(fault: &Fault, st: &mut PathState<'_, R>) {
         }),
     }
     assert!(hit, "fault names an unknown field `{}`", fault.field);
-}
-
-/// Folds the step's smallest reserve and largest alpha issuance into the path's outcome (the
-/// full-run tests bound both).
-fn track_bounds<R: Real>(st: &PathState<'_, R>, o: &mut PathOutcome) {
-    let s = &st.sub;
-    for i in 0..s.tao.len() {
-        if st.sub_int.active[i] != 0 {
-            o.min_reserve = o.min_reserve.min(s.tao[i].f64()).min(s.alpha[i].f64());
-            o.max_alpha_issuance = o.max_alpha_issuance.max((s.alpha[i] + s.alpha_out[i]).f64());
-        }
-    }
 }
 
 /// Records a spiral entry of slot `slot` at `at`.

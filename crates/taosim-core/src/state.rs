@@ -182,6 +182,11 @@ columns! {
         root_yield_log,
         /// Root dividends claimed in the last step, TAO (root yield's numerator).
         root_claimed_last,
+        /// Smallest live pool reserve (TAO or alpha) seen at a step's end (starts at the largest
+        /// finite value; the full-run tests bound it).
+        min_reserve_seen,
+        /// Largest alpha issuance (`alpha + alpha_out`) of a live subnet seen at a step's end.
+        max_alpha_issuance_seen,
     }
 }
 

@@ -3,7 +3,7 @@
 //! ```toml
 //! [sweep]
 //! design = "grid"        # "grid" (cartesian), "zip", "lhs" (Latin hypercube), "sobol"
-//! points = 16            # lhs / sobol only: number of points
+//! points = 16            # lhs / sobol: number of points; saltelli: base rows
 //! paths = 64             # paths per point (overrides run.paths; --paths overrides both)
 //! [sweep.keys]           # any config key, dotted: a list of values, or a range {min, max}
 //! "behaviour.panic_rate_per_day" = [0.0, 0.01, 0.05]
@@ -29,6 +29,9 @@
 //!   keeps the balance of every power-of-two prefix (each of the first 2^m points falls in its own
 //!   interval of width 2^-m in every key; Owen, "On dropping the first Sobol' point", 2022). At
 //!   most [`SOBOL_MAX_DIMS`] keys.
+//! - `saltelli`: `points` base rows of Saltelli's A/B/AB_i arrangement on the Sobol sequence
+//!   ([`saltelli_unit`]), `points (keys + 2)` points in all, for Sobol indices
+//!   ([`crate::sensitivity::sobol_indices`]). At most [`SALTELLI_MAX_DIMS`] keys.
 //!
 //! Mapping from the unit interval `u` in [0, 1) (lhs, sobol): a float range `{min, max}` maps
 //! linearly to `min + u (max - min)`, in [min, max); an integer range (both ends integers) picks
@@ -40,7 +43,7 @@
 //! - Paths: path `k` of point `i` draws from Philox at (seed, `i`, `k`), so adding paths keeps
 //!   the existing paths' results.
 //! - `sobol`: point `i` depends only on `i` and the key list, so raising `points` keeps the first
-//!   points and their results.
+//!   points and their results. `saltelli` likewise: block `j` depends only on `j`.
 //! - `grid` / `zip`: point ids are indices; appending values to the *first* key (grid) or to every
 //!   list (zip) keeps the existing ids. Changing any other list renumbers points.
 //! - `lhs`: **not** prefix-stable: the strata depend on `points`, so a design with more points is
@@ -67,6 +70,8 @@ pub enum Design {
     Lhs,
     /// Sobol low-discrepancy sequence (Joe–Kuo).
     Sobol,
+    /// Saltelli's A/B/AB_i arrangement on a Sobol sequence, for Sobol indices.
+    Saltelli,
 }
 
 /// One value a swept key takes at a point.
@@ -111,7 +116,7 @@ impl SweepValue {
 pub enum KeyValues {
     /// An explicit list.
     List(Vec<SweepValue>),
-    /// A range `{ min, max }` (lhs and sobol only); `integer` when both ends are integers.
+    /// A range `{ min, max }` (lhs, sobol and saltelli only); `integer` when both ends are integers.
     Range {
         /// Lower end (included).
         min: f64,
@@ -136,7 +141,7 @@ pub struct SweepKey {
 pub struct SweepSpec {
     /// The design.
     pub design: Design,
-    /// Number of points (lhs and sobol; `None` for grid and zip, whose size the lists fix).
+    /// Number of points (lhs and sobol; base rows for saltelli; `None` for grid and zip, whose size the lists fix).
     pub points: Option<u32>,
     /// Paths per point (overrides `run.paths`).
     pub paths: Option<u32>,
@@ -169,11 +174,13 @@ impl SweepSpec {
                 "zip" => Design::Zip,
                 "lhs" => Design::Lhs,
                 "sobol" => Design::Sobol,
+                "saltelli" => Design::Saltelli,
                 _ => {
                     return Err(Error::OutOfRange {
                         key: "sweep.design".into(),
                         value: format!("\"{s}\""),
-                        allowed: "one of \"grid\", \"zip\", \"lhs\", \"sobol\"".into(),
+                        allowed: "one of \"grid\", \"zip\", \"lhs\", \"sobol\", \"saltelli\""
+                            .into(),
                     });
                 }
             },
@@ -198,8 +205,8 @@ impl SweepSpec {
         let points = count("points")?;
         let paths = count("paths")?;
         match (design, points) {
-            (Design::Lhs | Design::Sobol, None) => {
-                return Err(shape("sweep.points", "lhs and sobol designs need `points`"));
+            (Design::Lhs | Design::Sobol | Design::Saltelli, None) => {
+                return Err(shape("sweep.points", "lhs, sobol and saltelli designs need `points`"));
             }
             (Design::Grid | Design::Zip, Some(_)) => {
                 return Err(shape(
@@ -223,7 +230,7 @@ impl SweepSpec {
             {
                 return Err(shape(
                     &k.key,
-                    "a range {min, max} needs an lhs or sobol design; grid and zip take lists",
+                    "a range {min, max} needs an lhs, sobol or saltelli design; grid and zip take lists",
                 ));
             }
         }
@@ -237,6 +244,7 @@ impl SweepSpec {
             Design::Zip => zip(&self.keys),
             Design::Lhs => lhs(&self.keys, self.points.unwrap_or(1), seed),
             Design::Sobol => sobol(&self.keys, self.points.unwrap_or(1)),
+            Design::Saltelli => saltelli(&self.keys, self.points.unwrap_or(1)),
         }
     }
 }
@@ -466,6 +474,47 @@ pub fn sobol(keys: &[SweepKey], n: u32) -> Result<Vec<SweepPoint>> {
         return Err(too_many(n as usize));
     }
     (0..n).map(|i| Ok(map_unit(keys, &sobol_point(i, keys.len())?))).collect()
+}
+
+/// Keys a saltelli design supports: A and B take one Sobol dimension per key each.
+pub const SALTELLI_MAX_DIMS: usize = SOBOL_MAX_DIMS / 2;
+
+/// Saltelli's arrangement of `n` base rows over `dims` unit dimensions, `n (dims + 2)` points in
+/// base-row blocks: point `j (dims + 2) + k` is A_j for k = 0, B_j for k = 1 and AB_j^i (A_j with
+/// coordinate i from B_j) for k = 2 + i, where A_j and B_j are the first and last `dims`
+/// coordinates of point `j` of the `2 dims`-dimensional Sobol sequence. Block `j` depends on `j`
+/// alone, so raising `n` keeps every existing point.
+pub fn saltelli_unit(n: u32, dims: usize) -> Result<Vec<Vec<f64>>> {
+    if dims > SALTELLI_MAX_DIMS {
+        return Err(shape(
+            "sweep.keys",
+            format!(
+                "a saltelli design supports at most {SALTELLI_MAX_DIMS} keys, this one has {dims}"
+            ),
+        ));
+    }
+    let total = (n as usize).saturating_mul(dims + 2);
+    if total > MAX_POINTS {
+        return Err(too_many(total));
+    }
+    let mut out = Vec::with_capacity(total);
+    for j in 0..n {
+        let ab = sobol_point(j, 2 * dims)?;
+        let (a, b) = ab.split_at(dims);
+        out.push(a.to_vec());
+        out.push(b.to_vec());
+        for i in 0..dims {
+            let mut mixed = a.to_vec();
+            mixed[i] = b[i];
+            out.push(mixed);
+        }
+    }
+    Ok(out)
+}
+
+/// The saltelli design over the keys (see [`saltelli_unit`]); `n` base rows, point `i` has id `i`.
+pub fn saltelli(keys: &[SweepKey], n: u32) -> Result<Vec<SweepPoint>> {
+    Ok(saltelli_unit(n, keys.len())?.iter().map(|u| map_unit(keys, u)).collect())
 }
 
 /// Maps a unit-cube point onto the keys' ranges and lists.

@@ -40,6 +40,41 @@ pub enum GpuError {
         /// wgpu's reason.
         message: String,
     },
+    /// The adapter lacks a feature the run needs.
+    #[error("the adapter {adapter} does not support {what}")]
+    Unsupported {
+        /// Adapter name.
+        adapter: String,
+        /// What is missing.
+        what: String,
+    },
+    /// A path logged more events in a chunk than the event log holds.
+    #[error(
+        "path {path} logged {events} events in one chunk of steps, more than the device event log holds"
+    )]
+    EventOverflow {
+        /// Path index in the batch.
+        path: u32,
+        /// Events logged.
+        events: u32,
+    },
+    /// An event record of unknown kind (a shader bug).
+    #[error("path {path}: event record of unknown kind {kind}")]
+    BadEvent {
+        /// Path index in the batch.
+        path: u32,
+        /// The kind word.
+        kind: u32,
+    },
+    /// The device state of a path failed the runtime guards but its CPU replay is clean: the GPU
+    /// result diverged from the CPU reference.
+    #[error(
+        "path {path}: the GPU state failed the runtime guards, but the CPU replay is clean (the backends diverged; run `taosim compare` on this config)"
+    )]
+    Diverged {
+        /// Path id.
+        path: u32,
+    },
     /// A stage's validation or dispatch failed (wgpu validation error).
     #[error("stage `{stage}`: {message}")]
     Stage {

@@ -8,10 +8,16 @@
 //!   the adapter report of `taosim devices`.
 //! - [`shaders`]: the WGSL sources (the shared prelude, then one stage per file), assembled per
 //!   stage, and the stage table with each stage's bindings.
+//! - [`engine`]: the run loop on the device (batches, chunks of steps, event log, records).
+//! - [`device`]: a batch's buffers on the device (state, scratch, parameters, events).
+//! - [`params`]: the step's parameters as named arrays.
 //! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
 //! - [`stages`]: one module per stage: pipeline, buffers, dispatch, readback.
 
 pub mod context;
+pub mod device;
+pub mod engine;
+pub mod params;
 pub mod shaders;
 pub mod stages;
 pub mod types;

@@ -1,17 +1,81 @@
-//! The WGSL sources and the stage table.
+//! The WGSL sources, the stage table and module assembly.
 //!
-//! A stage's module is the shared prelude (`shaders/shared/*.wgsl`, in [`PRELUDE`] order) followed
-//! by the stage's own file; every stage's entry point is `main`. The sources are compiled into the
-//! binary (`include_str!`), so a run needs no shader files on disk. Each stage lists its bindings
-//! in `@binding` order; pipelines build their layouts from this table, not from reflection.
+//! Two kinds of modules are assembled from `shaders/`:
+//!
+//! - a **standalone** stage (`rng_blocks`): the base prelude (`shared/types.wgsl`,
+//!   `shared/philox.wgsl`) then the stage file, with its own bindings and entry point `main`;
+//! - a **step** stage (every stage of model.md §3): the base prelude, the precision's real prelude
+//!   (`shared/real_f64.wgsl` or `shared/real_f32.wgsl`, which define `Real` and the transcendental
+//!   functions), the generated index constants ([`generated_constants`]), `shared/state.wgsl` (the
+//!   batch's buffers at the fixed bindings 0-12), the model libraries (`shaders/model/*.wgsl`,
+//!   twins of `taosim_core::model`), every step stage's file (each defines `fn <stage>(p: u32)`
+//!   for path `p` of the batch), and an entry point `main` that runs the wanted stage for one path
+//!   per invocation.
+//!
+//! The sources are compiled into the binary (`include_str!`), so a run needs no shader files on
+//! disk. Pipelines build their layouts from this table, not from reflection.
 
-/// The shared prelude: name and source, concatenated in this order ahead of every stage.
+use taosim_core::records::EventKind;
+use taosim_core::state::{GlobalInt, GlobalReal, SubnetInt, SubnetReal};
+
+use crate::params::Params;
+
+/// The base prelude: name and source, ahead of every module.
 pub const PRELUDE: &[(&str, &str)] = &[
     ("shared/types.wgsl", include_str!("../../../shaders/shared/types.wgsl")),
     ("shared/philox.wgsl", include_str!("../../../shaders/shared/philox.wgsl")),
 ];
 
-/// What a binding is.
+/// Arithmetic precision of the step stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// `Real = f64` (needs `SHADER_F64`); transcendental functions in software f64.
+    F64,
+    /// `Real = f32`; transcendental functions are the native f32 built-ins.
+    F32,
+}
+
+impl Precision {
+    /// The real prelude file of this precision.
+    pub fn prelude(self) -> (&'static str, &'static str) {
+        match self {
+            Precision::F64 => {
+                ("shared/real_f64.wgsl", include_str!("../../../shaders/shared/real_f64.wgsl"))
+            }
+            Precision::F32 => {
+                ("shared/real_f32.wgsl", include_str!("../../../shaders/shared/real_f32.wgsl"))
+            }
+        }
+    }
+
+    /// Bytes per real.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Precision::F64 => 8,
+            Precision::F32 => 4,
+        }
+    }
+
+    /// `f64` or `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F64 => "f64",
+            Precision::F32 => "f32",
+        }
+    }
+}
+
+/// The state buffers and step helpers every step stage sees.
+pub const STATE: (&str, &str) =
+    ("shared/state.wgsl", include_str!("../../../shaders/shared/state.wgsl"));
+
+/// Twins of `taosim_core::model` used by the step stages, in dependency order.
+pub const MODEL: &[(&str, &str)] = &[
+    ("model/amm.wgsl", include_str!("../../../shaders/model/amm.wgsl")),
+    ("model/moving_price.wgsl", include_str!("../../../shaders/model/moving_price.wgsl")),
+];
+
+/// What a binding of a standalone stage is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindType {
     /// A uniform buffer.
@@ -22,36 +86,167 @@ pub enum BindType {
     Storage,
 }
 
-/// One compute stage: its name (the file stem, and the CPU twin's module name), source and
-/// bindings in `@binding` order (all in group 0).
+/// The bindings of every step stage (shared/state.wgsl), in `@binding` order.
+pub const STEP_BINDINGS: &[BindType] = &[
+    BindType::Uniform,     // 0 info
+    BindType::Storage,     // 1 subnet_real
+    BindType::Storage,     // 2 subnet_int
+    BindType::Storage,     // 3 global_real
+    BindType::Storage,     // 4 global_int
+    BindType::Storage,     // 5 yuma_real
+    BindType::Storage,     // 6 yuma_int
+    BindType::Storage,     // 7 scratch_real
+    BindType::Storage,     // 8 scratch_int
+    BindType::StorageRead, // 9 params_real
+    BindType::StorageRead, // 10 params_int
+    BindType::Storage,     // 11 events_real
+    BindType::Storage,     // 12 events_int
+];
+
+/// How a stage is assembled and bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageKind {
+    /// Its own bindings, in `@binding` order, and its own `main`.
+    Standalone(&'static [BindType]),
+    /// A step stage: [`STEP_BINDINGS`], `fn <name>(p: u32)`, entry generated.
+    Step,
+}
+
+/// One compute stage: its name (the file stem, and the CPU twin's module name), source and kind.
 #[derive(Clone, Copy, Debug)]
 pub struct Stage {
     /// Stage name, e.g. `rng_blocks`.
     pub name: &'static str,
-    /// The stage's own WGSL (without the prelude).
+    /// The stage's own WGSL (without preludes).
     pub source: &'static str,
-    /// Bindings, in `@binding` order.
-    pub bindings: &'static [BindType],
+    /// Standalone or step.
+    pub kind: StageKind,
 }
 
-/// Every stage with a shader.
-pub const STAGES: &[Stage] = &[Stage {
-    name: "rng_blocks",
-    source: include_str!("../../../shaders/rng_blocks.wgsl"),
-    bindings: &[BindType::Uniform, BindType::Storage],
-}];
-
-/// The full module source of `stage`: the prelude, then the stage.
-pub fn assemble(stage: &Stage) -> String {
-    let mut out = String::new();
-    for (name, source) in PRELUDE {
-        out.push_str(&format!("// ---- {name}\n{source}\n"));
+impl Stage {
+    /// The bindings of the stage's module.
+    pub fn bindings(&self) -> &'static [BindType] {
+        match self.kind {
+            StageKind::Standalone(b) => b,
+            StageKind::Step => STEP_BINDINGS,
+        }
     }
-    out.push_str(&format!("// ---- {}.wgsl\n{}", stage.name, stage.source));
-    out
 }
+
+macro_rules! step_stage {
+    ($name:literal) => {
+        Stage {
+            name: $name,
+            source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
+            kind: StageKind::Step,
+        }
+    };
+}
+
+/// Every stage with a shader. Step stages are listed in the order a step runs them.
+pub const STAGES: &[Stage] = &[
+    Stage {
+        name: "rng_blocks",
+        source: include_str!("../../../shaders/rng_blocks.wgsl"),
+        kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
+    },
+    step_stage!("moving_price"),
+];
 
 /// The stage named `name`.
 pub fn stage(name: &str) -> Option<&'static Stage> {
     STAGES.iter().find(|s| s.name == name)
+}
+
+fn push(out: &mut String, name: &str, source: &str) {
+    out.push_str(&format!("// ---- {name}\n{source}\n"));
+}
+
+/// `const <PREFIX><NAME>: u32 = <index>u;` for each name, and `<PREFIX>FIELDS` (or `count_name`).
+fn index_constants(out: &mut String, prefix: &str, names: &[&str], count_name: &str) {
+    for (k, name) in names.iter().enumerate() {
+        out.push_str(&format!("const {prefix}{}: u32 = {k}u;\n", name.to_uppercase()));
+    }
+    out.push_str(&format!("const {count_name}: u32 = {}u;\n", names.len()));
+}
+
+/// The generated WGSL constants of a step module: the state field indices (`SR_`, `SI_`, `GR_`,
+/// `GI_` + field name, and `*_FIELDS`), the event kinds and record sizes, and the parameter
+/// indices of `params` (`P_` + name for reals, `PI_` + name for integers).
+pub fn generated_constants<R>(params: &Params<R>) -> String {
+    let mut out = String::new();
+    index_constants(&mut out, "SR_", SubnetReal::<f64>::NAMES, "SR_FIELDS");
+    index_constants(&mut out, "SI_", SubnetInt::<u32>::NAMES, "SI_FIELDS");
+    index_constants(&mut out, "GR_", GlobalReal::<f64>::NAMES, "GR_FIELDS");
+    index_constants(&mut out, "GI_", GlobalInt::<u32>::NAMES, "GI_FIELDS");
+    for kind in [EventKind::Registered, EventKind::Pruned, EventKind::Spiral] {
+        out.push_str(&format!(
+            "const EVENT_{}: u32 = {}u;\n",
+            kind.name().to_uppercase(),
+            kind as u32
+        ));
+    }
+    out.push_str(&format!("const EVENT_INTS: u32 = {}u;\n", EVENT_INTS));
+    out.push_str(&format!("const EVENT_REALS: u32 = {}u;\n", EVENT_REALS));
+    let (reals, ints) = params_names(params);
+    index_constants(&mut out, "P_", &reals, "P_COUNT");
+    index_constants(&mut out, "PI_", &ints, "PI_COUNT");
+    out
+}
+
+fn params_names<R>(params: &Params<R>) -> (Vec<&'static str>, Vec<&'static str>) {
+    (params.reals.iter().map(|p| p.0).collect(), params.ints.iter().map(|p| p.0).collect())
+}
+
+/// Integers per event record: kind, step, block, slot, then the slot's [`SubnetInt`] fields.
+pub const EVENT_INTS: usize = 4 + SubnetInt::<u32>::FIELDS;
+/// Reals per event record: value, value2, the slot's [`SubnetReal`] fields, then the path's
+/// [`GlobalReal`] fields.
+pub const EVENT_REALS: usize = 2 + SubnetReal::<f64>::FIELDS + GlobalReal::<f64>::FIELDS;
+
+/// The module source of a standalone `stage`: the base prelude, then the stage.
+///
+/// # Panics
+/// If `stage` is a step stage (use [`assemble_step`]).
+pub fn assemble(stage: &Stage) -> String {
+    assert!(matches!(stage.kind, StageKind::Standalone(_)), "{} is a step stage", stage.name);
+    let mut out = String::new();
+    for (name, source) in PRELUDE {
+        push(&mut out, name, source);
+    }
+    push(&mut out, &format!("{}.wgsl", stage.name), stage.source);
+    out
+}
+
+/// The library every step module shares: preludes, generated constants, state, model twins and
+/// every step stage's functions (no entry point).
+pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
+    let mut out = String::new();
+    for (name, source) in PRELUDE {
+        push(&mut out, name, source);
+    }
+    let (name, source) = precision.prelude();
+    push(&mut out, name, source);
+    push(&mut out, "generated constants", &generated_constants(params));
+    push(&mut out, STATE.0, STATE.1);
+    for (name, source) in MODEL {
+        push(&mut out, name, source);
+    }
+    for stage in STAGES.iter().filter(|s| s.kind == StageKind::Step) {
+        push(&mut out, &format!("{}.wgsl", stage.name), stage.source);
+    }
+    out
+}
+
+/// The module of step stage `stage`: [`step_library`] and an entry point `main` running
+/// `stage` for one path per invocation.
+pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>) -> String {
+    let mut out = step_library(precision, params);
+    out.push_str(&format!(
+        "// ---- entry point\n@compute @workgroup_size(WORKGROUP_SIZE)\n\
+         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+         if (gid.x >= info.paths) {{\n        return;\n    }}\n    {}(gid.x);\n}}\n",
+        stage.name
+    ));
+    out
 }

@@ -1,10 +1,26 @@
-//! One module per stage with a shader: pipeline, buffers, dispatch, readback (same stems as
-//! `taosim_core::cpu`).
+//! One module per stage with a shader (same stems as `taosim_core::cpu`): its parameters and,
+//! for tests, a runner of the stage alone on a batch; plus the pipeline, dispatch and readback
+//! every stage uses.
 
+pub mod behaviour;
+pub mod emission_shares;
+pub mod epoch;
+pub mod injection;
+pub mod metrics;
+pub mod moving_price;
+pub mod registration;
 pub mod rng_blocks;
+pub mod swaps;
 
-use crate::GpuError;
-use crate::shaders::{BindType, Stage};
+use taosim_core::Real;
+use taosim_core::engine::RunPlan;
+use taosim_core::state::BatchState;
+
+use crate::device::{BatchId, DeviceState};
+use crate::params::{Params, step_params};
+use crate::shaders::{BindType, Precision, Stage, StageKind};
+use crate::types::WORKGROUP_SIZE;
+use crate::{Context, GpuError};
 
 /// A compute pipeline built from the stage table (explicit layout, not reflection).
 #[derive(Debug)]
@@ -18,16 +34,33 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Compiles `stage` (prelude + stage) on `device`, catching validation errors.
+    /// Compiles the standalone `stage` on `device`, catching validation errors.
     pub fn new(device: &wgpu::Device, stage: &'static Stage) -> Result<Self, GpuError> {
+        Self::from_source(device, stage, crate::shaders::assemble(stage))
+    }
+
+    /// Compiles step stage `stage` at `precision` with the parameter names of `params`.
+    pub fn step<R>(
+        device: &wgpu::Device,
+        stage: &'static Stage,
+        precision: Precision,
+        params: &Params<R>,
+    ) -> Result<Self, GpuError> {
+        Self::from_source(device, stage, crate::shaders::assemble_step(stage, precision, params))
+    }
+
+    fn from_source(
+        device: &wgpu::Device,
+        stage: &'static Stage,
+        source: String,
+    ) -> Result<Self, GpuError> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let source = crate::shaders::assemble(stage);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(stage.name),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let entries: Vec<wgpu::BindGroupLayoutEntry> = stage
-            .bindings
+            .bindings()
             .iter()
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupLayoutEntry {
@@ -79,6 +112,21 @@ pub fn read_back(
     bytes: u64,
     what: &'static str,
 ) -> Result<Vec<u8>, GpuError> {
+    read_back_range(device, queue, buffer, 0, bytes, what)
+}
+
+/// Copies `bytes` bytes of `buffer` from byte `offset` back to the host (both multiples of 4).
+pub fn read_back_range(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    bytes: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, GpuError> {
+    if bytes == 0 {
+        return Ok(Vec::new());
+    }
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("taosim.readback"),
         size: bytes,
@@ -86,7 +134,7 @@ pub fn read_back(
         mapped_at_creation: false,
     });
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+    encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, bytes);
     queue.submit([encoder.finish()]);
     let (tx, rx) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -104,4 +152,52 @@ pub fn read_back(
         .to_vec();
     staging.unmap();
     Ok(data)
+}
+
+/// Records one dispatch of a step stage over every path of `state` into `encoder`.
+pub fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &Pipeline,
+    bind: &wgpu::BindGroup,
+    paths: u32,
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(pipeline.stage.name),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(&pipeline.pipeline);
+    pass.set_bind_group(0, bind, &[]);
+    pass.dispatch_workgroups(paths.div_ceil(WORKGROUP_SIZE), 1, 1);
+}
+
+/// TEST HARNESS: runs step stage `name` once over `state` on the device, with `plan`'s parameters
+/// and the scratch `scratch_real` / `scratch_int` (per path, as shared/state.wgsl lays it out;
+/// empty = zeroed), and returns the device state (downloaded into `state`) so a test can compare
+/// it with the CPU twin run on a copy.
+pub fn run_step_stage<R: Real>(
+    ctx: &Context,
+    name: &str,
+    plan: &RunPlan,
+    id: BatchId,
+    state: &mut BatchState<R>,
+    scratch_real: &[R],
+    scratch_int: &[u32],
+) -> Result<DeviceState, GpuError> {
+    let stage = crate::shaders::stage(name).expect("stage in the table");
+    assert_eq!(stage.kind, StageKind::Step, "{name} is not a step stage");
+    let params = step_params::<R>(plan);
+    let device = DeviceState::upload(ctx, id, state, &params, 8);
+    let pipeline = Pipeline::step(&ctx.device, stage, device.precision, &params)?;
+    if !scratch_real.is_empty() {
+        device.write(ctx, crate::device::binding::SCRATCH_REAL, scratch_real);
+    }
+    if !scratch_int.is_empty() {
+        device.write(ctx, crate::device::binding::SCRATCH_INT, scratch_int);
+    }
+    let bind = device.bind_group(ctx, &pipeline.layout);
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    dispatch(&mut encoder, &pipeline, &bind, state.paths as u32);
+    ctx.queue.submit([encoder.finish()]);
+    device.download(ctx, state)?;
+    Ok(device)
 }

@@ -46,3 +46,47 @@ impl From<&taosim_core::cpu::rng_blocks::RngBlocksParams> for RngBlocksParams {
         }
     }
 }
+
+/// Sizes of a batch on the device, shared by every step stage (WGSL `StepInfo`, binding 0).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct StepInfo {
+    /// Paths in the batch.
+    pub paths: u32,
+    /// Subnet slots per path.
+    pub subnets: u32,
+    /// Path id of the batch's first path.
+    pub first_path: u32,
+    /// Sweep point.
+    pub point: u32,
+    /// Low word of the run seed.
+    pub seed_lo: u32,
+    /// High word of the run seed.
+    pub seed_hi: u32,
+    /// Yuma validators V (0 with Yuma off).
+    pub yuma_validators: u32,
+    /// Yuma miners M.
+    pub yuma_miners: u32,
+    /// Epochs of consensus history.
+    pub yuma_reveal: u32,
+    /// Reals per subnet's Yuma block.
+    pub yuma_reals: u32,
+    /// Integers per subnet's Yuma block.
+    pub yuma_ints: u32,
+    /// Scratch reals per path.
+    pub scratch_reals: u32,
+    /// Scratch integers per path.
+    pub scratch_ints: u32,
+    /// Event records per path per chunk of steps.
+    pub event_capacity: u32,
+    /// Padding to 16 bytes.
+    pub _pad0: u32,
+    /// Padding to 16 bytes.
+    pub _pad1: u32,
+}
+
+const _: () = assert!(size_of::<StepInfo>().is_multiple_of(16), "uniforms pad to 16 bytes");
+
+/// Reals and integers per path in the scratch mailbox (WGSL `SCRATCH_MAILBOX`): small results a
+/// stage hands to a later stage of the same step.
+pub const SCRATCH_MAILBOX: u32 = 8;

@@ -6,25 +6,58 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use naga::{Module, TypeInner};
-use taosim_gpu::shaders::{PRELUDE, STAGES, assemble};
-use taosim_gpu::types::{RngBlocksParams, WORKGROUP_SIZE};
+use taosim_gpu::params::step_params;
+use taosim_gpu::shaders::{
+    PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step, step_library,
+};
+use taosim_gpu::types::{RngBlocksParams, SCRATCH_MAILBOX, StepInfo, WORKGROUP_SIZE};
+
+mod common;
 
 fn parse(source: &str, what: &str) -> Module {
     naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{what} does not parse:\n{}", e.emit_to_string(source)))
 }
 
+/// Every stage's module, in both precisions for the step stages: f64 modules validate without
+/// `SHADER_INT64` (not every f64 adapter has it), f32 modules without `FLOAT64` either (so an
+/// adapter without `SHADER_F64` can run them).
 #[test]
 fn every_stage_validates_with_its_prelude() {
+    let plan = common::plan("");
+    let params = step_params::<f64>(&plan);
+    let mut modules = Vec::new();
     for stage in STAGES {
-        let source = assemble(stage);
-        let module = parse(&source, stage.name);
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{} fails validation: {e:?}", stage.name));
+        match stage.kind {
+            StageKind::Standalone(_) => modules.push((
+                stage,
+                "standalone",
+                assemble(stage),
+                naga::valid::Capabilities::all(),
+            )),
+            StageKind::Step => {
+                modules.push((
+                    stage,
+                    "f64",
+                    assemble_step(stage, Precision::F64, &params),
+                    naga::valid::Capabilities::all() - naga::valid::Capabilities::SHADER_INT64,
+                ));
+                modules.push((
+                    stage,
+                    "f32",
+                    assemble_step(stage, Precision::F32, &params),
+                    naga::valid::Capabilities::all()
+                        - naga::valid::Capabilities::FLOAT64
+                        - naga::valid::Capabilities::SHADER_INT64,
+                ));
+            }
+        }
+    }
+    for (stage, what, source, capabilities) in modules {
+        let module = parse(&source, &format!("{} ({what})", stage.name));
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} ({what}) fails validation: {e:?}", stage.name));
         let entry = module.entry_points.iter().find(|e| e.name == "main");
         assert!(entry.is_some(), "{}: entry point `main`", stage.name);
         assert_eq!(
@@ -79,6 +112,29 @@ fn shared_structs_match_their_rust_layout() {
         ],
         size_of::<RngBlocksParams>(),
     );
+    assert_struct(
+        &module,
+        "StepInfo",
+        &[
+            ("paths", offset_of!(StepInfo, paths)),
+            ("subnets", offset_of!(StepInfo, subnets)),
+            ("first_path", offset_of!(StepInfo, first_path)),
+            ("point", offset_of!(StepInfo, point)),
+            ("seed_lo", offset_of!(StepInfo, seed_lo)),
+            ("seed_hi", offset_of!(StepInfo, seed_hi)),
+            ("yuma_validators", offset_of!(StepInfo, yuma_validators)),
+            ("yuma_miners", offset_of!(StepInfo, yuma_miners)),
+            ("yuma_reveal", offset_of!(StepInfo, yuma_reveal)),
+            ("yuma_reals", offset_of!(StepInfo, yuma_reals)),
+            ("yuma_ints", offset_of!(StepInfo, yuma_ints)),
+            ("scratch_reals", offset_of!(StepInfo, scratch_reals)),
+            ("scratch_ints", offset_of!(StepInfo, scratch_ints)),
+            ("event_capacity", offset_of!(StepInfo, event_capacity)),
+            ("_pad0", offset_of!(StepInfo, _pad0)),
+            ("_pad1", offset_of!(StepInfo, _pad1)),
+        ],
+        size_of::<StepInfo>(),
+    );
 }
 
 /// The value of the WGSL `const` `name` of type u32.
@@ -103,6 +159,40 @@ fn shared_constants_match_rust() {
     assert_eq!(wgsl_u32(&module, "PHILOX_W0"), taosim_core::rng::PHILOX_W0);
     assert_eq!(wgsl_u32(&module, "PHILOX_W1"), taosim_core::rng::PHILOX_W1);
     assert_eq!(wgsl_u32(&module, "PHILOX_ROUNDS"), taosim_core::rng::PHILOX_ROUNDS);
+    assert_eq!(wgsl_u32(&module, "SCRATCH_MAILBOX"), SCRATCH_MAILBOX);
+}
+
+/// The generated constants of a step module (state field indices, event kinds and sizes,
+/// parameter indices) equal the Rust lists they are generated from, as naga reads them.
+#[test]
+fn generated_constants_match_rust() {
+    use taosim_core::records::EventKind;
+    use taosim_core::state::{GlobalInt, GlobalReal, SubnetInt, SubnetReal};
+    let plan = common::plan("");
+    let params = step_params::<f64>(&plan);
+    let module = parse(&step_library(Precision::F64, &params), "the step library");
+    let lists: [(&str, &[&str]); 4] = [
+        ("SR_", SubnetReal::<f64>::NAMES),
+        ("SI_", SubnetInt::<u32>::NAMES),
+        ("GR_", GlobalReal::<f64>::NAMES),
+        ("GI_", GlobalInt::<u32>::NAMES),
+    ];
+    for (prefix, names) in lists {
+        for (k, name) in names.iter().enumerate() {
+            assert_eq!(wgsl_u32(&module, &format!("{prefix}{}", name.to_uppercase())), k as u32);
+        }
+        assert_eq!(wgsl_u32(&module, &format!("{prefix}FIELDS")), names.len() as u32);
+    }
+    for kind in [EventKind::Registered, EventKind::Pruned, EventKind::Spiral] {
+        let name = format!("EVENT_{}", kind.name().to_uppercase());
+        assert_eq!(wgsl_u32(&module, &name), kind as u32, "{name}");
+    }
+    for (k, (name, _)) in params.reals.iter().enumerate() {
+        assert_eq!(wgsl_u32(&module, &format!("P_{}", name.to_uppercase())), k as u32);
+    }
+    for (k, (name, _)) in params.ints.iter().enumerate() {
+        assert_eq!(wgsl_u32(&module, &format!("PI_{}", name.to_uppercase())), k as u32);
+    }
 }
 
 /// CPU twins whose shader is not written yet (the GPU issue's remaining work). A stage leaves
@@ -113,7 +203,6 @@ const CPU_STAGES_WITHOUT_SHADER: &[&str] = &[
     "epoch",
     "injection",
     "metrics",
-    "moving_price",
     "payouts",
     "registration",
     "swaps",

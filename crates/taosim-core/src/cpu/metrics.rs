@@ -45,8 +45,10 @@ pub fn in_zero_emission<R: Real>(st: &PathState<'_, R>, slot: usize) -> bool {
     st.sub_int.zero_share_steps[slot] > 0
 }
 
-/// Updates peak, minimum, previous price, share sums and zero-share streaks; marks new spirals.
-/// Calls `on_spiral(slot)` for each subnet that entered a spiral this step, in slot order.
+/// Updates peak, minimum, previous price, share sums and zero-share streaks; marks new spirals;
+/// folds the step's smallest live reserve and largest alpha issuance into the path's bounds; then
+/// ends the step (block + `blocks_per_step`, step + 1). Calls `on_spiral(slot)` for each subnet
+/// that entered a spiral this step, in slot order.
 pub fn metrics<R: Real>(
     params: &StepParams,
     rule: &SpiralRule,
@@ -82,4 +84,14 @@ pub fn metrics<R: Real>(
             on_spiral(i);
         }
     }
+    let g = &mut st.global;
+    for i in 0..s.tao.len() {
+        if si.active[i] != 0 {
+            g.min_reserve_seen[0] = g.min_reserve_seen[0].min(s.tao[i]).min(s.alpha[i]);
+            g.max_alpha_issuance_seen[0] =
+                g.max_alpha_issuance_seen[0].max(s.alpha[i] + s.alpha_out[i]);
+        }
+    }
+    st.global_int.block[0] += params.blocks_per_step;
+    st.global_int.step[0] = step + 1;
 }

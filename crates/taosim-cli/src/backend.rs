@@ -1,0 +1,117 @@
+//! `--backend cpu|gpu|auto` and `--precision f64|f32`: which engine runs a point.
+//!
+//! `auto` takes the GPU when wgpu finds an adapter (honouring `WGPU_BACKEND` and
+//! `WGPU_ADAPTER_NAME`) and otherwise the CPU, with a notice on stderr. The precision defaults to
+//! f64 (on the GPU: f64 when the adapter has `SHADER_F64`, else f32 with a notice). Both engines
+//! hand batches of records to the same sink in path order, so the outputs are written by the same
+//! code whatever runs them.
+
+use std::ops::Range;
+
+use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::estimate::PointAccumulator;
+use taosim_core::records::BatchRecords;
+use taosim_gpu::engine::GpuEngine;
+use taosim_gpu::shaders::Precision;
+
+/// Which engine to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BackendChoice {
+    /// The CPU reference path (rayon).
+    Cpu,
+    /// The GPU path (wgpu); an error when there is no adapter.
+    Gpu,
+    /// The GPU when an adapter exists, else the CPU with a notice.
+    #[default]
+    Auto,
+}
+
+/// Arithmetic precision of the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PrecisionChoice {
+    /// 64-bit floats (the reference).
+    F64,
+    /// 32-bit floats with compensated money sums (model.md §1).
+    F32,
+}
+
+/// The engine a run uses.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// The CPU path at this precision.
+    Cpu(Precision),
+    /// The GPU path.
+    Gpu(Box<GpuEngine>),
+}
+
+impl Backend {
+    /// The engine for `choice` at `precision` (module docs).
+    pub(crate) fn select(
+        choice: BackendChoice,
+        precision: Option<PrecisionChoice>,
+    ) -> anyhow::Result<Self> {
+        let wanted = precision.map(|p| match p {
+            PrecisionChoice::F64 => Precision::F64,
+            PrecisionChoice::F32 => Precision::F32,
+        });
+        match choice {
+            BackendChoice::Cpu => Ok(Self::Cpu(wanted.unwrap_or(Precision::F64))),
+            BackendChoice::Gpu => Ok(Self::Gpu(Box::new(GpuEngine::new(wanted)?))),
+            BackendChoice::Auto => match GpuEngine::new(wanted) {
+                Ok(engine) => Ok(Self::Gpu(Box::new(engine))),
+                Err(e) => {
+                    eprintln!("taosim: no usable GPU ({e}); running on the CPU");
+                    Ok(Self::Cpu(wanted.unwrap_or(Precision::F64)))
+                }
+            },
+        }
+    }
+
+    /// `cpu` or `gpu`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu(_) => "cpu",
+            Self::Gpu(_) => "gpu",
+        }
+    }
+
+    /// The adapter's name on the GPU.
+    pub(crate) fn adapter(&self) -> Option<String> {
+        match self {
+            Self::Cpu(_) => None,
+            Self::Gpu(engine) => Some(engine.adapter().to_string()),
+        }
+    }
+
+    /// The precision of the state.
+    pub(crate) fn precision(&self) -> Precision {
+        match self {
+            Self::Cpu(p) => *p,
+            Self::Gpu(engine) => engine.precision,
+        }
+    }
+
+    /// Runs paths `paths` of `point`, handing each batch's records to `sink` in path order.
+    pub(crate) fn run_point(
+        &self,
+        plan: &RunPlan,
+        point: u32,
+        paths: Range<u32>,
+        sink: impl FnMut(BatchRecords) -> anyhow::Result<()>,
+    ) -> anyhow::Result<PointAccumulator> {
+        match (self, self.precision()) {
+            (Self::Cpu(_), Precision::F64) => {
+                run_point::<f64, anyhow::Error>(plan, point, paths, sink)
+            }
+            (Self::Cpu(_), Precision::F32) => {
+                run_point::<f32, anyhow::Error>(plan, point, paths, sink)
+            }
+            (Self::Gpu(engine), Precision::F64) => {
+                engine.run_point::<f64, anyhow::Error>(plan, point, paths, sink)
+            }
+            (Self::Gpu(engine), Precision::F32) => {
+                engine.run_point::<f32, anyhow::Error>(plan, point, paths, sink)
+            }
+        }
+    }
+}

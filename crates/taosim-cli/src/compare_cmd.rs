@@ -1,0 +1,172 @@
+//! `taosim compare CONFIG`: runs the same paths on the CPU (f64, the reference) and on the GPU and
+//! prints a parity table: per state field the largest relative difference at the horizon, the
+//! paths whose discrete decisions (registrations, prunings, spirals) diverged with their first
+//! divergent step, and each estimate on both backends with its standard error. Exit code 1 when
+//! the result is outside the documented tolerances (docs/performance.md, "GPU parity"):
+//!
+//! - GPU in f64: every real field within [`F64_TOLERANCE`] relative (values below
+//!   [`FLOOR`] in magnitude compared absolutely at `F64_TOLERANCE · FLOOR`), every integer field
+//!   equal, no diverged path, every estimate equal within two standard errors;
+//! - GPU in f32 (`--precision f32`): every estimate within two standard errors; the field
+//!   differences and diverged paths are reported as the f32 path's divergence from f64.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use taosim_core::engine::run_batch;
+use taosim_core::parity::{ESTIMATES, agree, divergence, field_diffs, mean_se};
+use taosim_core::records::PathOutcome;
+use taosim_gpu::engine::GpuEngine;
+use taosim_gpu::shaders::Precision;
+
+use crate::Failure;
+use crate::backend::PrecisionChoice;
+use crate::run_cmd::{self, RunFlags};
+
+/// Relative tolerance of every real field in f64 mode.
+pub(crate) const F64_TOLERANCE: f64 = 1e-9;
+/// Magnitude below which fields are compared absolutely (at `F64_TOLERANCE · FLOOR`).
+pub(crate) const FLOOR: f64 = 1e-6;
+
+/// Arguments of `taosim compare`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompareArgs {
+    /// Run config (TOML); `[[point]]` / `[sweep]` tables are ignored (the base config is compared).
+    config: PathBuf,
+    /// Paths to compare.
+    #[arg(long, default_value_t = 64)]
+    paths: u32,
+    /// Horizon in days.
+    #[arg(long, default_value_t = 30.0)]
+    days: f64,
+    /// Seed (overrides `run.seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Precision of the GPU side [default: f64 when the adapter has SHADER_F64].
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionChoice>,
+    /// Sweep point id whose random numbers the paths draw.
+    #[arg(long, default_value_t = 0)]
+    point_id: u32,
+}
+
+/// Runs the `compare` subcommand.
+pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
+    let mut base = run_cmd::load_table(&args.config).map_err(Failure::BadInput)?;
+    base.remove("point");
+    base.remove("sweep");
+    let flags = RunFlags {
+        paths: Some(args.paths),
+        days: Some(args.days),
+        seed: args.seed,
+        out: None,
+        threads: None,
+        force: false,
+        resume: false,
+        shard: None,
+        backend: crate::backend::BackendChoice::Cpu,
+        precision: None,
+    };
+    let points =
+        run_cmd::plan_points(&args.config, &base, &[toml::Table::new()], args.point_id, &flags)
+            .map_err(Failure::BadInput)?;
+    let (plan, _) = &points.plans[0];
+    let precision = args.precision.map(|p| match p {
+        PrecisionChoice::F64 => Precision::F64,
+        PrecisionChoice::F32 => Precision::F32,
+    });
+    let engine = GpuEngine::new(precision).map_err(|e| Failure::Failed(e.into()))?;
+    let (point, n) = (args.point_id, args.paths);
+    println!(
+        "taosim compare {}: {n} paths x {} days ({} steps), point {point}, seed {}",
+        args.config.display(),
+        args.days,
+        plan.steps,
+        plan.config.run.seed
+    );
+    println!(
+        "reference: CPU f64 ({} threads); candidate: GPU {} ({})",
+        rayon::current_num_threads(),
+        engine.adapter(),
+        engine.precision.name()
+    );
+    let t = Instant::now();
+    let (cpu_state, cpu_records) =
+        run_batch::<f64>(plan, point, 0, n).context("CPU run").map_err(Failure::Failed)?;
+    let cpu_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let result = match engine.precision {
+        Precision::F64 => engine
+            .run_batch::<f64>(plan, point, 0, n)
+            .map(|(s, r)| (field_diffs(&cpu_state, &s, FLOOR), r)),
+        Precision::F32 => engine
+            .run_batch::<f32>(plan, point, 0, n)
+            .map(|(s, r)| (field_diffs(&cpu_state, &s, FLOOR), r)),
+    };
+    let (diffs, gpu_records) = result.context("GPU run").map_err(Failure::Failed)?;
+    let gpu_s = t.elapsed().as_secs_f64();
+    println!("time: CPU {cpu_s:.2} s, GPU {gpu_s:.2} s");
+
+    let f64_mode = engine.precision == Precision::F64;
+    let mut pass = true;
+    println!("\n{:<26} {:>14}  at (path, slot)", "state field", "max rel diff");
+    for d in &diffs {
+        let integer = taosim_core::state::SubnetInt::<u32>::NAMES.contains(&d.field)
+            || taosim_core::state::GlobalInt::<u32>::NAMES.contains(&d.field);
+        let limit = if integer { 0.0 } else { F64_TOLERANCE };
+        let bad = f64_mode && d.max_rel > limit;
+        pass &= !bad;
+        println!(
+            "{:<26} {:>14.3e}  ({}, {}){}",
+            d.field,
+            d.max_rel,
+            d.at.0,
+            d.at.1,
+            if bad { "  <-- outside tolerance" } else { "" }
+        );
+    }
+    let div = divergence(&cpu_records, &gpu_records);
+    println!("\ndiscrete decisions: {} of {n} paths diverged", div.paths);
+    for (path, step) in div.first_steps.iter().take(10) {
+        match step {
+            Some(s) => println!("  path {path}: first divergent step {s}"),
+            None => println!("  path {path}: events agree, final counts differ"),
+        }
+    }
+    if f64_mode && div.paths > 0 {
+        pass = false;
+    }
+    let cpu_out: Vec<PathOutcome> = cpu_records.iter().map(|r| r.outcome.clone()).collect();
+    let gpu_out: Vec<PathOutcome> = gpu_records.iter().map(|r| r.outcome.clone()).collect();
+    println!("\n{:<22} {:>24} {:>24}  within 2 SE", "estimate", "CPU f64 (se)", "GPU (se)");
+    for (name, f) in ESTIMATES {
+        let (a, b) = (mean_se(&cpu_out, f), mean_se(&gpu_out, f));
+        let ok = agree(a, b, 2.0);
+        pass &= ok;
+        println!(
+            "{name:<22} {:>13.6} ({:>8.2e}) {:>13.6} ({:>8.2e})  {}",
+            a.mean,
+            a.se,
+            b.mean,
+            b.se,
+            if ok { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "\ntolerances ({}): {}",
+        engine.precision.name(),
+        if f64_mode {
+            "reals within 1e-9 relative, integers equal, no diverged path, estimates within 2 SE"
+        } else {
+            "estimates within 2 SE (field differences are the f32 path's divergence from f64)"
+        }
+    );
+    if pass {
+        println!("result: PASS");
+        Ok(())
+    } else {
+        println!("result: FAIL");
+        Err(Failure::Failed(anyhow::anyhow!("GPU and CPU differ beyond the tolerances above")))
+    }
+}

@@ -1,0 +1,170 @@
+//! Backend parity: how far two runs of the same paths (e.g. GPU and CPU, or f32 and f64) are from
+//! each other, field by field, in their discrete decisions, and in their estimates.
+//!
+//! `taosim compare` prints these; the GPU whole-run parity tests assert on them.
+
+use crate::Real;
+use crate::engine::PathRecords;
+use crate::records::PathOutcome;
+use crate::state::{BatchState, GlobalInt, GlobalReal, SubnetInt, SubnetReal};
+
+/// The largest difference of one state field over every path and slot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDiff {
+    /// Field name (`tao`, `issuance`, `yuma`, ...), as in the state's column lists.
+    pub field: &'static str,
+    /// Largest `|a − b| / max(|a|, |b|, floor)` (0 for integer fields that agree, 1 when not).
+    pub max_rel: f64,
+    /// Path (index in the batch) and slot where it is largest.
+    pub at: (usize, usize),
+}
+
+/// Relative difference with a floor on the scale, so values near zero compare absolutely.
+fn rel(a: f64, b: f64, floor: f64) -> f64 {
+    if a == b {
+        return 0.0;
+    }
+    let d = (a - b).abs() / a.abs().max(b.abs()).max(floor);
+    if d.is_nan() { f64::INFINITY } else { d }
+}
+
+/// Per-field differences between two batches of the same shape. Reals are compared relative to
+/// `max(|a|, |b|, floor)`; integer fields report 1 where any value differs.
+pub fn field_diffs<A: Real, B: Real>(
+    a: &BatchState<A>,
+    b: &BatchState<B>,
+    floor: f64,
+) -> Vec<FieldDiff> {
+    assert_eq!((a.paths, a.subnets), (b.paths, b.subnets), "batches of different shape");
+    let s = a.subnets;
+    let mut out = Vec::new();
+    let mut real_fields = |names: &[&'static str], xa: &[A], xb: &[B], len: usize| {
+        let fields = names.len();
+        for (f, &field) in names.iter().enumerate() {
+            let mut worst = FieldDiff { field, max_rel: 0.0, at: (0, 0) };
+            for p in 0..a.paths {
+                for i in 0..len {
+                    let k = (p * fields + f) * len + i;
+                    let d = rel(xa[k].f64(), xb[k].f64(), floor);
+                    if d > worst.max_rel {
+                        worst.max_rel = d;
+                        worst.at = (p, i);
+                    }
+                }
+            }
+            out.push(worst);
+        }
+    };
+    real_fields(SubnetReal::<A>::NAMES, &a.subnet_real, &b.subnet_real, s);
+    real_fields(GlobalReal::<A>::NAMES, &a.global_real, &b.global_real, 1);
+    let mut int_fields = |names: &[&'static str], xa: &[u32], xb: &[u32], len: usize| {
+        let fields = names.len();
+        for (f, &field) in names.iter().enumerate() {
+            let mut worst = FieldDiff { field, max_rel: 0.0, at: (0, 0) };
+            'paths: for p in 0..a.paths {
+                for i in 0..len {
+                    let k = (p * fields + f) * len + i;
+                    if xa[k] != xb[k] {
+                        worst = FieldDiff { field, max_rel: 1.0, at: (p, i) };
+                        break 'paths;
+                    }
+                }
+            }
+            out.push(worst);
+        }
+    };
+    int_fields(SubnetInt::<u32>::NAMES, &a.subnet_int, &b.subnet_int, s);
+    int_fields(GlobalInt::<u32>::NAMES, &a.global_int, &b.global_int, 1);
+    let per_path = a.yuma_real.len() / a.paths.max(1);
+    let mut yuma = FieldDiff { field: "yuma", max_rel: 0.0, at: (0, 0) };
+    for (k, (x, y)) in a.yuma_real.iter().zip(&b.yuma_real).enumerate() {
+        let d = rel(x.f64(), y.f64(), floor);
+        if d > yuma.max_rel {
+            yuma = FieldDiff {
+                field: "yuma",
+                max_rel: d,
+                at: (k / per_path.max(1), k % per_path.max(1)),
+            };
+        }
+    }
+    out.push(yuma);
+    out
+}
+
+/// Where two runs of the same paths took different discrete decisions (registrations, prunings,
+/// spirals: their event lists, or the integer state at the horizon).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Divergence {
+    /// Paths whose events or final integer state differ.
+    pub paths: usize,
+    /// Per diverged path: (path id, the first step at which its events differ, or `None` when
+    /// only the final integer state does).
+    pub first_steps: Vec<(u32, Option<u32>)>,
+}
+
+/// Compares the event lists (kind, step, netuid) of two runs' paths, in path order.
+pub fn divergence(a: &[PathRecords], b: &[PathRecords]) -> Divergence {
+    let mut out = Divergence::default();
+    for (x, y) in a.iter().zip(b) {
+        let key = |r: &PathRecords| {
+            r.events.iter().map(|e| (e.step, e.netuid, e.kind.name())).collect::<Vec<_>>()
+        };
+        let (kx, ky) = (key(x), key(y));
+        let same_end = x.outcome.spirals == y.outcome.spirals
+            && x.outcome.prunings == y.outcome.prunings
+            && x.outcome.zero_share_end == y.outcome.zero_share_end;
+        if kx == ky && same_end {
+            continue;
+        }
+        let first =
+            kx.iter().zip(&ky).find(|(e, f)| e != f).map(|(e, f)| e.0.min(f.0)).or_else(|| {
+                // One list is a prefix of the other: the first extra event.
+                kx.get(ky.len()).or_else(|| ky.get(kx.len())).map(|e| e.0)
+            });
+        out.paths += 1;
+        out.first_steps.push((x.outcome.path, first));
+    }
+    out
+}
+
+/// A per-path mean with its standard error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanSe {
+    /// Mean over paths.
+    pub mean: f64,
+    /// Standard error of the mean.
+    pub se: f64,
+}
+
+/// Mean and standard error of `x` over the outcomes.
+pub fn mean_se(outcomes: &[PathOutcome], x: impl Fn(&PathOutcome) -> f64) -> MeanSe {
+    let n = outcomes.len() as f64;
+    if outcomes.is_empty() {
+        return MeanSe { mean: f64::NAN, se: f64::NAN };
+    }
+    let mean = outcomes.iter().map(&x).sum::<f64>() / n;
+    let var = if outcomes.len() > 1 {
+        outcomes.iter().map(|o| (x(o) - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    MeanSe { mean, se: (var / n).sqrt() }
+}
+
+/// A per-path quantity whose mean over paths is an estimate.
+pub type PerPath = fn(&PathOutcome) -> f64;
+
+/// The estimates `taosim compare` holds two backends to: name and per-path value.
+pub const ESTIMATES: &[(&str, PerPath)] = &[
+    ("p_any_spiral", |o| f64::from(u8::from(o.spirals > 0))),
+    ("p_top10_spiral", |o| f64::from(u8::from(o.top10_spiral))),
+    ("spirals_mean", |o| f64::from(o.spirals)),
+    ("prunings_mean", |o| f64::from(o.prunings)),
+    ("pool_tao_end_mean", |o| o.pool_tao_end),
+    ("zero_share_end_mean", |o| f64::from(o.zero_share_end)),
+];
+
+/// Whether two estimates agree within `k` combined standard errors (equal values always agree).
+pub fn agree(a: MeanSe, b: MeanSe, k: f64) -> bool {
+    a.mean == b.mean || (a.mean - b.mean).abs() <= k * (a.se * a.se + b.se * b.se).sqrt()
+}

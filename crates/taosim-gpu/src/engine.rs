@@ -1,0 +1,321 @@
+//! The GPU run loop: a batch of paths lives on the device for the whole horizon.
+//!
+//! Per batch: the initial state (`taosim_core::engine::init_batch`, the same as the CPU's) is
+//! uploaded once with the step's parameters; each chunk of steps is one submission in which every
+//! step dispatches the step stages in order (one invocation per path each); after a chunk the host
+//! reads back only the per-path event counts and the records of the paths that had events (state
+//! snapshots of the slots involved), the state of the traced paths when the chunk ends on a trace
+//! sample, and, after the last chunk, the whole state for the per-path records and the runtime
+//! guards. Records are built by the same [`PathRecorder`] the CPU engine uses, so both backends
+//! write the same rows, in the same order.
+//!
+//! Batches: `run.device_batch_paths` paths at most, lowered to what the adapter's buffer limits
+//! hold ([`GpuEngine::batch_paths`]); each path's draws depend only on (seed, point, path), so the
+//! outputs do not depend on the batch size.
+//!
+//! Guards: the final state of every path is checked with the CPU guards
+//! (`taosim_core::engine::check_path`); a path that fails is replayed on the CPU with the checks
+//! after every stage ([`replay_with_guards`]), whose error names the stage. (A value that goes bad
+//! and recovers within the horizon is not seen on the GPU path.)
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use taosim_core::engine::{
+    PathRecorder, PathRecords, RunPlan, Stage, check_path, init_batch, replay_with_guards,
+};
+use taosim_core::estimate::PointAccumulator;
+use taosim_core::records::{BatchRecords, EventKind};
+use taosim_core::state::{BatchState, GlobalReal, SubnetInt, SubnetReal};
+use taosim_core::{Error, Real};
+
+use crate::device::{BatchId, DeviceState, ScratchLayout, binding};
+use crate::params::step_params;
+use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision, STAGES, StageKind};
+use crate::stages::{Pipeline, dispatch};
+use crate::{Context, GpuError};
+
+/// Steps per submission at most (also bounds the event log: see [`event_capacity`]).
+pub const CHUNK_STEPS: u32 = 16;
+
+/// Events one path may log in a chunk of `steps` steps: a registration logs at most three (a
+/// spiral at pruning, the pruning, the registration) and each occupant spirals at most once.
+pub fn event_capacity(steps: u32, slots: usize) -> u32 {
+    3 * steps + slots as u32
+}
+
+/// A device and its compiled step pipelines, for one precision.
+#[derive(Debug)]
+pub struct GpuEngine {
+    /// The device.
+    pub ctx: Context,
+    /// Precision of the step stages.
+    pub precision: Precision,
+    pipelines: RefCell<Option<Vec<Pipeline>>>,
+}
+
+impl GpuEngine {
+    /// The adapter from the environment at `precision` (default: f64 when the adapter has
+    /// `SHADER_F64`, else f32). Asking for f64 on an adapter without it is an error.
+    pub fn new(precision: Option<Precision>) -> Result<Self, GpuError> {
+        let ctx = Context::from_env()?;
+        let precision = match precision {
+            Some(Precision::F64) if !ctx.adapter.f64 => {
+                return Err(GpuError::Unsupported {
+                    adapter: ctx.adapter.name.clone(),
+                    what: "f64 (SHADER_F64); use --precision f32".into(),
+                });
+            }
+            Some(p) => p,
+            None if ctx.adapter.f64 => Precision::F64,
+            None => Precision::F32,
+        };
+        Ok(Self { ctx, precision, pipelines: RefCell::new(None) })
+    }
+
+    /// The adapter's name.
+    pub fn adapter(&self) -> &str {
+        &self.ctx.adapter.name
+    }
+
+    /// Paths per device batch for `plan`: `run.device_batch_paths`, lowered so that every buffer
+    /// of the batch fits the adapter's `max_storage_buffer_binding_size` and `max_buffer_size`.
+    pub fn batch_paths(&self, plan: &RunPlan) -> u32 {
+        let per_path = per_path_bytes(plan, self.precision);
+        let a = &self.ctx.adapter;
+        let limit = a.max_storage_buffer_binding_size.min(a.max_buffer_size);
+        let fit = per_path.iter().map(|&b| limit / b.max(1)).min().unwrap_or(u64::MAX);
+        u32::try_from(fit).unwrap_or(u32::MAX).clamp(1, plan.config.run.device_batch_paths.max(1))
+    }
+
+    fn with_pipelines<T>(
+        &self,
+        plan: &RunPlan,
+        f: impl FnOnce(&[Pipeline]) -> T,
+    ) -> Result<T, GpuError> {
+        let mut cache = self.pipelines.borrow_mut();
+        if cache.is_none() {
+            // Parameter names (hence the generated constants) are the same for every plan.
+            let params = step_params::<f64>(plan);
+            let built = STAGES
+                .iter()
+                .filter(|s| s.kind == StageKind::Step)
+                .map(|s| Pipeline::step(&self.ctx.device, s, self.precision, &params))
+                .collect::<Result<Vec<_>, _>>()?;
+            *cache = Some(built);
+        }
+        Ok(f(cache.as_ref().expect("built above")))
+    }
+
+    /// Runs paths `paths` of `point` batch by batch, handing each batch's records to `sink` in path
+    /// order (as `taosim_core::engine::run_point` does on the CPU). `R` must match the precision.
+    pub fn run_point<R: Real, E: From<Error> + From<GpuError>>(
+        &self,
+        plan: &RunPlan,
+        point: u32,
+        paths: Range<u32>,
+        mut sink: impl FnMut(BatchRecords) -> core::result::Result<(), E>,
+    ) -> core::result::Result<PointAccumulator, E> {
+        let mut acc = plan.accumulator(point);
+        let batch = self.batch_paths(plan);
+        let mut first = paths.start;
+        while first < paths.end {
+            let n = batch.min(paths.end - first);
+            let (_, results) = self.run_batch::<R>(plan, point, first, n).map_err(|e| match e {
+                RunError::Model(e) => E::from(e),
+                RunError::Gpu(e) => E::from(e),
+            })?;
+            let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
+            for r in results {
+                acc.add(&r.outcome);
+                records.subnets.extend(r.subnets);
+                records.events.extend(r.events);
+                records.traces.extend(r.traces);
+                records.outcomes.push(r.outcome);
+            }
+            sink(records)?;
+            first += n;
+        }
+        Ok(acc)
+    }
+
+    /// Runs paths `first .. first + n` of `point` over the whole horizon on the device and returns
+    /// the final state and each path's records.
+    pub fn run_batch<R: Real>(
+        &self,
+        plan: &RunPlan,
+        point: u32,
+        first: u32,
+        n: u32,
+    ) -> Result<(BatchState<R>, Vec<PathRecords>), RunError> {
+        assert_eq!(size_of::<R>() as u64, self.precision.bytes(), "R must match the precision");
+        let ctx = &self.ctx;
+        let mut state = init_batch::<R>(plan, point, first, n as usize);
+        let params = step_params::<R>(plan);
+        let cap = event_capacity(CHUNK_STEPS, plan.slots);
+        let id = BatchId { seed: plan.config.run.seed, point, first_path: first };
+        let device = DeviceState::upload(ctx, id, &state, &params, cap);
+        let mut recorders: Vec<PathRecorder> =
+            (0..n).map(|i| PathRecorder::new(plan, point, first + i)).collect();
+        let traced = recorders.iter().filter(|r| r.traced()).count();
+        for (i, rec) in recorders.iter_mut().enumerate().take(traced) {
+            rec.trace(0, &state.path(i));
+        }
+        let mut snapshot = BatchState::<R>::with_yuma(1, plan.slots, Default::default());
+        let mut step = 0;
+        while step < plan.steps {
+            let mut end = (step + CHUNK_STEPS).min(plan.steps);
+            if traced > 0 {
+                let next_sample = (step / plan.trace_every + 1) * plan.trace_every;
+                end = end.min(next_sample);
+            }
+            self.with_pipelines(plan, |pipelines| {
+                let binds: Vec<wgpu::BindGroup> =
+                    pipelines.iter().map(|p| device.bind_group(ctx, &p.layout)).collect();
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                for _ in step..end {
+                    for (pipeline, bind) in pipelines.iter().zip(&binds) {
+                        dispatch(&mut encoder, pipeline, bind, n);
+                    }
+                }
+                ctx.queue.submit([encoder.finish()]);
+            })?;
+            read_events(&device, ctx, plan, n, cap, &mut snapshot, &mut recorders)?;
+            if traced > 0 && recorders[0].traces_after(end - 1) {
+                device.download_paths(ctx, &mut state, traced)?;
+                for (i, rec) in recorders.iter_mut().enumerate().take(traced) {
+                    rec.trace(end, &state.path(i));
+                }
+            }
+            step = end;
+        }
+        device.download(ctx, &mut state)?;
+        let layout = ScratchLayout::new(plan.slots, plan.yuma);
+        let eligible: Vec<u32> =
+            device.read(ctx, binding::SCRATCH_INT, n as usize * layout.ints, "scratch_int")?;
+        let mut out = Vec::with_capacity(n as usize);
+        for (i, rec) in recorders.into_iter().enumerate() {
+            let path = first + i as u32;
+            let mut st = state.path(i);
+            if check_path(plan, point, path, plan.steps.saturating_sub(1), Stage::Metrics, &mut st)
+                .is_err()
+            {
+                // Name the stage from a CPU replay (its draws are the same); a clean replay
+                // means the device diverged from the CPU.
+                return Err(match replay_with_guards::<R>(plan, point, path) {
+                    Err(e) => RunError::Model(e),
+                    Ok(()) => RunError::Gpu(GpuError::Diverged { path }),
+                });
+            }
+            let flags = &eligible[i * layout.ints..i * layout.ints + plan.slots];
+            out.push(rec.finish(&state.path(i), flags));
+        }
+        Ok((state, out))
+    }
+}
+
+/// Bytes per path of every device buffer of `plan` at `precision` (the batch limit's input).
+pub fn per_path_bytes(plan: &RunPlan, precision: Precision) -> Vec<u64> {
+    let r = precision.bytes();
+    let s = plan.slots as u64;
+    let scratch = ScratchLayout::new(plan.slots, plan.yuma);
+    let cap = u64::from(event_capacity(CHUNK_STEPS, plan.slots));
+    vec![
+        SubnetReal::<f64>::FIELDS as u64 * s * r,
+        SubnetInt::<u32>::FIELDS as u64 * s * 4,
+        s * plan.yuma.reals() as u64 * r,
+        s * plan.yuma.ints() as u64 * 4,
+        scratch.reals as u64 * r,
+        scratch.ints as u64 * 4,
+        cap * EVENT_REALS as u64 * r,
+        (1 + cap * EVENT_INTS as u64) * 4,
+    ]
+}
+
+/// Reads the event log of a chunk, hands each event to its path's recorder (with the snapshot of
+/// the slot's state it carries), and resets the counts.
+fn read_events<R: Real>(
+    device: &DeviceState,
+    ctx: &Context,
+    plan: &RunPlan,
+    n: u32,
+    cap: u32,
+    snapshot: &mut BatchState<R>,
+    recorders: &mut [PathRecorder],
+) -> Result<(), GpuError> {
+    let n = n as usize;
+    let counts: Vec<u32> = device.read_range(ctx, binding::EVENTS_INT, 0, n, "event counts")?;
+    if counts.iter().all(|&c| c == 0) {
+        return Ok(());
+    }
+    let cap = cap as usize;
+    for (p, &count) in counts.iter().enumerate() {
+        let count = count as usize;
+        if count == 0 {
+            continue;
+        }
+        if count > cap {
+            return Err(GpuError::EventOverflow { path: p as u32, events: count as u32 });
+        }
+        let ints: Vec<u32> = device.read_range(
+            ctx,
+            binding::EVENTS_INT,
+            n + p * cap * EVENT_INTS,
+            count * EVENT_INTS,
+            "event records",
+        )?;
+        let reals: Vec<R> = device.read_range(
+            ctx,
+            binding::EVENTS_REAL,
+            p * cap * EVENT_REALS,
+            count * EVENT_REALS,
+            "event values",
+        )?;
+        for k in 0..count {
+            let int = &ints[k * EVENT_INTS..(k + 1) * EVENT_INTS];
+            let real = &reals[k * EVENT_REALS..(k + 1) * EVENT_REALS];
+            let (kind, step, block, slot) = (int[0], int[1], int[2], int[3] as usize);
+            // The slot's fields and the path's globals as they were when the event was logged.
+            let mut st = snapshot.path(0);
+            let mut f = 0;
+            st.sub.for_each_field(|xs| {
+                xs[slot] = real[2 + f];
+                f += 1;
+            });
+            let mut f = 0;
+            st.sub_int.for_each_field(|xs| {
+                xs[slot] = int[4 + f];
+                f += 1;
+            });
+            let mut f = 0;
+            st.global.for_each_field(|xs| {
+                xs[0] = real[2 + SubnetReal::<R>::FIELDS + f];
+                f += 1;
+            });
+            let _ = GlobalReal::<R>::FIELDS;
+            let rec = &mut recorders[p];
+            match kind {
+                k if k == EventKind::Spiral as u32 => rec.spiral(step, block, slot, &st),
+                k if k == EventKind::Pruned as u32 => rec.pruned(step, block, slot, &st),
+                k if k == EventKind::Registered as u32 => {
+                    rec.registered(step, block, slot, real[0].f64(), real[1].f64())
+                }
+                other => return Err(GpuError::BadEvent { path: p as u32, kind: other }),
+            }
+        }
+    }
+    device.write(ctx, binding::EVENTS_INT, &vec![0_u32; n]);
+    let _ = plan;
+    Ok(())
+}
+
+/// A GPU run's failure: the model's (a runtime guard) or the device's.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A runtime guard fired (named by the CPU replay).
+    #[error(transparent)]
+    Model(#[from] Error),
+    /// The device failed.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}

@@ -1,0 +1,9 @@
+//! GPU stage `injection` (shaders/injection.wgsl; CPU twin `taosim_core::cpu::injection`): its parameters.
+
+use taosim_core::Real;
+use taosim_core::engine::RunPlan;
+
+use crate::params::Params;
+
+/// Adds the stage's parameters (none yet: the shader is being written).
+pub fn params<R: Real>(_p: &mut Params<R>, _plan: &RunPlan) {}
