@@ -63,6 +63,8 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
         out: None,
         threads: None,
         force: false,
+        resume: false,
+        shard: None,
         backend: crate::backend::BackendChoice::Cpu,
         precision: None,
     };

@@ -2,13 +2,15 @@
 //!
 //! The binary is a thin layer over `taosim-core`: it parses flags (clap), loads TOML, chooses a
 //! backend and writes outputs. It is the only crate that uses `anyhow`; errors print their whole
-//! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag) or 1 (a run
-//! that failed).
+//! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag), 1 (a run
+//! that failed) or 130 / 143 (a run stopped by SIGINT / SIGTERM, resumable with `--resume`).
 
 mod backend;
 mod bench_cmd;
 mod compare_cmd;
 mod devices_cmd;
+mod durable;
+mod merge_cmd;
 mod output;
 mod report;
 mod report_cmd;
@@ -36,6 +38,8 @@ enum Command {
     /// Run every point of a config's `[sweep]` design (grid, zip, lhs, sobol, saltelli) like `run`,
     /// plus `sensitivity.arrow`.
     Sweep(sweep_cmd::SweepArgs),
+    /// Combine the folders of `--shard I/N` runs into the outputs of the unsharded run.
+    Merge(merge_cmd::MergeArgs),
     /// Replay a Yuma consensus scenario epoch by epoch and print each epoch's outputs.
     Yuma(yuma_cmd::YumaArgs),
     /// List the GPU adapters (name, backend, type, f64/int64 support, key limits).
@@ -57,6 +61,14 @@ pub(crate) enum Failure {
     BadInput(anyhow::Error),
     /// The work itself failed (exit 1).
     Failed(anyhow::Error),
+    /// SIGINT or SIGTERM stopped a run after its current batch (exit 128 + the signal: 130 or
+    /// 143); the finished batches are kept for `--resume`.
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// What was kept and how to continue.
+        message: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,6 +76,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Sweep(args) => sweep_cmd::run(&args),
+        Command::Merge(args) => merge_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
@@ -79,6 +92,10 @@ fn main() -> ExitCode {
         Err(Failure::Failed(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
+        }
+        Err(Failure::Interrupted { signal, message }) => {
+            eprintln!("taosim: {message}");
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
         }
     }
 }

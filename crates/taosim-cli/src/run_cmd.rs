@@ -1,10 +1,13 @@
-//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--point-id K] [--out DIR] [--threads T]`:
-//! the main job, and the execution that `taosim sweep` shares.
+//! `taosim run CONFIG [--paths N] [--days D] [--seed S] [--point-id K] [--out DIR] [--threads T]
+//! [--force] [--resume] [--shard I/N]`: the main job, and the execution that `taosim sweep` shares.
 //!
 //! Loads and validates the config (flags override its `[run]` keys), builds the initial network,
-//! runs every path on the CPU (rayon) batch by batch, streams each batch to the Arrow files and
-//! finishes with `summary.arrow` and `manifest.json`. Everything is written into `DIR.incomplete/`
-//! and renamed to `DIR` only when the run succeeded, so a folder named `DIR` is always complete.
+//! runs every path on the CPU (rayon) batch by batch, saves each finished batch durably as a part
+//! file and, once all are saved, builds the Arrow files, `summary.arrow` and `manifest.json` from
+//! them (`durable`, docs/reliability.md). Everything is written into `DIR.incomplete/` and renamed
+//! to `DIR` only when the run succeeded, so a folder named `DIR` is always complete; SIGINT/SIGTERM
+//! stop after the current batch, and `--resume` continues from the saved batches. `--shard I/N`
+//! runs every N-th batch into a shard folder for `taosim merge`.
 //!
 //! A config may list `[[point]]` tables: each is a partial config merged over the rest of the file
 //! (`[[point]]` with `chain = { regime = "price_ema" }`), run as its own sweep point. Every key a
@@ -27,7 +30,8 @@ use taosim_core::records::PointSummary;
 
 use crate::Failure;
 use crate::backend::{Backend, BackendChoice, PrecisionChoice};
-use crate::output::{ParamValue, RunWriter, write_manifest};
+use crate::durable::{self, Interrupt, Job, JobPoint, PARTS_DIR, Shard, Unit, write_state};
+use crate::output::{ParamValue, write_manifest};
 use crate::sensitivity::SensitivityInput;
 
 /// The runs a config describes: one plan per point, and the keys its points set.
@@ -58,9 +62,17 @@ pub(crate) struct RunFlags {
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     pub(crate) threads: Option<usize>,
-    /// Replace the output folder if it exists.
+    /// Replace the output folder if it exists (and discard an unfinished `DIR.incomplete`).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Continue the interrupted run in `DIR.incomplete` (same config, seed and flags): only
+    /// the batches not yet saved are run, and the outputs are the bytes of an uninterrupted run.
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Run only shard I of N (0-based): the (point, batch) units whose number is I modulo N,
+    /// into a shard folder for `taosim merge` (docs/reliability.md).
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<Shard>,
     /// Engine: `cpu`, `gpu`, or `auto` (the GPU when an adapter exists, else the CPU).
     #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
     pub(crate) backend: BackendChoice,
@@ -210,77 +222,69 @@ pub(crate) fn execute_points(
         let stem = config.file_stem().map(|s| s.to_string_lossy().into_owned());
         PathBuf::from("out").join(stem.unwrap_or_else(|| "run".into()))
     });
+    let backend = Backend::select(flags.backend, flags.precision).map_err(Failure::Failed)?;
+    let job = describe_job(points, config, flags.shard, sweep, sensitivity, &backend);
+    if out.exists() && flags.resume && !flags.force && job.shard.is_some() {
+        // A requeued shard that already finished: nothing to do (schedulers rerun commands).
+        if let Ok(done) = Job::read(&out) {
+            if done.identity_difference(&job).is_empty() && done.shard == job.shard {
+                eprintln!("taosim: shard folder {} is already complete", out.display());
+                return Ok(());
+            }
+        }
+    }
     if out.exists() && !flags.force {
         return Err(Failure::BadInput(anyhow::anyhow!(
             "output folder {} exists: pass --force to replace it, or choose another --out",
             out.display()
         )));
     }
-    let backend = Backend::select(flags.backend, flags.precision).map_err(Failure::Failed)?;
-    execute(points, config, &out, sweep, sensitivity, &backend).map_err(Failure::Failed)
+    let staging = staging_dir(&out);
+    prepare_staging(&staging, &job, flags)?;
+    execute(points, &job, &out, &staging, &backend)
 }
 
-fn execute(
+/// The job description of a run: its identity and what `finalize` and the manifest need.
+fn describe_job(
     points: &Points,
     config: &Path,
-    out: &Path,
+    shard: Option<Shard>,
     sweep: serde_json::Value,
     sensitivity: Option<&SensitivityInput>,
     backend: &Backend,
-) -> anyhow::Result<()> {
-    let staging = staging_dir(out);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("cannot clear {}", staging.display()))?;
-    }
-    std::fs::create_dir_all(&staging)
-        .with_context(|| format!("cannot create {}", staging.display()))?;
+) -> Job {
     let (first, _) = &points.plans[0];
     let cfg = &first.config;
-    let total: u32 = points.plans.iter().map(|(p, _)| p.config.run.paths).sum();
-    let threads = rayon::current_num_threads();
-    eprintln!(
-        "taosim: {} point(s), {} paths x {} days ({} steps of {} blocks), {:?} from {}, {threads} threads",
-        points.plans.len(),
-        cfg.run.paths,
-        cfg.run.days,
-        first.steps,
-        cfg.run.blocks_per_step,
-        cfg.chain.regime,
-        if cfg.init.synthetic.is_some() { "a synthetic network" } else { &cfg.init.snapshot },
-    );
-    if let Some(adapter) = backend.adapter() {
-        eprintln!("taosim: GPU {adapter}, {}", backend.precision().name());
-    }
-    let traces = points.plans.iter().any(|(p, _)| p.config.output.trace_paths > 0);
-    let mut writer = RunWriter::create(&staging, traces)?;
-    let mut progress = Progress::new(total);
-    let started = Instant::now();
-    let mut write_time = 0.0;
-    let mut summaries = Vec::with_capacity(points.plans.len());
-    for (k, (plan, _)) in points.plans.iter().enumerate() {
-        let point = points.first_id + k as u32;
-        let acc = backend.run_point(plan, point, 0..plan.config.run.paths, |batch| {
-            // TAO conservation, finiteness and reserves are checked by the engine's runtime
-            // guards after every stage; a violation comes back as an error from run_point.
-            let t = Instant::now();
-            writer.append_batch(&batch)?;
-            write_time += t.elapsed().as_secs_f64();
-            progress.advance(batch.outcomes.len() as u32);
-            Ok(())
-        })?;
-        summaries.push(acc.summary());
-    }
-    let t = Instant::now();
-    let values: Vec<Vec<ParamValue>> = points.plans.iter().map(|(_, v)| v.clone()).collect();
-    writer.finish_with_parameters(&points.keys, &values, &summaries)?;
-    if let Some(input) = sensitivity {
-        crate::sensitivity::write(&staging, input, &summaries)?;
-    }
-    write_time += t.elapsed().as_secs_f64();
-    let wall = started.elapsed().as_secs_f64();
-    progress.finish();
     let configs: Vec<&RunConfig> = points.plans.iter().map(|(p, _)| &p.config).collect();
+    let total: u32 = points.plans.iter().map(|(p, _)| p.config.run.paths).sum();
+    let traces = points.plans.iter().any(|(p, _)| p.config.output.trace_paths > 0);
+    let values: Vec<Vec<ParamValue>> = points.plans.iter().map(|(_, v)| v.clone()).collect();
+    let networks: Vec<String> =
+        points.plans.iter().map(|(p, _)| format!("{:?}", p.network)).collect();
+    let seeds: Vec<u64> = configs.iter().map(|c| c.run.seed).collect();
+    let identity = [
+        ("version", serde_json::json!([env!("CARGO_PKG_VERSION"), env!("TAOSIM_GIT_COMMIT")])),
+        ("config", serde_json::json!(configs)),
+        ("seed", serde_json::json!(seeds)),
+        ("initial_network", serde_json::json!(networks)),
+        ("points", serde_json::json!([points.first_id, points.keys, format!("{values:?}")])),
+        ("sweep", sweep.clone()),
+        // The GPU and f32 give other numbers than the CPU in f64: never mix them.
+        ("backend", serde_json::json!([backend.name(), backend.precision().name()])),
+    ];
+    let job_points = points
+        .plans
+        .iter()
+        .enumerate()
+        .map(|(k, (plan, _))| JobPoint {
+            point: points.first_id + k as u32,
+            paths: plan.config.run.paths,
+            batch_paths: plan.config.run.batch_paths.max(1),
+            netuids: plan.initial_netuids(),
+            slots: plan.slots,
+            days_per_step_bits: plan.days_per_step.to_bits(),
+        })
+        .collect();
     let mut manifest = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("TAOSIM_GIT_COMMIT"),
@@ -293,22 +297,167 @@ fn execute(
         "backend": backend.name(),
         "adapter": backend.adapter(),
         "precision": backend.precision().name(),
-        "threads": threads,
-        "timings": { "wall_s": wall, "write_s": write_time, "paths_per_s": f64::from(total) / wall },
     });
     if !sweep.is_null() {
         manifest["sweep"] = sweep;
     }
-    write_manifest(&staging, &manifest)?;
-    if out.exists() {
-        std::fs::remove_dir_all(out)
-            .with_context(|| format!("cannot replace {}", out.display()))?;
+    let mut job = Job::new(&identity, shard, traces, &points.keys, &values, job_points, manifest);
+    job.set_sensitivity(sensitivity);
+    job
+}
+
+/// Creates the staging folder with its `job.json`, or, with `--resume`, checks that the one
+/// there belongs to this run.
+fn prepare_staging(staging: &Path, job: &Job, flags: &RunFlags) -> Result<(), Failure> {
+    let bad = |e: anyhow::Error| Failure::BadInput(e);
+    if staging.exists() {
+        if flags.resume {
+            let old = Job::read(staging).map_err(bad)?;
+            let differ = job.identity_difference(&old);
+            if !differ.is_empty() {
+                return Err(bad(anyhow::anyhow!(
+                    "cannot resume {}: it belongs to a different run ({differ} differ); use the \
+                     same config, seed and flags, or --force without --resume to discard it",
+                    staging.display()
+                )));
+            }
+            if old.shard != job.shard {
+                let show = |s: Option<Shard>| s.map_or("none".to_string(), |s| s.to_string());
+                return Err(bad(anyhow::anyhow!(
+                    "cannot resume {}: it runs shard {} but --shard is {}",
+                    staging.display(),
+                    show(old.shard),
+                    show(job.shard)
+                )));
+            }
+            return Ok(());
+        }
+        if !flags.force {
+            return Err(bad(anyhow::anyhow!(
+                "{} holds an unfinished run: pass --resume to continue it, or --force to discard it",
+                staging.display()
+            )));
+        }
+        std::fs::remove_dir_all(staging)
+            .with_context(|| format!("cannot clear {}", staging.display()))
+            .map_err(Failure::Failed)?;
     }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(staging.join(PARTS_DIR))
+        .with_context(|| format!("cannot create {}", staging.display()))
+        .and_then(|()| job.write(staging))
+        .map_err(Failure::Failed)
+}
+
+fn execute(
+    points: &Points,
+    job: &Job,
+    out: &Path,
+    staging: &Path,
+    backend: &Backend,
+) -> Result<(), Failure> {
+    let failed = Failure::Failed;
+    let units = job.my_units();
+    let present = durable::parts_present(staging).map_err(failed)?;
+    let todo: Vec<Unit> =
+        units.iter().copied().filter(|u| !present.contains(&u.file_name())).collect();
+    let already = units.len() - todo.len();
+    let (first, _) = &points.plans[0];
+    let cfg = &first.config;
+    let threads = rayon::current_num_threads();
+    eprintln!(
+        "taosim: {} point(s), {} paths x {} days ({} steps of {} blocks), {:?} from {}, {threads} threads{}{}",
+        points.plans.len(),
+        cfg.run.paths,
+        cfg.run.days,
+        first.steps,
+        cfg.run.blocks_per_step,
+        cfg.chain.regime,
+        if cfg.init.synthetic.is_some() { "a synthetic network" } else { &cfg.init.snapshot },
+        job.shard.map_or(String::new(), |s| format!(", shard {s} ({} batches)", units.len())),
+        if already > 0 {
+            format!(", resuming: {already} of {} batches done", units.len())
+        } else {
+            String::new()
+        },
+    );
+    if let Some(adapter) = backend.adapter() {
+        eprintln!("taosim: GPU {adapter}, {}", backend.precision().name());
     }
-    std::fs::rename(&staging, out)
-        .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
+    write_state(staging, "running", already, units.len(), "").map_err(failed)?;
+    let interrupt = Interrupt::install().map_err(failed)?;
+    let todo_paths: u32 = todo.iter().map(|u| u.end_path - u.first_path).sum();
+    let mut progress = Progress::new(todo_paths);
+    let started = Instant::now();
+    let mut write_time = 0.0;
+    for (done, unit) in (already..).zip(&todo) {
+        if let Some(signal) = interrupt.received() {
+            progress.finish();
+            let message = format!(
+                "interrupted by {}: {done} of {} batches are saved in {}; run the same command \
+                 with --resume to continue",
+                signal_name(signal),
+                units.len(),
+                staging.display()
+            );
+            write_state(staging, "interrupted", done, units.len(), &message).map_err(failed)?;
+            return Err(Failure::Interrupted { signal, message });
+        }
+        let (plan, _) = &points.plans[unit.point_index];
+        let result = backend.run_point(plan, unit.point, unit.first_path..unit.end_path, |batch| {
+            // TAO conservation, finiteness and reserves are checked by the engine's runtime
+            // guards after every stage; a violation comes back as an error from run_point.
+            let t = Instant::now();
+            durable::write_part(staging, unit, &batch)?;
+            write_time += t.elapsed().as_secs_f64();
+            progress.advance(batch.outcomes.len() as u32);
+            Ok(())
+        });
+        if let Err(err) = result {
+            let message = format!("{err:#}");
+            write_state(staging, "failed", done, units.len(), &message).ok();
+            return Err(failed(err));
+        }
+    }
+    progress.finish();
+    let run_time = started.elapsed().as_secs_f64();
+    if let Some(shard) = job.shard {
+        let manifest = serde_json::json!({
+            "status": "complete",
+            "shard": shard,
+            "batches": units.len(),
+            "paths": units.iter().map(|u| u.end_path - u.first_path).sum::<u32>(),
+            "threads": threads,
+            "timings": { "run_s": run_time, "write_s": write_time },
+        });
+        let finish = || -> anyhow::Result<()> {
+            write_manifest(staging, &manifest)?;
+            std::fs::remove_file(staging.join(durable::STATE_FILE))?;
+            move_into_place(staging, out)
+        };
+        finish().map_err(failed)?;
+        println!(
+            "shard {shard}: {} batches in {run_time:.1} s; merge all {} shards with `taosim merge`: {}",
+            units.len(),
+            shard.count,
+            out.display()
+        );
+        return Ok(());
+    }
+    let t = Instant::now();
+    let summaries = durable::finalize(job, staging, |_| staging.to_path_buf()).map_err(failed)?;
+    write_time += t.elapsed().as_secs_f64();
+    let wall = started.elapsed().as_secs_f64();
+    let total: u32 = job.points.iter().map(|p| p.paths).sum();
+    let mut manifest = job.manifest.clone();
+    manifest["threads"] = serde_json::json!(threads);
+    manifest["timings"] = serde_json::json!({
+        "wall_s": wall, "write_s": write_time, "paths_per_s": f64::from(total) / wall,
+    });
+    write_manifest(staging, &manifest)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| move_into_place(staging, out))
+        .and_then(|()| remove_bookkeeping(out))
+        .map_err(failed)?;
     for ((plan, values), summary) in points.plans.iter().zip(&summaries) {
         if !points.keys.is_empty() {
             let label: Vec<String> = points
@@ -327,14 +476,55 @@ fn execute(
     println!(
         "\noutputs: {}/{{summary,subnets,events{}{}}}.arrow, manifest.json",
         out.display(),
-        if traces { ",traces" } else { "" },
-        if sensitivity.is_some() { ",sensitivity" } else { "" }
+        if job.traces { ",traces" } else { "" },
+        if job.sensitivity().is_some() { ",sensitivity" } else { "" }
     );
     Ok(())
 }
 
+/// `SIGINT` / `SIGTERM` by name.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Renames the finished `staging` folder to `out`, replacing an `out` that exists (`--force`).
+pub(crate) fn move_into_place(staging: &Path, out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out)
+            .with_context(|| format!("cannot replace {}", out.display()))?;
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::rename(staging, out)
+        .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))
+}
+
+/// Removes the part files and job files from a finished output folder: the folder is complete
+/// (renamed) before they go, so a crash here leaves extra files, never missing ones.
+pub(crate) fn remove_bookkeeping(out: &Path) -> anyhow::Result<()> {
+    let parts = out.join(PARTS_DIR);
+    if parts.exists() {
+        std::fs::remove_dir_all(&parts)
+            .with_context(|| format!("cannot remove {}", parts.display()))?;
+    }
+    for file in [durable::JOB_FILE, durable::STATE_FILE] {
+        match std::fs::remove_file(out.join(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::from(e).context(format!("cannot remove {file}")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `DIR.incomplete` beside `DIR`.
-fn staging_dir(out: &Path) -> PathBuf {
+pub(crate) fn staging_dir(out: &Path) -> PathBuf {
     let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "run".into());
     name.push(".incomplete");
     out.with_file_name(name)

@@ -1,0 +1,904 @@
+//! Durable, resumable and shardable runs (docs/reliability.md).
+//!
+//! A run is cut into *units*: batch `b` of point `k` (paths `b·B .. min((b+1)·B, paths)` with
+//! `B = run.batch_paths`), numbered in (point, batch) order. Every finished unit is written to
+//! `DIR.incomplete/parts/` as one *part file* (its rows and per-path outcomes in a small binary
+//! encoding, with a checksum) through a temporary file, `fsync` and an atomic rename, so a part
+//! file that exists is complete whatever kills the process. `job.json` (written first) says which
+//! run the folder belongs to: a hash per component of its identity (config, seed, flags, initial
+//! network, version), the shard, and what [`finalize`] needs to build the outputs without the
+//! config. `state.json` says `running`, `interrupted` or `failed`.
+//!
+//! [`finalize`] reads the part files in unit order and streams them through the one writer
+//! (`output::RunWriter`), folding the outcomes in path order into each point's accumulator: so
+//! the outputs of a run, of a resumed run and of merged shards are the same bytes, because they
+//! are made by the same code from the same rows in the same order. Shard `I/N` runs the units
+//! whose number is `I` modulo `N` (round robin over (point, batch), which balances points of
+//! different cost).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use taosim_core::estimate::PointAccumulator;
+use taosim_core::records::{
+    BatchRecords, EventKind, EventRecord, PathOutcome, PointSummary, SubnetRecord, TraceRecord,
+};
+use taosim_core::sweep::Design;
+
+use crate::output::{ParamValue, RunWriter};
+use crate::sensitivity::SensitivityInput;
+
+/// File in a staging or shard folder that names the run it belongs to.
+pub(crate) const JOB_FILE: &str = "job.json";
+/// File in a staging folder with the run's status.
+pub(crate) const STATE_FILE: &str = "state.json";
+/// Folder of part files (one per finished unit).
+pub(crate) const PARTS_DIR: &str = "parts";
+/// Version of the `job.json` layout and of the part encoding.
+const JOB_FORMAT: &str = "taosim-job/1";
+const PART_MAGIC: &[u8; 8] = b"TSPART01";
+
+/// `--shard I/N`: shard `I` (0-based) of `N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Shard {
+    /// Which shard, `0 <= index < count`.
+    pub(crate) index: u32,
+    /// How many shards.
+    pub(crate) count: u32,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}`: expected I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// A sweep parameter value stored exactly (numbers as their bits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum StoredParam {
+    NumberBits(u64),
+    Text(String),
+}
+
+/// What `finalize` needs of one point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct JobPoint {
+    /// Point id.
+    pub(crate) point: u32,
+    /// Paths of the point.
+    pub(crate) paths: u32,
+    /// Paths per unit (`run.batch_paths`).
+    pub(crate) batch_paths: u32,
+    /// Initial netuids (accumulator).
+    pub(crate) netuids: Vec<u16>,
+    /// Subnet slots (accumulator).
+    pub(crate) slots: usize,
+    /// Days per step, as f64 bits (accumulator).
+    pub(crate) days_per_step_bits: u64,
+}
+
+impl JobPoint {
+    fn units(&self) -> u32 {
+        self.paths.div_ceil(self.batch_paths.max(1))
+    }
+}
+
+/// The contents of `job.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Job {
+    format: String,
+    /// Hash of each component of the run's identity (config, seed, flags, network, version).
+    pub(crate) identity: BTreeMap<String, String>,
+    /// The shard this folder runs, if any.
+    pub(crate) shard: Option<Shard>,
+    /// Whether `traces.arrow` is written.
+    pub(crate) traces: bool,
+    /// Swept keys.
+    pub(crate) keys: Vec<String>,
+    values: Vec<Vec<StoredParam>>,
+    /// The points in order.
+    pub(crate) points: Vec<JobPoint>,
+    /// The manifest without its run-specific fields (`threads`, `timings`).
+    pub(crate) manifest: serde_json::Value,
+    /// A sweep's design, for `sensitivity.arrow` (`None` for `taosim run`).
+    #[serde(default)]
+    sensitivity: Option<StoredSensitivity>,
+}
+
+/// `SensitivityInput` stored exactly (the design by name, coordinates as f64 bits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StoredSensitivity {
+    design: String,
+    keys: Vec<String>,
+    coords_bits: Vec<Vec<u64>>,
+    seed: u64,
+}
+
+/// One unit of work: batch `batch` of `points[point_index]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unit {
+    /// Number in (point, batch) order over the whole run.
+    pub(crate) number: u64,
+    /// Index into `Job::points`.
+    pub(crate) point_index: usize,
+    /// Point id.
+    pub(crate) point: u32,
+    /// Batch within the point.
+    pub(crate) batch: u32,
+    /// First path id.
+    pub(crate) first_path: u32,
+    /// One past the last path id.
+    pub(crate) end_path: u32,
+}
+
+impl Unit {
+    /// File name of the unit's part.
+    pub(crate) fn file_name(&self) -> String {
+        format!("{:010}-{:010}.part", self.point, self.batch)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash (unlike std's) for identities and checksums.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Job {
+    /// Describes a run. `identity` lists the components that must agree for a folder to be
+    /// resumed or merged (each is hashed from its JSON text).
+    pub(crate) fn new(
+        identity: &[(&str, serde_json::Value)],
+        shard: Option<Shard>,
+        traces: bool,
+        keys: &[String],
+        values: &[Vec<ParamValue>],
+        points: Vec<JobPoint>,
+        manifest: serde_json::Value,
+    ) -> Self {
+        let identity = identity
+            .iter()
+            .map(|(k, v)| (k.to_string(), format!("{:016x}", fnv1a(v.to_string().as_bytes()))))
+            .collect();
+        let values = values
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| match v {
+                        ParamValue::Number(x) => StoredParam::NumberBits(x.to_bits()),
+                        ParamValue::Text(t) => StoredParam::Text(t.clone()),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self {
+            format: JOB_FORMAT.into(),
+            identity,
+            shard,
+            traces,
+            keys: keys.to_vec(),
+            values,
+            points,
+            manifest,
+            sensitivity: None,
+        }
+    }
+
+    /// Records the sweep design that `sensitivity.arrow` is computed from.
+    pub(crate) fn set_sensitivity(&mut self, input: Option<&SensitivityInput>) {
+        self.sensitivity = input.map(|i| StoredSensitivity {
+            design: match i.design {
+                Design::Grid => "grid",
+                Design::Zip => "zip",
+                Design::Lhs => "lhs",
+                Design::Sobol => "sobol",
+                Design::Saltelli => "saltelli",
+            }
+            .into(),
+            keys: i.keys.clone(),
+            coords_bits: i.coords.iter().map(|c| c.iter().map(|x| x.to_bits()).collect()).collect(),
+            seed: i.seed,
+        });
+    }
+
+    /// The sweep design for `sensitivity.arrow`, if this is a sweep.
+    pub(crate) fn sensitivity(&self) -> Option<SensitivityInput> {
+        self.sensitivity.as_ref().map(|s| SensitivityInput {
+            design: match s.design.as_str() {
+                "zip" => Design::Zip,
+                "lhs" => Design::Lhs,
+                "sobol" => Design::Sobol,
+                "saltelli" => Design::Saltelli,
+                _ => Design::Grid,
+            },
+            keys: s.keys.clone(),
+            coords: s
+                .coords_bits
+                .iter()
+                .map(|c| c.iter().map(|&b| f64::from_bits(b)).collect())
+                .collect(),
+            seed: s.seed,
+        })
+    }
+
+    /// The swept values per point.
+    pub(crate) fn param_values(&self) -> Vec<Vec<ParamValue>> {
+        self.values
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| match v {
+                        StoredParam::NumberBits(b) => ParamValue::Number(f64::from_bits(*b)),
+                        StoredParam::Text(t) => ParamValue::Text(t.clone()),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every unit of the run, in (point, batch) order.
+    pub(crate) fn all_units(&self) -> Vec<Unit> {
+        let mut units = Vec::new();
+        let mut number = 0;
+        for (point_index, p) in self.points.iter().enumerate() {
+            let b = p.batch_paths.max(1);
+            for batch in 0..p.units() {
+                let first_path = batch * b;
+                units.push(Unit {
+                    number,
+                    point_index,
+                    point: p.point,
+                    batch,
+                    first_path,
+                    end_path: (first_path + b).min(p.paths),
+                });
+                number += 1;
+            }
+        }
+        units
+    }
+
+    /// The units this folder runs (all, or its shard's).
+    pub(crate) fn my_units(&self) -> Vec<Unit> {
+        let mut units = self.all_units();
+        if let Some(s) = self.shard {
+            units.retain(|u| u.number % u64::from(s.count) == u64::from(s.index));
+        }
+        units
+    }
+
+    /// The identity components that differ from `other`'s, comma-separated (empty if none).
+    pub(crate) fn identity_difference(&self, other: &Job) -> String {
+        let mut keys: Vec<&String> = self.identity.keys().chain(other.identity.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| self.identity.get(*k) != other.identity.get(*k))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Reads `dir/job.json`.
+    pub(crate) fn read(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(JOB_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("{} is not a taosim run folder (no {JOB_FILE})", dir.display())
+        })?;
+        let job: Job = serde_json::from_str(&text)
+            .with_context(|| format!("{} is unreadable", path.display()))?;
+        if job.format != JOB_FORMAT {
+            bail!("{} has format {:?}, expected {JOB_FORMAT:?}", path.display(), job.format);
+        }
+        Ok(job)
+    }
+
+    /// Writes `dir/job.json` durably.
+    pub(crate) fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        write_durable(&dir.join(JOB_FILE), text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` through `path.tmp`, `fsync` and a rename, then syncs the folder:
+/// after it returns the file is complete on disk, and before, `path` does not exist.
+pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file =
+        File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+    drop(file);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {}", tmp.display()))?;
+    if let Some(dir) = path.parent() {
+        // The rename is durable only once the folder's entry is.
+        File::open(dir).and_then(|d| d.sync_all()).ok();
+    }
+    Ok(())
+}
+
+/// Writes `state.json` (`running`, `interrupted`, `failed`) with units done and a message.
+pub(crate) fn write_state(
+    dir: &Path,
+    status: &str,
+    done: usize,
+    total: usize,
+    message: &str,
+) -> anyhow::Result<()> {
+    let value = serde_json::json!({
+        "status": status, "units_done": done, "units_total": total, "message": message,
+    });
+    write_durable(&dir.join(STATE_FILE), format!("{value:#}\n").as_bytes())
+}
+
+/// The unit part files present in `dir/parts` (names only; contents are checked when read).
+pub(crate) fn parts_present(dir: &Path) -> anyhow::Result<std::collections::HashSet<String>> {
+    let parts = dir.join(PARTS_DIR);
+    let mut names = std::collections::HashSet::new();
+    if !parts.exists() {
+        return Ok(names);
+    }
+    for entry in
+        std::fs::read_dir(&parts).with_context(|| format!("cannot list {}", parts.display()))?
+    {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".part") {
+            names.insert(name);
+        } else if name.ends_with(".tmp") {
+            // A part being written when the run died: never renamed, so never counted.
+            std::fs::remove_file(parts.join(&name)).ok();
+        }
+    }
+    Ok(names)
+}
+
+// ---- part encoding -------------------------------------------------------------------------
+
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u8(&mut self, x: u8) {
+        self.0.push(x);
+    }
+    fn u16(&mut self, x: u16) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u32(&mut self, x: u32) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u64(&mut self, x: u64) {
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+    fn f64(&mut self, x: f64) {
+        self.u64(x.to_bits());
+    }
+    fn bool(&mut self, x: bool) {
+        self.u8(u8::from(x));
+    }
+    fn opt_u32(&mut self, x: Option<u32>) {
+        self.bool(x.is_some());
+        self.u32(x.unwrap_or(0));
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+}
+
+struct Dec<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+/// A part file that does not decode (truncated, corrupt or of another format).
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt part file")]
+struct Corrupt;
+
+type DecResult<T> = Result<T, Corrupt>;
+
+impl Dec<'_> {
+    fn take(&mut self, n: usize) -> DecResult<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(Corrupt)?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> DecResult<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> DecResult<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().map_err(|_| Corrupt)?))
+    }
+    fn u32(&mut self) -> DecResult<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Corrupt)?))
+    }
+    fn u64(&mut self) -> DecResult<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Corrupt)?))
+    }
+    fn f64(&mut self) -> DecResult<f64> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    fn bool(&mut self) -> DecResult<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Corrupt),
+        }
+    }
+    fn opt_u32(&mut self) -> DecResult<Option<u32>> {
+        let some = self.bool()?;
+        let x = self.u32()?;
+        Ok(some.then_some(x))
+    }
+    fn len(&mut self) -> DecResult<usize> {
+        let n = usize::try_from(self.u64()?).map_err(|_| Corrupt)?;
+        // A length can never exceed the bytes left: refuse before allocating.
+        if n > self.bytes.len() - self.at { Err(Corrupt) } else { Ok(n) }
+    }
+    fn str(&mut self) -> DecResult<String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Corrupt)
+    }
+}
+
+fn kind_code(kind: EventKind) -> u8 {
+    match kind {
+        EventKind::Registered => 0,
+        EventKind::Pruned => 1,
+        EventKind::Spiral => 2,
+    }
+}
+
+/// Encodes one finished unit (its rows and outcomes) with a trailing FNV-1a checksum.
+pub(crate) fn encode_part(unit: &Unit, r: &BatchRecords) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(
+        64 + r.subnets.len() * 200 + r.events.len() * 40 + r.traces.len() * 80,
+    ));
+    e.0.extend_from_slice(PART_MAGIC);
+    e.u32(unit.point);
+    e.u32(unit.batch);
+    e.u32(unit.first_path);
+    e.u32(unit.end_path);
+    e.len(r.subnets.len());
+    for s in &r.subnets {
+        e.u32(s.point);
+        e.u32(s.path);
+        e.u16(s.netuid);
+        e.u32(s.occupant);
+        e.str(&s.name);
+        e.u32(s.start_step);
+        for x in [
+            s.start_price,
+            s.end_price,
+            s.start_tao,
+            s.end_tao,
+            s.start_alpha,
+            s.end_alpha,
+            s.min_price,
+            s.peak_price,
+        ] {
+            e.f64(x);
+        }
+        e.bool(s.spiral);
+        e.opt_u32(s.spiral_step);
+        e.bool(s.pruned);
+        e.opt_u32(s.pruned_step);
+        for x in [
+            s.mean_share,
+            s.cartel_share,
+            s.staker_return,
+            s.root_return,
+            s.exit_slippage_1pct,
+            s.exit_slippage_10pct,
+        ] {
+            e.f64(x);
+        }
+    }
+    e.len(r.events.len());
+    for v in &r.events {
+        e.u32(v.point);
+        e.u32(v.path);
+        e.u32(v.step);
+        e.u32(v.block);
+        e.u16(v.netuid);
+        e.u8(kind_code(v.kind));
+        e.f64(v.value);
+        e.f64(v.value2);
+    }
+    e.len(r.traces.len());
+    for t in &r.traces {
+        e.u32(t.point);
+        e.u32(t.path);
+        e.u32(t.step);
+        e.f64(t.day);
+        e.u16(t.netuid);
+        e.bool(t.active);
+        for x in [t.price, t.moving_price, t.tao, t.alpha, t.share, t.flow_ema] {
+            e.f64(x);
+        }
+    }
+    e.len(r.outcomes.len());
+    for o in &r.outcomes {
+        e.u32(o.path);
+        e.u32(o.spirals);
+        e.bool(o.top10_spiral);
+        e.len(o.spiral_by_slot.len());
+        for &b in &o.spiral_by_slot {
+            e.bool(b);
+        }
+        e.len(o.spiral_steps.len());
+        for &s in &o.spiral_steps {
+            e.u32(s);
+        }
+        e.u32(o.prunings);
+        e.f64(o.pool_tao_end);
+        e.u32(o.zero_share_end);
+        e.f64(o.min_reserve);
+        e.f64(o.max_alpha_issuance);
+        e.f64(o.conservation_residual);
+    }
+    let sum = fnv1a(&e.0);
+    e.u64(sum);
+    e.0
+}
+
+/// Decodes a part of `unit`, checking the checksum and that it is that unit's.
+fn decode_part(unit: &Unit, bytes: &[u8]) -> DecResult<BatchRecords> {
+    let body_len = bytes.len().checked_sub(8).ok_or(Corrupt)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if fnv1a(body) != u64::from_le_bytes(sum.try_into().map_err(|_| Corrupt)?) {
+        return Err(Corrupt);
+    }
+    let mut d = Dec { bytes: body, at: 0 };
+    if d.take(8)? != PART_MAGIC {
+        return Err(Corrupt);
+    }
+    let head = [d.u32()?, d.u32()?, d.u32()?, d.u32()?];
+    if head != [unit.point, unit.batch, unit.first_path, unit.end_path] {
+        return Err(Corrupt);
+    }
+    let mut r =
+        BatchRecords { point: unit.point, first_path: unit.first_path, ..BatchRecords::default() };
+    for _ in 0..d.len()? {
+        let (point, path, netuid, occupant) = (d.u32()?, d.u32()?, d.u16()?, d.u32()?);
+        let name = d.str()?;
+        let start_step = d.u32()?;
+        let mut a = [0.0; 8];
+        for x in &mut a {
+            *x = d.f64()?;
+        }
+        let (spiral, spiral_step, pruned, pruned_step) =
+            (d.bool()?, d.opt_u32()?, d.bool()?, d.opt_u32()?);
+        let mut b = [0.0; 6];
+        for x in &mut b {
+            *x = d.f64()?;
+        }
+        r.subnets.push(SubnetRecord {
+            point,
+            path,
+            netuid,
+            occupant,
+            name,
+            start_step,
+            start_price: a[0],
+            end_price: a[1],
+            start_tao: a[2],
+            end_tao: a[3],
+            start_alpha: a[4],
+            end_alpha: a[5],
+            min_price: a[6],
+            peak_price: a[7],
+            spiral,
+            spiral_step,
+            pruned,
+            pruned_step,
+            mean_share: b[0],
+            cartel_share: b[1],
+            staker_return: b[2],
+            root_return: b[3],
+            exit_slippage_1pct: b[4],
+            exit_slippage_10pct: b[5],
+        });
+    }
+    for _ in 0..d.len()? {
+        let (point, path, step, block, netuid) = (d.u32()?, d.u32()?, d.u32()?, d.u32()?, d.u16()?);
+        let kind = match d.u8()? {
+            0 => EventKind::Registered,
+            1 => EventKind::Pruned,
+            2 => EventKind::Spiral,
+            _ => return Err(Corrupt),
+        };
+        let (value, value2) = (d.f64()?, d.f64()?);
+        r.events.push(EventRecord { point, path, step, block, netuid, kind, value, value2 });
+    }
+    for _ in 0..d.len()? {
+        let (point, path, step, day, netuid, active) =
+            (d.u32()?, d.u32()?, d.u32()?, d.f64()?, d.u16()?, d.bool()?);
+        let mut a = [0.0; 6];
+        for x in &mut a {
+            *x = d.f64()?;
+        }
+        r.traces.push(TraceRecord {
+            point,
+            path,
+            step,
+            day,
+            netuid,
+            active,
+            price: a[0],
+            moving_price: a[1],
+            tao: a[2],
+            alpha: a[3],
+            share: a[4],
+            flow_ema: a[5],
+        });
+    }
+    for _ in 0..d.len()? {
+        let (path, spirals, top10_spiral) = (d.u32()?, d.u32()?, d.bool()?);
+        let spiral_by_slot = (0..d.len()?).map(|_| d.bool()).collect::<DecResult<_>>()?;
+        let spiral_steps = (0..d.len()?).map(|_| d.u32()).collect::<DecResult<_>>()?;
+        r.outcomes.push(PathOutcome {
+            path,
+            spirals,
+            top10_spiral,
+            spiral_by_slot,
+            spiral_steps,
+            prunings: d.u32()?,
+            pool_tao_end: d.f64()?,
+            zero_share_end: d.u32()?,
+            min_reserve: d.f64()?,
+            max_alpha_issuance: d.f64()?,
+            conservation_residual: d.f64()?,
+        });
+    }
+    if d.at != body.len() || r.outcomes.len() as u64 != u64::from(unit.end_path - unit.first_path) {
+        return Err(Corrupt);
+    }
+    Ok(r)
+}
+
+/// Writes unit `unit`'s records durably into `dir/parts/`.
+pub(crate) fn write_part(dir: &Path, unit: &Unit, records: &BatchRecords) -> anyhow::Result<()> {
+    write_durable(&dir.join(PARTS_DIR).join(unit.file_name()), &encode_part(unit, records))
+}
+
+/// Reads and checks unit `unit`'s part from `dir/parts/`.
+pub(crate) fn read_part(dir: &Path, unit: &Unit) -> anyhow::Result<BatchRecords> {
+    let path = dir.join(PARTS_DIR).join(unit.file_name());
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    decode_part(unit, &bytes).with_context(|| format!("{} is corrupt", path.display()))
+}
+
+/// Builds the output tables in `staging` from the part files of every unit of `job`, found by
+/// `part_dir(unit)`, and returns each point's summary (see the module docs).
+pub(crate) fn finalize(
+    job: &Job,
+    staging: &Path,
+    part_dir: impl Fn(&Unit) -> PathBuf,
+) -> anyhow::Result<Vec<PointSummary>> {
+    let mut writer = RunWriter::create(staging, job.traces)?;
+    let mut accs: Vec<PointAccumulator> = job
+        .points
+        .iter()
+        .map(|p| {
+            PointAccumulator::new(
+                p.point,
+                p.netuids.clone(),
+                p.slots,
+                f64::from_bits(p.days_per_step_bits),
+            )
+        })
+        .collect();
+    for unit in job.all_units() {
+        let records = read_part(&part_dir(&unit), &unit)?;
+        for o in &records.outcomes {
+            accs[unit.point_index].add(o);
+        }
+        writer.append_batch(&records)?;
+    }
+    let summaries: Vec<PointSummary> = accs.iter().map(PointAccumulator::summary).collect();
+    writer.finish_with_parameters(&job.keys, &job.param_values(), &summaries)?;
+    if let Some(input) = job.sensitivity() {
+        crate::sensitivity::write(staging, &input, &summaries)?;
+    }
+    Ok(summaries)
+}
+
+/// SIGINT / SIGTERM: the first asks the run to stop after its current unit; a second one ends
+/// the process at once (exit 130 / 143). The finished units are durable either way.
+pub(crate) struct Interrupt {
+    signal: Arc<AtomicUsize>,
+}
+
+impl Interrupt {
+    /// Installs the handlers.
+    pub(crate) fn install() -> anyhow::Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let signal = Arc::new(AtomicUsize::new(0));
+        let asked = Arc::new(AtomicBool::new(false));
+        for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+            // Registered before the flag, so the first signal only sets the flag.
+            signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&asked))?;
+            signal_hook::flag::register(sig, Arc::clone(&asked))?;
+            signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)?;
+        }
+        Ok(Self { signal })
+    }
+
+    /// The signal received so far, if any.
+    pub(crate) fn received(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            s => i32::try_from(s).ok(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_and_refuses() {
+        assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "0/0", "1", "a/2", "-1/2", "1/2/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parts_round_trip_bit_for_bit_and_detect_corruption() {
+        let unit =
+            Unit { number: 3, point_index: 0, point: 2, batch: 1, first_path: 4, end_path: 5 };
+        let records = BatchRecords {
+            point: 2,
+            first_path: 4,
+            subnets: vec![SubnetRecord {
+                point: 2,
+                path: 4,
+                netuid: 7,
+                occupant: 1,
+                name: "sn-7".into(),
+                start_step: 3,
+                start_price: 0.1,
+                end_price: f64::NAN,
+                start_tao: 1e300,
+                end_tao: -0.0,
+                start_alpha: 5.0,
+                end_alpha: 6.0,
+                min_price: f64::INFINITY,
+                peak_price: 8.5,
+                spiral: true,
+                spiral_step: Some(9),
+                pruned: false,
+                pruned_step: None,
+                mean_share: 0.25,
+                cartel_share: 0.5,
+                staker_return: -0.125,
+                root_return: 1.0 / 3.0,
+                exit_slippage_1pct: 0.01,
+                exit_slippage_10pct: 0.1,
+            }],
+            events: vec![EventRecord {
+                point: 2,
+                path: 4,
+                step: 9,
+                block: 100,
+                netuid: 7,
+                kind: EventKind::Spiral,
+                value: 1.5,
+                value2: 2.5,
+            }],
+            traces: vec![TraceRecord {
+                point: 2,
+                path: 4,
+                step: 0,
+                day: 0.0,
+                netuid: 7,
+                active: true,
+                price: 1.0,
+                moving_price: 2.0,
+                tao: 3.0,
+                alpha: 4.0,
+                share: 0.5,
+                flow_ema: -1.0,
+            }],
+            outcomes: vec![PathOutcome {
+                path: 4,
+                spirals: 1,
+                top10_spiral: true,
+                spiral_by_slot: vec![false, true],
+                spiral_steps: vec![9],
+                prunings: 0,
+                pool_tao_end: 123.456,
+                zero_share_end: 2,
+                min_reserve: 1e-3,
+                max_alpha_issuance: 1e6,
+                conservation_residual: 1e-16,
+            }],
+        };
+        let bytes = encode_part(&unit, &records);
+        let back = decode_part(&unit, &bytes).unwrap();
+        // NaN != NaN: compare the one NaN field by bits, the rest with PartialEq.
+        assert_eq!(back.subnets[0].end_price.to_bits(), f64::NAN.to_bits());
+        let mut a = records.clone();
+        let mut b = back;
+        a.subnets[0].end_price = 0.0;
+        b.subnets[0].end_price = 0.0;
+        assert_eq!(a, b);
+        assert_eq!(b.subnets[0].end_tao.to_bits(), (-0.0_f64).to_bits());
+        for cut in [0, 8, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_part(&unit, &bytes[..cut]).is_err(), "truncated at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[40] ^= 1;
+        assert!(decode_part(&unit, &flipped).is_err(), "a flipped bit");
+        let other = Unit { batch: 2, ..unit };
+        assert!(decode_part(&other, &bytes).is_err(), "another unit's part");
+    }
+
+    #[test]
+    fn shards_cover_every_unit_once() {
+        let point = |point, paths| JobPoint {
+            point,
+            paths,
+            batch_paths: 3,
+            netuids: vec![],
+            slots: 0,
+            days_per_step_bits: 0,
+        };
+        let mut job = Job::new(
+            &[],
+            None,
+            false,
+            &[],
+            &[],
+            vec![point(0, 7), point(1, 6)],
+            serde_json::Value::Null,
+        );
+        let all = job.all_units();
+        assert_eq!(all.len(), 3 + 2);
+        assert_eq!((all[2].first_path, all[2].end_path), (6, 7));
+        let mut seen = Vec::new();
+        for index in 0..3 {
+            job.shard = Some(Shard { index, count: 3 });
+            seen.extend(job.my_units().iter().map(|u| u.number));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1, 2, 3, 4]);
+    }
+}
