@@ -31,9 +31,13 @@ struct StepInfo {
     scratch_reals: u32,
     scratch_ints: u32,
     event_capacity: u32,
-    _pad0: u32,
+    loop_probe: u32,
     _pad1: u32,
 }
 
 // Reals and integers per path in the scratch mailbox (see shared/state.wgsl).
 const SCRATCH_MAILBOX: u32 = 8u;
+
+// guard_step value of a path whose invocation ran out of the driver's loop budget (lavapipe stops
+// every loop of an invocation after 65,535 passes in all; see assemble_step in shaders.rs).
+const LOOP_BUDGET_EXHAUSTED: u32 = 0xFFFFFFFFu;

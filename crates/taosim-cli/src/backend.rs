@@ -91,6 +91,16 @@ impl Backend {
         }
     }
 
+    /// Paths per unit of work (one part file of a durable run): `run.batch_paths` on the CPU,
+    /// `run.device_batch_paths` on the GPU (a config value, not the adapter's limit, so shards run
+    /// on different adapters cut the work the same way).
+    pub(crate) fn unit_paths(&self, plan: &RunPlan) -> u32 {
+        match self {
+            Self::Cpu(_) => plan.config.run.batch_paths.max(1),
+            Self::Gpu(_) => plan.config.run.device_batch_paths.max(1),
+        }
+    }
+
     /// Runs paths `paths` of `point`, handing each batch's records to `sink` in path order.
     pub(crate) fn run_point(
         &self,

@@ -26,7 +26,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
 use taosim_core::engine::RunPlan;
-use taosim_core::records::PointSummary;
+use taosim_core::records::{BatchRecords, PointSummary};
 
 use crate::Failure;
 use crate::backend::{Backend, BackendChoice, PrecisionChoice};
@@ -279,7 +279,7 @@ fn describe_job(
         .map(|(k, (plan, _))| JobPoint {
             point: points.first_id + k as u32,
             paths: plan.config.run.paths,
-            batch_paths: plan.config.run.batch_paths.max(1),
+            batch_paths: backend.unit_paths(plan),
             netuids: plan.initial_netuids(),
             slots: plan.slots,
             days_per_step_bits: plan.days_per_step.to_bits(),
@@ -403,15 +403,30 @@ fn execute(
             return Err(Failure::Interrupted { signal, message });
         }
         let (plan, _) = &points.plans[unit.point_index];
-        let result = backend.run_point(plan, unit.point, unit.first_path..unit.end_path, |batch| {
-            // TAO conservation, finiteness and reserves are checked by the engine's runtime
-            // guards after every stage; a violation comes back as an error from run_point.
-            let t = Instant::now();
-            durable::write_part(staging, unit, &batch)?;
-            write_time += t.elapsed().as_secs_f64();
-            progress.advance(batch.outcomes.len() as u32);
-            Ok(())
-        });
+        // A unit is one part file; an engine may hand it over in several batches (the GPU's
+        // device batches are bounded by the adapter's limits), gathered here in path order.
+        let mut records = BatchRecords {
+            point: unit.point,
+            first_path: unit.first_path,
+            ..BatchRecords::default()
+        };
+        let result = backend
+            .run_point(plan, unit.point, unit.first_path..unit.end_path, |batch| {
+                // TAO conservation, finiteness and reserves are checked by the engine's runtime
+                // guards; a violation comes back as an error from run_point.
+                progress.advance(batch.outcomes.len() as u32);
+                records.subnets.extend(batch.subnets);
+                records.events.extend(batch.events);
+                records.traces.extend(batch.traces);
+                records.outcomes.extend(batch.outcomes);
+                Ok(())
+            })
+            .and_then(|_| {
+                let t = Instant::now();
+                durable::write_part(staging, unit, &records)?;
+                write_time += t.elapsed().as_secs_f64();
+                Ok(())
+            });
         if let Err(err) = result {
             let message = format!("{err:#}");
             write_state(staging, "failed", done, units.len(), &message).ok();

@@ -11,7 +11,7 @@ use wgpu::util::DeviceExt;
 use crate::params::Params;
 use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision};
 use crate::stages::read_back;
-use crate::types::{SCRATCH_MAILBOX, StepInfo};
+use crate::types::{LOOP_PROBE, SCRATCH_MAILBOX, StepInfo};
 use crate::{Context, GpuError};
 
 /// Sizes of the per-path scratch (shared/state.wgsl): orders, eligibility, mailbox and the epoch's
@@ -122,7 +122,7 @@ impl DeviceState {
             scratch_reals: scratch.reals as u32,
             scratch_ints: scratch.ints as u32,
             event_capacity,
-            _pad0: 0,
+            loop_probe: LOOP_PROBE,
             _pad1: 0,
         };
         let paths = state.paths;

@@ -31,6 +31,7 @@ use crate::device::{BatchId, DeviceState, ScratchLayout, binding};
 use crate::params::step_params;
 use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision, STEP_SEQUENCE};
 use crate::stages::{Pipeline, dispatch};
+use crate::types::LOOP_BUDGET_EXHAUSTED;
 use crate::{Context, GpuError};
 
 /// Steps per submission at most (also bounds the event log: see [`event_capacity`]).
@@ -187,6 +188,12 @@ impl GpuEngine {
             let guard = guard_step_field();
             let failed = (0..n as usize).find(|&i| globals[i * GI + guard] != 0);
             if let Some(i) = failed {
+                if globals[i * GI + guard] == LOOP_BUDGET_EXHAUSTED {
+                    return Err(RunError::Gpu(GpuError::LoopBudget {
+                        adapter: ctx.adapter.name.clone(),
+                        path: first + i as u32,
+                    }));
+                }
                 return Err(guard_failure::<R>(plan, point, first + i as u32));
             }
             if traced > 0 && recorders[0].traces_after(end - 1) {

@@ -271,10 +271,17 @@ pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
 /// `stage` for one path per invocation.
 pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>) -> String {
     let mut out = step_library(precision, params);
+    // After the stage, a loop of `info.loop_probe` passes (a count the compiler cannot see):
+    // lavapipe silently stops every loop of an invocation after 65,535 passes in all, and a probe
+    // that makes fewer passes than asked shows the stage's loops were cut short too.
     out.push_str(&format!(
         "// ---- entry point\n@compute @workgroup_size(WORKGROUP_SIZE)\n\
          fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         if (gid.x >= info.paths) {{\n        return;\n    }}\n    {}(gid.x);\n}}\n",
+         if (gid.x >= info.paths) {{\n        return;\n    }}\n    {}(gid.x);\n    \
+         var passes = 0u;\n    \
+         for (var k = 0u; k < info.loop_probe; k = k + 1u) {{\n        passes = passes + 1u;\n    }}\n    \
+         if (passes != info.loop_probe) {{\n        \
+         global_int[gi_at(gid.x, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }}\n}}\n",
         stage.name
     ));
     out

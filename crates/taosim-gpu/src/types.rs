@@ -79,8 +79,8 @@ pub struct StepInfo {
     pub scratch_ints: u32,
     /// Event records per path per chunk of steps.
     pub event_capacity: u32,
-    /// Padding to 16 bytes.
-    pub _pad0: u32,
+    /// Passes of the loop-budget probe after each stage (2; see `shaders::assemble_step`).
+    pub loop_probe: u32,
     /// Padding to 16 bytes.
     pub _pad1: u32,
 }
@@ -90,3 +90,13 @@ const _: () = assert!(size_of::<StepInfo>().is_multiple_of(16), "uniforms pad to
 /// Reals and integers per path in the scratch mailbox (WGSL `SCRATCH_MAILBOX`): small results a
 /// stage hands to a later stage of the same step.
 pub const SCRATCH_MAILBOX: u32 = 8;
+
+/// Passes of the loop-budget probe each step-stage invocation runs last. Mesa's llvmpipe
+/// (lavapipe) stops every loop of an invocation once it has made 65,535 loop passes in all (its
+/// `LP_MAX_TGSI_LOOP_ITERATIONS`), silently; a probe loop of a count the compiler cannot see
+/// that makes fewer passes than this reveals it (`guard_step` = [`LOOP_BUDGET_EXHAUSTED`]).
+pub const LOOP_PROBE: u32 = 2;
+
+/// `guard_step` value of a path whose invocation ran out of the driver's loop budget (WGSL
+/// `LOOP_BUDGET_EXHAUSTED`).
+pub const LOOP_BUDGET_EXHAUSTED: u32 = u32::MAX;

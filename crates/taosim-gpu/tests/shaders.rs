@@ -10,7 +10,9 @@ use taosim_gpu::params::step_params;
 use taosim_gpu::shaders::{
     PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step, step_library,
 };
-use taosim_gpu::types::{RngBlocksParams, SCRATCH_MAILBOX, StepInfo, WORKGROUP_SIZE};
+use taosim_gpu::types::{
+    LOOP_BUDGET_EXHAUSTED, RngBlocksParams, SCRATCH_MAILBOX, StepInfo, WORKGROUP_SIZE,
+};
 
 mod common;
 
@@ -130,7 +132,7 @@ fn shared_structs_match_their_rust_layout() {
             ("scratch_reals", offset_of!(StepInfo, scratch_reals)),
             ("scratch_ints", offset_of!(StepInfo, scratch_ints)),
             ("event_capacity", offset_of!(StepInfo, event_capacity)),
-            ("_pad0", offset_of!(StepInfo, _pad0)),
+            ("loop_probe", offset_of!(StepInfo, loop_probe)),
             ("_pad1", offset_of!(StepInfo, _pad1)),
         ],
         size_of::<StepInfo>(),
@@ -160,6 +162,7 @@ fn shared_constants_match_rust() {
     assert_eq!(wgsl_u32(&module, "PHILOX_W1"), taosim_core::rng::PHILOX_W1);
     assert_eq!(wgsl_u32(&module, "PHILOX_ROUNDS"), taosim_core::rng::PHILOX_ROUNDS);
     assert_eq!(wgsl_u32(&module, "SCRATCH_MAILBOX"), SCRATCH_MAILBOX);
+    assert_eq!(wgsl_u32(&module, "LOOP_BUDGET_EXHAUSTED"), LOOP_BUDGET_EXHAUSTED);
 }
 
 /// The generated constants of a step module (state field indices, event kinds and sizes,

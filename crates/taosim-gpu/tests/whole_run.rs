@@ -78,3 +78,28 @@ fn f32_mode_runs_and_stays_close_to_f64() {
     }
     assert!(div.paths <= 8, "most paths keep the f64 decisions: {} diverged", div.paths);
 }
+
+/// Yuma on at the default size (V = 8, M = 32, 128 slots): on lavapipe, whose llvmpipe stops every
+/// loop of an invocation after 65,535 passes, the loop-budget probe must turn the silently
+/// truncated epoch into an error; on any other adapter the run must complete and match the CPU.
+#[test]
+fn yuma_on_runs_or_reports_the_loop_budget() {
+    let Some(ctx) = context() else { return };
+    let lavapipe = ctx.adapter.name.contains("llvmpipe");
+    drop(ctx);
+    let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
+    let plan =
+        plan_from("configs/baseline.toml", "[run]\npaths = 4\ndays = 1.0\n[yuma]\nenabled = true");
+    let result = engine.run_batch::<f64>(&plan, 0, 0, 4);
+    if lavapipe {
+        let err = result.expect_err("lavapipe cannot run the full epoch").to_string();
+        assert!(err.contains("65,535 loop passes"), "{err}");
+    } else {
+        let (gpu, gpu_records) = result.expect("GPU run");
+        let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 4).expect("CPU run");
+        assert_eq!(divergence(&cpu_records, &gpu_records).paths, 0);
+        for d in field_diffs(&cpu, &gpu, 1e-6) {
+            assert!(d.max_rel <= 1e-9, "{}: {:e} at {:?}", d.field, d.max_rel, d.at);
+        }
+    }
+}
