@@ -56,8 +56,10 @@ const YUMA_CASES: &[(&str, &str, usize)] = &[
 /// back-edges per slot at V = 8, M = 32 (≈ 6.5 slots fit) and about 10³ at V = 3, M = 5 (≈ 68
 /// fit), so 128 live slots per path cannot run there; real GPUs have no such limit. The active
 /// slots are spread over the 128 (every `128 / active`-th, the last slot included) so that high
-/// slot indices are exercised too.
+/// slot indices are exercised too. `EPOCH_ACTIVE=<count>` overrides the count (e.g. 128 on a real
+/// GPU, to check every slot live).
 fn keep_active_slots<R: Real>(state: &mut BatchState<R>, active: usize) {
+    let active = std::env::var("EPOCH_ACTIVE").map_or(active, |v| v.parse().expect("EPOCH_ACTIVE"));
     let slots = state.subnets;
     let stride = (slots / active).max(1);
     for p in 0..state.paths {
