@@ -8,7 +8,7 @@
 // there, from V and M (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same
 // layout). Every function here takes those offsets (and absolute indices into yuma_real /
 // yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
-// (see the WGSL rules in crates/taosim-gpu/src/lib.rs's stage docs).
+// (the project's WGSL rule; but see the loop budget below for what really truncated loops).
 //
 // Loop budget on lavapipe (Mesa's llvmpipe, checked on 22.3): gallivm gives each shader
 // invocation ONE loop limiter, LP_MAX_TGSI_LOOP_ITERATIONS = 65535, set up once in the (fully

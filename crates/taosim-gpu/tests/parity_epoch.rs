@@ -56,8 +56,10 @@ const YUMA_CASES: &[(&str, &str, usize)] = &[
 /// back-edges per slot at V = 8, M = 32 (≈ 6.5 slots fit) and about 10³ at V = 3, M = 5 (≈ 68
 /// fit), so 128 live slots per path cannot run there; real GPUs have no such limit. The active
 /// slots are spread over the 128 (every `128 / active`-th, the last slot included) so that high
-/// slot indices are exercised too.
+/// slot indices are exercised too. `EPOCH_ACTIVE=<count>` overrides the count (e.g. 128 on a real
+/// GPU, to check every slot live).
 fn keep_active_slots<R: Real>(state: &mut BatchState<R>, active: usize) {
+    let active = std::env::var("EPOCH_ACTIVE").map_or(active, |v| v.parse().expect("EPOCH_ACTIVE"));
     let slots = state.subnets;
     let stride = (slots / active).max(1);
     for p in 0..state.paths {
@@ -126,7 +128,7 @@ fn cpu_epoch<R: Real>(plan: &RunPlan, id: BatchId, state: &mut BatchState<R>) {
     }
 }
 
-#[expect(dead_code, reason = "for the f32 variant, not written yet")]
+/// `state` in f64, for the comparisons of `common` (every f32 widens exactly).
 fn widen(state: &BatchState<f32>) -> BatchState<f64> {
     let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
     BatchState {
@@ -248,5 +250,59 @@ fn yuma_epoch_matches_its_twin_in_f64() {
         let (worst, _) = common::max_rel_diff(&gpu.yuma_real, &cpu.yuma_real, 1e-300);
         eprintln!("epoch {name}: worst Yuma real difference {worst:e} relative");
         assert_states_match(&format!("epoch {name}"), &gpu, &cpu, 1e-12, 1e-300);
+    }
+}
+
+/// `epoch` with Yuma on, in f32, over the same cases; integers exact, Yuma reals within 1e-5 and
+/// amounts within 1e-4 relative. f32 runs the device's native `exp`, `ln` and `pow` (lavapipe's are within a few f32
+/// ulps of libm's, not bit-equal), and they feed every later quantity: the Zipf stakes (pow), the
+/// normal draws of the quality walk and the weight noise (ln, software sin/cos), the liquid-alpha
+/// sigmoid (exp), the Balancer AMM and the yields (ln_1p). Yuma reals (fractions of order 0.001-1)
+/// are compared above a floor of 1e-6; subnet and path reals (TAO and alpha amounts) above a floor
+/// of 0.1, because flow fields are differences of amounts of order 10-1000 whose 1-ulp rounding
+/// (≈ 4e-6 at 32) is already 1e-4 of a result of 0.035. Worst differences seen on lavapipe: Yuma
+/// 6.5e-7 (≈ 11 f32 ulps), subnet 3.8e-5 with the floor (protocol_flow; 1.1e-4 without it), path
+/// 1.9e-7.
+#[test]
+fn yuma_epoch_matches_its_twin_in_f32() {
+    const YUMA_TOLERANCE: f64 = 1e-5;
+    const AMOUNT_TOLERANCE: f64 = 1e-4;
+    const YUMA_FLOOR: f64 = 1e-6;
+    const AMOUNT_FLOOR: f64 = 0.1;
+    let Some(ctx) = context() else { return };
+    for (case, &(name, yuma, active)) in YUMA_CASES.iter().enumerate() {
+        if std::env::var("EPOCH_CASE").is_ok_and(|c| c != case.to_string()) {
+            continue;
+        }
+        let amm = if case % 2 == 1 { "[chain]\namm = \"balancer\"" } else { "" };
+        let plan = yuma_plan(yuma, amm);
+        let mut gpu = epoch_batch::<f32>(&plan, 37, 40 + case as u64);
+        keep_active_slots(&mut gpu, active);
+        let mut cpu = gpu.clone();
+        let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
+        run_step_stage(&ctx, "epoch", &plan, id, &mut gpu, &[], &[]).expect("dispatch");
+        cpu_epoch(&plan, id, &mut cpu);
+        let (gpu, cpu) = (widen(&gpu), widen(&cpu));
+        report_int_diffs(name, &gpu, &cpu);
+        assert_eq!(gpu.subnet_int, cpu.subnet_int, "{name}: subnet integers differ");
+        assert_eq!(gpu.global_int, cpu.global_int, "{name}: global integers differ");
+        assert_eq!(gpu.yuma_int, cpu.yuma_int, "{name}: Yuma integers differ");
+        let fields = taosim_core::state::SubnetReal::<f64>::NAMES;
+        let s = gpu.subnets;
+        for (what, g, c, tolerance, floor) in [
+            ("Yuma real", &gpu.yuma_real, &cpu.yuma_real, YUMA_TOLERANCE, YUMA_FLOOR),
+            ("subnet real", &gpu.subnet_real, &cpu.subnet_real, AMOUNT_TOLERANCE, AMOUNT_FLOOR),
+            ("path real", &gpu.global_real, &cpu.global_real, AMOUNT_TOLERANCE, AMOUNT_FLOOR),
+        ] {
+            let (d, k) = common::max_rel_diff(g, c, floor);
+            let at = if what == "subnet real" { fields[(k / s) % fields.len()] } else { "" };
+            eprintln!("epoch f32 {name}: worst {what} {at} {k}: {d:e} relative (floor {floor})");
+            assert!(
+                d <= tolerance,
+                "epoch f32 {name}: {what} {at} {k} differs by {d:e} (gpu {}, cpu {})",
+                g[k],
+                c[k]
+            );
+        }
     }
 }
