@@ -40,8 +40,8 @@ pub(crate) enum PrecisionChoice {
 pub(crate) enum Backend {
     /// The CPU path at this precision.
     Cpu(Precision),
-    /// The GPU path.
-    Gpu(Box<GpuEngine>),
+    /// The GPU path; `fallback`: on a device failure, warn and run the work on the CPU (auto).
+    Gpu(Box<GpuEngine>, bool),
 }
 
 impl Backend {
@@ -56,9 +56,9 @@ impl Backend {
         });
         match choice {
             BackendChoice::Cpu => Ok(Self::Cpu(wanted.unwrap_or(Precision::F64))),
-            BackendChoice::Gpu => Ok(Self::Gpu(Box::new(GpuEngine::new(wanted)?))),
+            BackendChoice::Gpu => Ok(Self::Gpu(Box::new(GpuEngine::new(wanted)?), false)),
             BackendChoice::Auto => match GpuEngine::new(wanted) {
-                Ok(engine) => Ok(Self::Gpu(Box::new(engine))),
+                Ok(engine) => Ok(Self::Gpu(Box::new(engine), true)),
                 Err(e) => {
                     eprintln!("taosim: no usable GPU ({e}); running on the CPU");
                     Ok(Self::Cpu(wanted.unwrap_or(Precision::F64)))
@@ -71,7 +71,7 @@ impl Backend {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Cpu(_) => "cpu",
-            Self::Gpu(_) => "gpu",
+            Self::Gpu(..) => "gpu",
         }
     }
 
@@ -79,7 +79,7 @@ impl Backend {
     pub(crate) fn adapter(&self) -> Option<String> {
         match self {
             Self::Cpu(_) => None,
-            Self::Gpu(engine) => Some(engine.adapter().to_string()),
+            Self::Gpu(engine, _) => Some(engine.adapter().to_string()),
         }
     }
 
@@ -87,7 +87,7 @@ impl Backend {
     pub(crate) fn precision(&self) -> Precision {
         match self {
             Self::Cpu(p) => *p,
-            Self::Gpu(engine) => engine.precision,
+            Self::Gpu(engine, _) => engine.precision,
         }
     }
 
@@ -97,31 +97,84 @@ impl Backend {
     pub(crate) fn unit_paths(&self, plan: &RunPlan) -> u32 {
         match self {
             Self::Cpu(_) => plan.config.run.batch_paths.max(1),
-            Self::Gpu(_) => plan.config.run.device_batch_paths.max(1),
+            Self::Gpu(..) => plan.config.run.device_batch_paths.max(1),
         }
     }
 
-    /// Runs paths `paths` of `point`, handing each batch's records to `sink` in path order.
+    /// Runs paths `paths` of `point`, handing each batch's records to `sink` in path order. With
+    /// `--backend auto`, a device failure (not a model guard) is reported as a warning and the
+    /// same paths run on the CPU at the same precision (draws depend only on seed, point and
+    /// path, so they are the same paths).
     pub(crate) fn run_point(
         &self,
         plan: &RunPlan,
         point: u32,
         paths: Range<u32>,
-        sink: impl FnMut(BatchRecords) -> anyhow::Result<()>,
+        mut sink: impl FnMut(BatchRecords) -> anyhow::Result<()>,
     ) -> anyhow::Result<PointAccumulator> {
-        match (self, self.precision()) {
-            (Self::Cpu(_), Precision::F64) => {
-                run_point::<f64, anyhow::Error>(plan, point, paths, sink)
-            }
-            (Self::Cpu(_), Precision::F32) => {
-                run_point::<f32, anyhow::Error>(plan, point, paths, sink)
-            }
-            (Self::Gpu(engine), Precision::F64) => {
-                engine.run_point::<f64, anyhow::Error>(plan, point, paths, sink)
-            }
-            (Self::Gpu(engine), Precision::F32) => {
-                engine.run_point::<f32, anyhow::Error>(plan, point, paths, sink)
+        let cpu = |sink: &mut dyn FnMut(BatchRecords) -> anyhow::Result<()>| match self.precision()
+        {
+            Precision::F64 => run_point::<f64, anyhow::Error>(plan, point, paths.clone(), sink),
+            Precision::F32 => run_point::<f32, anyhow::Error>(plan, point, paths.clone(), sink),
+        };
+        match self {
+            Self::Cpu(_) => cpu(&mut sink),
+            Self::Gpu(engine, fallback) => {
+                // Records reach the sink only once the whole range ran, so a fallback never
+                // hands over a batch twice.
+                let mut batches = Vec::new();
+                let gpu = match engine.precision {
+                    Precision::F64 => {
+                        engine.run_point::<f64, GpuRunError>(plan, point, paths.clone(), |b| {
+                            batches.push(b);
+                            Ok(())
+                        })
+                    }
+                    Precision::F32 => {
+                        engine.run_point::<f32, GpuRunError>(plan, point, paths.clone(), |b| {
+                            batches.push(b);
+                            Ok(())
+                        })
+                    }
+                };
+                match gpu {
+                    Ok(acc) => {
+                        for b in batches {
+                            sink(b)?;
+                        }
+                        Ok(acc)
+                    }
+                    Err(GpuRunError::Device(e)) if *fallback => {
+                        eprintln!(
+                            "taosim: warning: {e}; running paths {}..{} of point {point} on the CPU",
+                            paths.start, paths.end
+                        );
+                        cpu(&mut sink)
+                    }
+                    Err(GpuRunError::Device(e)) => Err(e.into()),
+                    Err(GpuRunError::Model(e)) => Err(e.into()),
+                }
             }
         }
+    }
+}
+
+/// Why a GPU run failed: the device (eligible for the CPU fallback) or the model (a guard, which
+/// the CPU would hit too).
+#[derive(Debug)]
+enum GpuRunError {
+    Device(taosim_gpu::GpuError),
+    Model(taosim_core::Error),
+}
+
+impl From<taosim_gpu::GpuError> for GpuRunError {
+    fn from(e: taosim_gpu::GpuError) -> Self {
+        Self::Device(e)
+    }
+}
+
+impl From<taosim_core::Error> for GpuRunError {
+    fn from(e: taosim_core::Error) -> Self {
+        Self::Model(e)
     }
 }

@@ -34,6 +34,15 @@ pub enum GpuError {
         /// The adapters there are.
         available: Vec<String>,
     },
+    /// The device reported an error outside an error scope (out of memory, a buffer over the
+    /// limits, an internal error) or was lost.
+    #[error("the GPU {adapter} failed: {message}")]
+    Faulted {
+        /// Adapter name.
+        adapter: String,
+        /// wgpu's message.
+        message: String,
+    },
     /// The adapter refused a device.
     #[error("the adapter {adapter} refused a device: {source}")]
     Device {
@@ -171,6 +180,9 @@ pub struct Context {
     pub queue: wgpu::Queue,
     /// The adapter it came from.
     pub adapter: AdapterReport,
+    /// The first error the device reported outside an error scope (validation, out of memory, an
+    /// internal error) or its loss; wgpu's default would panic.
+    fault: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Context {
@@ -212,6 +224,28 @@ impl Context {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
             .map_err(|source| GpuError::Device { adapter: report.name.clone(), source })?;
-        Ok(Self { device, queue, adapter: report })
+        let fault = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let keep = |fault: &std::sync::Arc<std::sync::Mutex<Option<String>>>, message: String| {
+            if let Ok(mut slot) = fault.lock() {
+                slot.get_or_insert(message);
+            }
+        };
+        let sink = fault.clone();
+        device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
+            keep(&sink, e.to_string());
+        }));
+        let sink = fault.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            keep(&sink, format!("device lost ({reason:?}): {message}"));
+        });
+        Ok(Self { device, queue, adapter: report, fault })
+    }
+
+    /// The device's first fault since it was made (see [`Context`]), as an error.
+    pub fn check(&self) -> Result<(), GpuError> {
+        match self.fault.lock().ok().and_then(|f| f.clone()) {
+            Some(message) => Err(GpuError::Faulted { adapter: self.adapter.name.clone(), message }),
+            None => Ok(()),
+        }
     }
 }

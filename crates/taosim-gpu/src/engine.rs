@@ -156,6 +156,7 @@ impl GpuEngine {
         let cap = event_capacity(CHUNK_STEPS, plan.slots);
         let id = BatchId { seed: plan.config.run.seed, point, first_path: first };
         let device = DeviceState::upload(ctx, id, &state, &params, cap);
+        ctx.check()?;
         let mut recorders: Vec<PathRecorder> =
             (0..n).map(|i| PathRecorder::new(plan, point, first + i)).collect();
         let traced = recorders.iter().filter(|r| r.traced()).count();
@@ -181,6 +182,7 @@ impl GpuEngine {
                 }
                 ctx.queue.submit([encoder.finish()]);
             })?;
+            ctx.check()?;
             read_events(&device, ctx, plan, n, cap, &mut snapshot, &mut recorders)?;
             // The device-side guard flag of every path (stage `guards`, each step's end).
             let globals: Vec<u32> =
