@@ -13,7 +13,7 @@ struct RngBlocksParams {
     stream: u32,
 }
 
-const WORKGROUP_SIZE: u32 = 64u;
+const WORKGROUP_SIZE: u32 = 32u;
 
 // Sizes of a batch on the device, shared by every step stage (binding 0).
 struct StepInfo {

@@ -70,7 +70,8 @@ fn workloads(quick: bool) -> [Workload; 2] {
 #[derive(Clone, Debug, Serialize)]
 struct Record {
     workload: &'static str,
-    backend: &'static str,
+    /// `cpu`, or the GPU adapter's name.
+    backend: String,
     threads: usize,
     paths: u32,
     steps: u32,
@@ -175,6 +176,63 @@ fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// The workloads on the GPU adapter the environment selects (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`),
+/// at the precision it supports best, against the 1-thread CPU rate of the same workload (in
+/// `speedup_vs_1_thread`). No adapter: no GPU rows, with a note. The device's peak is not measured
+/// yet (`peak_gflops` and `peak_fraction` are null). A workload the adapter cannot run (lavapipe's
+/// loop budget with Yuma on) is reported on stderr and skipped.
+fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()> {
+    let engine = match taosim_gpu::engine::GpuEngine::new(None) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("bench: no GPU rows ({e})");
+            return Ok(());
+        }
+    };
+    for w in workloads(args.quick) {
+        let plan = plan_of(&w, args.days)?;
+        let steps = plan.steps;
+        let subnet_steps = f64::from(w.paths) * f64::from(steps) * plan.slots as f64;
+        let started = Instant::now();
+        let result = match engine.precision {
+            taosim_gpu::shaders::Precision::F64 => {
+                engine.run_batch::<f64>(&plan, 0, 0, w.paths).map(|r| black_box(r.1.len()))
+            }
+            taosim_gpu::shaders::Precision::F32 => {
+                engine.run_batch::<f32>(&plan, 0, 0, w.paths).map(|r| black_box(r.1.len()))
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("bench: {} on {}: skipped ({e})", w.name, engine.adapter());
+            continue;
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let rate = subnet_steps / wall;
+        let single = records
+            .iter()
+            .find(|r| r.workload == w.name && r.backend == "cpu" && r.threads == 1)
+            .map_or(0.0, |r| r.subnet_steps_per_s);
+        let ops = ops_per_subnet_step(w.yuma, plan.yuma.validators, plan.yuma.miners);
+        records.push(Record {
+            workload: w.name,
+            backend: format!("{} ({})", engine.adapter(), engine.precision.name()),
+            threads: 0,
+            paths: w.paths,
+            steps,
+            subnets: plan.slots,
+            wall_s: wall,
+            subnet_steps_per_s: rate,
+            paths_per_s: f64::from(w.paths) / wall,
+            speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
+            ops_per_subnet_step: ops,
+            gflops: rate * ops / 1e9,
+            peak_gflops: f64::NAN,
+            peak_fraction: f64::NAN,
+        });
+    }
+    Ok(())
+}
+
 /// Runs the `bench` subcommand.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let all = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
@@ -206,7 +264,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             let gflops = rate * ops / 1e9;
             records.push(Record {
                 workload: w.name,
-                backend: "cpu",
+                backend: "cpu".into(),
                 threads,
                 paths: w.paths,
                 steps,
@@ -222,6 +280,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             });
         }
     }
+    gpu_records(args, &mut records)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {

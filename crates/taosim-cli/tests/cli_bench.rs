@@ -13,7 +13,20 @@ fn quick_bench_prints_json_records() {
         .expect("run taosim");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
-    let records = json.as_array().expect("array of records");
+    let all = json.as_array().expect("array of records");
+    let (records, gpu): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        all.iter().partition(|r| r["backend"] == "cpu");
+    // GPU rows (one per workload the adapter can run): consistent fields, no peak yet.
+    for r in &gpu {
+        let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");
+        let wall = r["wall_s"].as_f64().unwrap();
+        let work = r["paths"].as_f64().unwrap() * r["steps"].as_f64().unwrap() * 128.0;
+        assert!(rate > 0.0 && (rate * wall / work - 1.0).abs() < 1e-9, "{r}");
+        assert!(r["peak_fraction"].is_null(), "{r}");
+    }
+    if std::env::var("TAOSIM_REQUIRE_GPU").as_deref() == Ok("1") {
+        assert!(gpu.iter().any(|r| r["workload"] == "light"), "no GPU row for light: {json}");
+    }
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let per_workload = if cores > 1 { 2 } else { 1 };
     assert_eq!(records.len(), 2 * per_workload, "{json}");

@@ -4,8 +4,10 @@
 
 use bytemuck::{Pod, Zeroable};
 
-/// Invocations per workgroup of every stage (`WORKGROUP_SIZE` in WGSL).
-pub const WORKGROUP_SIZE: u32 = 64;
+/// Invocations per workgroup of every stage (`WORKGROUP_SIZE` in WGSL): one warp on NVIDIA; with one
+/// invocation per path, smaller groups spread a small batch over more cores (lavapipe runs a
+/// workgroup on one thread).
+pub const WORKGROUP_SIZE: u32 = 32;
 
 /// Uniforms of the `rng_blocks` stage (WGSL `RngBlocksParams`).
 #[repr(C)]
