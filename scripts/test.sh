@@ -47,6 +47,10 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+# The criterion benches run once each in test mode (quick sizes): the harness is checked on every
+# commit; timings come from `cargo bench` and `taosim bench` (docs/performance.md), not from CI.
+echo "== criterion benches, test mode (TAOSIM_BENCH_QUICK=1 cargo test --benches)"
+TAOSIM_BENCH_QUICK=1 cargo test -p taosim-benches --benches 2>&1 | tee -a "$log"
 echo "== deploy checks (scripts/check-deploy.py)"
 python3 scripts/check-deploy.py
 # The sharded sweep on a one-node Slurm cluster (docs/scaleout.md): needs root and apt for
