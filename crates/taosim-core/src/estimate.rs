@@ -44,6 +44,34 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// [`quantile`] of the multiset in which value `k · scale` occurs `counts[k]` times (bit for bit
+/// the number sorting those values and calling [`quantile`] gives); NaN for no data.
+pub fn quantile_of_counts(counts: &[u64], scale: f64, q: f64) -> f64 {
+    let n: u64 = counts.iter().sum();
+    // The i-th smallest value (0-based).
+    let nth = |i: u64| {
+        let mut seen = 0;
+        for (k, &c) in counts.iter().enumerate() {
+            seen += c;
+            if seen > i {
+                return k as f64 * scale;
+            }
+        }
+        f64::NAN
+    };
+    match n {
+        0 => f64::NAN,
+        1 => nth(0),
+        n => {
+            let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
+            let lo = h.floor() as u64;
+            let hi = (lo + 1).min(n - 1);
+            let (a, b) = (nth(lo), nth(hi));
+            a + (h - lo as f64) * (b - a)
+        }
+    }
+}
+
 /// Running totals of one sweep point's path outcomes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointAccumulator {
@@ -59,7 +87,10 @@ pub struct PointAccumulator {
     pool_end_sum: f64,
     zero_share_end_sum: f64,
     spiral_by_slot: Vec<u64>,
-    spiral_days: Vec<f64>,
+    /// Spiral entries per step index (the time-to-spiral quantiles are order statistics of the
+    /// steps, so counts give them exactly in memory that grows with the steps of the horizon,
+    /// not with the number of spirals).
+    spiral_step_counts: Vec<u64>,
 }
 
 impl PointAccumulator {
@@ -79,7 +110,7 @@ impl PointAccumulator {
             pool_end_sum: 0.0,
             zero_share_end_sum: 0.0,
             spiral_by_slot: vec![0; subnet_slots],
-            spiral_days: Vec::new(),
+            spiral_step_counts: Vec::new(),
         }
     }
 
@@ -97,7 +128,13 @@ impl PointAccumulator {
         for (count, &hit) in self.spiral_by_slot.iter_mut().zip(&o.spiral_by_slot) {
             *count += u64::from(hit);
         }
-        self.spiral_days.extend(o.spiral_steps.iter().map(|&k| f64::from(k) * self.days_per_step));
+        for &k in &o.spiral_steps {
+            let k = k as usize;
+            if k >= self.spiral_step_counts.len() {
+                self.spiral_step_counts.resize(k + 1, 0);
+            }
+            self.spiral_step_counts[k] += 1;
+        }
     }
 
     /// Paths folded in so far.
@@ -116,8 +153,7 @@ impl PointAccumulator {
         } else {
             f64::NAN
         };
-        let mut days = self.spiral_days.clone();
-        days.sort_by(f64::total_cmp);
+        let days = |q| quantile_of_counts(&self.spiral_step_counts, self.days_per_step, q);
         PointSummary {
             point: self.point,
             paths: u32::try_from(self.paths).unwrap_or(u32::MAX),
@@ -126,9 +162,9 @@ impl PointAccumulator {
             spirals_mean,
             spirals_se,
             prunings_mean: mean(self.prunings_sum),
-            spiral_days_q10: quantile(&days, 0.1),
-            spiral_days_q50: quantile(&days, 0.5),
-            spiral_days_q90: quantile(&days, 0.9),
+            spiral_days_q10: days(0.1),
+            spiral_days_q50: days(0.5),
+            spiral_days_q90: days(0.9),
             pool_tao_end_mean: mean(self.pool_end_sum),
             zero_share_end_mean: mean(self.zero_share_end_sum),
             spiral_by_netuid: self
@@ -145,6 +181,22 @@ impl PointAccumulator {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quantiles_of_counts_equal_quantiles_of_the_sorted_values() {
+        let counts = [0_u64, 3, 0, 1, 5, 0, 0, 2];
+        let mut values = Vec::new();
+        for (k, &c) in counts.iter().enumerate() {
+            values.extend(std::iter::repeat_n(k as f64 * 0.05, c as usize));
+        }
+        for q in [0.0, 0.1, 0.25, 0.5, 0.77, 0.9, 1.0] {
+            let a = super::quantile(&values, q);
+            let b = super::quantile_of_counts(&counts, 0.05, q);
+            assert_eq!(a.to_bits(), b.to_bits(), "q = {q}: {a} vs {b}");
+        }
+        assert!(super::quantile_of_counts(&[], 0.05, 0.5).is_nan());
+        assert_eq!(super::quantile_of_counts(&[0, 0, 1], 0.5, 0.9), 1.0);
+    }
+
     use super::*;
 
     #[test]
