@@ -279,19 +279,30 @@ pub fn run_point<R: Real, E: From<Error>>(
                 done => done,
             }
         });
-        let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
-        for r in results {
-            let r = r?;
-            acc.add(&r.outcome);
-            records.subnets.extend(r.subnets);
-            records.events.extend(r.events);
-            records.traces.extend(r.traces);
-            records.outcomes.push(r.outcome);
-        }
-        sink(records)?;
+        let paths = results.into_iter().collect::<Result<Vec<_>>>()?;
+        sink(fold_batch(&mut acc, point, first, paths))?;
         first += n;
     }
     Ok(acc)
+}
+
+/// One batch's records from its paths' records in path order, each path's outcome folded into
+/// `acc` (what every backend hands its sink).
+pub fn fold_batch(
+    acc: &mut PointAccumulator,
+    point: u32,
+    first_path: u32,
+    paths: Vec<PathRecords>,
+) -> BatchRecords {
+    let mut records = BatchRecords { point, first_path, ..BatchRecords::default() };
+    for r in paths {
+        acc.add(&r.outcome);
+        records.subnets.extend(r.subnets);
+        records.events.extend(r.events);
+        records.traces.extend(r.traces);
+        records.outcomes.push(r.outcome);
+    }
+    records
 }
 
 /// The initial state of paths `first_path .. first_path + paths` of sweep point `point`: every

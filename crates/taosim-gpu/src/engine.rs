@@ -21,7 +21,9 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use taosim_core::engine::{PathRecorder, PathRecords, RunPlan, init_batch, replay_with_guards};
+use taosim_core::engine::{
+    PathRecorder, PathRecords, RunPlan, fold_batch, init_batch, replay_with_guards,
+};
 use taosim_core::estimate::PointAccumulator;
 use taosim_core::records::{BatchRecords, EventKind};
 use taosim_core::state::{BatchState, GlobalInt, GlobalReal, SubnetInt, SubnetReal};
@@ -126,15 +128,7 @@ impl GpuEngine {
                 RunError::Model(e) => E::from(e),
                 RunError::Gpu(e) => E::from(e),
             })?;
-            let mut records = BatchRecords { point, first_path: first, ..BatchRecords::default() };
-            for r in results {
-                acc.add(&r.outcome);
-                records.subnets.extend(r.subnets);
-                records.events.extend(r.events);
-                records.traces.extend(r.traces);
-                records.outcomes.push(r.outcome);
-            }
-            sink(records)?;
+            sink(fold_batch(&mut acc, point, first, results))?;
             first += n;
         }
         Ok(acc)
