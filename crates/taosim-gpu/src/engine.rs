@@ -78,13 +78,16 @@ impl GpuEngine {
     }
 
     /// Paths per device batch for `plan`: `run.device_batch_paths`, lowered so that every buffer
-    /// of the batch fits the adapter's `max_storage_buffer_binding_size` and `max_buffer_size`.
+    /// of the batch fits the adapter's `max_storage_buffer_binding_size` and `max_buffer_size`,
+    /// and to 65,535 (the workgroups of one dispatch dimension; the lane stages run one
+    /// workgroup per path).
     pub fn batch_paths(&self, plan: &RunPlan) -> u32 {
         let per_path = per_path_bytes(plan, self.precision);
         let a = &self.ctx.adapter;
         let limit = a.max_storage_buffer_binding_size.min(a.max_buffer_size);
         let fit = per_path.iter().map(|&b| limit / b.max(1)).min().unwrap_or(u64::MAX);
-        u32::try_from(fit).unwrap_or(u32::MAX).clamp(1, plan.config.run.device_batch_paths.max(1))
+        let most = plan.config.run.device_batch_paths.clamp(1, MAX_WORKGROUPS);
+        u32::try_from(fit).unwrap_or(u32::MAX).clamp(1, most)
     }
 
     fn with_pipelines<T>(
@@ -218,6 +221,10 @@ impl GpuEngine {
         Ok((state, out))
     }
 }
+
+/// Workgroups per dispatch dimension that every adapter allows
+/// (`max_compute_workgroups_per_dimension` of wgpu's default limits).
+const MAX_WORKGROUPS: u32 = 65_535;
 
 /// `GlobalInt` fields per path.
 const GI: usize = GlobalInt::<u32>::FIELDS;

@@ -8,9 +8,11 @@
 //!   (`shared/real_f64.wgsl` or `shared/real_f32.wgsl`, which define `Real` and the transcendental
 //!   functions), the generated index constants ([`generated_constants`]), `shared/state.wgsl` (the
 //!   batch's buffers at the fixed bindings 0-12), the model libraries (`shaders/model/*.wgsl`,
-//!   twins of `taosim_core::model`), every step stage's file (each defines `fn <stage>(p: u32)`
-//!   for path `p` of the batch), and an entry point `main` that runs the wanted stage for one path
-//!   per invocation.
+//!   twins of `taosim_core::model`), every step stage's file, and an entry point `main` that runs
+//!   the wanted stage in the stage's [`Dispatch`] shape: one invocation per path (the stage
+//!   defines `fn <stage>(p: u32)`), or one workgroup of lanes per path (`fn <stage>(p: u32, lane:
+//!   u32)`; lane `l` handles slots `l, l + lanes, ...`, path-wide parts run on lane 0 between
+//!   `workgroupBarrier()`s).
 //!
 //! The sources are compiled into the binary (`include_str!`), so a run needs no shader files on
 //! disk. Pipelines build their layouts from this table, not from reflection.
@@ -19,6 +21,7 @@ use taosim_core::records::EventKind;
 use taosim_core::state::{GlobalInt, GlobalReal, SubnetInt, SubnetReal};
 
 use crate::params::Params;
+use crate::types::{EPOCH_LANES, WORKGROUP_SIZE};
 
 /// The base prelude: name and source, ahead of every module.
 pub const PRELUDE: &[(&str, &str)] = &[
@@ -109,13 +112,40 @@ pub const STEP_BINDINGS: &[BindType] = &[
     BindType::Storage,     // 12 events_int
 ];
 
+/// How a step stage's invocations map onto paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    /// One invocation per path, [`WORKGROUP_SIZE`] paths per workgroup; `fn <stage>(p: u32)`.
+    PerPath,
+    /// One workgroup of this many invocations (lanes) per path; `fn <stage>(p: u32, lane: u32)`.
+    Lanes(u32),
+}
+
+impl Dispatch {
+    /// Invocations per workgroup (`@workgroup_size`).
+    pub fn workgroup_size(self) -> u32 {
+        match self {
+            Dispatch::PerPath => WORKGROUP_SIZE,
+            Dispatch::Lanes(lanes) => lanes,
+        }
+    }
+
+    /// Workgroups that cover `paths` paths.
+    pub fn workgroups(self, paths: u32) -> u32 {
+        match self {
+            Dispatch::PerPath => paths.div_ceil(WORKGROUP_SIZE),
+            Dispatch::Lanes(_) => paths,
+        }
+    }
+}
+
 /// How a stage is assembled and bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StageKind {
     /// Its own bindings, in `@binding` order, and its own `main`.
     Standalone(&'static [BindType]),
-    /// A step stage: [`STEP_BINDINGS`], `fn <name>(p: u32)`, entry generated.
-    Step,
+    /// A step stage: [`STEP_BINDINGS`], entry generated for its dispatch shape.
+    Step(Dispatch),
 }
 
 /// One compute stage: its name (the file stem, and the CPU twin's module name), source and kind.
@@ -134,17 +164,33 @@ impl Stage {
     pub fn bindings(&self) -> &'static [BindType] {
         match self.kind {
             StageKind::Standalone(b) => b,
-            StageKind::Step => STEP_BINDINGS,
+            StageKind::Step(_) => STEP_BINDINGS,
+        }
+    }
+
+    /// Whether this is a step stage.
+    pub fn is_step(&self) -> bool {
+        matches!(self.kind, StageKind::Step(_))
+    }
+
+    /// The dispatch shape (standalone stages: [`Dispatch::PerPath`]).
+    pub fn dispatch(&self) -> Dispatch {
+        match self.kind {
+            StageKind::Step(d) => d,
+            StageKind::Standalone(_) => Dispatch::PerPath,
         }
     }
 }
 
 macro_rules! step_stage {
     ($name:literal) => {
+        step_stage!($name, Dispatch::PerPath)
+    };
+    ($name:literal, $dispatch:expr) => {
         Stage {
             name: $name,
             source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
-            kind: StageKind::Step,
+            kind: StageKind::Step($dispatch),
         }
     };
 }
@@ -161,8 +207,8 @@ pub const STAGES: &[Stage] = &[
     step_stage!("emission_shares"),
     step_stage!("injection"),
     step_stage!("moving_price"),
-    step_stage!("payouts"),
-    step_stage!("epoch"),
+    step_stage!("payouts", Dispatch::Lanes(EPOCH_LANES)),
+    step_stage!("epoch", Dispatch::Lanes(EPOCH_LANES)),
     step_stage!("registration"),
     step_stage!("metrics"),
     step_stage!("guards"),
@@ -238,7 +284,7 @@ pub const EVENT_REALS: usize = 2 + SubnetReal::<f64>::FIELDS + GlobalReal::<f64>
 /// # Panics
 /// If `stage` is a step stage (use [`assemble_step`]).
 pub fn assemble(stage: &Stage) -> String {
-    assert!(matches!(stage.kind, StageKind::Standalone(_)), "{} is a step stage", stage.name);
+    assert!(!stage.is_step(), "{} is a step stage", stage.name);
     let mut out = String::new();
     for (name, source) in PRELUDE {
         push(&mut out, name, source);
@@ -261,28 +307,48 @@ pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
     for (name, source) in MODEL {
         push(&mut out, name, source);
     }
-    for stage in STAGES.iter().filter(|s| s.kind == StageKind::Step) {
+    for stage in STAGES.iter().filter(|s| s.is_step()) {
         push(&mut out, &format!("{}.wgsl", stage.name), stage.source);
     }
     out
 }
 
 /// The module of step stage `stage`: [`step_library`] and an entry point `main` running
-/// `stage` for one path per invocation.
+/// `stage` in its [`Dispatch`] shape.
+///
+/// # Panics
+/// If `stage` is standalone (use [`assemble`]).
 pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>) -> String {
+    let StageKind::Step(dispatch) = stage.kind else {
+        panic!("{} is a standalone stage", stage.name);
+    };
     let mut out = step_library(precision, params);
-    // After the stage, a loop of `info.loop_probe` passes (a count the compiler cannot see):
-    // lavapipe silently stops every loop of an invocation after 65,535 passes in all, and a probe
-    // that makes fewer passes than asked shows the stage's loops were cut short too.
-    out.push_str(&format!(
-        "// ---- entry point\n@compute @workgroup_size(WORKGROUP_SIZE)\n\
-         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         if (gid.x >= info.paths) {{\n        return;\n    }}\n    {}(gid.x);\n    \
-         var passes = 0u;\n    \
-         for (var k = 0u; k < info.loop_probe; k = k + 1u) {{\n        passes = passes + 1u;\n    }}\n    \
-         if (passes != info.loop_probe) {{\n        \
-         global_int[gi_at(gid.x, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }}\n}}\n",
-        stage.name
-    ));
+    // After the stage, every invocation runs a loop of `info.loop_probe` passes (a count the
+    // compiler cannot see): lavapipe silently stops every loop of an invocation after 65,535
+    // passes in all, and a probe that makes fewer passes than asked shows the stage's loops were
+    // cut short too.
+    let probe = "    var passes = 0u;\n    \
+         for (var k = 0u; k < info.loop_probe; k = k + 1u) {\n        passes = passes + 1u;\n    }\n    \
+         if (passes != info.loop_probe) {\n        \
+         global_int[gi_at(p, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }\n";
+    let name = stage.name;
+    match dispatch {
+        Dispatch::PerPath => out.push_str(&format!(
+            "// ---- entry point: one invocation per path\n\
+             @compute @workgroup_size(WORKGROUP_SIZE)\n\
+             fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+             let p = gid.x;\n    if (p >= info.paths) {{\n        return;\n    }}\n    \
+             {name}(p);\n{probe}}}\n"
+        )),
+        // The workgroup id is uniform, so the stage's barriers stay in uniform control flow.
+        Dispatch::Lanes(lanes) => out.push_str(&format!(
+            "// ---- entry point: one workgroup of {lanes} lanes per path\n\
+             @compute @workgroup_size({lanes})\n\
+             fn main(@builtin(workgroup_id) group: vec3<u32>, \
+             @builtin(local_invocation_index) lane: u32) {{\n    \
+             let p = group.x;\n    if (p < info.paths) {{\n    \
+             {name}(p, lane);\n{probe}    }}\n}}\n"
+        )),
+    }
     out
 }

@@ -19,8 +19,7 @@ use taosim_core::state::BatchState;
 
 use crate::device::{BatchId, DeviceState};
 use crate::params::{Params, step_params};
-use crate::shaders::{BindType, Precision, Stage, StageKind};
-use crate::types::WORKGROUP_SIZE;
+use crate::shaders::{BindType, Precision, Stage};
 use crate::{Context, GpuError};
 
 /// A compute pipeline built from the stage table (explicit layout, not reflection).
@@ -155,7 +154,8 @@ pub fn read_back_range(
     Ok(data)
 }
 
-/// Records one dispatch of a step stage over every path of `state` into `encoder`.
+/// Records one dispatch of a step stage over `paths` paths into `encoder`, in the stage's
+/// [`crate::shaders::Dispatch`] shape.
 pub fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &Pipeline,
@@ -168,7 +168,7 @@ pub fn dispatch(
     });
     pass.set_pipeline(&pipeline.pipeline);
     pass.set_bind_group(0, bind, &[]);
-    pass.dispatch_workgroups(paths.div_ceil(WORKGROUP_SIZE), 1, 1);
+    pass.dispatch_workgroups(pipeline.stage.dispatch().workgroups(paths), 1, 1);
 }
 
 /// TEST HARNESS: runs step stage `name` once over `state` on the device, with `plan`'s parameters
@@ -185,7 +185,7 @@ pub fn run_step_stage<R: Real>(
     scratch_int: &[u32],
 ) -> Result<DeviceState, GpuError> {
     let stage = crate::shaders::stage(name).expect("stage in the table");
-    assert_eq!(stage.kind, StageKind::Step, "{name} is not a step stage");
+    assert!(stage.is_step(), "{name} is not a step stage");
     let params = step_params::<R>(plan);
     let device = DeviceState::upload(ctx, id, state, &params, 8);
     let pipeline = Pipeline::step(&ctx.device, stage, device.precision, &params)?;
