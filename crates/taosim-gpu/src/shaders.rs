@@ -21,7 +21,7 @@ use taosim_core::records::EventKind;
 use taosim_core::state::{GlobalInt, GlobalReal, SubnetInt, SubnetReal};
 
 use crate::params::Params;
-use crate::types::{EPOCH_LANES, WORKGROUP_SIZE};
+use crate::types::{EPOCH_LANES, LANES, WORKGROUP_SIZE};
 
 /// The base prelude: name and source, ahead of every module.
 pub const PRELUDE: &[(&str, &str)] = &[
@@ -202,16 +202,16 @@ pub const STAGES: &[Stage] = &[
         source: include_str!("../../../shaders/rng_blocks.wgsl"),
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
-    step_stage!("behaviour"),
-    step_stage!("swaps"),
-    step_stage!("emission_shares"),
-    step_stage!("injection"),
-    step_stage!("moving_price"),
+    step_stage!("behaviour", Dispatch::Lanes(LANES)),
+    step_stage!("swaps", Dispatch::Lanes(LANES)),
+    step_stage!("emission_shares", Dispatch::Lanes(LANES)),
+    step_stage!("injection", Dispatch::Lanes(LANES)),
+    step_stage!("moving_price", Dispatch::Lanes(LANES)),
     step_stage!("payouts", Dispatch::Lanes(EPOCH_LANES)),
     step_stage!("epoch", Dispatch::Lanes(EPOCH_LANES)),
     step_stage!("registration"),
-    step_stage!("metrics"),
-    step_stage!("guards"),
+    step_stage!("metrics", Dispatch::Lanes(LANES)),
+    step_stage!("guards", Dispatch::Lanes(LANES)),
 ];
 
 /// The step stages a step dispatches, in order (model.md §3). `payouts` is not dispatched on its
