@@ -5,7 +5,7 @@
 // stage. The step constants are BehaviourCoefficients (params P_BEH_*, crates/taosim-gpu/src/
 // stages/behaviour.rs). Every draw is the Philox block at (step, subnet, stream) of the twin.
 // CPU twin: crates/taosim-core/src/cpu/behaviour.rs
-// Dispatch: one workgroup of LANES lanes per path (lane l: slots l, l + LANES, ...); lane 0 draws
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); lane 0 draws
 // the market factor and the registration arrival; the means are lanes_sum partial sums.
 
 // cpu::behaviour::WHALES_PER_STEP_MAX (one Philox block holds four normals).
@@ -38,7 +38,7 @@ fn behaviour(p: u32, lane: u32) {
     var active_count = Real(0.0);
     var tao_sum = Real(0.0);
     var dividend_weighted = Real(0.0);
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
@@ -61,7 +61,7 @@ fn behaviour(p: u32, lane: u32) {
     let dt = params_real[P_BEH_DT];
     let flow_sigma = params_real[P_BEH_FLOW_SIGMA];
     let limit = params_real[P_BEH_ATTRACTIVENESS_CAP];
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             scratch_real[order_stake_at(p, i)] = Real(0.0);
             scratch_real[order_unstake_at(p, i)] = Real(0.0);

@@ -8,7 +8,7 @@ fn eligible_for_emission(is_active: u32, first_emission_block: u32, block: u32) 
     return select(0u, 1u, is_active != 0u && block >= first_emission_block);
 }
 
-// Dispatch: one workgroup of LANES lanes per path: lane l advances the flow EMAs of slots l,
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1): lane l advances the flow EMAs of slots l,
 // l + LANES, ...; then, after a barrier, lane 0 sets the shares for the whole path in the twin's
 // slot order (its normalising sums stay the twin's, bit for bit; the regimes need several
 // cross-slot reductions in turn, each a barrier with lanes).
@@ -16,7 +16,7 @@ fn emission_shares(p: u32, lane: u32) {
     let n = params_int[PI_BLOCKS_PER_STEP];
     let factors = EmaFactors(params_real[P_FLOW_EMA_KEEP], params_real[P_FLOW_EMA_GAIN]);
     let block = global_int[gi_at(p, GI_BLOCK)];
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         let eligible = eligible_for_emission(
             subnet_int[si_at(p, SI_ACTIVE, i)],
             subnet_int[si_at(p, SI_FIRST_EMISSION_BLOCK, i)],
@@ -40,7 +40,9 @@ fn emission_shares(p: u32, lane: u32) {
         }
     }
     // Lane 0 reads every lane's EMAs and eligibility flags (storage memory).
-    storageBarrier();
+    if (PATH_LANES > 1u) {
+        storageBarrier();
+    }
     if (lane == 0u) {
         shares_for_regime(p, params_int[PI_EMISSION_REGIME], params_real[P_FLOW_CUTOFF], params_real[P_FLOW_EXPONENT]);
     }

@@ -2,7 +2,7 @@
 // non-negative reserves, live reserves above the minimum, TAO conservation); the first failing
 // step is kept in guard_step (step + 1), which the host reads back after every chunk of steps.
 // CPU twin: crates/taosim-core/src/cpu/guards.rs
-// Dispatch: one workgroup of LANES lanes per path: lane l checks slots l, l + LANES, ... (and
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1): lane l checks slots l, l + LANES, ... (and
 // every LANES-th Yuma real); the lanes' failures and pool TAO are lanes_sum partial sums; lane 0
 // checks the path's fields and conservation and writes the flag.
 
@@ -17,18 +17,18 @@ fn conservation_residual(p: u32, pools: Real) -> Real {
 fn guards(p: u32, lane: u32) {
     var finite = true;
     for (var f = 0u; f < SR_FIELDS; f = f + 1u) {
-        for (var i = lane; i < info.subnets; i = i + LANES) {
+        for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
             finite = finite && r_is_finite(subnet_real[sr_at(p, f, i)]);
         }
     }
     let yuma_reals = info.subnets * info.yuma_reals;
-    for (var k = lane; k < yuma_reals; k = k + LANES) {
+    for (var k = lane; k < yuma_reals; k = k + PATH_LANES) {
         finite = finite && r_is_finite(yuma_real[p * yuma_reals + k]);
     }
     let floor = params_real[P_GUARD_RESERVE_FLOOR];
     var reserves = true;
     var pools = Real(0.0);
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         let tao = subnet_real[sr_at(p, SR_TAO, i)];
         let alpha = subnet_real[sr_at(p, SR_ALPHA, i)];
         reserves = reserves && tao >= 0.0 && alpha >= 0.0;

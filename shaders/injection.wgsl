@@ -3,7 +3,7 @@
 // alpha_in with the era's cap, the excess bought fee-less and recycled, alpha_out minted and split
 // into pending parts; the TAO issuance grows by what was minted.
 // CPU twin: crates/taosim-core/src/cpu/injection.rs
-// Dispatch: one workgroup of LANES lanes per path (lane l: slots l, l + LANES, ...); the share
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); the share
 // sum and the minted TAO are lanes_sum partial sums (each lane's minted TAO compensated, as the
 // twin's), the path-wide fields written by lane 0.
 fn injection(p: u32, lane: u32) {
@@ -13,7 +13,7 @@ fn injection(p: u32, lane: u32) {
     let rule = params_int[PI_INJECTION_RULE];
 
     var lane_share_sum = Real(0.0);
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         lane_share_sum = lane_share_sum + subnet_real[sr_at(p, SR_SHARE, i)];
     }
     // The issuance as the step found it (lane 0 adds to it at the end).
@@ -28,7 +28,7 @@ fn injection(p: u32, lane: u32) {
     let root_tao = global_real[gr_at(p, GR_ROOT_TAO)];
 
     var minted = CompensatedSum(Real(0.0), Real(0.0));
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (scratch_int[eligible_at(p, i)] == 0u) {
             continue;
         }
@@ -69,14 +69,18 @@ fn injection(p: u32, lane: u32) {
         subnet_real[protocol_at] = subnet_real[protocol_at] + tao_minted;
         compensated_add(&minted, tao_minted);
     }
-    lane_minted[lane] = compensated_value(minted);
-    workgroupBarrier();
-    if (lane == 0u) {
-        var total = CompensatedSum(Real(0.0), Real(0.0));
-        for (var l = 0u; l < LANES; l = l + 1u) {
-            compensated_add(&total, lane_minted[l]);
+    if (PATH_LANES == 1u) {
+        finish_injection(p, compensated_value(minted));
+    } else {
+        lane_minted[lane] = compensated_value(minted);
+        workgroupBarrier();
+        if (lane == 0u) {
+            var total = CompensatedSum(Real(0.0), Real(0.0));
+            for (var l = 0u; l < PATH_LANES; l = l + 1u) {
+                compensated_add(&total, lane_minted[l]);
+            }
+            finish_injection(p, compensated_value(total));
         }
-        finish_injection(p, compensated_value(total));
     }
 }
 

@@ -1,10 +1,10 @@
 // Stage `moving_price` (model.md §3 item 5, chain.md §2.2): the EMA price over the step, for every
 // eligible subnet of path p, after injection. CPU twin: crates/taosim-core/src/cpu/moving_price.rs
-// Dispatch: one workgroup of LANES lanes per path (lane l: slots l, l + LANES, ...).
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...).
 fn moving_price(p: u32, lane: u32) {
     let block = global_int[gi_at(p, GI_BLOCK)];
     let kind = params_int[PI_AMM];
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (scratch_int[eligible_at(p, i)] == 0u) {
             continue;
         }

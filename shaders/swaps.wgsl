@@ -2,7 +2,7 @@
 // path p (scratch_real: order_stake_at, order_unstake_at), buys first, then sells, against each
 // active subnet's AMM with the input fee. CPU twin: crates/taosim-core/src/cpu/swaps.rs (its
 // SwapTotals return value is not used by the engine; the path's TAO in/out totals are state).
-// Dispatch: one workgroup of LANES lanes per path (lane l: slots l, l + LANES, ...); the TAO
+// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); the TAO
 // totals are lanes_sum partial sums, written by lane 0.
 fn swaps(p: u32, lane: u32) {
     let kind = params_int[PI_AMM];
@@ -10,7 +10,7 @@ fn swaps(p: u32, lane: u32) {
     let min_reserve = params_real[P_MIN_RESERVE];
     var tao_in = Real(0.0);
     var tao_out = Real(0.0);
-    for (var i = lane; i < info.subnets; i = i + LANES) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }

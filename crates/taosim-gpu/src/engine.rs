@@ -99,11 +99,13 @@ impl GpuEngine {
         if cache.is_none() {
             // Parameter names (hence the generated constants) are the same for every plan.
             let params = step_params::<f64>(plan);
+            let cpu_adapter = self.ctx.adapter.device_type == "Cpu";
             let built = STEP_SEQUENCE
                 .iter()
                 .map(|name| {
                     let stage = crate::shaders::stage(name).expect("step stages are in the table");
-                    Pipeline::step(&self.ctx.device, stage, self.precision, &params)
+                    let shape = stage.dispatch().on_adapter(cpu_adapter);
+                    Pipeline::step_as(&self.ctx.device, stage, shape, self.precision, &params)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             *cache = Some(built);

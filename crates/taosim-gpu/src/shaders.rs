@@ -130,6 +130,25 @@ impl Dispatch {
         }
     }
 
+    /// The shape a stage of table shape `self` runs in on an adapter: on a CPU adapter (lavapipe)
+    /// the [`LANES`]-lane stages run one invocation per path, because there one path per SIMD lane
+    /// already fills the vector units and the lanes' barriers and lane-0 serial parts only cost
+    /// (docs/gpu.md, measured); the epoch's [`EPOCH_LANES`] stay, its loop budget needs them.
+    pub fn on_adapter(self, cpu_adapter: bool) -> Dispatch {
+        match self {
+            Dispatch::Lanes(LANES) if cpu_adapter => Dispatch::PerPath,
+            other => other,
+        }
+    }
+
+    /// `PATH_LANES` of a module in this shape: the lanes, or 1 per path.
+    pub fn path_lanes(self) -> u32 {
+        match self {
+            Dispatch::PerPath => 1,
+            Dispatch::Lanes(lanes) => lanes,
+        }
+    }
+
     /// Workgroups that cover `paths` paths.
     pub fn workgroups(self, paths: u32) -> u32 {
         match self {
@@ -296,6 +315,11 @@ pub fn assemble(stage: &Stage) -> String {
 /// The library every step module shares: preludes, generated constants, state, model twins and
 /// every step stage's functions (no entry point).
 pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
+    step_library_with(precision, params, LANES)
+}
+
+/// [`step_library`] with `PATH_LANES = path_lanes` (the lanes per path of the module's stage).
+fn step_library_with<R>(precision: Precision, params: &Params<R>, path_lanes: u32) -> String {
     let mut out = String::new();
     for (name, source) in PRELUDE {
         push(&mut out, name, source);
@@ -303,6 +327,7 @@ pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
     let (name, source) = precision.prelude();
     push(&mut out, name, source);
     push(&mut out, "generated constants", &generated_constants(params));
+    out.push_str(&format!("const PATH_LANES: u32 = {path_lanes}u;\n"));
     push(&mut out, STATE.0, STATE.1);
     for (name, source) in MODEL {
         push(&mut out, name, source);
@@ -314,15 +339,32 @@ pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
 }
 
 /// The module of step stage `stage`: [`step_library`] and an entry point `main` running
-/// `stage` in its [`Dispatch`] shape.
+/// `stage` in its table's [`Dispatch`] shape.
 ///
 /// # Panics
 /// If `stage` is standalone (use [`assemble`]).
 pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>) -> String {
-    let StageKind::Step(dispatch) = stage.kind else {
+    assemble_step_as(stage, stage.dispatch(), precision, params)
+}
+
+/// The module of step stage `stage` run in shape `shape`: its table shape, or one invocation per
+/// path for a lanes stage (which then calls `fn <stage>(p, 0u)` with `PATH_LANES = 1`).
+///
+/// # Panics
+/// If `stage` is standalone, or `shape` has lanes the stage is not written for.
+pub fn assemble_step_as<R>(
+    stage: &Stage,
+    shape: Dispatch,
+    precision: Precision,
+    params: &Params<R>,
+) -> String {
+    let StageKind::Step(form) = stage.kind else {
         panic!("{} is a standalone stage", stage.name);
     };
-    let mut out = step_library(precision, params);
+    assert!(shape == form || shape == Dispatch::PerPath, "{}: no {shape:?} form", stage.name);
+    let mut out = step_library_with(precision, params, shape.path_lanes());
+    // A lanes-form stage run per path is its lane 0 of 1.
+    let call = if form == Dispatch::PerPath { "(p)" } else { "(p, 0u)" };
     // After the stage, every invocation runs a loop of `info.loop_probe` passes (a count the
     // compiler cannot see): lavapipe silently stops every loop of an invocation after 65,535
     // passes in all, and a probe that makes fewer passes than asked shows the stage's loops were
@@ -332,13 +374,13 @@ pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>)
          if (passes != info.loop_probe) {\n        \
          global_int[gi_at(p, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }\n";
     let name = stage.name;
-    match dispatch {
+    match shape {
         Dispatch::PerPath => out.push_str(&format!(
             "// ---- entry point: one invocation per path\n\
              @compute @workgroup_size(WORKGROUP_SIZE)\n\
              fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
              let p = gid.x;\n    if (p >= info.paths) {{\n        return;\n    }}\n    \
-             {name}(p);\n{probe}}}\n"
+             {name}{call};\n{probe}}}\n"
         )),
         // The workgroup id is uniform, so the stage's barriers stay in uniform control flow.
         Dispatch::Lanes(lanes) => out.push_str(&format!(

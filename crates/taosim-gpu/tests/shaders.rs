@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use naga::{Module, TypeInner};
 use taosim_gpu::params::step_params;
 use taosim_gpu::shaders::{
-    Dispatch, PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step, step_library,
+    Dispatch, PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step_as, step_library,
 };
 use taosim_gpu::types::{
     EPOCH_LANES, LANES, LOOP_BUDGET_EXHAUSTED, RngBlocksParams, SCRATCH_MAILBOX, StepInfo,
@@ -34,29 +34,35 @@ fn every_stage_validates_with_its_prelude() {
         match stage.kind {
             StageKind::Standalone(_) => modules.push((
                 stage,
+                Dispatch::PerPath,
                 "standalone",
                 assemble(stage),
                 naga::valid::Capabilities::all(),
             )),
-            StageKind::Step(_) => {
-                modules.push((
-                    stage,
-                    "f64",
-                    assemble_step(stage, Precision::F64, &params),
-                    naga::valid::Capabilities::all() - naga::valid::Capabilities::SHADER_INT64,
-                ));
-                modules.push((
-                    stage,
-                    "f32",
-                    assemble_step(stage, Precision::F32, &params),
-                    naga::valid::Capabilities::all()
-                        - naga::valid::Capabilities::FLOAT64
-                        - naga::valid::Capabilities::SHADER_INT64,
-                ));
+            StageKind::Step(form) => {
+                // Every shape the stage runs in: its table's, and per path on CPU adapters.
+                for shape in [form, form.on_adapter(true)] {
+                    modules.push((
+                        stage,
+                        shape,
+                        "f64",
+                        assemble_step_as(stage, shape, Precision::F64, &params),
+                        naga::valid::Capabilities::all() - naga::valid::Capabilities::SHADER_INT64,
+                    ));
+                    modules.push((
+                        stage,
+                        shape,
+                        "f32",
+                        assemble_step_as(stage, shape, Precision::F32, &params),
+                        naga::valid::Capabilities::all()
+                            - naga::valid::Capabilities::FLOAT64
+                            - naga::valid::Capabilities::SHADER_INT64,
+                    ));
+                }
             }
         }
     }
-    for (stage, what, source, capabilities) in modules {
+    for (stage, shape, what, source, capabilities) in modules {
         let module = parse(&source, &format!("{} ({what})", stage.name));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
             .validate(&module)
@@ -65,7 +71,7 @@ fn every_stage_validates_with_its_prelude() {
         assert!(entry.is_some(), "{}: entry point `main`", stage.name);
         assert_eq!(
             entry.unwrap().workgroup_size,
-            [stage.dispatch().workgroup_size(), 1, 1],
+            [shape.workgroup_size(), 1, 1],
             "{}: workgroup size of its dispatch shape",
             stage.name
         );
@@ -73,13 +79,14 @@ fn every_stage_validates_with_its_prelude() {
 }
 
 /// A stage dispatched with lanes strides its slot loops by the WGSL constant of its lane count
-/// (`LANES` or `EPOCH_LANES`); a mismatch would skip or repeat slots.
+/// (`PATH_LANES`, the module's lanes of a `LANES` stage, or `EPOCH_LANES`); a mismatch would skip
+/// or repeat slots.
 #[test]
 fn lane_stages_stride_by_their_dispatch_constant() {
     for stage in STAGES {
         let Dispatch::Lanes(lanes) = stage.dispatch() else { continue };
         let constant = match lanes {
-            LANES => "LANES",
+            LANES => "PATH_LANES",
             EPOCH_LANES => "EPOCH_LANES",
             other => panic!("{}: {other} lanes is neither LANES nor EPOCH_LANES", stage.name),
         };
