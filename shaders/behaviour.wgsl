@@ -5,8 +5,9 @@
 // stage. The step constants are BehaviourCoefficients (params P_BEH_*, crates/taosim-gpu/src/
 // stages/behaviour.rs). Every draw is the Philox block at (step, subnet, stream) of the twin.
 // CPU twin: crates/taosim-core/src/cpu/behaviour.rs
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); lane 0 draws
-// the market factor and the registration arrival; the means are lanes_sum partial sums.
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); lane 0 draws the market factor and the registration arrival; the
+// means are lanes_sum partial sums.
 
 // cpu::behaviour::WHALES_PER_STEP_MAX (one Philox block holds four normals).
 const WHALES_PER_STEP_MAX: u32 = 4u;

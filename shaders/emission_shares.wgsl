@@ -8,10 +8,10 @@ fn eligible_for_emission(is_active: u32, first_emission_block: u32, block: u32) 
     return select(0u, 1u, is_active != 0u && block >= first_emission_block);
 }
 
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1): lane l advances the flow EMAs of slots l,
-// l + LANES, ...; then, after a barrier, lane 0 sets the shares for the whole path in the twin's
-// slot order (its normalising sums stay the twin's, bit for bit; the regimes need several
-// cross-slot reductions in turn, each a barrier with lanes).
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters): lane l
+// advances the flow EMAs of slots l, l + PATH_LANES, ...; then, after a barrier, lane 0 sets the
+// shares for the whole path in the twin's slot order (its normalising sums stay the twin's, bit for
+// bit; the regimes need several cross-slot reductions in turn, each a barrier with lanes).
 fn emission_shares(p: u32, lane: u32) {
     let n = params_int[PI_BLOCKS_PER_STEP];
     let factors = EmaFactors(params_real[P_FLOW_EMA_KEEP], params_real[P_FLOW_EMA_GAIN]);

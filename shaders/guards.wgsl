@@ -2,9 +2,10 @@
 // non-negative reserves, live reserves above the minimum, TAO conservation); the first failing
 // step is kept in guard_step (step + 1), which the host reads back after every chunk of steps.
 // CPU twin: crates/taosim-core/src/cpu/guards.rs
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1): lane l checks slots l, l + LANES, ... (and
-// every LANES-th Yuma real); the lanes' failures and pool TAO are lanes_sum partial sums; lane 0
-// checks the path's fields and conservation and writes the flag.
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters): lane l
+// checks slots l, l + PATH_LANES, ... (and every PATH_LANES-th Yuma real); the lanes' failures and
+// pool TAO are lanes_sum partial sums; lane 0 checks the path's fields and conservation and writes
+// the flag.
 
 // The relative TAO conservation residual of path p, with `pools` its live pools' TAO.
 fn conservation_residual(p: u32, pools: Real) -> Real {

@@ -3,9 +3,9 @@
 // alpha_in with the era's cap, the excess bought fee-less and recycled, alpha_out minted and split
 // into pending parts; the TAO issuance grows by what was minted.
 // CPU twin: crates/taosim-core/src/cpu/injection.rs
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); the share
-// sum and the minted TAO are lanes_sum partial sums (each lane's minted TAO compensated, as the
-// twin's), the path-wide fields written by lane 0.
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); the share sum and the minted TAO are lanes_sum partial sums (each
+// lane's minted TAO compensated, as the twin's), the path-wide fields written by lane 0.
 fn injection(p: u32, lane: u32) {
     let kind = params_int[PI_AMM];
     let n = params_int[PI_BLOCKS_PER_STEP];

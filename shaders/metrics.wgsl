@@ -5,10 +5,11 @@
 // record_spiral), the path's reserve/issuance bounds, then the end of the step (block + blocks per
 // step, step + 1). The rule's thresholds are cpu::metrics::SpiralRule (params *_SPIRAL_*).
 // CPU twin: crates/taosim-core/src/cpu/metrics.rs
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...). Events must
-// be logged in slot order (the twin's, and one counter per path), so each lane marks its slots
-// that spiralled this step in a bit mask (bit k: slot l + k·LANES) and lane 0 logs them in order
-// after a barrier; the reserve/issuance bounds are per-lane minima/maxima (exact in any order).
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...). Events must be logged in slot order (the twin's, and one counter
+// per path), so each lane marks its slots that spiralled this step in a bit mask (bit k: slot l +
+// k·PATH_LANES) and lane 0 logs them in order after a barrier; the reserve/issuance bounds are
+// per-lane minima/maxima (exact in any order).
 
 // Each lane's slots that spiralled this step, and its reserve/issuance bounds.
 var<workgroup> metrics_spirals: array<u32, LANES>;

@@ -2,8 +2,8 @@
 // path p (scratch_real: order_stake_at, order_unstake_at), buys first, then sells, against each
 // active subnet's AMM with the input fee. CPU twin: crates/taosim-core/src/cpu/swaps.rs (its
 // SwapTotals return value is not used by the engine; the path's TAO in/out totals are state).
-// Dispatch: one workgroup of PATH_LANES lanes per path (per path on CPU adapters: PATH_LANES = 1) (lane l: slots l, l + LANES, ...); the TAO
-// totals are lanes_sum partial sums, written by lane 0.
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); the TAO totals are lanes_sum partial sums, written by lane 0.
 fn swaps(p: u32, lane: u32) {
     let kind = params_int[PI_AMM];
     let fee = params_real[P_FEE_RATE];

@@ -19,7 +19,7 @@
 // M = 5 (slot 68); moving 55 000 iterations of a dummy loop in front of the slot loop made it stop
 // in slot 1. Real GPUs have no such limit. Rule: on lavapipe, keep the loop iterations of one
 // invocation (all loops, all inlined functions, the Philox rounds included) under 65535; the
-// parity tests keep few slots live for that (tests/parity_epoch.rs `keep_active_slots`). The
+// epoch stage runs EPOCH_LANES lanes per path for that (4 of 128 slots per invocation). The
 // earlier "early return in an inlined function ends the caller's loop" symptom (37 of 128 slots,
 // shared/real_f64.wgsl) fits the same budget: the loop-free rewrite removed back-edges.
 

@@ -2,10 +2,11 @@
 //!
 //! Per batch: the initial state (`taosim_core::engine::init_batch`, the same as the CPU's) is
 //! uploaded once with the step's parameters; each chunk of steps is one submission in which every
-//! step dispatches the step stages in order (one invocation per path each); after a chunk the host
-//! reads back only the per-path event counts and the records of the paths that had events (state
-//! snapshots of the slots involved), the state of the traced paths when the chunk ends on a trace
-//! sample, and, after the last chunk, the whole state for the per-path records and the runtime
+//! step dispatches the step stages in order (each in its shape for the adapter,
+//! `Dispatch::on_adapter`: one invocation per path, or one workgroup of lanes per path); after a
+//! chunk the host reads back only the per-path event counts and the records of the paths that had
+//! events (state snapshots of the slots involved), the state of the traced paths when the chunk
+//! ends on a trace sample, and, after the last chunk, the whole state for the per-path records and the runtime
 //! guards. Records are built by the same [`PathRecorder`] the CPU engine uses, so both backends
 //! write the same rows, in the same order.
 //!

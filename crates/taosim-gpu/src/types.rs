@@ -4,8 +4,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-/// Invocations per workgroup of every stage (`WORKGROUP_SIZE` in WGSL): one warp on NVIDIA; with one
-/// invocation per path, smaller groups spread a small batch over more cores (lavapipe runs a
+/// Invocations per workgroup of the stages run one invocation per path (`WORKGROUP_SIZE` in WGSL):
+/// one warp on NVIDIA; smaller groups spread a small batch over more cores (lavapipe runs a
 /// workgroup on one thread).
 pub const WORKGROUP_SIZE: u32 = 32;
 
