@@ -5,6 +5,9 @@
 // stage. The step constants are BehaviourCoefficients (params P_BEH_*, crates/taosim-gpu/src/
 // stages/behaviour.rs). Every draw is the Philox block at (step, subnet, stream) of the twin.
 // CPU twin: crates/taosim-core/src/cpu/behaviour.rs
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); lane 0 draws the market factor and the registration arrival; the
+// means are lanes_sum partial sums.
 
 // cpu::behaviour::WHALES_PER_STEP_MAX (one Philox block holds four normals).
 const WHALES_PER_STEP_MAX: u32 = 4u;
@@ -19,21 +22,24 @@ fn mean_one_lognormal(sigma: Real, z: Real) -> Real {
     return r_exp(sigma * z - Real(0.5) * sigma * sigma);
 }
 
-fn behaviour(p: u32) {
+fn behaviour(p: u32, lane: u32) {
     let step = global_int[gi_at(p, GI_STEP)];
     let kind = params_int[PI_AMM];
 
-    let wm = rng_block(p, step, GLOBAL_SUBNET, STREAM_MARKET);
-    let z_market = normal_pair(wm.x, wm.y).x;
-    let g = global_real[gr_at(p, GR_MARKET)] * params_real[P_BEH_MARKET_KEEP]
-        + params_real[P_BEH_MARKET_SD_STEP] * z_market;
-    global_real[gr_at(p, GR_MARKET)] = g;
+    // The market factor: drawn by lane 0, handed to the others with the partial sums.
+    var g = Real(0.0);
+    if (lane == 0u) {
+        let wm = rng_block(p, step, GLOBAL_SUBNET, STREAM_MARKET);
+        let z_market = normal_pair(wm.x, wm.y).x;
+        g = global_real[gr_at(p, GR_MARKET)] * params_real[P_BEH_MARKET_KEEP]
+            + params_real[P_BEH_MARKET_SD_STEP] * z_market;
+    }
 
     // First loop: the means the subnets are compared against (pool size, stake-weighted yield).
     var active_count = Real(0.0);
     var tao_sum = Real(0.0);
     var dividend_weighted = Real(0.0);
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
@@ -42,13 +48,21 @@ fn behaviour(p: u32) {
         tao_sum = tao_sum + tao;
         dividend_weighted = dividend_weighted + tao * subnet_real[sr_at(p, SR_DIVIDEND_RATE, i)];
     }
+    let sums = lanes_sum(lane, array<Real, LANE_SUMS>(active_count, tao_sum, dividend_weighted, g));
+    active_count = sums[0];
+    tao_sum = sums[1];
+    dividend_weighted = sums[2];
+    g = sums[3];
+    if (lane == 0u) {
+        global_real[gr_at(p, GR_MARKET)] = g;
+    }
     let mean_tao = safe_div(tao_sum, active_count);
     let mean_dividend = safe_div(dividend_weighted, tao_sum);
 
     let dt = params_real[P_BEH_DT];
     let flow_sigma = params_real[P_BEH_FLOW_SIGMA];
     let limit = params_real[P_BEH_ATTRACTIVENESS_CAP];
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             scratch_real[order_stake_at(p, i)] = Real(0.0);
             scratch_real[order_unstake_at(p, i)] = Real(0.0);
@@ -143,6 +157,13 @@ fn behaviour(p: u32) {
         scratch_real[order_unstake_at(p, i)] = min(sold + whale_out_alpha, held);
     }
 
+    if (lane == 0u) {
+        registration_arrival(p, step);
+    }
+}
+
+// The step's registration arrival (lane 0), to the mailbox.
+fn registration_arrival(p: u32, step: u32) {
     let wr = rng_block(p, step, GLOBAL_SUBNET, STREAM_REGISTRATION);
     let arrivals = poisson(params_real[P_BEH_REGISTRATION_MEAN], wr.x, wr.y);
     var arrived = 0u;

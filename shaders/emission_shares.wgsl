@@ -8,11 +8,15 @@ fn eligible_for_emission(is_active: u32, first_emission_block: u32, block: u32) 
     return select(0u, 1u, is_active != 0u && block >= first_emission_block);
 }
 
-fn emission_shares(p: u32) {
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters): lane l
+// advances the flow EMAs of slots l, l + PATH_LANES, ...; then, after a barrier, lane 0 sets the
+// shares for the whole path in the twin's slot order (its normalising sums stay the twin's, bit for
+// bit; the regimes need several cross-slot reductions in turn, each a barrier with lanes).
+fn emission_shares(p: u32, lane: u32) {
     let n = params_int[PI_BLOCKS_PER_STEP];
     let factors = EmaFactors(params_real[P_FLOW_EMA_KEEP], params_real[P_FLOW_EMA_GAIN]);
     let block = global_int[gi_at(p, GI_BLOCK)];
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         let eligible = eligible_for_emission(
             subnet_int[si_at(p, SI_ACTIVE, i)],
             subnet_int[si_at(p, SI_FIRST_EMISSION_BLOCK, i)],
@@ -35,5 +39,11 @@ fn emission_shares(p: u32) {
             subnet_real[protocol_at] = Real(0.0);
         }
     }
-    shares_for_regime(p, params_int[PI_EMISSION_REGIME], params_real[P_FLOW_CUTOFF], params_real[P_FLOW_EXPONENT]);
+    // Lane 0 reads every lane's EMAs and eligibility flags (storage memory).
+    if (PATH_LANES > 1u) {
+        storageBarrier();
+    }
+    if (lane == 0u) {
+        shares_for_regime(p, params_int[PI_EMISSION_REGIME], params_real[P_FLOW_CUTOFF], params_real[P_FLOW_EXPONENT]);
+    }
 }

@@ -3,7 +3,11 @@
 // CPU twin: crates/taosim-core/src/cpu/epoch.rs. The Yuma block of slot i is yuma_real from
 // yr_base(p, i): miner quality [M], bonds [V × n], consensus history [reveal × n] (newest
 // first); yuma_int from yi_base(p, i): permits [n] (taosim_core::state::YumaLayout). Work arrays:
-// model/yuma.wgsl `yuma_work()`.
+// model/yuma.wgsl `yuma_work(lane)`.
+// Dispatch: one workgroup of EPOCH_LANES lanes per path; lane l runs the epochs and payouts of
+// slots l, l + EPOCH_LANES, ... in its own work region (a slot's epoch reads only its own Yuma
+// block); the pool TAO and the payout totals are per-lane partial sums combined in workgroup
+// memory (crates/taosim-gpu/src/stages/epoch.rs).
 
 const VALIDATOR_CARTEL: u32 = 0u;
 const VALIDATOR_COPIER: u32 = 1u;
@@ -193,25 +197,36 @@ fn yuma_config() -> YumaConfig {
     );
 }
 
-// One Yuma epoch and payout for every live subnet of path p (cpu::epoch::epoch with Yuma on).
-fn yuma_epochs(p: u32) {
+// Each lane's partial sum of the live pools' TAO.
+var<workgroup> lane_pool_tao: array<Real, EPOCH_LANES>;
+
+// One Yuma epoch and payout for lane `lane`'s live subnets of path p (cpu::epoch::epoch with Yuma
+// on), then the path's payout totals (finish_lane_payouts).
+fn yuma_epochs(p: u32, lane: u32) {
     let validators = info.yuma_validators;
     let n = validators + info.yuma_miners;
     let reveal = info.yuma_reveal;
     let step = global_int[gi_at(p, GI_STEP)];
-    let w = yuma_work();
+    let w = yuma_work(lane);
     let cfg = yuma_config();
     let cartel_miners = params_int[PI_YUMA_CARTEL_MINERS];
     let tao_weight = params_real[P_EPOCH_TAO_WEIGHT];
-    var pool_tao = Real(0.0);
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    var lane_tao = Real(0.0);
+    for (var i = lane; i < info.subnets; i = i + EPOCH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] != 0u) {
-            pool_tao = pool_tao + subnet_real[sr_at(p, SR_TAO, i)];
+            lane_tao = lane_tao + subnet_real[sr_at(p, SR_TAO, i)];
         }
+    }
+    lane_pool_tao[lane] = lane_tao;
+    workgroupBarrier();
+    // Every lane sums the partial sums in the same order, so all see the same pool TAO.
+    var pool_tao = Real(0.0);
+    for (var l = 0u; l < EPOCH_LANES; l = l + 1u) {
+        pool_tao = pool_tao + lane_pool_tao[l];
     }
     let root_tao = global_real[gr_at(p, GR_ROOT_TAO)];
     var totals = PayoutTotals(Real(0.0), Real(0.0), Real(0.0), Real(0.0), Real(0.0));
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + EPOCH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
@@ -256,14 +271,14 @@ fn yuma_epochs(p: u32) {
         let split = settle_subnet(p, i, incentive_total, owner, &totals);
         record_paid(p, w, split, incentive_total);
     }
-    finish_payouts(p, totals);
+    finish_lane_payouts(p, lane, totals);
 }
 
-// Stage entry: Yuma epochs and payouts, or the Yuma-off payouts.
-fn epoch(p: u32) {
+// Stage entry: Yuma epochs and payouts, or the Yuma-off payouts (one workgroup per path).
+fn epoch(p: u32, lane: u32) {
     if (params_int[PI_YUMA_ENABLED] != 0u) {
-        yuma_epochs(p);
+        yuma_epochs(p, lane);
     } else {
-        payouts(p);
+        payouts(p, lane);
     }
 }

@@ -3,24 +3,32 @@
 // alpha_in with the era's cap, the excess bought fee-less and recycled, alpha_out minted and split
 // into pending parts; the TAO issuance grows by what was minted.
 // CPU twin: crates/taosim-core/src/cpu/injection.rs
-fn injection(p: u32) {
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); the share sum and the minted TAO are lanes_sum partial sums (each
+// lane's minted TAO compensated, as the twin's), the path-wide fields written by lane 0.
+fn injection(p: u32, lane: u32) {
     let kind = params_int[PI_AMM];
     let n = params_int[PI_BLOCKS_PER_STEP];
     let blocks = Real(n);
     let rule = params_int[PI_INJECTION_RULE];
 
-    var share_sum = Real(0.0);
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
-        share_sum = share_sum + subnet_real[sr_at(p, SR_SHARE, i)];
+    var lane_share_sum = Real(0.0);
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
+        lane_share_sum = lane_share_sum + subnet_real[sr_at(p, SR_SHARE, i)];
     }
+    // The issuance as the step found it (lane 0 adds to it at the end).
+    let issuance_before = global_real[gr_at(p, GR_ISSUANCE)];
+    let share_sum = lanes_sum(lane, array<Real, LANE_SUMS>(lane_share_sum, Real(0.0), Real(0.0), Real(0.0)))[0];
     // TAO grows by Σshares·E per block (1·E, or nothing when every share is zero, chain.md §1).
-    let network = emission_over_blocks(global_real[gr_at(p, GR_ISSUANCE)], n, share_sum, 0.0);
+    let network = emission_over_blocks(issuance_before, n, share_sum, 0.0);
     let emission_per_block = network.emitted / blocks;
+    // Every lane sums the moving prices over all slots in slot order, as the twin does: the flag is
+    // a threshold decision, so its sum must be the twin's to the last bit.
     let sell_root = root_sell_flag(p);
     let root_tao = global_real[gr_at(p, GR_ROOT_TAO)];
 
     var minted = CompensatedSum(Real(0.0), Real(0.0));
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (scratch_int[eligible_at(p, i)] == 0u) {
             continue;
         }
@@ -61,7 +69,26 @@ fn injection(p: u32) {
         subnet_real[protocol_at] = subnet_real[protocol_at] + tao_minted;
         compensated_add(&minted, tao_minted);
     }
-    let minted_total = compensated_value(minted);
+    if (PATH_LANES == 1u) {
+        finish_injection(p, compensated_value(minted));
+    } else {
+        lane_minted[lane] = compensated_value(minted);
+        workgroupBarrier();
+        if (lane == 0u) {
+            var total = CompensatedSum(Real(0.0), Real(0.0));
+            for (var l = 0u; l < PATH_LANES; l = l + 1u) {
+                compensated_add(&total, lane_minted[l]);
+            }
+            finish_injection(p, compensated_value(total));
+        }
+    }
+}
+
+// Each lane's minted TAO (compensated within the lane).
+var<workgroup> lane_minted: array<Real, LANES>;
+
+// The path's issuance and minted TAO grow by what the lanes minted (lane 0).
+fn finish_injection(p: u32, minted_total: Real) {
     global_real[gr_at(p, GR_ISSUANCE)] = global_real[gr_at(p, GR_ISSUANCE)] + minted_total;
     global_real[gr_at(p, GR_TAO_MINTED)] = global_real[gr_at(p, GR_TAO_MINTED)] + minted_total;
 }

@@ -5,10 +5,22 @@
 // record_spiral), the path's reserve/issuance bounds, then the end of the step (block + blocks per
 // step, step + 1). The rule's thresholds are cpu::metrics::SpiralRule (params *_SPIRAL_*).
 // CPU twin: crates/taosim-core/src/cpu/metrics.rs
-fn metrics(p: u32) {
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...). Events must be logged in slot order (the twin's, and one counter
+// per path), so each lane marks its slots that spiralled this step in a bit mask (bit k: slot l +
+// k·PATH_LANES) and lane 0 logs them in order after a barrier; the reserve/issuance bounds are
+// per-lane minima/maxima (exact in any order).
+
+// Each lane's slots that spiralled this step, and its reserve/issuance bounds.
+var<workgroup> metrics_spirals: array<u32, LANES>;
+var<workgroup> metrics_min_reserve: array<Real, LANES>;
+var<workgroup> metrics_max_issuance: array<Real, LANES>;
+
+fn metrics(p: u32, lane: u32) {
     let step = global_int[gi_at(p, GI_STEP)];
     let kind = params_int[PI_AMM];
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    var spirals = 0u;
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
@@ -35,19 +47,60 @@ fn metrics(p: u32) {
         {
             subnet_int[si_at(p, SI_SPIRAL, i)] = 1u;
             subnet_int[si_at(p, SI_SPIRAL_STEP, i)] = step;
-            push_event(p, EVENT_SPIRAL, i, price, subnet_real[sr_at(p, SR_TAO, i)]);
+            if (PATH_LANES == 1u) {
+                push_event(p, EVENT_SPIRAL, i, price, subnet_real[sr_at(p, SR_TAO, i)]);
+            } else {
+                spirals = spirals | (1u << (i / PATH_LANES));
+            }
         }
     }
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    let min_at = gr_at(p, GR_MIN_RESERVE_SEEN);
+    let max_at = gr_at(p, GR_MAX_ALPHA_ISSUANCE_SEEN);
+    var min_reserve = global_real[min_at];
+    var max_issuance = global_real[max_at];
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] != 0u) {
             let tao = subnet_real[sr_at(p, SR_TAO, i)];
             let alpha = subnet_real[sr_at(p, SR_ALPHA, i)];
-            let min_at = gr_at(p, GR_MIN_RESERVE_SEEN);
-            global_real[min_at] = min(min(global_real[min_at], tao), alpha);
-            let max_at = gr_at(p, GR_MAX_ALPHA_ISSUANCE_SEEN);
-            global_real[max_at] = max(global_real[max_at], alpha + subnet_real[sr_at(p, SR_ALPHA_OUT, i)]);
+            min_reserve = min(min(min_reserve, tao), alpha);
+            max_issuance = max(max_issuance, alpha + subnet_real[sr_at(p, SR_ALPHA_OUT, i)]);
         }
     }
+    if (PATH_LANES == 1u) {
+        finish_metrics(p, step, min_reserve, max_issuance);
+    } else {
+        metrics_spirals[lane] = spirals;
+        metrics_min_reserve[lane] = min_reserve;
+        metrics_max_issuance[lane] = max_issuance;
+        // Lane 0 reads the other lanes' slots (the events' snapshots): storage and workgroup memory.
+        storageBarrier();
+        workgroupBarrier();
+        if (lane == 0u) {
+            log_lane_spirals(p);
+            for (var l = 1u; l < PATH_LANES; l = l + 1u) {
+                min_reserve = min(min_reserve, metrics_min_reserve[l]);
+                max_issuance = max(max_issuance, metrics_max_issuance[l]);
+            }
+            finish_metrics(p, step, min_reserve, max_issuance);
+        }
+    }
+}
+
+// Lane 0: the step's spiral events of every lane in slot order (with the path's globals as the
+// twin logs them, before the bounds and the step advance).
+fn log_lane_spirals(p: u32) {
+    let kind = params_int[PI_AMM];
+    for (var i = 0u; i < info.subnets; i = i + 1u) {
+        if (((metrics_spirals[i % PATH_LANES] >> (i / PATH_LANES)) & 1u) != 0u) {
+            push_event(p, EVENT_SPIRAL, i, amm_price(kind, pool_of(p, i)), subnet_real[sr_at(p, SR_TAO, i)]);
+        }
+    }
+}
+
+// The path's reserve/issuance bounds and the end of the step.
+fn finish_metrics(p: u32, step: u32, min_reserve: Real, max_issuance: Real) {
+    global_real[gr_at(p, GR_MIN_RESERVE_SEEN)] = min_reserve;
+    global_real[gr_at(p, GR_MAX_ALPHA_ISSUANCE_SEEN)] = max_issuance;
     global_int[gi_at(p, GI_BLOCK)] = global_int[gi_at(p, GI_BLOCK)] + params_int[PI_BLOCKS_PER_STEP];
     global_int[gi_at(p, GI_STEP)] = step + 1u;
 }

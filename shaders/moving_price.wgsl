@@ -1,9 +1,11 @@
 // Stage `moving_price` (model.md §3 item 5, chain.md §2.2): the EMA price over the step, for every
 // eligible subnet of path p, after injection. CPU twin: crates/taosim-core/src/cpu/moving_price.rs
-fn moving_price(p: u32) {
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...).
+fn moving_price(p: u32, lane: u32) {
     let block = global_int[gi_at(p, GI_BLOCK)];
     let kind = params_int[PI_AMM];
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (scratch_int[eligible_at(p, i)] == 0u) {
             continue;
         }

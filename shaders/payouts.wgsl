@@ -1,7 +1,10 @@
 // Stage `payouts` (model.md §3 items 6-7): the epoch pays the pending alpha out, then miners,
 // validators and owners sell their configured fractions. settle_subnet is shared with the Yuma
-// path (shaders/epoch.wgsl); `payouts(p)` is the Yuma-off form with the trivial incentive
+// path (shaders/epoch.wgsl); `payouts(p, lane)` is the Yuma-off form with the trivial incentive
 // { total: 1, owner: miner_burn }. CPU twin: crates/taosim-core/src/cpu/payouts.rs
+// Dispatch: one workgroup of EPOCH_LANES lanes per path; lane l settles slots l, l + EPOCH_LANES,
+// ...; the totals are summed per lane, then over the lanes by lane 0 (finish_lane_payouts), so
+// their summation order differs from the twin's (the path-wide sums agree to ~1e-16 relative).
 
 const ROOT_CLAIM_SWAP: u32 = 0u;
 const ROOT_CLAIM_KEEP: u32 = 1u;
@@ -112,14 +115,36 @@ fn finish_payouts(p: u32, totals: PayoutTotals) {
     global_real[paid_out] = global_real[paid_out] + (totals.paid_out + totals.root_restaked);
 }
 
-// Stage entry: the Yuma-off payout of every live subnet of path p.
-fn payouts(p: u32) {
+// Each lane's payout totals, for lane 0 to combine.
+var<workgroup> lane_payout_totals: array<PayoutTotals, EPOCH_LANES>;
+
+// The path's totals from every lane's `totals`: after a barrier, lane 0 sums them in lane order
+// and runs finish_payouts. Call from uniform control flow, every lane.
+fn finish_lane_payouts(p: u32, lane: u32, totals: PayoutTotals) {
+    lane_payout_totals[lane] = totals;
+    workgroupBarrier();
+    if (lane == 0u) {
+        var sum = PayoutTotals(Real(0.0), Real(0.0), Real(0.0), Real(0.0), Real(0.0));
+        for (var l = 0u; l < EPOCH_LANES; l = l + 1u) {
+            let t = lane_payout_totals[l];
+            sum.paid_out = sum.paid_out + t.paid_out;
+            sum.root_restaked = sum.root_restaked + t.root_restaked;
+            sum.root_claimed = sum.root_claimed + t.root_claimed;
+            sum.burned = sum.burned + t.burned;
+            sum.organic_dividends = sum.organic_dividends + t.organic_dividends;
+        }
+        finish_payouts(p, sum);
+    }
+}
+
+// Stage entry: the Yuma-off payout of lane `lane`'s live subnets of path p, then the path's totals.
+fn payouts(p: u32, lane: u32) {
     var totals = PayoutTotals(Real(0.0), Real(0.0), Real(0.0), Real(0.0), Real(0.0));
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + EPOCH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
         _ = settle_subnet(p, i, Real(1.0), subnet_real[sr_at(p, SR_MINER_BURN, i)], &totals);
     }
-    finish_payouts(p, totals);
+    finish_lane_payouts(p, lane, totals);
 }

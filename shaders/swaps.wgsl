@@ -2,13 +2,15 @@
 // path p (scratch_real: order_stake_at, order_unstake_at), buys first, then sells, against each
 // active subnet's AMM with the input fee. CPU twin: crates/taosim-core/src/cpu/swaps.rs (its
 // SwapTotals return value is not used by the engine; the path's TAO in/out totals are state).
-fn swaps(p: u32) {
+// Dispatch: one workgroup of PATH_LANES lanes per path (PATH_LANES = 1 on CPU adapters; lane l:
+// slots l, l + PATH_LANES, ...); the TAO totals are lanes_sum partial sums, written by lane 0.
+fn swaps(p: u32, lane: u32) {
     let kind = params_int[PI_AMM];
     let fee = params_real[P_FEE_RATE];
     let min_reserve = params_real[P_MIN_RESERVE];
     var tao_in = Real(0.0);
     var tao_out = Real(0.0);
-    for (var i = 0u; i < info.subnets; i = i + 1u) {
+    for (var i = lane; i < info.subnets; i = i + PATH_LANES) {
         if (subnet_int[si_at(p, SI_ACTIVE, i)] == 0u) {
             continue;
         }
@@ -32,6 +34,9 @@ fn swaps(p: u32) {
         tao_in = tao_in + buy.input_used;
         tao_out = tao_out + (sell.output + buy.author_tao + sell.author_tao);
     }
-    global_real[gr_at(p, GR_TAO_PAID_IN)] = global_real[gr_at(p, GR_TAO_PAID_IN)] + tao_in;
-    global_real[gr_at(p, GR_TAO_PAID_OUT)] = global_real[gr_at(p, GR_TAO_PAID_OUT)] + tao_out;
+    let sums = lanes_sum(lane, array<Real, LANE_SUMS>(tao_in, tao_out, Real(0.0), Real(0.0)));
+    if (lane == 0u) {
+        global_real[gr_at(p, GR_TAO_PAID_IN)] = global_real[gr_at(p, GR_TAO_PAID_IN)] + sums[0];
+        global_real[gr_at(p, GR_TAO_PAID_OUT)] = global_real[gr_at(p, GR_TAO_PAID_OUT)] + sums[1];
+    }
 }

@@ -4,7 +4,7 @@
 // model/rng.wgsl; merge them into it once it exists).
 //
 // The work arrays of YumaWorkspace / EpochWorkspace live in the path's scratch `work` area
-// (shared/state.wgsl `work_real_at` / `work_int_at`); `yuma_work()` gives each array's offset
+// (shared/state.wgsl `work_real_at` / `work_int_at`); `yuma_work(lane)` gives each array's offset
 // there, from V and M (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same
 // layout). Every function here takes those offsets (and absolute indices into yuma_real /
 // yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
@@ -19,7 +19,7 @@
 // M = 5 (slot 68); moving 55 000 iterations of a dummy loop in front of the slot loop made it stop
 // in slot 1. Real GPUs have no such limit. Rule: on lavapipe, keep the loop iterations of one
 // invocation (all loops, all inlined functions, the Philox rounds included) under 65535; the
-// parity tests keep few slots live for that (tests/parity_epoch.rs `keep_active_slots`). The
+// epoch stage runs EPOCH_LANES lanes per path for that (4 of 128 slots per invocation). The
 // earlier "early return in an inlined function ends the caller's loop" symptom (37 of 128 slots,
 // shared/real_f64.wgsl) fits the same budget: the loop-free rewrite removed back-edges.
 
@@ -50,13 +50,17 @@ struct YumaWork {
     new_permits: u32,
 }
 
-fn yuma_work() -> YumaWork {
+// The work arrays of lane `lane` (each lane of the epoch stage owns one region of
+// 11·n + 5·V·n reals and 2·n integers; stages/epoch.rs::lane_workspace_size).
+fn yuma_work(lane: u32) -> YumaWork {
     let n = info.yuma_validators + info.yuma_miners;
     let m = info.yuma_validators * n;
+    let r = lane * (11u * n + 5u * m);
+    let k = lane * (2u * n);
     return YumaWork(
-        0u, n, 2u * n, 3u * n, 4u * n, 5u * n, 6u * n, 7u * n, 8u * n, 9u * n, 10u * n,
-        11u * n, 11u * n + m, 11u * n + 2u * m, 11u * n + 3u * m, 11u * n + 4u * m,
-        0u, n,
+        r, r + n, r + 2u * n, r + 3u * n, r + 4u * n, r + 5u * n, r + 6u * n, r + 7u * n, r + 8u * n, r + 9u * n, r + 10u * n,
+        r + 11u * n, r + 11u * n + m, r + 11u * n + 2u * m, r + 11u * n + 3u * m, r + 11u * n + 4u * m,
+        k, k + n,
     );
 }
 

@@ -128,3 +128,34 @@ fn rng_block(p: u32, step: u32, subnet: u32, stream: u32) -> vec4<u32> {
     let key = vec2<u32>(info.seed_lo, info.seed_hi);
     return path_block(key, info.point, info.first_path + p, step, subnet, stream);
 }
+
+// Lane stages (taosim_gpu::shaders::Dispatch::Lanes(LANES)): one workgroup of PATH_LANES
+// invocations per path, lane l handling slots l, l + PATH_LANES, ... . PATH_LANES is generated per
+// module: LANES, or 1 where such a stage runs one invocation per path (CPU adapters such as
+// lavapipe, whose SIMD is already full with one path per invocation; shaders::assemble_step); with
+// 1 the stage uses no workgroup memory and no barrier (conditions on a constant). Cross-slot sums
+// are per-lane partial sums combined here: LANE_SUMS reals per lane in workgroup memory, one
+// barrier, then every lane adds the partials in lane order (all lanes get the same sums; no tree:
+// barriers are costly on lavapipe). The summation order differs from the CPU twins' slot order
+// (~1e-16 relative).
+const LANE_SUMS: u32 = 4u;
+var<workgroup> lane_partials: array<array<Real, LANE_SUMS>, LANES>;
+
+// The sums over the lanes of each lane's `partial`. Call from uniform control flow on every lane,
+// at most once per stage (a second call would overwrite partials other lanes may still read).
+fn lanes_sum(lane: u32, partial: array<Real, LANE_SUMS>) -> array<Real, LANE_SUMS> {
+    var sum = partial;
+    if (PATH_LANES > 1u) {
+        lane_partials[lane] = partial;
+        workgroupBarrier();
+        sum = array<Real, LANE_SUMS>(Real(0.0), Real(0.0), Real(0.0), Real(0.0));
+        for (var l = 0u; l < PATH_LANES; l = l + 1u) {
+            let part = lane_partials[l];
+            sum[0] = sum[0] + part[0];
+            sum[1] = sum[1] + part[1];
+            sum[2] = sum[2] + part[2];
+            sum[3] = sum[3] + part[3];
+        }
+    }
+    return sum;
+}

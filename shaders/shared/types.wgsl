@@ -15,6 +15,14 @@ struct RngBlocksParams {
 
 const WORKGROUP_SIZE: u32 = 32u;
 
+// Lanes per path of the stages dispatched with one workgroup per path (taosim_gpu::types::LANES);
+// lane l handles slots l, l + LANES, ... .
+const LANES: u32 = 64u;
+
+// Lanes per path of the epoch and payouts stages (taosim_gpu::types::EPOCH_LANES): each lane owns
+// one Yuma workspace in scratch.
+const EPOCH_LANES: u32 = 32u;
+
 // Sizes of a batch on the device, shared by every step stage (binding 0).
 struct StepInfo {
     paths: u32,

@@ -2,10 +2,11 @@
 //!
 //! Per batch: the initial state (`taosim_core::engine::init_batch`, the same as the CPU's) is
 //! uploaded once with the step's parameters; each chunk of steps is one submission in which every
-//! step dispatches the step stages in order (one invocation per path each); after a chunk the host
-//! reads back only the per-path event counts and the records of the paths that had events (state
-//! snapshots of the slots involved), the state of the traced paths when the chunk ends on a trace
-//! sample, and, after the last chunk, the whole state for the per-path records and the runtime
+//! step dispatches the step stages in order (each in its shape for the adapter,
+//! `Dispatch::on_adapter`: one invocation per path, or one workgroup of lanes per path); after a
+//! chunk the host reads back only the per-path event counts and the records of the paths that had
+//! events (state snapshots of the slots involved), the state of the traced paths when the chunk
+//! ends on a trace sample, and, after the last chunk, the whole state for the per-path records and the runtime
 //! guards. Records are built by the same [`PathRecorder`] the CPU engine uses, so both backends
 //! write the same rows, in the same order.
 //!
@@ -80,13 +81,16 @@ impl GpuEngine {
     }
 
     /// Paths per device batch for `plan`: `run.device_batch_paths`, lowered so that every buffer
-    /// of the batch fits the adapter's `max_storage_buffer_binding_size` and `max_buffer_size`.
+    /// of the batch fits the adapter's `max_storage_buffer_binding_size` and `max_buffer_size`,
+    /// and to 65,535 (the workgroups of one dispatch dimension; the lane stages run one
+    /// workgroup per path).
     pub fn batch_paths(&self, plan: &RunPlan) -> u32 {
         let per_path = per_path_bytes(plan, self.precision);
         let a = &self.ctx.adapter;
         let limit = a.max_storage_buffer_binding_size.min(a.max_buffer_size);
         let fit = per_path.iter().map(|&b| limit / b.max(1)).min().unwrap_or(u64::MAX);
-        u32::try_from(fit).unwrap_or(u32::MAX).clamp(1, plan.config.run.device_batch_paths.max(1))
+        let most = plan.config.run.device_batch_paths.clamp(1, MAX_WORKGROUPS);
+        u32::try_from(fit).unwrap_or(u32::MAX).clamp(1, most)
     }
 
     fn with_pipelines<T>(
@@ -98,11 +102,13 @@ impl GpuEngine {
         if cache.is_none() {
             // Parameter names (hence the generated constants) are the same for every plan.
             let params = step_params::<f64>(plan);
+            let cpu_adapter = self.ctx.adapter.device_type == "Cpu";
             let built = STEP_SEQUENCE
                 .iter()
                 .map(|name| {
                     let stage = crate::shaders::stage(name).expect("step stages are in the table");
-                    Pipeline::step(&self.ctx.device, stage, self.precision, &params)
+                    let shape = stage.dispatch().on_adapter(cpu_adapter);
+                    Pipeline::step_as(&self.ctx.device, stage, shape, self.precision, &params)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             *cache = Some(built);
@@ -212,6 +218,10 @@ impl GpuEngine {
         Ok((state, out))
     }
 }
+
+/// Workgroups per dispatch dimension that every adapter allows
+/// (`max_compute_workgroups_per_dimension` of wgpu's default limits).
+const MAX_WORKGROUPS: u32 = 65_535;
 
 /// `GlobalInt` fields per path.
 const GI: usize = GlobalInt::<u32>::FIELDS;

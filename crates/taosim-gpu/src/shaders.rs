@@ -8,9 +8,11 @@
 //!   (`shared/real_f64.wgsl` or `shared/real_f32.wgsl`, which define `Real` and the transcendental
 //!   functions), the generated index constants ([`generated_constants`]), `shared/state.wgsl` (the
 //!   batch's buffers at the fixed bindings 0-12), the model libraries (`shaders/model/*.wgsl`,
-//!   twins of `taosim_core::model`), every step stage's file (each defines `fn <stage>(p: u32)`
-//!   for path `p` of the batch), and an entry point `main` that runs the wanted stage for one path
-//!   per invocation.
+//!   twins of `taosim_core::model`), every step stage's file, and an entry point `main` that runs
+//!   the wanted stage in the stage's [`Dispatch`] shape: one invocation per path (the stage
+//!   defines `fn <stage>(p: u32)`), or one workgroup of lanes per path (`fn <stage>(p: u32, lane:
+//!   u32)`; lane `l` handles slots `l, l + lanes, ...`, path-wide parts run on lane 0 between
+//!   `workgroupBarrier()`s).
 //!
 //! The sources are compiled into the binary (`include_str!`), so a run needs no shader files on
 //! disk. Pipelines build their layouts from this table, not from reflection.
@@ -19,6 +21,7 @@ use taosim_core::records::EventKind;
 use taosim_core::state::{GlobalInt, GlobalReal, SubnetInt, SubnetReal};
 
 use crate::params::Params;
+use crate::types::{EPOCH_LANES, LANES, WORKGROUP_SIZE};
 
 /// The base prelude: name and source, ahead of every module.
 pub const PRELUDE: &[(&str, &str)] = &[
@@ -109,13 +112,59 @@ pub const STEP_BINDINGS: &[BindType] = &[
     BindType::Storage,     // 12 events_int
 ];
 
+/// How a step stage's invocations map onto paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    /// One invocation per path, [`WORKGROUP_SIZE`] paths per workgroup; `fn <stage>(p: u32)`.
+    PerPath,
+    /// One workgroup of this many invocations (lanes) per path; `fn <stage>(p: u32, lane: u32)`.
+    Lanes(u32),
+}
+
+impl Dispatch {
+    /// Invocations per workgroup (`@workgroup_size`).
+    pub fn workgroup_size(self) -> u32 {
+        match self {
+            Dispatch::PerPath => WORKGROUP_SIZE,
+            Dispatch::Lanes(lanes) => lanes,
+        }
+    }
+
+    /// The shape a stage of table shape `self` runs in on an adapter: on a CPU adapter (lavapipe)
+    /// the [`LANES`]-lane stages run one invocation per path, because there one path per SIMD lane
+    /// already fills the vector units and the lanes' barriers and lane-0 serial parts only cost
+    /// (docs/gpu.md, measured); the epoch's [`EPOCH_LANES`] stay, its loop budget needs them.
+    pub fn on_adapter(self, cpu_adapter: bool) -> Dispatch {
+        match self {
+            Dispatch::Lanes(LANES) if cpu_adapter => Dispatch::PerPath,
+            other => other,
+        }
+    }
+
+    /// `PATH_LANES` of a module in this shape: the lanes, or 1 per path.
+    pub fn path_lanes(self) -> u32 {
+        match self {
+            Dispatch::PerPath => 1,
+            Dispatch::Lanes(lanes) => lanes,
+        }
+    }
+
+    /// Workgroups that cover `paths` paths.
+    pub fn workgroups(self, paths: u32) -> u32 {
+        match self {
+            Dispatch::PerPath => paths.div_ceil(WORKGROUP_SIZE),
+            Dispatch::Lanes(_) => paths,
+        }
+    }
+}
+
 /// How a stage is assembled and bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StageKind {
     /// Its own bindings, in `@binding` order, and its own `main`.
     Standalone(&'static [BindType]),
-    /// A step stage: [`STEP_BINDINGS`], `fn <name>(p: u32)`, entry generated.
-    Step,
+    /// A step stage: [`STEP_BINDINGS`], entry generated for its dispatch shape.
+    Step(Dispatch),
 }
 
 /// One compute stage: its name (the file stem, and the CPU twin's module name), source and kind.
@@ -134,17 +183,33 @@ impl Stage {
     pub fn bindings(&self) -> &'static [BindType] {
         match self.kind {
             StageKind::Standalone(b) => b,
-            StageKind::Step => STEP_BINDINGS,
+            StageKind::Step(_) => STEP_BINDINGS,
+        }
+    }
+
+    /// Whether this is a step stage.
+    pub fn is_step(&self) -> bool {
+        matches!(self.kind, StageKind::Step(_))
+    }
+
+    /// The dispatch shape (standalone stages: [`Dispatch::PerPath`]).
+    pub fn dispatch(&self) -> Dispatch {
+        match self.kind {
+            StageKind::Step(d) => d,
+            StageKind::Standalone(_) => Dispatch::PerPath,
         }
     }
 }
 
 macro_rules! step_stage {
     ($name:literal) => {
+        step_stage!($name, Dispatch::PerPath)
+    };
+    ($name:literal, $dispatch:expr) => {
         Stage {
             name: $name,
             source: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
-            kind: StageKind::Step,
+            kind: StageKind::Step($dispatch),
         }
     };
 }
@@ -156,16 +221,16 @@ pub const STAGES: &[Stage] = &[
         source: include_str!("../../../shaders/rng_blocks.wgsl"),
         kind: StageKind::Standalone(&[BindType::Uniform, BindType::Storage]),
     },
-    step_stage!("behaviour"),
-    step_stage!("swaps"),
-    step_stage!("emission_shares"),
-    step_stage!("injection"),
-    step_stage!("moving_price"),
-    step_stage!("payouts"),
-    step_stage!("epoch"),
+    step_stage!("behaviour", Dispatch::Lanes(LANES)),
+    step_stage!("swaps", Dispatch::Lanes(LANES)),
+    step_stage!("emission_shares", Dispatch::Lanes(LANES)),
+    step_stage!("injection", Dispatch::Lanes(LANES)),
+    step_stage!("moving_price", Dispatch::Lanes(LANES)),
+    step_stage!("payouts", Dispatch::Lanes(EPOCH_LANES)),
+    step_stage!("epoch", Dispatch::Lanes(EPOCH_LANES)),
     step_stage!("registration"),
-    step_stage!("metrics"),
-    step_stage!("guards"),
+    step_stage!("metrics", Dispatch::Lanes(LANES)),
+    step_stage!("guards", Dispatch::Lanes(LANES)),
 ];
 
 /// The step stages a step dispatches, in order (model.md §3). `payouts` is not dispatched on its
@@ -238,7 +303,7 @@ pub const EVENT_REALS: usize = 2 + SubnetReal::<f64>::FIELDS + GlobalReal::<f64>
 /// # Panics
 /// If `stage` is a step stage (use [`assemble_step`]).
 pub fn assemble(stage: &Stage) -> String {
-    assert!(matches!(stage.kind, StageKind::Standalone(_)), "{} is a step stage", stage.name);
+    assert!(!stage.is_step(), "{} is a step stage", stage.name);
     let mut out = String::new();
     for (name, source) in PRELUDE {
         push(&mut out, name, source);
@@ -250,6 +315,11 @@ pub fn assemble(stage: &Stage) -> String {
 /// The library every step module shares: preludes, generated constants, state, model twins and
 /// every step stage's functions (no entry point).
 pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
+    step_library_with(precision, params, LANES)
+}
+
+/// [`step_library`] with `PATH_LANES = path_lanes` (the lanes per path of the module's stage).
+fn step_library_with<R>(precision: Precision, params: &Params<R>, path_lanes: u32) -> String {
     let mut out = String::new();
     for (name, source) in PRELUDE {
         push(&mut out, name, source);
@@ -257,32 +327,70 @@ pub fn step_library<R>(precision: Precision, params: &Params<R>) -> String {
     let (name, source) = precision.prelude();
     push(&mut out, name, source);
     push(&mut out, "generated constants", &generated_constants(params));
+    out.push_str(&format!("const PATH_LANES: u32 = {path_lanes}u;\n"));
     push(&mut out, STATE.0, STATE.1);
     for (name, source) in MODEL {
         push(&mut out, name, source);
     }
-    for stage in STAGES.iter().filter(|s| s.kind == StageKind::Step) {
+    for stage in STAGES.iter().filter(|s| s.is_step()) {
         push(&mut out, &format!("{}.wgsl", stage.name), stage.source);
     }
     out
 }
 
 /// The module of step stage `stage`: [`step_library`] and an entry point `main` running
-/// `stage` for one path per invocation.
+/// `stage` in its table's [`Dispatch`] shape.
+///
+/// # Panics
+/// If `stage` is standalone (use [`assemble`]).
 pub fn assemble_step<R>(stage: &Stage, precision: Precision, params: &Params<R>) -> String {
-    let mut out = step_library(precision, params);
-    // After the stage, a loop of `info.loop_probe` passes (a count the compiler cannot see):
-    // lavapipe silently stops every loop of an invocation after 65,535 passes in all, and a probe
-    // that makes fewer passes than asked shows the stage's loops were cut short too.
-    out.push_str(&format!(
-        "// ---- entry point\n@compute @workgroup_size(WORKGROUP_SIZE)\n\
-         fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
-         if (gid.x >= info.paths) {{\n        return;\n    }}\n    {}(gid.x);\n    \
-         var passes = 0u;\n    \
-         for (var k = 0u; k < info.loop_probe; k = k + 1u) {{\n        passes = passes + 1u;\n    }}\n    \
-         if (passes != info.loop_probe) {{\n        \
-         global_int[gi_at(gid.x, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }}\n}}\n",
-        stage.name
-    ));
+    assemble_step_as(stage, stage.dispatch(), precision, params)
+}
+
+/// The module of step stage `stage` run in shape `shape`: its table shape, or one invocation per
+/// path for a lanes stage (which then calls `fn <stage>(p, 0u)` with `PATH_LANES = 1`).
+///
+/// # Panics
+/// If `stage` is standalone, or `shape` has lanes the stage is not written for.
+pub fn assemble_step_as<R>(
+    stage: &Stage,
+    shape: Dispatch,
+    precision: Precision,
+    params: &Params<R>,
+) -> String {
+    let StageKind::Step(form) = stage.kind else {
+        panic!("{} is a standalone stage", stage.name);
+    };
+    assert!(shape == form || shape == Dispatch::PerPath, "{}: no {shape:?} form", stage.name);
+    let mut out = step_library_with(precision, params, shape.path_lanes());
+    // A lanes-form stage run per path is its lane 0 of 1.
+    let call = if form == Dispatch::PerPath { "(p)" } else { "(p, 0u)" };
+    // After the stage, every invocation runs a loop of `info.loop_probe` passes (a count the
+    // compiler cannot see): lavapipe silently stops every loop of an invocation after 65,535
+    // passes in all, and a probe that makes fewer passes than asked shows the stage's loops were
+    // cut short too.
+    let probe = "    var passes = 0u;\n    \
+         for (var k = 0u; k < info.loop_probe; k = k + 1u) {\n        passes = passes + 1u;\n    }\n    \
+         if (passes != info.loop_probe) {\n        \
+         global_int[gi_at(p, GI_GUARD_STEP)] = LOOP_BUDGET_EXHAUSTED;\n    }\n";
+    let name = stage.name;
+    match shape {
+        Dispatch::PerPath => out.push_str(&format!(
+            "// ---- entry point: one invocation per path\n\
+             @compute @workgroup_size(WORKGROUP_SIZE)\n\
+             fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{\n    \
+             let p = gid.x;\n    if (p >= info.paths) {{\n        return;\n    }}\n    \
+             {name}{call};\n{probe}}}\n"
+        )),
+        // The workgroup id is uniform, so the stage's barriers stay in uniform control flow.
+        Dispatch::Lanes(lanes) => out.push_str(&format!(
+            "// ---- entry point: one workgroup of {lanes} lanes per path\n\
+             @compute @workgroup_size({lanes})\n\
+             fn main(@builtin(workgroup_id) group: vec3<u32>, \
+             @builtin(local_invocation_index) lane: u32) {{\n    \
+             let p = group.x;\n    if (p < info.paths) {{\n    \
+             {name}(p, lane);\n{probe}    }}\n}}\n"
+        )),
+    }
     out
 }

@@ -19,8 +19,7 @@ use taosim_core::state::BatchState;
 
 use crate::device::{BatchId, DeviceState};
 use crate::params::{Params, step_params};
-use crate::shaders::{BindType, Precision, Stage, StageKind};
-use crate::types::WORKGROUP_SIZE;
+use crate::shaders::{BindType, Dispatch, Precision, Stage};
 use crate::{Context, GpuError};
 
 /// A compute pipeline built from the stage table (explicit layout, not reflection).
@@ -32,27 +31,43 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
     /// The pipeline.
     pub pipeline: wgpu::ComputePipeline,
+    /// The shape it was built for (standalone stages: per path).
+    pub shape: Dispatch,
 }
 
 impl Pipeline {
     /// Compiles the standalone `stage` on `device`, catching validation errors.
     pub fn new(device: &wgpu::Device, stage: &'static Stage) -> Result<Self, GpuError> {
-        Self::from_source(device, stage, crate::shaders::assemble(stage))
+        Self::from_source(device, stage, Dispatch::PerPath, crate::shaders::assemble(stage))
     }
 
-    /// Compiles step stage `stage` at `precision` with the parameter names of `params`.
+    /// Compiles step stage `stage` in its table shape at `precision` with the parameter names of
+    /// `params`.
     pub fn step<R>(
         device: &wgpu::Device,
         stage: &'static Stage,
         precision: Precision,
         params: &Params<R>,
     ) -> Result<Self, GpuError> {
-        Self::from_source(device, stage, crate::shaders::assemble_step(stage, precision, params))
+        Self::step_as(device, stage, stage.dispatch(), precision, params)
+    }
+
+    /// Compiles step stage `stage` in shape `shape` (see [`crate::shaders::assemble_step_as`]).
+    pub fn step_as<R>(
+        device: &wgpu::Device,
+        stage: &'static Stage,
+        shape: Dispatch,
+        precision: Precision,
+        params: &Params<R>,
+    ) -> Result<Self, GpuError> {
+        let source = crate::shaders::assemble_step_as(stage, shape, precision, params);
+        Self::from_source(device, stage, shape, source)
     }
 
     fn from_source(
         device: &wgpu::Device,
         stage: &'static Stage,
+        shape: Dispatch,
         source: String,
     ) -> Result<Self, GpuError> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -101,7 +116,7 @@ impl Pipeline {
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(GpuError::Stage { stage: stage.name, message: error.to_string() });
         }
-        Ok(Self { stage, layout, pipeline })
+        Ok(Self { stage, layout, pipeline, shape })
     }
 }
 
@@ -155,7 +170,8 @@ pub fn read_back_range(
     Ok(data)
 }
 
-/// Records one dispatch of a step stage over every path of `state` into `encoder`.
+/// Records one dispatch of a step stage over `paths` paths into `encoder`, in the pipeline's
+/// [`Dispatch`] shape.
 pub fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &Pipeline,
@@ -168,10 +184,11 @@ pub fn dispatch(
     });
     pass.set_pipeline(&pipeline.pipeline);
     pass.set_bind_group(0, bind, &[]);
-    pass.dispatch_workgroups(paths.div_ceil(WORKGROUP_SIZE), 1, 1);
+    pass.dispatch_workgroups(pipeline.shape.workgroups(paths), 1, 1);
 }
 
-/// TEST HARNESS: runs step stage `name` once over `state` on the device, with `plan`'s parameters
+/// TEST HARNESS: runs step stage `name` once over `state` on the device in its table shape (with
+/// `TAOSIM_STAGE_PER_PATH=1`: in the shape of CPU adapters), with `plan`'s parameters
 /// and the scratch `scratch_real` / `scratch_int` (per path, as shared/state.wgsl lays it out;
 /// empty = zeroed), and returns the device state (downloaded into `state`) so a test can compare
 /// it with the CPU twin run on a copy.
@@ -185,10 +202,13 @@ pub fn run_step_stage<R: Real>(
     scratch_int: &[u32],
 ) -> Result<DeviceState, GpuError> {
     let stage = crate::shaders::stage(name).expect("stage in the table");
-    assert_eq!(stage.kind, StageKind::Step, "{name} is not a step stage");
+    assert!(stage.is_step(), "{name} is not a step stage");
     let params = step_params::<R>(plan);
     let device = DeviceState::upload(ctx, id, state, &params, 8);
-    let pipeline = Pipeline::step(&ctx.device, stage, device.precision, &params)?;
+    // The table's shape (lanes), or with TAOSIM_STAGE_PER_PATH=1 the shape a CPU adapter runs.
+    let per_path = std::env::var("TAOSIM_STAGE_PER_PATH").is_ok_and(|v| v == "1");
+    let shape = stage.dispatch().on_adapter(per_path);
+    let pipeline = Pipeline::step_as(&ctx.device, stage, shape, device.precision, &params)?;
     if !scratch_real.is_empty() {
         device.write(ctx, crate::device::binding::SCRATCH_REAL, scratch_real);
     }

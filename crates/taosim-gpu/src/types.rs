@@ -4,10 +4,22 @@
 
 use bytemuck::{Pod, Zeroable};
 
-/// Invocations per workgroup of every stage (`WORKGROUP_SIZE` in WGSL): one warp on NVIDIA; with one
-/// invocation per path, smaller groups spread a small batch over more cores (lavapipe runs a
+/// Invocations per workgroup of the stages run one invocation per path (`WORKGROUP_SIZE` in WGSL):
+/// one warp on NVIDIA; smaller groups spread a small batch over more cores (lavapipe runs a
 /// workgroup on one thread).
 pub const WORKGROUP_SIZE: u32 = 32;
+
+/// Invocations (lanes) per path of a stage dispatched with one workgroup per path
+/// ([`crate::shaders::Dispatch::Lanes`], WGSL `LANES`): lane `l` handles subnet slots `l, l +
+/// LANES, ...`, so neighbouring lanes touch neighbouring words of the field-major state. 64 covers
+/// the 128 slots in two passes; on NVIDIA it is two warps.
+pub const LANES: u32 = 64;
+
+/// Lanes per path of the `epoch` (and `payouts`) stage (WGSL `EPOCH_LANES`). Fewer than [`LANES`]
+/// because each lane owns a Yuma workspace in scratch (`stages::epoch::workspace_size`); 32 lanes
+/// give each lane 4 of 128 slots, about 4·10⁴ loop passes at V = 8, M = 32, under lavapipe's
+/// 65,535 per invocation.
+pub const EPOCH_LANES: u32 = 32;
 
 /// Uniforms of the `rng_blocks` stage (WGSL `RngBlocksParams`).
 #[repr(C)]

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use naga::{Module, TypeInner};
 use taosim_gpu::params::step_params;
 use taosim_gpu::shaders::{
-    PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step, step_library,
+    Dispatch, PRELUDE, Precision, STAGES, StageKind, assemble, assemble_step_as, step_library,
 };
 use taosim_gpu::types::{
-    LOOP_BUDGET_EXHAUSTED, RngBlocksParams, SCRATCH_MAILBOX, StepInfo, WORKGROUP_SIZE,
+    EPOCH_LANES, LANES, LOOP_BUDGET_EXHAUSTED, RngBlocksParams, SCRATCH_MAILBOX, StepInfo,
+    WORKGROUP_SIZE,
 };
 
 mod common;
@@ -33,29 +34,35 @@ fn every_stage_validates_with_its_prelude() {
         match stage.kind {
             StageKind::Standalone(_) => modules.push((
                 stage,
+                Dispatch::PerPath,
                 "standalone",
                 assemble(stage),
                 naga::valid::Capabilities::all(),
             )),
-            StageKind::Step => {
-                modules.push((
-                    stage,
-                    "f64",
-                    assemble_step(stage, Precision::F64, &params),
-                    naga::valid::Capabilities::all() - naga::valid::Capabilities::SHADER_INT64,
-                ));
-                modules.push((
-                    stage,
-                    "f32",
-                    assemble_step(stage, Precision::F32, &params),
-                    naga::valid::Capabilities::all()
-                        - naga::valid::Capabilities::FLOAT64
-                        - naga::valid::Capabilities::SHADER_INT64,
-                ));
+            StageKind::Step(form) => {
+                // Every shape the stage runs in: its table's, and per path on CPU adapters.
+                for shape in [form, form.on_adapter(true)] {
+                    modules.push((
+                        stage,
+                        shape,
+                        "f64",
+                        assemble_step_as(stage, shape, Precision::F64, &params),
+                        naga::valid::Capabilities::all() - naga::valid::Capabilities::SHADER_INT64,
+                    ));
+                    modules.push((
+                        stage,
+                        shape,
+                        "f32",
+                        assemble_step_as(stage, shape, Precision::F32, &params),
+                        naga::valid::Capabilities::all()
+                            - naga::valid::Capabilities::FLOAT64
+                            - naga::valid::Capabilities::SHADER_INT64,
+                    ));
+                }
             }
         }
     }
-    for (stage, what, source, capabilities) in modules {
+    for (stage, shape, what, source, capabilities) in modules {
         let module = parse(&source, &format!("{} ({what})", stage.name));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
             .validate(&module)
@@ -64,10 +71,38 @@ fn every_stage_validates_with_its_prelude() {
         assert!(entry.is_some(), "{}: entry point `main`", stage.name);
         assert_eq!(
             entry.unwrap().workgroup_size,
-            [WORKGROUP_SIZE, 1, 1],
-            "{}: workgroup size",
+            [shape.workgroup_size(), 1, 1],
+            "{}: workgroup size of its dispatch shape",
             stage.name
         );
+    }
+}
+
+/// A stage dispatched with lanes strides its slot loops by the WGSL constant of its lane count
+/// (`PATH_LANES`, the module's lanes of a `LANES` stage, or `EPOCH_LANES`); a mismatch would skip
+/// or repeat slots.
+#[test]
+fn lane_stages_stride_by_their_dispatch_constant() {
+    for stage in STAGES {
+        let Dispatch::Lanes(lanes) = stage.dispatch() else { continue };
+        let constant = match lanes {
+            LANES => "PATH_LANES",
+            EPOCH_LANES => "EPOCH_LANES",
+            other => panic!("{}: {other} lanes is neither LANES nor EPOCH_LANES", stage.name),
+        };
+        let strides: Vec<&str> = stage
+            .source
+            .match_indices("i = i + ")
+            .map(|(k, _)| {
+                let rest = &stage.source[k + "i = i + ".len()..];
+                &rest[..rest.find(')').unwrap_or(rest.len())]
+            })
+            .filter(|s| s.ends_with("LANES"))
+            .collect();
+        assert!(!strides.is_empty(), "{}: no slot loop strided by lanes", stage.name);
+        for s in strides {
+            assert_eq!(s, constant, "{}: strides by {s}, dispatched with {constant}", stage.name);
+        }
     }
 }
 
@@ -156,6 +191,8 @@ fn wgsl_u32(module: &Module, name: &str) -> u32 {
 fn shared_constants_match_rust() {
     let module = prelude();
     assert_eq!(wgsl_u32(&module, "WORKGROUP_SIZE"), WORKGROUP_SIZE);
+    assert_eq!(wgsl_u32(&module, "LANES"), LANES);
+    assert_eq!(wgsl_u32(&module, "EPOCH_LANES"), EPOCH_LANES);
     assert_eq!(wgsl_u32(&module, "PHILOX_M0"), taosim_core::rng::PHILOX_M0);
     assert_eq!(wgsl_u32(&module, "PHILOX_M1"), taosim_core::rng::PHILOX_M1);
     assert_eq!(wgsl_u32(&module, "PHILOX_W0"), taosim_core::rng::PHILOX_W0);

@@ -2,10 +2,18 @@
 //! (shaders/payouts.wgsl; CPU twin `taosim_core::cpu::payouts`): their parameters and the
 //! epoch's per-path workspace.
 //!
+//! # Dispatch
+//! Both stages run one workgroup of [`EPOCH_LANES`] lanes per path: lane `l` runs the epoch and
+//! payout of slots `l, l + EPOCH_LANES, ...` (each slot's epoch is independent of the others');
+//! the cross-slot sums (the pool TAO the root stake is attributed by, the payout totals) are
+//! per-lane partial sums in workgroup memory, combined after a barrier, and lane 0 writes the
+//! path-wide fields (`finish_payouts`).
+//!
 //! # Workspace
 //! The arrays of the CPU's `EpochWorkspace` (and its `YumaWorkspace`) live in the path's scratch
-//! `work` area (shared/state.wgsl `work_real_at` / `work_int_at`), laid out by
-//! `yuma_work()` in shaders/model/yuma.wgsl from `n = V + M` and `V`:
+//! `work` area (shared/state.wgsl `work_real_at` / `work_int_at`), one region per lane (lane `l`'s
+//! at `l ·` the per-lane size of [`lane_workspace_size`]), laid out by `yuma_work(lane)` in
+//! shaders/model/yuma.wgsl from `n = V + M` and `V`:
 //!
 //! | reals at | array | length |
 //! |---|---|---|
@@ -25,6 +33,7 @@ use taosim_core::rng::stream;
 use taosim_core::state::YumaLayout;
 
 use crate::params::Params;
+use crate::types::EPOCH_LANES;
 
 /// Adds the parameters of `epoch` and `payouts`: the payout fractions and root-claim kind, and
 /// the Yuma model's values as the CPU epoch derives them (`yuma_params`, `ValidatorGroups`, the
@@ -85,9 +94,18 @@ pub fn params<R: Real>(p: &mut Params<R>, plan: &RunPlan) {
     p.int("yuma_noise_stream", stream::YUMA_NOISE);
 }
 
-/// Reals and integers of the epoch's per-path workspace (scratch `work`) for Yuma blocks of
-/// `yuma`'s sizes (module docs; none with Yuma off).
-pub fn workspace_size(yuma: YumaLayout) -> (usize, usize) {
+/// Reals and integers of one lane's epoch workspace for Yuma blocks of `yuma`'s sizes (module
+/// docs; none with Yuma off).
+pub fn lane_workspace_size(yuma: YumaLayout) -> (usize, usize) {
     let n = yuma.uids();
     (11 * n + 5 * yuma.validators * n, 2 * n)
+}
+
+/// Reals and integers of the epoch's per-path workspace (scratch `work`): one
+/// [`lane_workspace_size`] region per lane of the stage. At the default V = 8, M = 32 that is
+/// 32 × 2,040 reals (510 KiB in f64) per path, about the size of the path's Yuma blocks.
+pub fn workspace_size(yuma: YumaLayout) -> (usize, usize) {
+    let (reals, ints) = lane_workspace_size(yuma);
+    let lanes = EPOCH_LANES as usize;
+    (lanes * reals, lanes * ints)
 }
