@@ -63,7 +63,7 @@ fn quality_block(p: u32, step: u32, subnet: u32, miner: u32) -> vec4<u32> {
 
 // pick_normal: normal `index % 2` of the pair from words (first, first + 1) of `words`.
 fn pick_normal(words: vec4<u32>, first: u32, index: u32) -> Real {
-    let z = yuma_normal_pair(words[first], words[first + 1u]);
+    let z = normal_pair(words[first], words[first + 1u]);
     return select(z.y, z.x, index % 2u == 0u);
 }
 
@@ -139,7 +139,7 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
                     if (m == 1u || entry % 4u == 0u) {
                         words = rng_block(p, step, i, params_int[PI_YUMA_NOISE_STREAM] + entry / 4u);
                     }
-                    x = x + noise * yuma_normal_icdf(words[entry % 4u]);
+                    x = x + noise * normal_icdf(words[entry % 4u]);
                 }
                 let at = work_real_at(p, row + validators + m);
                 scratch_real[at] = max(x, Real(0.0));
