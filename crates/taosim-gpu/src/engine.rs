@@ -54,6 +54,8 @@ pub struct GpuEngine {
     /// Precision of the step stages.
     pub precision: Precision,
     pipelines: RefCell<Option<Vec<Pipeline>>>,
+    /// Run every stage in its table shape even on a CPU adapter (see [`Self::with_table_shapes`]).
+    table_shapes: bool,
 }
 
 impl GpuEngine {
@@ -72,7 +74,16 @@ impl GpuEngine {
             None if ctx.adapter.f64 => Precision::F64,
             None => Precision::F32,
         };
-        Ok(Self { ctx, precision, pipelines: RefCell::new(None) })
+        Ok(Self { ctx, precision, pipelines: RefCell::new(None), table_shapes: false })
+    }
+
+    /// This engine with every stage in its table's [`crate::shaders::Dispatch`] shape (lanes)
+    /// even on a CPU adapter, where it would otherwise run the `LANES` stages per path: lets
+    /// lavapipe test the shapes GPUs run.
+    pub fn with_table_shapes(mut self) -> Self {
+        self.table_shapes = true;
+        *self.pipelines.borrow_mut() = None;
+        self
     }
 
     /// The adapter's name.
@@ -102,7 +113,7 @@ impl GpuEngine {
         if cache.is_none() {
             // Parameter names (hence the generated constants) are the same for every plan.
             let params = step_params::<f64>(plan);
-            let cpu_adapter = self.ctx.adapter.device_type == "Cpu";
+            let cpu_adapter = self.ctx.adapter.device_type == "Cpu" && !self.table_shapes;
             let built = STEP_SEQUENCE
                 .iter()
                 .map(|name| {

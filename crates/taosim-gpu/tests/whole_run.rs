@@ -53,6 +53,42 @@ fn baseline_64_paths_30_days_match_in_f64() {
     }
 }
 
+/// The lanes shapes end to end: on a CPU adapter (lavapipe) the engine runs the `LANES` stages
+/// one invocation per path, so the test above checks that shape there; this one forces every stage
+/// into its table shape (64 lanes per path; what GPUs run) and holds 16 paths x 30 days of the
+/// baseline to the same standard against the CPU: reals within 1e-9, integers, events and records
+/// equal.
+#[test]
+fn baseline_in_lanes_shapes_matches_in_f64() {
+    if context().is_none() {
+        return;
+    }
+    let engine =
+        GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64").with_table_shapes();
+    let plan = plan_from("configs/baseline.toml", "[run]\npaths = 16\ndays = 30.0");
+    let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 16).expect("CPU run");
+    let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 16).expect("GPU run");
+    let div = divergence(&cpu_records, &gpu_records);
+    assert_eq!(div.paths, 0, "paths whose decisions diverged: {:?}", div.first_steps);
+    let diffs = field_diffs(&cpu, &gpu, 1e-6);
+    let worst = diffs.iter().max_by(|a, b| a.max_rel.total_cmp(&b.max_rel)).expect("fields");
+    eprintln!("lanes shapes, worst field: {} {:e} at {:?}", worst.field, worst.max_rel, worst.at);
+    for d in &diffs {
+        assert!(d.max_rel <= 1e-9, "{}: {:e} relative at {:?}", d.field, d.max_rel, d.at);
+    }
+    let events: usize = cpu_records.iter().map(|r| r.events.len()).sum();
+    assert!(events > 0, "the run should register, prune or spiral");
+    for (c, g) in cpu_records.iter().zip(&gpu_records) {
+        assert_eq!(c.events.len(), g.events.len(), "path {}", c.outcome.path);
+        for (e, f) in c.events.iter().zip(&g.events) {
+            assert_eq!((e.step, e.block, e.netuid, e.kind), (f.step, f.block, f.netuid, f.kind));
+            assert!((e.value - f.value).abs() <= 1e-9 * e.value.abs().max(1e-6), "{e:?} vs {f:?}");
+        }
+        assert_eq!(c.subnets.len(), g.subnets.len(), "path {}", c.outcome.path);
+        assert_eq!(c.outcome.spirals, g.outcome.spirals);
+    }
+}
+
 /// f32 mode runs the whole baseline horizon on the device and stays a faithful approximation of
 /// the f64 reference: every path completes with finite records, and the pool TAO at the horizon is
 /// within 1e-3 relative of the f64 CPU run path by path (f32 has 24 bits; the runtime guard's f32
