@@ -178,9 +178,9 @@ fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> anyhow::Result<f64> {
 
 /// The workloads on the GPU adapter the environment selects (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`),
 /// at the precision it supports best, against the 1-thread CPU rate of the same workload (in
-/// `speedup_vs_1_thread`). No adapter: no GPU rows, with a note. The device's peak is not measured
-/// yet (`peak_gflops` and `peak_fraction` are null). A workload the adapter cannot run (lavapipe's
-/// loop budget with Yuma on) is reported on stderr and skipped.
+/// `speedup_vs_1_thread`). No adapter: no GPU rows, with a note. The device's peak comes from a
+/// multiply-add kernel in the run's precision (`taosim_gpu::peak`). A workload the adapter cannot
+/// run (lavapipe's loop budget at large Yuma sizes) is reported on stderr and skipped.
 fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()> {
     let engine = match taosim_gpu::engine::GpuEngine::new(None) {
         Ok(engine) => engine,
@@ -189,6 +189,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             return Ok(());
         }
     };
+    let peak = taosim_gpu::peak::peak_gflops(&engine.ctx, engine.precision, 3)?;
     for w in workloads(args.quick) {
         let plan = plan_of(&w, args.days)?;
         let steps = plan.steps;
@@ -226,8 +227,8 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
             ops_per_subnet_step: ops,
             gflops: rate * ops / 1e9,
-            peak_gflops: f64::NAN,
-            peak_fraction: f64::NAN,
+            peak_gflops: peak,
+            peak_fraction: rate * ops / 1e9 / peak,
         });
     }
     Ok(())

@@ -16,13 +16,19 @@ fn quick_bench_prints_json_records() {
     let all = json.as_array().expect("array of records");
     let (records, gpu): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
         all.iter().partition(|r| r["backend"] == "cpu");
-    // GPU rows (one per workload the adapter can run): consistent fields, no peak yet.
+    // GPU rows (one per workload the adapter can run): consistent fields, a measured device peak.
     for r in &gpu {
         let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");
         let wall = r["wall_s"].as_f64().unwrap();
         let work = r["paths"].as_f64().unwrap() * r["steps"].as_f64().unwrap() * 128.0;
         assert!(rate > 0.0 && (rate * wall / work - 1.0).abs() < 1e-9, "{r}");
-        assert!(r["peak_fraction"].is_null(), "{r}");
+        let (peak, fraction) =
+            (r["peak_gflops"].as_f64().unwrap(), r["peak_fraction"].as_f64().unwrap());
+        let ops = r["ops_per_subnet_step"].as_f64().unwrap();
+        assert!(
+            peak > 0.0 && (fraction - rate * ops / (peak * 1e9)).abs() <= 1e-9 * fraction,
+            "{r}"
+        );
     }
     if std::env::var("TAOSIM_REQUIRE_GPU").as_deref() == Ok("1") {
         assert!(gpu.iter().any(|r| r["workload"] == "light"), "no GPU row for light: {json}");

@@ -11,6 +11,7 @@
 //! - [`engine`]: the run loop on the device (batches, chunks of steps, event log, records).
 //! - [`device`]: a batch's buffers on the device (state, scratch, parameters, events).
 //! - [`params`]: the step's parameters as named arrays.
+//! - [`peak`]: the device's multiply-add peak (for `taosim bench`).
 //! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
 //! - [`stages`]: one module per stage: pipeline, buffers, dispatch, readback.
 
@@ -18,6 +19,7 @@ pub mod context;
 pub mod device;
 pub mod engine;
 pub mod params;
+pub mod peak;
 pub mod shaders;
 pub mod stages;
 pub mod types;
