@@ -20,7 +20,7 @@ use taosim_gpu::device::{BatchId, ScratchLayout, binding};
 use taosim_gpu::stages::run_step_stage;
 
 mod common;
-use common::{Noise, context, max_rel_diff, plan, random_batch};
+use common::{Noise, context, max_rel_diff, plan, random_batch, random_eligible};
 
 fn batch_id(plan: &RunPlan) -> BatchId {
     BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 }
@@ -80,26 +80,6 @@ fn compare<R: Real>(
     assert!(dy <= tolerance, "{what}: Yuma real {k} differs by {dy:e} relative");
     eprintln!("{what}: worst relative difference {:e} (subnet field `{field}`)", d.max(dg).max(dy));
     d.max(dg).max(dy)
-}
-
-/// Eligibility flags (80% of the active slots) as scratch integers, and per path for the twin.
-fn random_eligible<R: Real>(
-    plan: &RunPlan,
-    state: &mut BatchState<R>,
-    noise: &mut Noise,
-) -> (Vec<u32>, Vec<Vec<u32>>) {
-    let layout = ScratchLayout::new(plan.slots, plan.yuma);
-    let mut scratch = vec![0_u32; state.paths * layout.ints];
-    let mut flags = Vec::new();
-    for p in 0..state.paths {
-        let st = state.path(p);
-        let f: Vec<u32> = (0..plan.slots)
-            .map(|i| u32::from(st.sub_int.active[i] != 0 && noise.u() < 0.8))
-            .collect();
-        scratch[p * layout.ints..p * layout.ints + plan.slots].copy_from_slice(&f);
-        flags.push(f);
-    }
-    (scratch, flags)
 }
 
 const PATHS: usize = 37;

@@ -141,9 +141,9 @@ pub fn random_batch<R: Real>(plan: &RunPlan, paths: usize, seed: u64) -> BatchSt
 
 /// Per-path eligibility flags as the scratch integers of shared/state.wgsl lay them out (eligible
 /// first, then the mailbox and work areas, zero), and the flags per path for the CPU twin.
-pub fn random_eligible(
+pub fn random_eligible<R: Real>(
     plan: &RunPlan,
-    state: &mut BatchState<f64>,
+    state: &mut BatchState<R>,
     noise: &mut Noise,
 ) -> (Vec<u32>, Vec<Vec<u32>>) {
     let layout = taosim_gpu::device::ScratchLayout::new(plan.slots, plan.yuma);
