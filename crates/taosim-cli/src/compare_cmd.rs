@@ -5,7 +5,9 @@
 //! the result is outside the documented tolerances (docs/performance.md, "GPU parity"):
 //!
 //! - GPU in f64: every real field within [`F64_TOLERANCE`] relative (values below
-//!   [`FLOOR`] in magnitude compared absolutely at `F64_TOLERANCE · FLOOR`), every integer field
+//!   [`FLOOR`] in magnitude compared absolutely at `F64_TOLERANCE · FLOOR`; the net-flow
+//!   accumulators of [`NET_FLOW_FIELDS`](taosim_core::parity::NET_FLOW_FIELDS) normwise, relative to the field's largest magnitude over
+//!   the path's slots, because their values are nearly cancelled sums), every integer field
 //!   equal, no diverged path, every estimate equal within two standard errors;
 //! - GPU in f32 (`--precision f32`): every estimate within two standard errors; the field
 //!   differences and diverged paths are reported as the f32 path's divergence from f64.
