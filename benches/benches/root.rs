@@ -2,7 +2,8 @@
 //!
 //! - `model/*`: single mechanisms (an AMM swap, a standard normal draw, one Yuma epoch at the
 //!   standard V = 8, M = 32).
-//! - `cpu/*`: the CPU twins of the step stages over a batch of paths (128 subnets each).
+//! - `cpu_stage/*` and `gpu_stage/<precision>/*`: every step stage and a whole step, its CPU twin
+//!   and its WGSL stage, on the standard workload's state (module `step_stages`).
 //!
 //! `TAOSIM_BENCH_QUICK=1` shrinks sample counts and sizes so CI checks the harness, not timing.
 
@@ -10,15 +11,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use taosim_core::cpu::{
-    StepParams, emission_shares::emission_shares, injection::injection, moving_price::moving_price,
-    swaps::Orders, swaps::swaps,
-};
+
+mod step_stages;
 use taosim_core::model::amm::{self, Pool};
 use taosim_core::model::yuma::{BondStorage, YumaParams, YumaSubnet, YumaVersion};
 use taosim_core::params::AmmKind;
 use taosim_core::rng;
-use taosim_core::state::BatchState;
 
 fn quick() -> bool {
     std::env::var_os("TAOSIM_BENCH_QUICK").is_some()
@@ -83,53 +81,11 @@ fn model_benches(c: &mut Criterion) {
     g.finish();
 }
 
-fn cpu_stage_benches(c: &mut Criterion) {
-    let (paths, subnets) = if quick() { (8, 128) } else { (256, 128) };
-    let params = StepParams::default();
-    let mut batch = BatchState::<f64>::zeroed(paths, subnets);
-    batch.for_each_path(|_, p| {
-        for i in 0..subnets {
-            p.sub.tao[i] = 1.0e4 + i as f64;
-            p.sub.alpha[i] = 1.0e6;
-            p.sub.w_quote[i] = 0.5;
-            p.sub.alpha_out[i] = 1.0e6;
-            p.sub.held_organic[i] = 1.0e6;
-            p.sub.moving_price[i] = 0.01;
-            p.sub.flow_ema[i] = 0.01 * (i % 5) as f64 - 0.01;
-            p.sub_int.active[i] = 1;
-        }
-        p.global.issuance[0] = 1.1e7;
-        p.global.root_tao[0] = 5.0e6;
-        p.global_int.block[0] = 8_000_000;
-    });
-    let orders = vec![Orders { stake_tao: 10.0, unstake_alpha: 500.0 }; subnets];
-    let mut g = c.benchmark_group("cpu");
-    g.throughput(Throughput::Elements((paths * subnets) as u64));
-    g.bench_function("swaps", |b| {
-        b.iter(|| {
-            batch.for_each_path(|_, mut p| {
-                black_box(swaps(&params, &orders, &mut p));
-            })
-        });
-    });
-    g.bench_function("shares_injection_moving_price", |b| {
-        b.iter(|| {
-            batch.for_each_path(|_, mut p| {
-                let mut eligible = [0_u32; 256];
-                let eligible = &mut eligible[..subnets];
-                emission_shares(&params, &mut p, eligible);
-                injection(&params, &mut p, eligible);
-                moving_price(&params, &mut p, eligible);
-            });
-        });
-    });
-    g.finish();
-}
-
 fn benches(c: &mut Criterion) {
     let mut c = configure(c);
     model_benches(&mut c);
-    cpu_stage_benches(&mut c);
+    step_stages::cpu_stage_benches(&mut c, quick());
+    step_stages::gpu_stage_benches(&mut c, quick());
 }
 
 criterion_group!(root, benches);
