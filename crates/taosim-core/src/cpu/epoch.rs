@@ -246,9 +246,17 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
         return;
     }
     let sigma = R::of(sigma);
-    for j in 0..quality.len() {
-        let z: R = pick_normal(draws.quality_block(j), 0, j);
-        quality[j] = (quality[j] + sigma * z).abs();
+    // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
+    // per pair rather than per miner (the same numbers as `pick_normal(quality_block(j), 0, j)`,
+    // which the shader computes per miner).
+    for pair in 0..quality.len().div_ceil(2) {
+        let words = draws.quality_block(2 * pair);
+        let (z0, z1) = normal_pair::<R>(words[0], words[1]);
+        let j = 2 * pair;
+        quality[j] = (quality[j] + sigma * z0).abs();
+        if j + 1 < quality.len() {
+            quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+        }
     }
 }
 
