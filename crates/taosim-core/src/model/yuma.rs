@@ -31,6 +31,10 @@
 //! negative number, read through `max(0, ·)` everywhere else). An input row's off-diagonal entries
 //! are present (zeros included, as `set_weights` stores explicit zeros) when the row has a
 //! positive weight off the diagonal; the diagonal, masked rows and empty rows are absent.
+//!
+//! ## Where the CPU form differs from the shader (`shaders/model/yuma.wgsl`)
+//! Performance rewrites with bit-identical results (round 5): [`is_topk_nonzero`] skips the
+//! `O(n²)` rank loop when the permits are exactly the nonzero stakes (its doc has the argument).
 
 #![expect(
     clippy::needless_range_loop,
@@ -392,11 +396,24 @@ pub fn mat_ema_alpha<R: Real>(new: &[R], old: &[R], alpha: &[R], out: &mut [R]) 
 /// `is_topk_nonzero`: `permit[i] = 1` for the `k` largest nonzero stakes, 0 otherwise (a stable
 /// ascending sort decides ties: among equal stakes the lower uids lose). All nonzero when
 /// `n < k`.
+///
+/// The shader ranks every uid against every other (`O(n²)`). Here, when no stake is negative or
+/// NaN and at most `k` are nonzero (the engine's case: only the `V ≤ k` validators hold stake),
+/// every nonzero stake ranks above all `n − nonzero ≥ n − k` zeros, so the permits are exactly the
+/// nonzero stakes and no rank is needed; otherwise ranks are computed for nonzero stakes only (a
+/// zero stake gets no permit whatever its rank). Same permits, `O(n)` in the engine.
 pub fn is_topk_nonzero<R: Real>(stake: &[R], k: usize, permit: &mut [u32]) {
     let n = stake.len();
+    let mut nonzero = 0;
+    let mut all_non_negative = true;
+    for &s in stake {
+        nonzero += usize::from(s != R::zero());
+        all_non_negative &= s >= R::zero();
+    }
+    let rank_needed = n >= k && !(all_non_negative && nonzero <= k);
     for i in 0..n {
         let mut permitted = stake[i] != R::zero();
-        if n >= k {
+        if permitted && rank_needed {
             // Position of uid i in a stable ascending sort.
             let mut rank = 0;
             for j in 0..n {
@@ -1030,6 +1047,42 @@ mod tests {
         assert_eq!(permit, [0, 1, 1, 0]);
         is_topk_nonzero(&[0.5_f64, 0.5, 0.0], 8, &mut permit[..3]);
         assert_eq!(permit[..3], [1, 1, 0]);
+    }
+
+    /// The shader's form: every uid ranked against every other.
+    fn topk_by_full_ranks(stake: &[f64], k: usize) -> Vec<u32> {
+        let n = stake.len();
+        (0..n)
+            .map(|i| {
+                let rank = (0..n)
+                    .filter(|&j| stake[j] < stake[i] || (stake[j] == stake[i] && j < i))
+                    .count();
+                u32::from(stake[i] != 0.0 && !(n >= k && rank < n - k))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn topk_shortcuts_match_the_full_rank_definition() {
+        let rng = crate::rng::PathRng::new(7, 0, 0);
+        // Few distinct values so ties are common; a zero, a negative and a NaN class.
+        let values = [0.0, 0.0, -0.0, 0.25, 0.5, 0.5, 1.0, -0.5, f64::NAN, 3.0];
+        for case in 0..4_000_u32 {
+            let words = rng.block(case, 0, 0);
+            let n = 1 + (words[0] % 12) as usize;
+            let k = (words[1] % 14) as usize;
+            let sparse = words[2].is_multiple_of(2);
+            let stake: Vec<f64> = (0..n)
+                .map(|i| {
+                    let w = rng.block(case, 1 + i as u32, 0)[0];
+                    let v = values[(w % values.len() as u32) as usize];
+                    if sparse && !(w >> 8).is_multiple_of(3) { 0.0 } else { v }
+                })
+                .collect();
+            let mut permit = vec![9; n];
+            is_topk_nonzero(&stake, k, &mut permit);
+            assert_eq!(permit, topk_by_full_ranks(&stake, k), "stake {stake:?}, k {k}");
+        }
     }
 
     fn yuma3_liquid(beta: f64, storage: BondStorage) -> YumaParams {
