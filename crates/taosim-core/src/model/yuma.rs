@@ -34,7 +34,10 @@
 //!
 //! ## Where the CPU form differs from the shader (`shaders/model/yuma.wgsl`)
 //! Performance rewrites with bit-identical results (round 5): [`is_topk_nonzero`] skips the
-//! `O(n²)` rank loop when the permits are exactly the nonzero stakes (its doc has the argument).
+//! `O(n²)` rank loop when the permits are exactly the nonzero stakes (its doc has the argument);
+//! Yuma3's dividends read the column-normalised bonds entry by entry (column sums accumulated
+//! while the bonds are produced) instead of normalising a copy of the matrix; the bond storage
+//! tests each row's permits once and copies or clears the row.
 
 #![expect(
     clippy::needless_range_loop,
@@ -469,6 +472,7 @@ pub struct YumaWorkspace<R: Real> {
     use_stake: Vec<R>,
     partition: Vec<u32>,
     new_permits: Vec<u32>,
+    column_inverse: Vec<R>,
 }
 
 impl<R: Real> YumaWorkspace<R> {
@@ -490,7 +494,8 @@ impl<R: Real> YumaWorkspace<R> {
             clipped: matrix.clone(),
             bonds_input: matrix.clone(),
             ema: matrix,
-            use_stake: vector,
+            use_stake: vector.clone(),
+            column_inverse: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
         }
@@ -811,6 +816,11 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                 any_consensus |= c != zero;
             }
             let liquid = params.liquid_alpha.enabled && any_consensus;
+            // Column sums of the new bonds (`col_normalize`'s first step) accumulate as they
+            // are produced, rows in order.
+            for j in 0..n {
+                sums[j] = zero;
+            }
             for i in 0..rows {
                 for column in 0..n {
                     let k = i * n + column;
@@ -838,17 +848,26 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                     } else {
                         ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
                     };
+                    sums[column] += present_value(ema[k]);
                 }
             }
-            // Dividends from the column-normalised copy (kept in `clipped`).
-            let normalized = &mut work.clipped;
-            normalized.copy_from_slice(ema);
-            col_normalize(ar, normalized, rows, n, sums);
+            // Dividends from the column-normalised bonds, each entry normalised as it is read
+            // (as `col_normalize` would: present entries of a column with a nonzero sum).
+            let inverse = &mut work.column_inverse;
+            for j in 0..n {
+                inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
+            }
             for i in 0..n {
                 let mut total = zero;
                 if i < rows {
                     for j in 0..n {
-                        total += ar.mul(normalized[i * n + j], work.incentive[j]);
+                        let bond = ema[i * n + j];
+                        let normalized = if sums[j] != zero && is_present(bond) {
+                            ar.div_by_inverse(bond, sums[j], inverse[j])
+                        } else {
+                            bond
+                        };
+                        total += ar.mul(normalized, work.incentive[j]);
                     }
                 }
                 work.dividends[i] = ar.mul(total, work.active_stake[i]);
@@ -859,13 +878,17 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Storage: rows with a new permit take the new bonds, rows losing a permit are cleared.
     for i in 0..rows {
-        for j in 0..n {
-            let k = i * n + j;
-            if work.new_permits[i] != 0 {
-                bonds[k] = if ar.fixed() { R::of(ar.to_u16(ema[k]) / 65_535.0) } else { ema[k] };
-            } else if permits[i] != 0 {
-                bonds[k] = zero;
+        let row = i * n..(i + 1) * n;
+        if work.new_permits[i] != 0 {
+            if ar.fixed() {
+                for k in row {
+                    bonds[k] = R::of(ar.to_u16(ema[k]) / 65_535.0);
+                }
+            } else {
+                bonds[row.clone()].copy_from_slice(&ema[row]);
             }
+        } else if permits[i] != 0 {
+            bonds[row].fill(zero);
         }
     }
     permits.copy_from_slice(&work.new_permits);
