@@ -37,7 +37,9 @@
 //! `O(n²)` rank loop when the permits are exactly the nonzero stakes (its doc has the argument);
 //! Yuma3's dividends read the column-normalised bonds entry by entry (column sums accumulated
 //! while the bonds are produced) instead of normalising a copy of the matrix; the bond storage
-//! tests each row's permits once and copies or clears the row.
+//! tests each row's permits once and copies or clears the row; the column consensus makes one
+//! pass per partition step (lower side compacted in place, upper side to a spare buffer) and
+//! fuses the column gather into the first step (see `weighted_median_compact`).
 
 #![expect(
     clippy::needless_range_loop,
@@ -217,13 +219,22 @@ const SMALL_MEDIAN_ROWS: usize = 64;
 /// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
 /// vector). Deterministic mid-index pivot, `<` test towards the lower part and `<=` towards the
 /// upper one (ties at the boundary resolve upward), at most `len` iterations.
+///
+/// One pass per iteration (the shader makes two: count, then compact the kept side): the lower
+/// side is compacted in place while the upper side is copied to `spare_score` / `spare_stake`
+/// (each at least as long as `score`), and the two buffers swap roles when the upper side is
+/// kept. The sides, their order and the order of every stake sum are the shader's.
 fn weighted_median_compact<R: Real>(
     score: &mut [R],
     stake: &mut [R],
+    spare_score: &mut [R],
+    spare_stake: &mut [R],
     minority: R,
     partition_lo: R,
     partition_hi: R,
 ) -> R {
+    let (mut score, mut stake, mut spare_score, mut spare_stake) =
+        (score, stake, spare_score, spare_stake);
     let mut len = score.len();
     let mut lo = partition_lo;
     let mut hi = partition_hi;
@@ -242,11 +253,17 @@ fn weighted_median_compact<R: Real>(
         let mut n_upper = 0;
         for k in 0..len {
             let s = score[k];
+            let w = stake[k];
             if s < pivot {
-                lo_stake += stake[k];
+                lo_stake += w;
+                // In place: n_lower <= k, so no entry still to be read is overwritten.
+                score[n_lower] = s;
+                stake[n_lower] = w;
                 n_lower += 1;
             } else if s > pivot {
-                hi_stake += stake[k];
+                hi_stake += w;
+                spare_score[n_upper] = s;
+                spare_stake[n_upper] = w;
                 n_upper += 1;
             }
         }
@@ -255,21 +272,15 @@ fn weighted_median_compact<R: Real>(
         if !keep_lower && !keep_upper {
             return pivot;
         }
-        let mut kept = 0;
-        for k in 0..len {
-            let s = score[k];
-            if (keep_lower && s < pivot) || (keep_upper && s > pivot) {
-                score[kept] = s;
-                stake[kept] = stake[k];
-                kept += 1;
-            }
-        }
         if keep_lower {
             hi = lo + lo_stake;
+            len = n_lower;
         } else {
             lo = hi - hi_stake;
+            len = n_upper;
+            core::mem::swap(&mut score, &mut spare_score);
+            core::mem::swap(&mut stake, &mut spare_stake);
         }
-        len = kept;
     }
     R::zero()
 }
@@ -289,7 +300,17 @@ pub fn weighted_median<R: Real>(
     // columns; the epoch itself gathers into stack arrays (see `weighted_median_col_with`).
     let mut column: Vec<R> = partition.iter().map(|&i| score[i as usize]).collect();
     let mut column_stake: Vec<R> = partition.iter().map(|&i| stake[i as usize]).collect();
-    weighted_median_compact(&mut column, &mut column_stake, minority, lo, hi)
+    let (mut spare, mut spare_stake) =
+        (vec![R::zero(); column.len()], vec![R::zero(); column.len()]);
+    weighted_median_compact(
+        &mut column,
+        &mut column_stake,
+        &mut spare,
+        &mut spare_stake,
+        minority,
+        lo,
+        hi,
+    )
 }
 
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
@@ -327,26 +348,92 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             staked += 1;
         }
     }
-    // Gather each column of the staked rows once into compact arrays and partition those,
-    // instead of re-reading strided weights through the index set on every pass: stack arrays
-    // for up to 64 staked rows (the engine's V ≤ 64; a shader's private array), heap ones beyond
-    // (scenario replay with more than 64 permits).
-    let mut stack = ([R::zero(); SMALL_MEDIAN_ROWS], [R::zero(); SMALL_MEDIAN_ROWS]);
+    // The first pass of each column reads the strided weights of the staked rows directly and
+    // splits them into two compact sides (`lower`, `upper`), which the later passes partition
+    // in place: stack arrays for up to 64 staked rows (the engine's V ≤ 64; a shader's private
+    // array), heap ones beyond (scenario replay with more than 64 permits). The staked rows'
+    // stakes are gathered once for all columns; staked rows at or beyond `weight_rows` (a suffix,
+    // as the index set is ascending) score 0.
+    let mut stack = [[R::zero(); SMALL_MEDIAN_ROWS]; 5];
     let mut heap;
-    let (score, score_stake): (&mut [R], &mut [R]) = if staked <= SMALL_MEDIAN_ROWS {
-        (&mut stack.0[..staked], &mut stack.1[..staked])
-    } else {
-        heap = (vec![R::zero(); staked], vec![R::zero(); staked]);
-        (&mut heap.0[..], &mut heap.1[..])
-    };
-    for j in 0..cols.min(median.len()) {
-        for k in 0..staked {
-            let i = partition[k] as usize;
-            score[k] =
-                if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() };
-            score_stake[k] = use_stake[i];
+    let [staked_stake, lower, lower_stake, upper, upper_stake]: [&mut [R]; 5] =
+        if staked <= SMALL_MEDIAN_ROWS {
+            stack.each_mut().map(|column| &mut column[..staked])
+        } else {
+            heap = [(); 5].map(|()| vec![R::zero(); staked]);
+            heap.each_mut().map(|column| &mut column[..])
+        };
+    let mut weighted = 0;
+    for k in 0..staked {
+        let i = partition[k] as usize;
+        staked_stake[k] = use_stake[i];
+        if i < weight_rows {
+            weighted = k + 1;
         }
-        median[j] = weighted_median_compact(score, score_stake, minority, R::zero(), stake_sum);
+    }
+    let staked_rows = &partition[..weighted];
+    for j in 0..cols.min(median.len()) {
+        // `weighted_median_compact`'s first iteration on the gathered column, fused with the
+        // gather: same pivot, same sides in uid order, same sums.
+        let score_at = |k: usize| {
+            if k < weighted {
+                present_value(weights[staked_rows[k] as usize * cols + j])
+            } else {
+                R::zero()
+            }
+        };
+        median[j] = if staked == 0 {
+            R::zero()
+        } else if staked == 1 {
+            score_at(0)
+        } else {
+            let pivot = score_at(staked / 2);
+            let mut lo_stake = R::zero();
+            let mut hi_stake = R::zero();
+            let mut n_lower = 0;
+            let mut n_upper = 0;
+            for k in 0..staked {
+                let s = score_at(k);
+                let w = staked_stake[k];
+                if s < pivot {
+                    lo_stake += w;
+                    lower[n_lower] = s;
+                    lower_stake[n_lower] = w;
+                    n_lower += 1;
+                } else if s > pivot {
+                    hi_stake += w;
+                    upper[n_upper] = s;
+                    upper_stake[n_upper] = w;
+                    n_upper += 1;
+                }
+            }
+            let (lo, hi) = (R::zero(), stake_sum);
+            let keep_lower = minority < lo + lo_stake && n_lower > 0;
+            let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0;
+            if keep_lower {
+                weighted_median_compact(
+                    &mut lower[..n_lower],
+                    &mut lower_stake[..n_lower],
+                    upper,
+                    upper_stake,
+                    minority,
+                    lo,
+                    lo + lo_stake,
+                )
+            } else if keep_upper {
+                weighted_median_compact(
+                    &mut upper[..n_upper],
+                    &mut upper_stake[..n_upper],
+                    lower,
+                    lower_stake,
+                    minority,
+                    hi - hi_stake,
+                    hi,
+                )
+            } else {
+                pivot
+            }
+        };
     }
 }
 
