@@ -39,7 +39,8 @@
 //! while the bonds are produced) instead of normalising a copy of the matrix; the bond storage
 //! tests each row's permits once and copies or clears the row; the column consensus makes one
 //! pass per partition step (lower side compacted in place, upper side to a spare buffer) and
-//! fuses the column gather into the first step (see `weighted_median_compact`).
+//! fuses the column gather into the first step (see `weighted_median_compact`); float weights
+//! are masked and normalised in two passes over the row instead of three.
 
 #![expect(
     clippy::needless_range_loop,
@@ -767,6 +768,33 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     for i in 0..rows {
         let row = &weights_raw[i * n..(i + 1) * n];
         let out = &mut work.weights[i * n..(i + 1) * n];
+        if !ar.fixed() {
+            // Float: the stored row is the input row, so its sum (the same additions, in the
+            // same order, as over the masked row below) comes with the off-diagonal sum, and
+            // masking and normalising take one more pass instead of two. Were the row masked,
+            // its sum would go unused.
+            let mut off_diagonal = zero;
+            let mut row_sum = zero;
+            for (j, &w) in row.iter().enumerate() {
+                if j != i {
+                    off_diagonal += w;
+                }
+                row_sum += present_value(if j == i { absent } else { w });
+            }
+            let row_present = permits[i] != 0 && off_diagonal > zero;
+            let inverse = safe_div(one, row_sum);
+            for j in 0..n {
+                let w = row[j];
+                out[j] = if !row_present || j == i {
+                    absent
+                } else if is_present(w) {
+                    ar.div_by_inverse(w, row_sum, inverse)
+                } else {
+                    w
+                };
+            }
+            continue;
+        }
         let mut row_max = zero;
         let mut off_diagonal = zero;
         for (j, &w) in row.iter().enumerate() {
