@@ -40,7 +40,9 @@
 //! tests each row's permits once and copies or clears the row; the column consensus makes one
 //! pass per partition step (lower side compacted in place, upper side to a spare buffer) and
 //! fuses the column gather into the first step (see `weighted_median_compact`); float weights
-//! are masked and normalised in two passes over the row instead of three.
+//! are masked and normalised in two passes over the row instead of three. The matrix loops index
+//! rows taken as slices of exactly `n` (`&m[i·n..][..n]`) rather than `m[i·n + j]`, which lets
+//! the compiler drop the bounds checks (same entries, same order).
 
 #![expect(
     clippy::needless_range_loop,
@@ -766,8 +768,10 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
     // normalised; absent entries marked.
     for i in 0..rows {
-        let row = &weights_raw[i * n..(i + 1) * n];
-        let out = &mut work.weights[i * n..(i + 1) * n];
+        // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
+        // `j < n` needs no bounds check.
+        let row = &weights_raw[i * n..][..n];
+        let out = &mut work.weights[i * n..][..n];
         if !ar.fixed() {
             // Float: the stored row is the input row, so its sum (the same additions, in the
             // same order, as over the masked row below) comes with the off-diagonal sum, and
@@ -835,25 +839,28 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.partition,
         &mut work.consensus,
     );
+    let consensus = &work.consensus[..n];
     for i in 0..rows {
+        let weights = &work.weights[i * n..][..n];
+        let clipped = &mut work.clipped[i * n..][..n];
         for j in 0..n {
-            let k = i * n + j;
-            let w = work.weights[k];
-            let c = work.consensus[j];
-            work.clipped[k] =
-                if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+            let w = weights[j];
+            let c = consensus[j];
+            clipped[j] = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
         }
     }
+    let incentive = &mut work.incentive[..n];
     for j in 0..n {
-        work.incentive[j] = zero;
+        incentive[j] = zero;
     }
     for i in 0..n {
         let mut trust = zero;
         if i < rows {
+            let clipped = &work.clipped[i * n..][..n];
             for j in 0..n {
-                let w = present_value(work.clipped[i * n + j]);
+                let w = present_value(clipped[j]);
                 trust += w;
-                work.incentive[j] += ar.mul(work.active_stake[i], w);
+                incentive[j] += ar.mul(work.active_stake[i], w);
             }
         }
         work.validator_trust[i] = trust;
@@ -862,10 +869,12 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Bonds input (step 10), `interpolate_sparse`.
     let beta = ar.snap(R::of(params.bonds_penalty));
+    let (weights, clipped) = (&work.weights[..rows * n], &work.clipped[..rows * n]);
+    let bonds_input = &mut work.bonds_input[..rows * n];
     for k in 0..rows * n {
-        let w = work.weights[k];
-        let wc = work.clipped[k];
-        work.bonds_input[k] = if beta == zero {
+        let w = weights[k];
+        let wc = clipped[k];
+        bonds_input[k] = if beta == zero {
             w
         } else if beta == one {
             wc
@@ -933,19 +942,22 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             let liquid = params.liquid_alpha.enabled && any_consensus;
             // Column sums of the new bonds (`col_normalize`'s first step) accumulate as they
             // are produced, rows in order.
+            let sums = &mut sums[..n];
             for j in 0..n {
                 sums[j] = zero;
             }
             for i in 0..rows {
+                let bonds = &bonds[i * n..][..n];
+                let bonds_input = &work.bonds_input[i * n..][..n];
+                let ema = &mut ema[i * n..][..n];
                 for column in 0..n {
-                    let k = i * n + column;
                     let old = if ar.fixed() {
-                        ar.div((bonds[k] * u16_max).round(), u16_max)
+                        ar.div((bonds[column] * u16_max).round(), u16_max)
                     } else {
-                        bonds[k]
+                        bonds[column]
                     };
-                    let wb = work.bonds_input[k];
-                    ema[k] = if liquid {
+                    let wb = bonds_input[column];
+                    ema[column] = if liquid {
                         if is_present(wb) {
                             let alpha = ar.snap(liquid_alpha_rate(
                                 &params.liquid_alpha,
@@ -963,26 +975,28 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                     } else {
                         ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
                     };
-                    sums[column] += present_value(ema[k]);
+                    sums[column] += present_value(ema[column]);
                 }
             }
             // Dividends from the column-normalised bonds, each entry normalised as it is read
             // (as `col_normalize` would: present entries of a column with a nonzero sum).
-            let inverse = &mut work.column_inverse;
+            let inverse = &mut work.column_inverse[..n];
             for j in 0..n {
                 inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
             }
+            let incentive = &work.incentive[..n];
             for i in 0..n {
                 let mut total = zero;
                 if i < rows {
+                    let ema = &ema[i * n..][..n];
                     for j in 0..n {
-                        let bond = ema[i * n + j];
+                        let bond = ema[j];
                         let normalized = if sums[j] != zero && is_present(bond) {
                             ar.div_by_inverse(bond, sums[j], inverse[j])
                         } else {
                             bond
                         };
-                        total += ar.mul(normalized, work.incentive[j]);
+                        total += ar.mul(normalized, incentive[j]);
                     }
                 }
                 work.dividends[i] = ar.mul(total, work.active_stake[i]);
