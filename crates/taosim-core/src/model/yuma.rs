@@ -254,19 +254,22 @@ fn weighted_median_compact<R: Real>(
         let mut hi_stake = R::zero();
         let mut n_lower = 0;
         let mut n_upper = 0;
+        // Exact-length views: indexing by `k < len` needs no bounds check.
+        let (side_score, side_stake) = (&mut score[..len], &mut stake[..len]);
+        let (upper_score, upper_stake) = (&mut spare_score[..len], &mut spare_stake[..len]);
         for k in 0..len {
-            let s = score[k];
-            let w = stake[k];
+            let s = side_score[k];
+            let w = side_stake[k];
             if s < pivot {
                 lo_stake += w;
                 // In place: n_lower <= k, so no entry still to be read is overwritten.
-                score[n_lower] = s;
-                stake[n_lower] = w;
+                side_score[n_lower] = s;
+                side_stake[n_lower] = w;
                 n_lower += 1;
             } else if s > pivot {
                 hi_stake += w;
-                spare_score[n_upper] = s;
-                spare_stake[n_upper] = w;
+                upper_score[n_upper] = s;
+                upper_stake[n_upper] = w;
                 n_upper += 1;
             }
         }
