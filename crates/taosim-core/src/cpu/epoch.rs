@@ -370,6 +370,9 @@ pub fn build_weights<R: Real>(
             }
             ValidatorRole::Honest => {
                 row[..validators].fill(R::zero());
+                // The miners' entries and qualities as exact-length slices (no bounds checks).
+                let miner_row = &mut row[validators..][..miners];
+                let quality = &quality[..miners];
                 let mut sum = R::zero();
                 // One Philox block serves four consecutive entries; fetched on the first entry
                 // of each group of four (and on the row's first miner, mid-group).
@@ -383,14 +386,14 @@ pub fn build_weights<R: Real>(
                         }
                         x += noise * normal_icdf::<R>(words[entry % 4]);
                     }
-                    row[validators + m] = x.max(R::zero());
-                    sum += row[validators + m];
+                    miner_row[m] = x.max(R::zero());
+                    sum += miner_row[m];
                 }
                 let scale = safe_div(R::one() - burn, sum);
                 for m in 1..miners {
-                    row[validators + m] *= scale;
+                    miner_row[m] *= scale;
                 }
-                row[validators] = burn;
+                miner_row[0] = burn;
             }
         }
     }
