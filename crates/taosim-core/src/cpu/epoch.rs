@@ -77,6 +77,10 @@ pub struct EpochWorkspace<R: Real> {
     /// Alpha each uid earned in the last epoch, `[V+M]`: miners their incentive (the owner
     /// uid's is burned), validators their dividends before delegation.
     pub paid: Vec<R>,
+    /// [`validator_stake_factors`]' group fractions `[V]`.
+    group_fraction: Vec<R>,
+    /// [`validator_stake_factors`]' Zipf shares `[V]`.
+    zipf_share: Vec<R>,
 }
 
 impl<R: Real> EpochWorkspace<R> {
@@ -89,6 +93,8 @@ impl<R: Real> EpochWorkspace<R> {
             stake: vec![R::zero(); n],
             weights: vec![R::zero(); layout.validators * n],
             paid: vec![R::zero(); n],
+            group_fraction: vec![R::zero(); layout.validators],
+            zipf_share: vec![R::zero(); layout.validators],
         }
     }
 
@@ -187,24 +193,65 @@ pub fn validator_stakes<R: Real>(
     copier_stake: f64,
     out: &mut [R],
 ) {
-    let fractions =
-        [cartel_stake.max(0.0), copier_stake.max(0.0), honest_fraction(cartel_stake, copier_stake)];
+    let fractions = group_fractions(groups, cartel_stake, copier_stake, out.len());
     let bounds = [0, groups.cartel, groups.cartel + groups.copiers, out.len()];
-    let mut present = 0.0;
-    for g in 0..3 {
-        if bounds[g + 1] > bounds[g] {
-            present += fractions[g];
-        }
-    }
     let exponent = R::of(-zipf);
     for g in 0..3 {
         let mut zipf_sum = R::zero();
         for k in bounds[g]..bounds[g + 1] {
             zipf_sum += R::of_usize(k + 1).powf(exponent);
         }
-        let group_stake = total * R::of(if present > 0.0 { fractions[g] / present } else { 0.0 });
+        let group_stake = total * R::of(fractions[g]);
         for k in bounds[g]..bounds[g + 1] {
             out[k] = group_stake * safe_div(R::of_usize(k + 1).powf(exponent), zipf_sum);
+        }
+    }
+}
+
+/// Each group's stake fraction (cartel, copiers, honest) renormalised over the non-empty groups,
+/// in `f64` as [`validator_stakes`] converts it.
+fn group_fractions(
+    groups: ValidatorGroups,
+    cartel_stake: f64,
+    copier_stake: f64,
+    validators: usize,
+) -> [f64; 3] {
+    let fractions =
+        [cartel_stake.max(0.0), copier_stake.max(0.0), honest_fraction(cartel_stake, copier_stake)];
+    let bounds = [0, groups.cartel, groups.cartel + groups.copiers, validators];
+    let mut present = 0.0;
+    for g in 0..3 {
+        if bounds[g + 1] > bounds[g] {
+            present += fractions[g];
+        }
+    }
+    fractions.map(|f| if present > 0.0 { f / present } else { 0.0 })
+}
+
+/// The factors of [`validator_stakes`] that do not depend on the total, per validator: its
+/// group's fraction `R::of(f_g)` and its Zipf share `safe_div(w_k, Σ_group w)`. Stakes are then
+/// `(total · group_fraction[k]) · zipf_share[k]`, bit for bit [`validator_stakes`]' result, without
+/// its `2V` powers per subnet (the engine computes the factors once per path-step).
+pub fn validator_stake_factors<R: Real>(
+    zipf: f64,
+    groups: ValidatorGroups,
+    cartel_stake: f64,
+    copier_stake: f64,
+    group_fraction: &mut [R],
+    zipf_share: &mut [R],
+) {
+    let validators = group_fraction.len();
+    let fractions = group_fractions(groups, cartel_stake, copier_stake, validators);
+    let bounds = [0, groups.cartel, groups.cartel + groups.copiers, validators];
+    let exponent = R::of(-zipf);
+    for g in 0..3 {
+        let mut zipf_sum = R::zero();
+        for k in bounds[g]..bounds[g + 1] {
+            zipf_sum += R::of_usize(k + 1).powf(exponent);
+        }
+        for k in bounds[g]..bounds[g + 1] {
+            group_fraction[k] = R::of(fractions[g]);
+            zipf_share[k] = safe_div(R::of_usize(k + 1).powf(exponent), zipf_sum);
         }
     }
 }
@@ -246,9 +293,17 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
         return;
     }
     let sigma = R::of(sigma);
-    for j in 0..quality.len() {
-        let z: R = pick_normal(draws.quality_block(j), 0, j);
-        quality[j] = (quality[j] + sigma * z).abs();
+    // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
+    // per pair rather than per miner (the same numbers as `pick_normal(quality_block(j), 0, j)`,
+    // which the shader computes per miner).
+    for pair in 0..quality.len().div_ceil(2) {
+        let words = draws.quality_block(2 * pair);
+        let (z0, z1) = normal_pair::<R>(words[0], words[1]);
+        let j = 2 * pair;
+        quality[j] = (quality[j] + sigma * z0).abs();
+        if j + 1 < quality.len() {
+            quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+        }
     }
 }
 
@@ -293,11 +348,12 @@ pub fn build_weights<R: Real>(
     let lag = yuma.reveal_epochs.max(1) as usize;
     let noise = R::of(yuma.weight_noise);
     let burn = miner_burn.max(R::zero()).min(R::one());
-    weights.fill(R::zero());
+    // Each role zeroes the entries it does not set (rather than zeroing the whole matrix first).
     for i in 0..validators {
         let row = &mut weights[i * n..(i + 1) * n];
         match groups.role(i) {
             ValidatorRole::Cartel => {
+                row[..n - cartel_miners].fill(R::zero());
                 for j in n - cartel_miners..n {
                     row[j] = R::one() / R::of_usize(cartel_miners);
                 }
@@ -308,9 +364,15 @@ pub fn build_weights<R: Real>(
                     for w in row.iter_mut().take(validators) {
                         *w = R::zero();
                     }
+                } else {
+                    row.fill(R::zero());
                 }
             }
             ValidatorRole::Honest => {
+                row[..validators].fill(R::zero());
+                // The miners' entries and qualities as exact-length slices (no bounds checks).
+                let miner_row = &mut row[validators..][..miners];
+                let quality = &quality[..miners];
                 let mut sum = R::zero();
                 // One Philox block serves four consecutive entries; fetched on the first entry
                 // of each group of four (and on the row's first miner, mid-group).
@@ -324,14 +386,14 @@ pub fn build_weights<R: Real>(
                         }
                         x += noise * normal_icdf::<R>(words[entry % 4]);
                     }
-                    row[validators + m] = x.max(R::zero());
-                    sum += row[validators + m];
+                    miner_row[m] = x.max(R::zero());
+                    sum += miner_row[m];
                 }
                 let scale = safe_div(R::one() - burn, sum);
                 for m in 1..miners {
-                    row[validators + m] *= scale;
+                    miner_row[m] *= scale;
                 }
-                row[validators] = burn;
+                miner_row[0] = burn;
             }
         }
     }
@@ -370,6 +432,14 @@ pub fn epoch<R: Real>(
         }
     }
     let root_tao = st.global.root_tao[0];
+    validator_stake_factors(
+        yuma.stake_zipf,
+        groups,
+        yuma.cartel_stake,
+        yuma.copier_stake,
+        &mut work.group_fraction,
+        &mut work.zipf_share,
+    );
     let mut totals = PayoutTotals::default();
     for i in 0..st.sub.tao.len() {
         if st.sub_int.active[i] == 0 {
@@ -379,16 +449,11 @@ pub fn epoch<R: Real>(
         let s = &st.sub;
         let root_stake = root_tao * safe_div(s.tao[i], pool_tao);
         let stake = s.held_validators[i] + s.held_organic[i] + tao_weight * root_stake;
-        let (uid_stake, miner_stake) = work.stake.split_at_mut(validators);
-        validator_stakes(
-            stake,
-            yuma.stake_zipf,
-            groups,
-            yuma.cartel_stake,
-            yuma.copier_stake,
-            uid_stake,
-        );
-        miner_stake.fill(R::zero());
+        // `validator_stakes` with the per-path-step factors; miners' stakes stay 0.
+        for k in 0..validators {
+            work.stake[k] = stake * work.group_fraction[k] * work.zipf_share[k];
+        }
+        work.stake[validators..].fill(R::zero());
 
         let block = layout.block(&mut *st.yuma_real, &mut *st.yuma_int, i);
         walk_miner_quality(block.miner_quality, yuma.miner_quality_sigma, draws);
@@ -459,5 +524,30 @@ fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, ince
         } else {
             split.validators * safe_div(out.stake[uid], stake_total)
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine's factored stakes equal [`validator_stakes`] bit for bit, for every group mix.
+    #[test]
+    fn factored_validator_stakes_equal_the_direct_split() {
+        for (validators, cartel, copier, zipf) in
+            [(8, 0.0, 0.0, 1.0), (8, 0.3, 0.2, 1.3), (5, 0.6, 0.5, 0.7), (1, 0.4, 0.1, 2.0)]
+        {
+            let groups = ValidatorGroups::of(validators, cartel, copier);
+            let (mut fraction, mut share) = (vec![0.0; validators], vec![0.0; validators]);
+            validator_stake_factors(zipf, groups, cartel, copier, &mut fraction, &mut share);
+            for total in [0.0, 1.0, 12_345.678_9, 3.3e7] {
+                let mut direct = vec![0.0_f64; validators];
+                validator_stakes(total, zipf, groups, cartel, copier, &mut direct);
+                for k in 0..validators {
+                    let factored: f64 = total * fraction[k] * share[k];
+                    assert_eq!(factored.to_bits(), direct[k].to_bits(), "validator {k}");
+                }
+            }
+        }
     }
 }

@@ -31,6 +31,18 @@
 //! negative number, read through `max(0, ·)` everywhere else). An input row's off-diagonal entries
 //! are present (zeros included, as `set_weights` stores explicit zeros) when the row has a
 //! positive weight off the diagonal; the diagonal, masked rows and empty rows are absent.
+//!
+//! ## Where the CPU form differs from the shader (`shaders/model/yuma.wgsl`)
+//! Performance rewrites with bit-identical results (round 5): [`is_topk_nonzero`] skips the
+//! `O(n²)` rank loop when the permits are exactly the nonzero stakes (its doc has the argument);
+//! Yuma3's dividends read the column-normalised bonds entry by entry (column sums accumulated
+//! while the bonds are produced) instead of normalising a copy of the matrix; the bond storage
+//! tests each row's permits once and copies or clears the row; the column consensus makes one
+//! pass per partition step (lower side compacted in place, upper side to a spare buffer) and
+//! fuses the column gather into the first step (see `weighted_median_compact`); float weights
+//! are masked and normalised in two passes over the row instead of three. The matrix loops index
+//! rows taken as slices of exactly `n` (`&m[i·n..][..n]`) rather than `m[i·n + j]`, which lets
+//! the compiler drop the bounds checks (same entries, same order).
 
 #![expect(
     clippy::needless_range_loop,
@@ -210,13 +222,22 @@ const SMALL_MEDIAN_ROWS: usize = 64;
 /// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
 /// vector). Deterministic mid-index pivot, `<` test towards the lower part and `<=` towards the
 /// upper one (ties at the boundary resolve upward), at most `len` iterations.
+///
+/// One pass per iteration (the shader makes two: count, then compact the kept side): the lower
+/// side is compacted in place while the upper side is copied to `spare_score` / `spare_stake`
+/// (each at least as long as `score`), and the two buffers swap roles when the upper side is
+/// kept. The sides, their order and the order of every stake sum are the shader's.
 fn weighted_median_compact<R: Real>(
     score: &mut [R],
     stake: &mut [R],
+    spare_score: &mut [R],
+    spare_stake: &mut [R],
     minority: R,
     partition_lo: R,
     partition_hi: R,
 ) -> R {
+    let (mut score, mut stake, mut spare_score, mut spare_stake) =
+        (score, stake, spare_score, spare_stake);
     let mut len = score.len();
     let mut lo = partition_lo;
     let mut hi = partition_hi;
@@ -233,13 +254,22 @@ fn weighted_median_compact<R: Real>(
         let mut hi_stake = R::zero();
         let mut n_lower = 0;
         let mut n_upper = 0;
+        // Exact-length views: indexing by `k < len` needs no bounds check.
+        let (side_score, side_stake) = (&mut score[..len], &mut stake[..len]);
+        let (upper_score, upper_stake) = (&mut spare_score[..len], &mut spare_stake[..len]);
         for k in 0..len {
-            let s = score[k];
+            let s = side_score[k];
+            let w = side_stake[k];
             if s < pivot {
-                lo_stake += stake[k];
+                lo_stake += w;
+                // In place: n_lower <= k, so no entry still to be read is overwritten.
+                side_score[n_lower] = s;
+                side_stake[n_lower] = w;
                 n_lower += 1;
             } else if s > pivot {
-                hi_stake += stake[k];
+                hi_stake += w;
+                upper_score[n_upper] = s;
+                upper_stake[n_upper] = w;
                 n_upper += 1;
             }
         }
@@ -248,21 +278,15 @@ fn weighted_median_compact<R: Real>(
         if !keep_lower && !keep_upper {
             return pivot;
         }
-        let mut kept = 0;
-        for k in 0..len {
-            let s = score[k];
-            if (keep_lower && s < pivot) || (keep_upper && s > pivot) {
-                score[kept] = s;
-                stake[kept] = stake[k];
-                kept += 1;
-            }
-        }
         if keep_lower {
             hi = lo + lo_stake;
+            len = n_lower;
         } else {
             lo = hi - hi_stake;
+            len = n_upper;
+            core::mem::swap(&mut score, &mut spare_score);
+            core::mem::swap(&mut stake, &mut spare_stake);
         }
-        len = kept;
     }
     R::zero()
 }
@@ -282,7 +306,17 @@ pub fn weighted_median<R: Real>(
     // columns; the epoch itself gathers into stack arrays (see `weighted_median_col_with`).
     let mut column: Vec<R> = partition.iter().map(|&i| score[i as usize]).collect();
     let mut column_stake: Vec<R> = partition.iter().map(|&i| stake[i as usize]).collect();
-    weighted_median_compact(&mut column, &mut column_stake, minority, lo, hi)
+    let (mut spare, mut spare_stake) =
+        (vec![R::zero(); column.len()], vec![R::zero(); column.len()]);
+    weighted_median_compact(
+        &mut column,
+        &mut column_stake,
+        &mut spare,
+        &mut spare_stake,
+        minority,
+        lo,
+        hi,
+    )
 }
 
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
@@ -320,26 +354,92 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             staked += 1;
         }
     }
-    // Gather each column of the staked rows once into compact arrays and partition those,
-    // instead of re-reading strided weights through the index set on every pass: stack arrays
-    // for up to 64 staked rows (the engine's V ≤ 64; a shader's private array), heap ones beyond
-    // (scenario replay with more than 64 permits).
-    let mut stack = ([R::zero(); SMALL_MEDIAN_ROWS], [R::zero(); SMALL_MEDIAN_ROWS]);
+    // The first pass of each column reads the strided weights of the staked rows directly and
+    // splits them into two compact sides (`lower`, `upper`), which the later passes partition
+    // in place: stack arrays for up to 64 staked rows (the engine's V ≤ 64; a shader's private
+    // array), heap ones beyond (scenario replay with more than 64 permits). The staked rows'
+    // stakes are gathered once for all columns; staked rows at or beyond `weight_rows` (a suffix,
+    // as the index set is ascending) score 0.
+    let mut stack = [[R::zero(); SMALL_MEDIAN_ROWS]; 5];
     let mut heap;
-    let (score, score_stake): (&mut [R], &mut [R]) = if staked <= SMALL_MEDIAN_ROWS {
-        (&mut stack.0[..staked], &mut stack.1[..staked])
-    } else {
-        heap = (vec![R::zero(); staked], vec![R::zero(); staked]);
-        (&mut heap.0[..], &mut heap.1[..])
-    };
-    for j in 0..cols.min(median.len()) {
-        for k in 0..staked {
-            let i = partition[k] as usize;
-            score[k] =
-                if i < weight_rows { present_value(weights[i * cols + j]) } else { R::zero() };
-            score_stake[k] = use_stake[i];
+    let [staked_stake, lower, lower_stake, upper, upper_stake]: [&mut [R]; 5] =
+        if staked <= SMALL_MEDIAN_ROWS {
+            stack.each_mut().map(|column| &mut column[..staked])
+        } else {
+            heap = [(); 5].map(|()| vec![R::zero(); staked]);
+            heap.each_mut().map(|column| &mut column[..])
+        };
+    let mut weighted = 0;
+    for k in 0..staked {
+        let i = partition[k] as usize;
+        staked_stake[k] = use_stake[i];
+        if i < weight_rows {
+            weighted = k + 1;
         }
-        median[j] = weighted_median_compact(score, score_stake, minority, R::zero(), stake_sum);
+    }
+    let staked_rows = &partition[..weighted];
+    for j in 0..cols.min(median.len()) {
+        // `weighted_median_compact`'s first iteration on the gathered column, fused with the
+        // gather: same pivot, same sides in uid order, same sums.
+        let score_at = |k: usize| {
+            if k < weighted {
+                present_value(weights[staked_rows[k] as usize * cols + j])
+            } else {
+                R::zero()
+            }
+        };
+        median[j] = if staked == 0 {
+            R::zero()
+        } else if staked == 1 {
+            score_at(0)
+        } else {
+            let pivot = score_at(staked / 2);
+            let mut lo_stake = R::zero();
+            let mut hi_stake = R::zero();
+            let mut n_lower = 0;
+            let mut n_upper = 0;
+            for k in 0..staked {
+                let s = score_at(k);
+                let w = staked_stake[k];
+                if s < pivot {
+                    lo_stake += w;
+                    lower[n_lower] = s;
+                    lower_stake[n_lower] = w;
+                    n_lower += 1;
+                } else if s > pivot {
+                    hi_stake += w;
+                    upper[n_upper] = s;
+                    upper_stake[n_upper] = w;
+                    n_upper += 1;
+                }
+            }
+            let (lo, hi) = (R::zero(), stake_sum);
+            let keep_lower = minority < lo + lo_stake && n_lower > 0;
+            let keep_upper = !keep_lower && hi - hi_stake <= minority && n_upper > 0;
+            if keep_lower {
+                weighted_median_compact(
+                    &mut lower[..n_lower],
+                    &mut lower_stake[..n_lower],
+                    upper,
+                    upper_stake,
+                    minority,
+                    lo,
+                    lo + lo_stake,
+                )
+            } else if keep_upper {
+                weighted_median_compact(
+                    &mut upper[..n_upper],
+                    &mut upper_stake[..n_upper],
+                    lower,
+                    lower_stake,
+                    minority,
+                    hi - hi_stake,
+                    hi,
+                )
+            } else {
+                pivot
+            }
+        };
     }
 }
 
@@ -392,11 +492,24 @@ pub fn mat_ema_alpha<R: Real>(new: &[R], old: &[R], alpha: &[R], out: &mut [R]) 
 /// `is_topk_nonzero`: `permit[i] = 1` for the `k` largest nonzero stakes, 0 otherwise (a stable
 /// ascending sort decides ties: among equal stakes the lower uids lose). All nonzero when
 /// `n < k`.
+///
+/// The shader ranks every uid against every other (`O(n²)`). Here, when no stake is negative or
+/// NaN and at most `k` are nonzero (the engine's case: only the `V ≤ k` validators hold stake),
+/// every nonzero stake ranks above all `n − nonzero ≥ n − k` zeros, so the permits are exactly the
+/// nonzero stakes and no rank is needed; otherwise ranks are computed for nonzero stakes only (a
+/// zero stake gets no permit whatever its rank). Same permits, `O(n)` in the engine.
 pub fn is_topk_nonzero<R: Real>(stake: &[R], k: usize, permit: &mut [u32]) {
     let n = stake.len();
+    let mut nonzero = 0;
+    let mut all_non_negative = true;
+    for &s in stake {
+        nonzero += usize::from(s != R::zero());
+        all_non_negative &= s >= R::zero();
+    }
+    let rank_needed = n >= k && !(all_non_negative && nonzero <= k);
     for i in 0..n {
         let mut permitted = stake[i] != R::zero();
-        if n >= k {
+        if permitted && rank_needed {
             // Position of uid i in a stable ascending sort.
             let mut rank = 0;
             for j in 0..n {
@@ -452,6 +565,7 @@ pub struct YumaWorkspace<R: Real> {
     use_stake: Vec<R>,
     partition: Vec<u32>,
     new_permits: Vec<u32>,
+    column_inverse: Vec<R>,
 }
 
 impl<R: Real> YumaWorkspace<R> {
@@ -473,7 +587,8 @@ impl<R: Real> YumaWorkspace<R> {
             clipped: matrix.clone(),
             bonds_input: matrix.clone(),
             ema: matrix,
-            use_stake: vector,
+            use_stake: vector.clone(),
+            column_inverse: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
         }
@@ -656,8 +771,37 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
     // normalised; absent entries marked.
     for i in 0..rows {
-        let row = &weights_raw[i * n..(i + 1) * n];
-        let out = &mut work.weights[i * n..(i + 1) * n];
+        // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
+        // `j < n` needs no bounds check.
+        let row = &weights_raw[i * n..][..n];
+        let out = &mut work.weights[i * n..][..n];
+        if !ar.fixed() {
+            // Float: the stored row is the input row, so its sum (the same additions, in the
+            // same order, as over the masked row below) comes with the off-diagonal sum, and
+            // masking and normalising take one more pass instead of two. Were the row masked,
+            // its sum would go unused.
+            let mut off_diagonal = zero;
+            let mut row_sum = zero;
+            for (j, &w) in row.iter().enumerate() {
+                if j != i {
+                    off_diagonal += w;
+                }
+                row_sum += present_value(if j == i { absent } else { w });
+            }
+            let row_present = permits[i] != 0 && off_diagonal > zero;
+            let inverse = safe_div(one, row_sum);
+            for j in 0..n {
+                let w = row[j];
+                out[j] = if !row_present || j == i {
+                    absent
+                } else if is_present(w) {
+                    ar.div_by_inverse(w, row_sum, inverse)
+                } else {
+                    w
+                };
+            }
+            continue;
+        }
         let mut row_max = zero;
         let mut off_diagonal = zero;
         for (j, &w) in row.iter().enumerate() {
@@ -698,25 +842,28 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.partition,
         &mut work.consensus,
     );
+    let consensus = &work.consensus[..n];
     for i in 0..rows {
+        let weights = &work.weights[i * n..][..n];
+        let clipped = &mut work.clipped[i * n..][..n];
         for j in 0..n {
-            let k = i * n + j;
-            let w = work.weights[k];
-            let c = work.consensus[j];
-            work.clipped[k] =
-                if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+            let w = weights[j];
+            let c = consensus[j];
+            clipped[j] = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
         }
     }
+    let incentive = &mut work.incentive[..n];
     for j in 0..n {
-        work.incentive[j] = zero;
+        incentive[j] = zero;
     }
     for i in 0..n {
         let mut trust = zero;
         if i < rows {
+            let clipped = &work.clipped[i * n..][..n];
             for j in 0..n {
-                let w = present_value(work.clipped[i * n + j]);
+                let w = present_value(clipped[j]);
                 trust += w;
-                work.incentive[j] += ar.mul(work.active_stake[i], w);
+                incentive[j] += ar.mul(work.active_stake[i], w);
             }
         }
         work.validator_trust[i] = trust;
@@ -725,10 +872,12 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Bonds input (step 10), `interpolate_sparse`.
     let beta = ar.snap(R::of(params.bonds_penalty));
+    let (weights, clipped) = (&work.weights[..rows * n], &work.clipped[..rows * n]);
+    let bonds_input = &mut work.bonds_input[..rows * n];
     for k in 0..rows * n {
-        let w = work.weights[k];
-        let wc = work.clipped[k];
-        work.bonds_input[k] = if beta == zero {
+        let w = weights[k];
+        let wc = clipped[k];
+        bonds_input[k] = if beta == zero {
             w
         } else if beta == one {
             wc
@@ -794,16 +943,24 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                 any_consensus |= c != zero;
             }
             let liquid = params.liquid_alpha.enabled && any_consensus;
+            // Column sums of the new bonds (`col_normalize`'s first step) accumulate as they
+            // are produced, rows in order.
+            let sums = &mut sums[..n];
+            for j in 0..n {
+                sums[j] = zero;
+            }
             for i in 0..rows {
+                let bonds = &bonds[i * n..][..n];
+                let bonds_input = &work.bonds_input[i * n..][..n];
+                let ema = &mut ema[i * n..][..n];
                 for column in 0..n {
-                    let k = i * n + column;
                     let old = if ar.fixed() {
-                        ar.div((bonds[k] * u16_max).round(), u16_max)
+                        ar.div((bonds[column] * u16_max).round(), u16_max)
                     } else {
-                        bonds[k]
+                        bonds[column]
                     };
-                    let wb = work.bonds_input[k];
-                    ema[k] = if liquid {
+                    let wb = bonds_input[column];
+                    ema[column] = if liquid {
                         if is_present(wb) {
                             let alpha = ar.snap(liquid_alpha_rate(
                                 &params.liquid_alpha,
@@ -821,17 +978,28 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                     } else {
                         ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
                     };
+                    sums[column] += present_value(ema[column]);
                 }
             }
-            // Dividends from the column-normalised copy (kept in `clipped`).
-            let normalized = &mut work.clipped;
-            normalized.copy_from_slice(ema);
-            col_normalize(ar, normalized, rows, n, sums);
+            // Dividends from the column-normalised bonds, each entry normalised as it is read
+            // (as `col_normalize` would: present entries of a column with a nonzero sum).
+            let inverse = &mut work.column_inverse[..n];
+            for j in 0..n {
+                inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
+            }
+            let incentive = &work.incentive[..n];
             for i in 0..n {
                 let mut total = zero;
                 if i < rows {
+                    let ema = &ema[i * n..][..n];
                     for j in 0..n {
-                        total += ar.mul(normalized[i * n + j], work.incentive[j]);
+                        let bond = ema[j];
+                        let normalized = if sums[j] != zero && is_present(bond) {
+                            ar.div_by_inverse(bond, sums[j], inverse[j])
+                        } else {
+                            bond
+                        };
+                        total += ar.mul(normalized, incentive[j]);
                     }
                 }
                 work.dividends[i] = ar.mul(total, work.active_stake[i]);
@@ -842,13 +1010,17 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Storage: rows with a new permit take the new bonds, rows losing a permit are cleared.
     for i in 0..rows {
-        for j in 0..n {
-            let k = i * n + j;
-            if work.new_permits[i] != 0 {
-                bonds[k] = if ar.fixed() { R::of(ar.to_u16(ema[k]) / 65_535.0) } else { ema[k] };
-            } else if permits[i] != 0 {
-                bonds[k] = zero;
+        let row = i * n..(i + 1) * n;
+        if work.new_permits[i] != 0 {
+            if ar.fixed() {
+                for k in row {
+                    bonds[k] = R::of(ar.to_u16(ema[k]) / 65_535.0);
+                }
+            } else {
+                bonds[row.clone()].copy_from_slice(&ema[row]);
             }
+        } else if permits[i] != 0 {
+            bonds[row].fill(zero);
         }
     }
     permits.copy_from_slice(&work.new_permits);
@@ -1030,6 +1202,42 @@ mod tests {
         assert_eq!(permit, [0, 1, 1, 0]);
         is_topk_nonzero(&[0.5_f64, 0.5, 0.0], 8, &mut permit[..3]);
         assert_eq!(permit[..3], [1, 1, 0]);
+    }
+
+    /// The shader's form: every uid ranked against every other.
+    fn topk_by_full_ranks(stake: &[f64], k: usize) -> Vec<u32> {
+        let n = stake.len();
+        (0..n)
+            .map(|i| {
+                let rank = (0..n)
+                    .filter(|&j| stake[j] < stake[i] || (stake[j] == stake[i] && j < i))
+                    .count();
+                u32::from(stake[i] != 0.0 && !(n >= k && rank < n - k))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn topk_shortcuts_match_the_full_rank_definition() {
+        let rng = crate::rng::PathRng::new(7, 0, 0);
+        // Few distinct values so ties are common; a zero, a negative and a NaN class.
+        let values = [0.0, 0.0, -0.0, 0.25, 0.5, 0.5, 1.0, -0.5, f64::NAN, 3.0];
+        for case in 0..4_000_u32 {
+            let words = rng.block(case, 0, 0);
+            let n = 1 + (words[0] % 12) as usize;
+            let k = (words[1] % 14) as usize;
+            let sparse = words[2].is_multiple_of(2);
+            let stake: Vec<f64> = (0..n)
+                .map(|i| {
+                    let w = rng.block(case, 1 + i as u32, 0)[0];
+                    let v = values[(w % values.len() as u32) as usize];
+                    if sparse && !(w >> 8).is_multiple_of(3) { 0.0 } else { v }
+                })
+                .collect();
+            let mut permit = vec![9; n];
+            is_topk_nonzero(&stake, k, &mut permit);
+            assert_eq!(permit, topk_by_full_ranks(&stake, k), "stake {stake:?}, k {k}");
+        }
     }
 
     fn yuma3_liquid(beta: f64, storage: BondStorage) -> YumaParams {
