@@ -345,30 +345,56 @@ pub const POISSON_MAX_TERMS: u32 = 128;
 ///   normal of [`normal_pair`]`(w0, w1)` (skewness `1/sqrt(lambda) < 0.18` there). Counts above
 ///   `u32::MAX` saturate; the model's means are many orders below that.
 pub fn poisson<R: crate::Real>(lambda: R, w0: u32, w1: u32) -> u32 {
-    // NaN fails `lambda > 0` as well, so it also yields 0.
-    if lambda.is_nan() || lambda <= R::zero() {
-        return 0;
+    Poisson::new(lambda).draw(w0, w1)
+}
+
+/// [`poisson`] for one mean drawn many times (a per-step rate over every subnet slot): the
+/// inversion's first term `e^{−λ}` is computed once here instead of once per draw. `draw` returns
+/// exactly what [`poisson`]`(lambda, w0, w1)` returns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Poisson<R> {
+    lambda: R,
+    /// `e^{−λ}` when the inversion is used (`0 < λ ≤` [`POISSON_INVERSION_MAX_LAMBDA`]), else 0.
+    first_term: R,
+}
+
+impl<R: crate::Real> Poisson<R> {
+    /// The sampler of mean `lambda`.
+    #[inline]
+    pub fn new(lambda: R) -> Self {
+        let inverts = lambda > R::zero() && lambda <= R::of(POISSON_INVERSION_MAX_LAMBDA);
+        Self { lambda, first_term: if inverts { (-lambda).exp() } else { R::zero() } }
     }
-    if lambda > R::of(POISSON_INVERSION_MAX_LAMBDA) {
-        let (z, _) = normal_pair::<R>(w0, w1);
-        let count = (lambda + lambda.sqrt() * z + R::of(0.5)).floor().max(R::zero());
-        // `as` saturates at u32::MAX, which is the documented behaviour.
-        return count.f64() as u32;
-    }
-    let u: R = uniform_open(w0);
-    let mut k: u32 = 0;
-    let mut term = (-lambda).exp();
-    let mut cdf = term;
-    while u > cdf && k < POISSON_MAX_TERMS {
-        k += 1;
-        term = term * lambda / R::of(f64::from(k));
-        let next = cdf + term;
-        if next == cdf {
-            break;
+
+    /// One count from the words `w0`, `w1` (see [`poisson`]).
+    #[inline]
+    pub fn draw(&self, w0: u32, w1: u32) -> u32 {
+        let lambda = self.lambda;
+        // NaN fails `lambda > 0` as well, so it also yields 0.
+        if lambda.is_nan() || lambda <= R::zero() {
+            return 0;
         }
-        cdf = next;
+        if lambda > R::of(POISSON_INVERSION_MAX_LAMBDA) {
+            let (z, _) = normal_pair::<R>(w0, w1);
+            let count = (lambda + lambda.sqrt() * z + R::of(0.5)).floor().max(R::zero());
+            // `as` saturates at u32::MAX, which is the documented behaviour.
+            return count.f64() as u32;
+        }
+        let u: R = uniform_open(w0);
+        let mut k: u32 = 0;
+        let mut term = self.first_term;
+        let mut cdf = term;
+        while u > cdf && k < POISSON_MAX_TERMS {
+            k += 1;
+            term = term * lambda / R::of(f64::from(k));
+            let next = cdf + term;
+            if next == cdf {
+                break;
+            }
+            cdf = next;
+        }
+        k
     }
-    k
 }
 
 #[cfg(test)]

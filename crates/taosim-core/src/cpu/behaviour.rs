@@ -77,7 +77,7 @@ use crate::config::{BehaviourParams, RegistrationParams};
 use crate::model::amm::{self, Pool};
 use crate::params::BLOCKS_PER_DAY;
 use crate::real::safe_div;
-use crate::rng::{GLOBAL_SUBNET, PathRng, normal_pair, poisson, stream};
+use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_pair, poisson, stream};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -260,6 +260,10 @@ pub fn behaviour<R: Real>(
     let dt = R::of(c.dt);
     let flow_sigma = R::of(c.flow_sigma);
     let limit = R::of(c.attractiveness_cap);
+    // Same mean in every slot: the samplers hold `e^{−λ}` once for the step.
+    let jump_count = Poisson::new(R::of(c.jump_mean));
+    let whale_count = Poisson::new(R::of(c.whale_mean));
+    let jump_sigma = R::of(c.jump_sigma);
     for i in 0..s.tao.len() {
         if active[i] == 0 {
             orders[i] = Orders::default();
@@ -270,10 +274,18 @@ pub fn behaviour<R: Real>(
         let w = rng.block(step, subnet, stream::QUALITY);
         let (z_quality, _) = normal_pair::<R>(w[0], w[1]);
         let w = rng.block(step, subnet, stream::QUALITY_JUMP);
-        let jumps = poisson(R::of(c.jump_mean), w[0], w[1]);
-        let (z_jump, _) = normal_pair::<R>(w[2], w[3]);
-        let jump = R::of(f64::from(jumps)).sqrt() * R::of(c.jump_sigma) * z_jump;
-        s.quality[i] += R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality + jump;
+        let jumps = jump_count.draw(w[0], w[1]);
+        let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
+        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.9), and adding ±0 to a nonzero
+        // `diffusion` returns it unchanged: the jump's normal (a `ln` and a `cos`) is drawn only
+        // where it can change a bit (the shader always draws it; the results are identical).
+        let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
+            diffusion
+        } else {
+            let (z_jump, _) = normal_pair::<R>(w[2], w[3]);
+            diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
+        };
+        s.quality[i] += quality_step;
 
         let price = amm::price(kind, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
         let prev = s.prev_price[i];
@@ -325,7 +337,7 @@ pub fn behaviour<R: Real>(
         let sold = held * -(-hazard).exp_m1();
 
         let w = rng.block(step, subnet, stream::WHALE);
-        let whales = poisson(R::of(c.whale_mean), w[0], w[1]).min(WHALES_PER_STEP_MAX);
+        let whales = whale_count.draw(w[0], w[1]).min(WHALES_PER_STEP_MAX);
         let directions = w[3];
         let mut whale_in = R::zero();
         let mut whale_out_alpha = R::zero();
