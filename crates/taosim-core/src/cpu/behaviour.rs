@@ -271,9 +271,15 @@ pub fn behaviour<R: Real>(
         }
         let subnet = i as u32;
 
-        let w = rng.block(step, subnet, stream::QUALITY);
+        // The four blocks every active slot draws, generated together (SIMD lanes, same words).
+        let [w_quality, w_jump, w_flow, w_outflow] = rng.blocks(
+            step,
+            subnet,
+            [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
+        );
+        let w = w_quality;
         let (z_quality, _) = normal_pair::<R>(w[0], w[1]);
-        let w = rng.block(step, subnet, stream::QUALITY_JUMP);
+        let w = w_jump;
         let jumps = jump_count.draw(w[0], w[1]);
         let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
         // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.9), and adding ±0 to a nonzero
@@ -308,7 +314,7 @@ pub fn behaviour<R: Real>(
             .max(-limit)
             .min(limit);
 
-        let w = rng.block(step, subnet, stream::FLOW_NOISE);
+        let w = w_flow;
         let (z_in, _) = normal_pair::<R>(w[0], w[1]);
         let size = safe_div(s.tao[i], mean_tao);
         let inflow = if size > R::zero() {
@@ -320,7 +326,7 @@ pub fn behaviour<R: Real>(
             R::zero()
         };
 
-        let w = rng.block(step, subnet, stream::OUTFLOW_NOISE);
+        let w = w_outflow;
         let (z_out, _) = normal_pair::<R>(w[0], w[1]);
         let mut hazard = R::of(c.outflow_hazard_step)
             * (-attractiveness).exp()
