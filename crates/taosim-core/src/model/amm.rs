@@ -130,6 +130,30 @@ fn pow_minus_one<R: Real>(r: R, e: R) -> R {
     (e * r.ln()).exp_m1()
 }
 
+/// Whether a constant-product order of `amount` certainly stays under its minimum-reserve cap
+/// `reserve·room/min_reserve/net_share` (`room` = the other reserve less `min_reserve`), decided
+/// without the cap's two divisions (on the swap's critical path).
+///
+/// `true` implies `amount < cap` as the caller computes it, in f32 and f64: every operand lies in
+/// `[2^-40, 2^40]` (`net_share` in `[1/2, 1]`), so no product or quotient leaves the normal range
+/// and each of the at most three roundings per side is within `(1 ± u)`, `u ≤ 2^-24`; with the
+/// margin `1 − 2^-10`, `amount·m·s < reserve·room·(1 − 2^-10)` (rounded) gives `amount <
+/// cap·(1 − 2^-10)(1 + u)²/(1 − u)⁵ < cap`. Outside that range, or near the cap, it answers
+/// `false` and the caller computes the cap. The swap's result is then bit for bit the same:
+/// `amount < cap` means no cut and `gross = amount.min(cap) = amount`.
+#[inline]
+fn surely_below_cap<R: Real>(amount: R, reserve: R, room: R, min_reserve: R, net_share: R) -> bool {
+    let (lo, hi) = (R::of(1.0 / 1_099_511_627_776.0), R::of(1_099_511_627_776.0));
+    let in_range = |v: R| v >= lo && v <= hi;
+    in_range(amount)
+        && in_range(reserve)
+        && in_range(room)
+        && in_range(min_reserve)
+        && net_share >= R::of(0.5)
+        && net_share <= R::one()
+        && amount * min_reserve * net_share < reserve * room * R::of(1.0 - 1.0 / 1024.0)
+}
+
 /// Buys alpha with `tao_amount` TAO (stake): fee `tao_amount·fee_rate` from the input, alpha out,
 /// the pool updated in place. The order is cut so the alpha reserve stays at least `min_reserve`
 /// (and, for the Balancer, so the net input is at most 1000× the TAO reserve). A non-positive
@@ -150,26 +174,13 @@ pub fn buy<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    // Largest net input that leaves exactly `min_reserve` alpha, and whether the reserve or the
-    // input cap binds.
-    let (net_max_reserve, net_cap) = match kind {
-        // x·y/(y+Δ) = m  ⇔  Δ = y·(x − m)/m
-        AmmKind::ConstantProduct => (y * (x - min_reserve) / min_reserve, R::infinity()),
-        // x·(y/(y+Δ))^(w2/w1) = m  ⇔  Δ = y·((x/m)^(w1/w2) − 1)
-        AmmKind::Balancer => {
-            let w2 = pool.w_quote;
-            let w1 = R::one() - w2;
-            (
-                y * pow_minus_one(x / min_reserve, w1 / w2),
-                y * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER),
-            )
-        }
+    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
+        && surely_below_cap(tao_amount, y, x - min_reserve, min_reserve, net_share)
+    {
+        (tao_amount, false, false)
+    } else {
+        buy_cut(kind, pool, tao_amount, net_share, min_reserve)
     };
-    let gross_max_reserve = net_max_reserve / net_share;
-    let gross_max = gross_max_reserve.min(net_cap / net_share);
-    let cut = tao_amount > gross_max;
-    let cut_by_reserve = cut && gross_max_reserve <= net_cap / net_share;
-    let gross = tao_amount.min(gross_max);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -216,28 +227,13 @@ pub fn sell<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    // Largest gross input that leaves exactly `min_reserve` TAO, and the input cap (gross).
-    let (gross_max_reserve, gross_cap) = match kind {
-        // Only the net alpha moves the curve (the fee alpha just sits in the reserve):
-        // y·x/(x+Δ) = m  ⇔  Δ = x·(y − m)/m
-        AmmKind::ConstantProduct => {
-            (x * (y - min_reserve) / min_reserve / net_share, R::infinity())
-        }
-        // The whole gross alpha ends up sold (trader's net + author's fee):
-        // y·(x/(x+G))^(w1/w2) = m  ⇔  G = x·((y/m)^(w2/w1) − 1)
-        AmmKind::Balancer => {
-            let w2 = pool.w_quote;
-            let w1 = R::one() - w2;
-            (
-                x * pow_minus_one(y / min_reserve, w2 / w1),
-                x * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER) / net_share,
-            )
-        }
+    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
+        && surely_below_cap(alpha_amount, x, y - min_reserve, min_reserve, net_share)
+    {
+        (alpha_amount, false, false)
+    } else {
+        sell_cut(kind, pool, alpha_amount, net_share, min_reserve)
     };
-    let gross_max = gross_max_reserve.min(gross_cap);
-    let cut = alpha_amount > gross_max;
-    let cut_by_reserve = cut && gross_max_reserve <= gross_cap;
-    let gross = alpha_amount.min(gross_max);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -261,6 +257,74 @@ pub fn sell<R: Real>(
     output = output.min(total_out);
     pool.alpha = x + gross;
     SwapOutcome { input_used: gross, fee, output, author_tao: total_out - output, cut }
+}
+
+/// [`buy`]'s order cut: the gross input taken, whether the order was cut, and whether the
+/// minimum reserve (rather than the input cap) cut it.
+fn buy_cut<R: Real>(
+    kind: AmmKind,
+    pool: &Pool<R>,
+    tao_amount: R,
+    net_share: R,
+    min_reserve: R,
+) -> (R, bool, bool) {
+    let (x, y) = (pool.alpha, pool.tao);
+    // Largest net input that leaves exactly `min_reserve` alpha, and whether the reserve or the
+    // input cap binds.
+    let (net_max_reserve, net_cap) = match kind {
+        // x·y/(y+Δ) = m  ⇔  Δ = y·(x − m)/m
+        AmmKind::ConstantProduct => (y * (x - min_reserve) / min_reserve, R::infinity()),
+        // x·(y/(y+Δ))^(w2/w1) = m  ⇔  Δ = y·((x/m)^(w1/w2) − 1)
+        AmmKind::Balancer => {
+            let w2 = pool.w_quote;
+            let w1 = R::one() - w2;
+            (
+                y * pow_minus_one(x / min_reserve, w1 / w2),
+                y * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER),
+            )
+        }
+    };
+    let gross_max_reserve = net_max_reserve / net_share;
+    let gross_max = gross_max_reserve.min(net_cap / net_share);
+    let cut = tao_amount > gross_max;
+    let cut_by_reserve = cut && gross_max_reserve <= net_cap / net_share;
+    let gross = tao_amount.min(gross_max);
+    (gross, cut, cut_by_reserve)
+}
+
+/// [`sell`]'s order cut: the gross input taken, whether the order was cut, and whether the
+/// minimum reserve (rather than the input cap) cut it.
+fn sell_cut<R: Real>(
+    kind: AmmKind,
+    pool: &Pool<R>,
+    alpha_amount: R,
+    net_share: R,
+    min_reserve: R,
+) -> (R, bool, bool) {
+    let (x, y) = (pool.alpha, pool.tao);
+    // Largest gross input that leaves exactly `min_reserve` TAO, and the input cap (gross).
+    let (gross_max_reserve, gross_cap) = match kind {
+        // Only the net alpha moves the curve (the fee alpha just sits in the reserve):
+        // y·x/(x+Δ) = m  ⇔  Δ = x·(y − m)/m
+        AmmKind::ConstantProduct => {
+            (x * (y - min_reserve) / min_reserve / net_share, R::infinity())
+        }
+        // The whole gross alpha ends up sold (trader's net + author's fee):
+        // y·(x/(x+G))^(w1/w2) = m  ⇔  G = x·((y/m)^(w2/w1) − 1)
+        AmmKind::Balancer => {
+            let w2 = pool.w_quote;
+            let w1 = R::one() - w2;
+            (
+                x * pow_minus_one(y / min_reserve, w2 / w1),
+                x * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER) / net_share,
+            )
+        }
+    };
+    let gross_max = gross_max_reserve.min(gross_cap);
+    let cut = alpha_amount > gross_max;
+    let cut_by_reserve = cut && gross_max_reserve <= gross_cap;
+    let gross = alpha_amount.min(gross_max);
+    (gross, cut, cut_by_reserve)
 }
 
 /// Gross TAO (fee included) a buy must spend to move the spot price up to `target_price`; zero if
