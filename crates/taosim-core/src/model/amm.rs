@@ -517,6 +517,45 @@ fn saturate_u64(v: u128) -> u64 {
 mod tests {
     use super::*;
 
+    /// `surely_below_cap` never says "below" for an amount at or above the cap the swap computes
+    /// (`reserve·room/m/s`), in either precision: amounts straddling the cap by a few ulps to a
+    /// few percent, over reserves, floors and fees spanning the allowed range and beyond it.
+    fn check_cap_test<R: Real>() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut below = 0;
+        for _ in 0..200_000 {
+            let reserve = R::of(10f64.powf(next() * 30.0 - 14.0));
+            let other = R::of(10f64.powf(next() * 30.0 - 14.0));
+            let m = R::of(10f64.powf(next() * 20.0 - 12.0));
+            let s = R::one() - R::of(next() * 0.6);
+            let room = other - m;
+            let cap = reserve * room / m / s;
+            let sign = if next() < 0.5 { -1.0 } else { 1.0 };
+            let amount = cap * R::of(1.0 + sign * 0.9 * 10f64.powf(-next() * 8.0));
+            if surely_below_cap(amount, reserve, room, m, s) {
+                below += 1;
+                assert!(amount < cap, "{amount:?} vs cap {cap:?} (r {reserve:?}, room {room:?})");
+            }
+        }
+        assert!(below > 5_000, "the fast path is taken ({below})");
+    }
+
+    #[test]
+    fn surely_below_cap_is_exact_f64() {
+        check_cap_test::<f64>();
+    }
+
+    #[test]
+    fn surely_below_cap_is_exact_f32() {
+        check_cap_test::<f32>();
+    }
+
     #[test]
     fn u64f64_mul_matches_small_products() {
         let one = 1u128 << 64;
