@@ -40,8 +40,8 @@ pub fn conservation_residual<R: Real>(limits: &GuardLimits, st: &PathState<'_, R
     (lhs - rhs) / rhs.abs().max(1.0)
 }
 
-/// Whether every value of `xs` is finite. `x − x` is 0 for a finite `x` and NaN otherwise, and a
-/// sum of such terms stays 0 until one is NaN: the same answer as testing each value, in eight
+/// Whether every value of `xs` is finite. `x · 0` is ±0 for a finite `x` and NaN otherwise, and a
+/// sum of such terms stays ±0 until one is NaN: the same answer as testing each value, in eight
 /// independent sums the compiler can run in SIMD lanes (a per-value `is_finite` fold compiled to
 /// scalar code). The shader keeps the per-value test.
 #[inline]
@@ -51,7 +51,7 @@ fn all_finite<R: Real>(xs: &[R]) -> bool {
     let mut chunks = xs.chunks_exact(LANES);
     for chunk in &mut chunks {
         for k in 0..LANES {
-            sums[k] = sums[k] + (chunk[k] - chunk[k]);
+            sums[k] += chunk[k] * R::zero();
         }
     }
     let mut finite = true;
