@@ -180,6 +180,80 @@ impl PathRng {
     }
 }
 
+impl PathRng {
+    /// The draws of step `step` of this path, with the counter words that do not depend on the
+    /// subnet or stream mixed in once ([`StepRng`]).
+    #[inline]
+    pub fn at_step(&self, step: u32) -> StepRng {
+        let keys = self.round_keys;
+        // Round 1: words 0, 2 and 3 of the counter are (step, point, path), fixed for the step.
+        let (hi0, lo0) = mul_hi_lo(PHILOX_M0, step);
+        let (hi1, lo1) = mul_hi_lo(PHILOX_M1, self.point);
+        let word0_base = hi1 ^ keys[0][0];
+        let x2 = hi0 ^ self.path ^ keys[0][1];
+        // Round 2: its second multiply (of word 2) and words 0, 1 of its output are fixed too.
+        let (hi1, lo1_r2) = mul_hi_lo(PHILOX_M1, x2);
+        let y0 = hi1 ^ lo1 ^ keys[1][0];
+        let word2_mask = lo0 ^ keys[1][1];
+        // Round 3: its first multiply (of word 0) is fixed.
+        let (hi0_r3, lo0_r3) = mul_hi_lo(PHILOX_M0, y0);
+        StepRng { word0_base, word2_mask, y1: lo1_r2, hi0_r3, lo0_r3, keys }
+    }
+}
+
+/// The random stream of one path at one step: [`PathRng::block`] with the step's fixed part of
+/// the first three Philox rounds computed once (integer arithmetic, so the same words; about a
+/// fifth fewer instructions per block).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepRng {
+    /// Word 0 after round 1, before the counter's word 1 is mixed in.
+    word0_base: u32,
+    /// What round 2 mixes into the high half of its first product (word 2 of its output).
+    word2_mask: u32,
+    /// Word 1 after round 2.
+    y1: u32,
+    /// Round 3's first product (of word 0 after round 2), high and low halves.
+    hi0_r3: u32,
+    lo0_r3: u32,
+    keys: [[u32; 2]; PHILOX_ROUNDS as usize],
+}
+
+impl StepRng {
+    /// The four words at (this step, subnet, stream): equal to [`PathRng::block`].
+    ///
+    /// # Panics
+    /// If `subnet` or `stream` does not fit in 16 bits.
+    #[inline]
+    pub fn block(&self, subnet: u32, stream: u32) -> [u32; 4] {
+        let [words] = self.blocks(subnet, [stream]);
+        words
+    }
+
+    /// The blocks of several streams at (this step, subnet): `blocks(subnet, s)[k]` equals
+    /// [`PathRng::block`]`(step, subnet, s[k])`.
+    ///
+    /// # Panics
+    /// If `subnet` or a stream does not fit in 16 bits.
+    #[inline]
+    pub fn blocks<const N: usize>(&self, subnet: u32, streams: [u32; N]) -> [[u32; 4]; N] {
+        assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
+        let keys = &self.keys;
+        streams.map(|stream| {
+            assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
+            let x0 = self.word0_base ^ ((stream << 16) | subnet);
+            let (hi0, lo0) = mul_hi_lo(PHILOX_M0, x0);
+            let y2 = hi0 ^ self.word2_mask;
+            let (hi1, lo1) = mul_hi_lo(PHILOX_M1, y2);
+            let mut ctr =
+                [hi1 ^ self.y1 ^ keys[2][0], lo1, self.hi0_r3 ^ lo0 ^ keys[2][1], self.lo0_r3];
+            for &key in &keys[3..] {
+                ctr = philox_round(ctr, key);
+            }
+            ctr
+        })
+    }
+}
+
 /// Stream ids: what a draw is for (the `stream` field of the counter).
 ///
 /// The ids are part of the reproducibility contract: renumbering one changes every result drawn
@@ -475,7 +549,34 @@ mod tests {
                     philox4x32_10([step, (s << 16) | subnet, 3, 77], [0x0123_4567, 0xDEAD_BEEF]);
                 assert_eq!(together[k], reference);
                 assert_eq!(rng.block(step, subnet, s), reference);
+                assert_eq!(rng.at_step(step).blocks(subnet, streams)[k], reference);
+                assert_eq!(rng.at_step(step).block(subnet, s), reference);
             }
+        }
+    }
+
+    #[test]
+    fn step_blocks_equal_the_reference_philox_on_random_addresses() {
+        let mut state: u64 = 0x0123_4567_89AB_CDEF;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for _ in 0..20_000 {
+            let seed = next();
+            let (a, b) = (next(), next());
+            let (point, path, step) = (a as u32, (a >> 32) as u32, b as u32);
+            let (subnet, stream) = ((b >> 32) as u32 & 0xFFFF, (b >> 48) as u32);
+            let reference = philox4x32_10(
+                [step, (stream << 16) | subnet, point, path],
+                [seed as u32, (seed >> 32) as u32],
+            );
+            let rng = PathRng::new(seed, point, path);
+            assert_eq!(rng.at_step(step).block(subnet, stream), reference);
+            assert_eq!(rng.block(step, subnet, stream), reference);
         }
     }
 

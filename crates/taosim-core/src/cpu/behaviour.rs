@@ -238,6 +238,7 @@ pub fn behaviour<R: Real>(
     let g = st.global.market[0] * R::of(c.market_keep) + R::of(c.market_sd_step) * z_market;
     st.global.market[0] = g;
 
+    let step_rng = rng.at_step(step);
     let s = &mut st.sub;
     let active = &st.sub_int.active;
     let zero_share_steps = &st.sub_int.zero_share_steps;
@@ -272,8 +273,7 @@ pub fn behaviour<R: Real>(
         let subnet = i as u32;
 
         // The four blocks every active slot draws, generated together (SIMD lanes, same words).
-        let [w_quality, w_jump, w_flow, w_outflow] = rng.blocks(
-            step,
+        let [w_quality, w_jump, w_flow, w_outflow] = step_rng.blocks(
             subnet,
             [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
         );
@@ -342,13 +342,13 @@ pub fn behaviour<R: Real>(
         let held = s.held_organic[i];
         let sold = held * -(-hazard).exp_m1();
 
-        let w = rng.block(step, subnet, stream::WHALE);
+        let w = step_rng.block(subnet, stream::WHALE);
         let whales = whale_count.draw(w[0], w[1]).min(WHALES_PER_STEP_MAX);
         let directions = w[3];
         let mut whale_in = R::zero();
         let mut whale_out_alpha = R::zero();
         if whales > 0 {
-            let ws = rng.block(step, subnet, stream::WHALE_SIZE);
+            let ws = step_rng.block(subnet, stream::WHALE_SIZE);
             let (z0, z1) = normal_pair::<R>(ws[0], ws[1]);
             let (z2, z3) = normal_pair::<R>(ws[2], ws[3]);
             let sizes_z = [z0, z1, z2, z3];
