@@ -237,20 +237,27 @@ impl StepRng {
     #[inline]
     pub fn blocks<const N: usize>(&self, subnet: u32, streams: [u32; N]) -> [[u32; 4]; N] {
         assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
-        let keys = &self.keys;
-        streams.map(|stream| {
+        let mut out = [[0; 4]; N];
+        for (words, &stream) in out.iter_mut().zip(&streams) {
             assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
-            let x0 = self.word0_base ^ ((stream << 16) | subnet);
-            let (hi0, lo0) = mul_hi_lo(PHILOX_M0, x0);
-            let y2 = hi0 ^ self.word2_mask;
-            let (hi1, lo1) = mul_hi_lo(PHILOX_M1, y2);
-            let mut ctr =
-                [hi1 ^ self.y1 ^ keys[2][0], lo1, self.hi0_r3 ^ lo0 ^ keys[2][1], self.lo0_r3];
-            for &key in &keys[3..] {
-                ctr = philox_round(ctr, key);
-            }
-            ctr
-        })
+            *words = self.rounds(((stream << 16) | subnet) ^ self.word0_base);
+        }
+        out
+    }
+
+    /// Rounds 2-10 of the block whose word 0 after round 1 is `x0`.
+    #[inline(always)]
+    fn rounds(&self, x0: u32) -> [u32; 4] {
+        let keys = &self.keys;
+        let (hi0, lo0) = mul_hi_lo(PHILOX_M0, x0);
+        let y2 = hi0 ^ self.word2_mask;
+        let (hi1, lo1) = mul_hi_lo(PHILOX_M1, y2);
+        let mut ctr =
+            [hi1 ^ self.y1 ^ keys[2][0], lo1, self.hi0_r3 ^ lo0 ^ keys[2][1], self.lo0_r3];
+        for &key in &keys[3..] {
+            ctr = philox_round(ctr, key);
+        }
+        ctr
     }
 }
 
