@@ -98,10 +98,22 @@ pub fn emission_over_blocks<R: Real>(
     growth_per_emission: R,
     growth_per_block: R,
 ) -> EmissionOverBlocks<R> {
+    emission_over_blocks_at(issuance, halvings(issuance), n, growth_per_emission, growth_per_block)
+}
+
+/// [`emission_over_blocks`] for a caller that already holds `k = `[`halvings`]`(issuance)` (the
+/// injection computes it for the block emission too): the same result without recomputing it.
+pub fn emission_over_blocks_at<R: Real>(
+    issuance: R,
+    halvings_now: u32,
+    n: u32,
+    growth_per_emission: R,
+    growth_per_block: R,
+) -> EmissionOverBlocks<R> {
     let mut issued = issuance;
     let mut emitted = R::zero();
     let mut blocks_left = n;
-    let mut k = halvings(issued);
+    let mut k = halvings_now;
     // One pass per halving level at most; the bound keeps the loop shader-friendly.
     for _ in 0..=MAX_HALVINGS {
         if blocks_left == 0 {
