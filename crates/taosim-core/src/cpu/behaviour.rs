@@ -71,6 +71,10 @@
 //! allocation and no data-dependent loop bound beyond the fixed [`WHALES_PER_STEP_MAX`]. This
 //! stage never touches the pools, the running peak or the zero-share streak (the metrics stage
 //! owns those); it writes `quality`, `momentum`, `prev_price`, the market factor and `orders`.
+//! Where this CPU form differs from the shader, for speed, the results are bit for bit the same:
+//! the Poisson samplers ([`Poisson`]) take `e^{−λ}` once per step, the quality jump's normal is
+//! drawn only when it can change a bit (no jump and a nonzero diffusion add an exact ±0), and the
+//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once).
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};

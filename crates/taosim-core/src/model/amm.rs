@@ -44,6 +44,10 @@
 //! against the reserve keeps its relative precision (`1 − (y/(y+Δ))^e` cancels catastrophically
 //! in f32). A WGSL twin needs `log1p`/`expm1` helpers for this. Everything is closed form: no
 //! iteration, no allocation.
+//!
+//! **CPU fast path.** A constant-product order that is surely below its minimum-reserve cap skips
+//! the cap's two divisions (`surely_below_cap`, an exact test by products; the shader computes the
+//! cap). The result is bit for bit the same: such an order is never cut.
 
 use crate::Real;
 use crate::params::AmmKind;
