@@ -276,7 +276,7 @@ pub fn behaviour<R: Real>(
         }
         let subnet = i as u32;
 
-        // The four blocks every active slot draws, generated together (SIMD lanes, same words).
+        // The four blocks every active slot draws (the same words as `PathRng::block`).
         let [w_quality, w_jump, w_flow, w_outflow] = step_rng.blocks(
             subnet,
             [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
