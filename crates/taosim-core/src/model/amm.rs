@@ -138,24 +138,24 @@ fn pow_minus_one<R: Real>(r: R, e: R) -> R {
 /// `reserve·room/min_reserve/net_share` (`room` = the other reserve less `min_reserve`), decided
 /// without the cap's two divisions (on the swap's critical path).
 ///
-/// `true` implies `amount < cap` as the caller computes it, in f32 and f64: every operand lies in
-/// `[2^-40, 2^40]` (`net_share` in `[1/2, 1]`), so no product or quotient leaves the normal range
-/// and each of the at most three roundings per side is within `(1 ± u)`, `u ≤ 2^-24`; with the
-/// margin `1 − 2^-10`, `amount·m·s < reserve·room·(1 − 2^-10)` (rounded) gives `amount <
-/// cap·(1 − 2^-10)(1 + u)²/(1 − u)⁵ < cap`. Outside that range, or near the cap, it answers
-/// `false` and the caller computes the cap. The swap's result is then bit for bit the same:
-/// `amount < cap` means no cut and `gross = amount.min(cap) = amount`.
+/// `true` implies `amount < cap` as the caller computes it, in f32 and f64. With `s =
+/// net_share ∈ [1/2, 1]`, `amount ≥ 2^-100` and `L = amount·m·s ≥ 2^-100` (rounded), every
+/// rounded value on both sides is normal (`amount·m ≥ L`, `reserve·room > L`, `cap ≳ amount/2`)
+/// or an overflow to +∞ that only raises the cap, so each of the at most three roundings per side
+/// is within `(1 ± u)`, `u ≤ 2^-24`; with the margin `1 − 2^-10`, `L < reserve·room·(1 − 2^-10)`
+/// gives `amount < cap·(1 − 2^-10)(1 + u)²/(1 − u)⁵ < cap`. Otherwise (NaN, tiny values, a fee
+/// outside `[0, 1/2]`, near the cap) it answers `false` and the caller computes the cap. The
+/// swap's result is then bit for bit the same: `amount < cap` means no cut and `gross =
+/// amount.min(cap) = amount`.
 #[inline]
 fn surely_below_cap<R: Real>(amount: R, reserve: R, room: R, min_reserve: R, net_share: R) -> bool {
-    let (lo, hi) = (R::of(1.0 / 1_099_511_627_776.0), R::of(1_099_511_627_776.0));
-    let in_range = |v: R| v >= lo && v <= hi;
-    in_range(amount)
-        && in_range(reserve)
-        && in_range(room)
-        && in_range(min_reserve)
-        && net_share >= R::of(0.5)
+    let tiny = R::of(1.0 / 1_267_650_600_228_229_401_496_703_205_376.0); // 2^-100
+    let lhs = amount * min_reserve * net_share;
+    net_share >= R::of(0.5)
         && net_share <= R::one()
-        && amount * min_reserve * net_share < reserve * room * R::of(1.0 - 1.0 / 1024.0)
+        && amount >= tiny
+        && lhs >= tiny
+        && lhs < reserve * room * R::of(1.0 - 1.0 / 1024.0)
 }
 
 /// Buys alpha with `tao_amount` TAO (stake): fee `tao_amount·fee_rate` from the input, alpha out,
@@ -534,9 +534,9 @@ mod tests {
         };
         let mut below = 0;
         for _ in 0..200_000 {
-            let reserve = R::of(10f64.powf(next() * 30.0 - 14.0));
-            let other = R::of(10f64.powf(next() * 30.0 - 14.0));
-            let m = R::of(10f64.powf(next() * 20.0 - 12.0));
+            let reserve = R::of(10f64.powf(next() * 90.0 - 45.0));
+            let other = R::of(10f64.powf(next() * 90.0 - 45.0));
+            let m = R::of(10f64.powf(next() * 90.0 - 50.0));
             let s = R::one() - R::of(next() * 0.6);
             let room = other - m;
             let cap = reserve * room / m / s;
