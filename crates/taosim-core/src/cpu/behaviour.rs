@@ -71,13 +71,17 @@
 //! allocation and no data-dependent loop bound beyond the fixed [`WHALES_PER_STEP_MAX`]. This
 //! stage never touches the pools, the running peak or the zero-share streak (the metrics stage
 //! owns those); it writes `quality`, `momentum`, `prev_price`, the market factor and `orders`.
+//! Where this CPU form differs from the shader, for speed, the results are bit for bit the same:
+//! the Poisson samplers ([`Poisson`]) take `e^{−λ}` once per step, the quality jump's normal is
+//! drawn only when it can change a bit (no jump and a nonzero diffusion add an exact ±0), and the
+//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once).
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
 use crate::model::amm::{self, Pool};
 use crate::params::BLOCKS_PER_DAY;
 use crate::real::safe_div;
-use crate::rng::{GLOBAL_SUBNET, PathRng, normal_pair, poisson, stream};
+use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_pair, poisson, stream};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -238,6 +242,7 @@ pub fn behaviour<R: Real>(
     let g = st.global.market[0] * R::of(c.market_keep) + R::of(c.market_sd_step) * z_market;
     st.global.market[0] = g;
 
+    let step_rng = rng.at_step(step);
     let s = &mut st.sub;
     let active = &st.sub_int.active;
     let zero_share_steps = &st.sub_int.zero_share_steps;
@@ -260,6 +265,10 @@ pub fn behaviour<R: Real>(
     let dt = R::of(c.dt);
     let flow_sigma = R::of(c.flow_sigma);
     let limit = R::of(c.attractiveness_cap);
+    // Same mean in every slot: the samplers hold `e^{−λ}` once for the step.
+    let jump_count = Poisson::new(R::of(c.jump_mean));
+    let whale_count = Poisson::new(R::of(c.whale_mean));
+    let jump_sigma = R::of(c.jump_sigma);
     for i in 0..s.tao.len() {
         if active[i] == 0 {
             orders[i] = Orders::default();
@@ -267,13 +276,26 @@ pub fn behaviour<R: Real>(
         }
         let subnet = i as u32;
 
-        let w = rng.block(step, subnet, stream::QUALITY);
+        // The four blocks every active slot draws (the same words as `PathRng::block`).
+        let [w_quality, w_jump, w_flow, w_outflow] = step_rng.blocks(
+            subnet,
+            [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
+        );
+        let w = w_quality;
         let (z_quality, _) = normal_pair::<R>(w[0], w[1]);
-        let w = rng.block(step, subnet, stream::QUALITY_JUMP);
-        let jumps = poisson(R::of(c.jump_mean), w[0], w[1]);
-        let (z_jump, _) = normal_pair::<R>(w[2], w[3]);
-        let jump = R::of(f64::from(jumps)).sqrt() * R::of(c.jump_sigma) * z_jump;
-        s.quality[i] += R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality + jump;
+        let w = w_jump;
+        let jumps = jump_count.draw(w[0], w[1]);
+        let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
+        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.9), and adding ±0 to a nonzero
+        // `diffusion` returns it unchanged: the jump's normal (a `ln` and a `cos`) is drawn only
+        // where it can change a bit (the shader always draws it; the results are identical).
+        let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
+            diffusion
+        } else {
+            let (z_jump, _) = normal_pair::<R>(w[2], w[3]);
+            diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
+        };
+        s.quality[i] += quality_step;
 
         let price = amm::price(kind, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
         let prev = s.prev_price[i];
@@ -296,7 +318,7 @@ pub fn behaviour<R: Real>(
             .max(-limit)
             .min(limit);
 
-        let w = rng.block(step, subnet, stream::FLOW_NOISE);
+        let w = w_flow;
         let (z_in, _) = normal_pair::<R>(w[0], w[1]);
         let size = safe_div(s.tao[i], mean_tao);
         let inflow = if size > R::zero() {
@@ -308,7 +330,7 @@ pub fn behaviour<R: Real>(
             R::zero()
         };
 
-        let w = rng.block(step, subnet, stream::OUTFLOW_NOISE);
+        let w = w_outflow;
         let (z_out, _) = normal_pair::<R>(w[0], w[1]);
         let mut hazard = R::of(c.outflow_hazard_step)
             * (-attractiveness).exp()
@@ -324,13 +346,13 @@ pub fn behaviour<R: Real>(
         let held = s.held_organic[i];
         let sold = held * -(-hazard).exp_m1();
 
-        let w = rng.block(step, subnet, stream::WHALE);
-        let whales = poisson(R::of(c.whale_mean), w[0], w[1]).min(WHALES_PER_STEP_MAX);
+        let w = step_rng.block(subnet, stream::WHALE);
+        let whales = whale_count.draw(w[0], w[1]).min(WHALES_PER_STEP_MAX);
         let directions = w[3];
         let mut whale_in = R::zero();
         let mut whale_out_alpha = R::zero();
         if whales > 0 {
-            let ws = rng.block(step, subnet, stream::WHALE_SIZE);
+            let ws = step_rng.block(subnet, stream::WHALE_SIZE);
             let (z0, z1) = normal_pair::<R>(ws[0], ws[1]);
             let (z2, z3) = normal_pair::<R>(ws[2], ws[3]);
             let sizes_z = [z0, z1, z2, z3];

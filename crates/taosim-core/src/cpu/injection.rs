@@ -10,7 +10,9 @@
 
 use crate::Real;
 use crate::model::amm::{self, Pool};
-use crate::model::emission::{block_emission, emission_over_blocks};
+use crate::model::emission::{
+    emission_for_halvings, emission_over_blocks, emission_over_blocks_at, halvings,
+};
 use crate::model::injection::{
     InjectionRule, alpha_out_split, injection_terms, root_proportion, root_sell_flag,
 };
@@ -47,11 +49,13 @@ pub fn injection<R: Real>(params: &StepParams, st: &mut PathState<'_, R>, eligib
         let price = amm::price(chain.amm, &pool);
         let issuance = s.alpha[i] + s.alpha_out[i];
         let root_prop = root_proportion(chain.tao_weight, root_tao, issuance);
+        // The subnet's halving level, shared by its block emission and its alpha emission.
+        let level = halvings(issuance);
         let terms = injection_terms(
             rule,
             s.share[i] * emission_per_block,
             price,
-            block_emission(issuance),
+            emission_for_halvings(level),
             emission_per_block,
             root_prop,
         );
@@ -66,7 +70,8 @@ pub fn injection<R: Real>(params: &StepParams, st: &mut PathState<'_, R>, eligib
             R::of(chain.min_reserve),
         );
         // alpha_out = the alpha block emission, every block, whatever the TAO share.
-        let alpha_out = emission_over_blocks(issuance, n, R::one(), terms.alpha_in).emitted;
+        let alpha_out =
+            emission_over_blocks_at(issuance, level, n, R::one(), terms.alpha_in).emitted;
         let split = alpha_out_split(alpha_out, chain.owner_cut, root_prop, sell_root);
 
         s.tao[i] = pool.tao;

@@ -44,6 +44,10 @@
 //! against the reserve keeps its relative precision (`1 − (y/(y+Δ))^e` cancels catastrophically
 //! in f32). A WGSL twin needs `log1p`/`expm1` helpers for this. Everything is closed form: no
 //! iteration, no allocation.
+//!
+//! **CPU fast path.** A constant-product order that is surely below its minimum-reserve cap skips
+//! the cap's two divisions (`surely_below_cap`, an exact test by products; the shader computes the
+//! cap). The result is bit for bit the same: such an order is never cut.
 
 use crate::Real;
 use crate::params::AmmKind;
@@ -130,6 +134,30 @@ fn pow_minus_one<R: Real>(r: R, e: R) -> R {
     (e * r.ln()).exp_m1()
 }
 
+/// Whether a constant-product order of `amount` certainly stays under its minimum-reserve cap
+/// `reserve·room/min_reserve/net_share` (`room` = the other reserve less `min_reserve`), decided
+/// without the cap's two divisions (on the swap's critical path).
+///
+/// `true` implies `amount < cap` as the caller computes it, in f32 and f64. With `s =
+/// net_share ∈ [1/2, 1]`, `amount ≥ 2^-100` and `L = amount·m·s ≥ 2^-100` (rounded), every
+/// rounded value on both sides is normal (`amount·m ≥ L`, `reserve·room > L`, `cap ≳ amount/2`)
+/// or an overflow to +∞ that only raises the cap, so each of the at most three roundings per side
+/// is within `(1 ± u)`, `u ≤ 2^-24`; with the margin `1 − 2^-10`, `L < reserve·room·(1 − 2^-10)`
+/// gives `amount < cap·(1 − 2^-10)(1 + u)²/(1 − u)⁵ < cap`. Otherwise (NaN, tiny values, a fee
+/// outside `[0, 1/2]`, near the cap) it answers `false` and the caller computes the cap. The
+/// swap's result is then bit for bit the same: `amount < cap` means no cut and `gross =
+/// amount.min(cap) = amount`.
+#[inline]
+fn surely_below_cap<R: Real>(amount: R, reserve: R, room: R, min_reserve: R, net_share: R) -> bool {
+    let tiny = R::of(1.0 / 1_267_650_600_228_229_401_496_703_205_376.0); // 2^-100
+    let lhs = amount * min_reserve * net_share;
+    net_share >= R::of(0.5)
+        && net_share <= R::one()
+        && amount >= tiny
+        && lhs >= tiny
+        && lhs < reserve * room * R::of(1.0 - 1.0 / 1024.0)
+}
+
 /// Buys alpha with `tao_amount` TAO (stake): fee `tao_amount·fee_rate` from the input, alpha out,
 /// the pool updated in place. The order is cut so the alpha reserve stays at least `min_reserve`
 /// (and, for the Balancer, so the net input is at most 1000× the TAO reserve). A non-positive
@@ -150,26 +178,13 @@ pub fn buy<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    // Largest net input that leaves exactly `min_reserve` alpha, and whether the reserve or the
-    // input cap binds.
-    let (net_max_reserve, net_cap) = match kind {
-        // x·y/(y+Δ) = m  ⇔  Δ = y·(x − m)/m
-        AmmKind::ConstantProduct => (y * (x - min_reserve) / min_reserve, R::infinity()),
-        // x·(y/(y+Δ))^(w2/w1) = m  ⇔  Δ = y·((x/m)^(w1/w2) − 1)
-        AmmKind::Balancer => {
-            let w2 = pool.w_quote;
-            let w1 = R::one() - w2;
-            (
-                y * pow_minus_one(x / min_reserve, w1 / w2),
-                y * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER),
-            )
-        }
+    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
+        && surely_below_cap(tao_amount, y, x - min_reserve, min_reserve, net_share)
+    {
+        (tao_amount, false, false)
+    } else {
+        buy_cut(kind, pool, tao_amount, net_share, min_reserve)
     };
-    let gross_max_reserve = net_max_reserve / net_share;
-    let gross_max = gross_max_reserve.min(net_cap / net_share);
-    let cut = tao_amount > gross_max;
-    let cut_by_reserve = cut && gross_max_reserve <= net_cap / net_share;
-    let gross = tao_amount.min(gross_max);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -216,28 +231,13 @@ pub fn sell<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    // Largest gross input that leaves exactly `min_reserve` TAO, and the input cap (gross).
-    let (gross_max_reserve, gross_cap) = match kind {
-        // Only the net alpha moves the curve (the fee alpha just sits in the reserve):
-        // y·x/(x+Δ) = m  ⇔  Δ = x·(y − m)/m
-        AmmKind::ConstantProduct => {
-            (x * (y - min_reserve) / min_reserve / net_share, R::infinity())
-        }
-        // The whole gross alpha ends up sold (trader's net + author's fee):
-        // y·(x/(x+G))^(w1/w2) = m  ⇔  G = x·((y/m)^(w2/w1) − 1)
-        AmmKind::Balancer => {
-            let w2 = pool.w_quote;
-            let w1 = R::one() - w2;
-            (
-                x * pow_minus_one(y / min_reserve, w2 / w1),
-                x * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER) / net_share,
-            )
-        }
+    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
+        && surely_below_cap(alpha_amount, x, y - min_reserve, min_reserve, net_share)
+    {
+        (alpha_amount, false, false)
+    } else {
+        sell_cut(kind, pool, alpha_amount, net_share, min_reserve)
     };
-    let gross_max = gross_max_reserve.min(gross_cap);
-    let cut = alpha_amount > gross_max;
-    let cut_by_reserve = cut && gross_max_reserve <= gross_cap;
-    let gross = alpha_amount.min(gross_max);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -261,6 +261,74 @@ pub fn sell<R: Real>(
     output = output.min(total_out);
     pool.alpha = x + gross;
     SwapOutcome { input_used: gross, fee, output, author_tao: total_out - output, cut }
+}
+
+/// [`buy`]'s order cut: the gross input taken, whether the order was cut, and whether the
+/// minimum reserve (rather than the input cap) cut it.
+fn buy_cut<R: Real>(
+    kind: AmmKind,
+    pool: &Pool<R>,
+    tao_amount: R,
+    net_share: R,
+    min_reserve: R,
+) -> (R, bool, bool) {
+    let (x, y) = (pool.alpha, pool.tao);
+    // Largest net input that leaves exactly `min_reserve` alpha, and whether the reserve or the
+    // input cap binds.
+    let (net_max_reserve, net_cap) = match kind {
+        // x·y/(y+Δ) = m  ⇔  Δ = y·(x − m)/m
+        AmmKind::ConstantProduct => (y * (x - min_reserve) / min_reserve, R::infinity()),
+        // x·(y/(y+Δ))^(w2/w1) = m  ⇔  Δ = y·((x/m)^(w1/w2) − 1)
+        AmmKind::Balancer => {
+            let w2 = pool.w_quote;
+            let w1 = R::one() - w2;
+            (
+                y * pow_minus_one(x / min_reserve, w1 / w2),
+                y * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER),
+            )
+        }
+    };
+    let gross_max_reserve = net_max_reserve / net_share;
+    let gross_max = gross_max_reserve.min(net_cap / net_share);
+    let cut = tao_amount > gross_max;
+    let cut_by_reserve = cut && gross_max_reserve <= net_cap / net_share;
+    let gross = tao_amount.min(gross_max);
+    (gross, cut, cut_by_reserve)
+}
+
+/// [`sell`]'s order cut: the gross input taken, whether the order was cut, and whether the
+/// minimum reserve (rather than the input cap) cut it.
+fn sell_cut<R: Real>(
+    kind: AmmKind,
+    pool: &Pool<R>,
+    alpha_amount: R,
+    net_share: R,
+    min_reserve: R,
+) -> (R, bool, bool) {
+    let (x, y) = (pool.alpha, pool.tao);
+    // Largest gross input that leaves exactly `min_reserve` TAO, and the input cap (gross).
+    let (gross_max_reserve, gross_cap) = match kind {
+        // Only the net alpha moves the curve (the fee alpha just sits in the reserve):
+        // y·x/(x+Δ) = m  ⇔  Δ = x·(y − m)/m
+        AmmKind::ConstantProduct => {
+            (x * (y - min_reserve) / min_reserve / net_share, R::infinity())
+        }
+        // The whole gross alpha ends up sold (trader's net + author's fee):
+        // y·(x/(x+G))^(w1/w2) = m  ⇔  G = x·((y/m)^(w2/w1) − 1)
+        AmmKind::Balancer => {
+            let w2 = pool.w_quote;
+            let w1 = R::one() - w2;
+            (
+                x * pow_minus_one(y / min_reserve, w2 / w1),
+                x * R::of(MAX_SWAP_INPUT_RESERVE_MULTIPLIER) / net_share,
+            )
+        }
+    };
+    let gross_max = gross_max_reserve.min(gross_cap);
+    let cut = alpha_amount > gross_max;
+    let cut_by_reserve = cut && gross_max_reserve <= gross_cap;
+    let gross = alpha_amount.min(gross_max);
+    (gross, cut, cut_by_reserve)
 }
 
 /// Gross TAO (fee included) a buy must spend to move the spot price up to `target_price`; zero if
@@ -452,6 +520,45 @@ fn saturate_u64(v: u128) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `surely_below_cap` never says "below" for an amount at or above the cap the swap computes
+    /// (`reserve·room/m/s`), in either precision: amounts straddling the cap by a few ulps to a
+    /// few percent, over reserves, floors and fees spanning the allowed range and beyond it.
+    fn check_cap_test<R: Real>() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut below = 0;
+        for _ in 0..200_000 {
+            let reserve = R::of(10f64.powf(next() * 90.0 - 45.0));
+            let other = R::of(10f64.powf(next() * 90.0 - 45.0));
+            let m = R::of(10f64.powf(next() * 90.0 - 50.0));
+            let s = R::one() - R::of(next() * 0.6);
+            let room = other - m;
+            let cap = reserve * room / m / s;
+            let sign = if next() < 0.5 { -1.0 } else { 1.0 };
+            let amount = cap * R::of(1.0 + sign * 0.9 * 10f64.powf(-next() * 8.0));
+            if surely_below_cap(amount, reserve, room, m, s) {
+                below += 1;
+                assert!(amount < cap, "{amount:?} vs cap {cap:?} (r {reserve:?}, room {room:?})");
+            }
+        }
+        assert!(below > 5_000, "the fast path is taken ({below})");
+    }
+
+    #[test]
+    fn surely_below_cap_is_exact_f64() {
+        check_cap_test::<f64>();
+    }
+
+    #[test]
+    fn surely_below_cap_is_exact_f32() {
+        check_cap_test::<f32>();
+    }
 
     #[test]
     fn u64f64_mul_matches_small_products() {

@@ -19,12 +19,19 @@ use crate::params::{DEFAULT_BLOCK_EMISSION, RAO_PER_TAO, TOTAL_SUPPLY};
 /// Halvings after which the per-block emission, floored to whole rao, is zero (`1e9 / 2^30 < 1`).
 pub const MAX_HALVINGS: u32 = 30;
 
+/// `0.5^k`, exactly (a power of two): the same value as `0.5_f64.powi(k)`, without the
+/// `powi` call on the per-subnet path (`1 / 2^k` is exact for `k ≤ 63`).
+#[inline]
+fn half_power(k: u32) -> f64 {
+    if k < 64 { 1.0 / (1_u64 << k) as f64 } else { 0.5_f64.powi(k as i32) }
+}
+
 /// Issuance (TAO or alpha) at which the `k`-th halving takes effect: `21M·(1 − 2^−k)`.
 ///
 /// Computed in f64 as `21M − 21M·2^−k`, which is exact for every `k ≤ MAX_HALVINGS`, then rounded
 /// once into `R`.
 pub fn halving_threshold<R: Real>(k: u32) -> R {
-    let below_supply = TOTAL_SUPPLY * 0.5_f64.powi(k as i32);
+    let below_supply = TOTAL_SUPPLY * half_power(k);
     R::of(TOTAL_SUPPLY - below_supply)
 }
 
@@ -48,7 +55,7 @@ pub fn emission_for_halvings<R: Real>(k: u32) -> R {
     if k >= MAX_HALVINGS {
         return R::zero();
     }
-    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * 0.5_f64.powi(k as i32)).floor();
+    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * half_power(k)).floor();
     R::of(rao / RAO_PER_TAO)
 }
 
@@ -91,10 +98,22 @@ pub fn emission_over_blocks<R: Real>(
     growth_per_emission: R,
     growth_per_block: R,
 ) -> EmissionOverBlocks<R> {
+    emission_over_blocks_at(issuance, halvings(issuance), n, growth_per_emission, growth_per_block)
+}
+
+/// [`emission_over_blocks`] for a caller that already holds `k = `[`halvings`]`(issuance)` (the
+/// injection computes it for the block emission too): the same result without recomputing it.
+pub fn emission_over_blocks_at<R: Real>(
+    issuance: R,
+    halvings_now: u32,
+    n: u32,
+    growth_per_emission: R,
+    growth_per_block: R,
+) -> EmissionOverBlocks<R> {
     let mut issued = issuance;
     let mut emitted = R::zero();
     let mut blocks_left = n;
-    let mut k = halvings(issued);
+    let mut k = halvings_now;
     // One pass per halving level at most; the bound keeps the loop shader-friendly.
     for _ in 0..=MAX_HALVINGS {
         if blocks_left == 0 {
@@ -139,6 +158,13 @@ fn blocks_below_threshold<R: Real>(issuance: R, growth: R, threshold: R, max_blo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn half_power_is_powi() {
+        for k in 0..200 {
+            assert_eq!(half_power(k).to_bits(), 0.5_f64.powi(k as i32).to_bits(), "k = {k}");
+        }
+    }
 
     /// Reference: apply the per-block rule `n` times.
     fn iterate(issuance: f64, n: u32, per_emission: f64, per_block: f64) -> (f64, f64) {
