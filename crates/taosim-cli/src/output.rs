@@ -24,9 +24,7 @@ use arrow_array::{
 };
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
-use taosim_core::records::{
-    BatchRecords, EventRecord, PointSummary, Proportion, SubnetRecord, TraceRecord,
-};
+use taosim_core::records::{EventRecord, PointSummary, Proportion, SubnetRecord, TraceRecord};
 
 /// File name of the per-occupant table.
 pub(crate) const SUBNETS_FILE: &str = "subnets.arrow";
@@ -254,13 +252,32 @@ impl RunWriter {
 
     /// Appends one batch's rows (written in record batches of [`ROWS_PER_RECORD_BATCH`] rows).
     /// Trace rows are dropped when the writer was created without traces.
-    pub(crate) fn append_batch(&mut self, batch: &BatchRecords) -> Result<()> {
-        self.subnets.push(&batch.subnets)?;
-        self.events.push(&batch.events)?;
-        if let Some(traces) = &mut self.traces {
-            traces.push(&batch.traces)?;
+    #[cfg(test)]
+    pub(crate) fn append_batch(
+        &mut self,
+        batch: &taosim_core::records::BatchRecords,
+    ) -> Result<()> {
+        self.append_subnets(&batch.subnets)?;
+        self.append_events(&batch.events)?;
+        self.append_traces(&batch.traces)
+    }
+
+    /// Appends rows of `subnets.arrow` (after every row appended before).
+    pub(crate) fn append_subnets(&mut self, rows: &[SubnetRecord]) -> Result<()> {
+        self.subnets.push(rows)
+    }
+
+    /// Appends rows of `events.arrow`.
+    pub(crate) fn append_events(&mut self, rows: &[EventRecord]) -> Result<()> {
+        self.events.push(rows)
+    }
+
+    /// Appends rows of `traces.arrow` (dropped when the writer was created without traces).
+    pub(crate) fn append_traces(&mut self, rows: &[TraceRecord]) -> Result<()> {
+        match &mut self.traces {
+            Some(traces) => traces.push(rows),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Writes `summary.arrow` with one `Float64` column per name in `parameter_names` (the swept
@@ -657,7 +674,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, UInt16Type, UInt32Type};
     use arrow_ipc::reader::FileReader;
-    use taosim_core::records::EventKind;
+    use taosim_core::records::{BatchRecords, EventKind};
 
     /// Closes `writer` with a summary without parameter columns (as `taosim run` on one point).
     fn finish(writer: RunWriter, summaries: &[PointSummary]) {
