@@ -554,8 +554,9 @@ impl Enc {
 /// Encoded bytes gathered before they are written (bounds the encoder's buffer).
 const ENCODE_CHUNK_BYTES: usize = 1 << 16;
 
-/// Rows decoded from a part before they are handed on (one record batch of the writer).
-const DECODE_CHUNK_ROWS: usize = crate::output::ROWS_PER_RECORD_BATCH;
+/// Rows decoded from a part before they are handed on to the writer (which gathers them into
+/// record batches of its own fixed size, so this only bounds the decoder's buffer).
+const DECODE_CHUNK_ROWS: usize = 1_024;
 
 struct Dec<R> {
     r: R,
@@ -755,42 +756,49 @@ enum Section {
     Traces,
 }
 
-/// Writes one section (count, then the rows of each path in path order: the rows the spill
-/// holds for it, then those of `rows` that belong to it).
-fn write_section<T>(
-    w: &mut impl Write,
-    e: &mut Enc,
-    unit: &Unit,
-    section: Section,
-    rows: &[T],
-    path_of: fn(&T) -> u32,
-    encode: fn(&mut Enc, &T),
-    spill: Option<&Spill>,
-) -> anyhow::Result<()> {
-    let paths = unit.first_path..unit.end_path;
-    let spilled: u64 = spill.map_or(0, |s| s.rows(unit.point, paths.clone(), section));
-    e.len(rows.len() + spilled as usize);
-    let mut k = 0;
-    for path in paths {
-        if let Some(s) = spill {
-            e.drain_to(w)?;
-            s.copy(unit.point, path, section, w)?;
-        }
-        while k < rows.len() && path_of(&rows[k]) == path {
-            encode(e, &rows[k]);
-            k += 1;
-            if e.0.len() >= ENCODE_CHUNK_BYTES {
+/// A part being written: the hashed output and the encoder's buffer.
+struct PartOut<W> {
+    w: Hashing<W>,
+    e: Enc,
+}
+
+impl<W: Write> PartOut<W> {
+    /// Writes one section (count, then the rows of each path in path order: the rows the spill
+    /// holds for it, then those of `rows` that belong to it).
+    fn section<T>(
+        &mut self,
+        unit: &Unit,
+        (section, spill): (Section, Option<&Spill>),
+        rows: &[T],
+        path_of: fn(&T) -> u32,
+        encode: fn(&mut Enc, &T),
+    ) -> anyhow::Result<()> {
+        let Self { w, e } = self;
+        let paths = unit.first_path..unit.end_path;
+        let spilled: u64 = spill.map_or(0, |s| s.rows(unit.point, paths.clone(), section));
+        e.len(rows.len() + spilled as usize);
+        let mut k = 0;
+        for path in paths {
+            if let Some(s) = spill {
                 e.drain_to(w)?;
+                s.copy(unit.point, path, section, w)?;
+            }
+            while k < rows.len() && path_of(&rows[k]) == path {
+                encode(e, &rows[k]);
+                k += 1;
+                if e.0.len() >= ENCODE_CHUNK_BYTES {
+                    e.drain_to(w)?;
+                }
             }
         }
+        // Rows outside the unit's paths cannot come from the engine; keep them all the same so
+        // the count stays true.
+        for r in &rows[k..] {
+            encode(e, r);
+        }
+        e.drain_to(w)?;
+        Ok(())
     }
-    // Rows outside the unit's paths cannot come from the engine; keep them all the same so the
-    // count stays true.
-    for r in &rows[k..] {
-        encode(e, r);
-    }
-    e.drain_to(w)?;
-    Ok(())
 }
 
 /// Writes one finished unit (its rows and outcomes, with those `spill` holds for its paths)
@@ -801,25 +809,20 @@ fn encode_part_into<W: Write>(
     r: &BatchRecords,
     spill: Option<&Spill>,
 ) -> anyhow::Result<W> {
-    let mut w = Hashing { inner: w, hash: Fnv::new() };
-    let mut e = Enc(Vec::with_capacity(ENCODE_CHUNK_BYTES + 4096));
+    let mut out = PartOut {
+        w: Hashing { inner: w, hash: Fnv::new() },
+        e: Enc(Vec::with_capacity(ENCODE_CHUNK_BYTES + 4096)),
+    };
+    let e = &mut out.e;
     e.0.extend_from_slice(PART_MAGIC);
     e.u32(unit.point);
     e.u32(unit.batch);
     e.u32(unit.first_path);
     e.u32(unit.end_path);
-    write_section(
-        &mut w,
-        &mut e,
-        unit,
-        Section::Subnets,
-        &r.subnets,
-        |s| s.path,
-        Enc::subnet,
-        spill,
-    )?;
-    write_section(&mut w, &mut e, unit, Section::Events, &r.events, |v| v.path, Enc::event, spill)?;
-    write_section(&mut w, &mut e, unit, Section::Traces, &r.traces, |t| t.path, Enc::trace, spill)?;
+    out.section(unit, (Section::Subnets, spill), &r.subnets, |s| s.path, Enc::subnet)?;
+    out.section(unit, (Section::Events, spill), &r.events, |v| v.path, Enc::event)?;
+    out.section(unit, (Section::Traces, spill), &r.traces, |t| t.path, Enc::trace)?;
+    let PartOut { mut w, mut e } = out;
     e.len(r.outcomes.len());
     for o in &r.outcomes {
         e.outcome(o);
@@ -1252,6 +1255,129 @@ mod tests {
         for bad in ["4/4", "0/0", "1", "a/2", "-1/2", "1/2/3"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    fn subnet(path: u32, occupant: u32) -> SubnetRecord {
+        let x = f64::from(path) + f64::from(occupant) / 8.0;
+        SubnetRecord {
+            point: 1,
+            path,
+            netuid: 3,
+            occupant,
+            name: format!("sn-{path}-{occupant}"),
+            start_step: occupant,
+            start_price: x,
+            end_price: x + 1.0,
+            start_tao: x + 2.0,
+            end_tao: x + 3.0,
+            start_alpha: x + 4.0,
+            end_alpha: x + 5.0,
+            min_price: x + 6.0,
+            peak_price: x + 7.0,
+            spiral: occupant.is_multiple_of(2),
+            spiral_step: occupant.is_multiple_of(2).then_some(occupant),
+            pruned: occupant > 0,
+            pruned_step: (occupant > 0).then_some(occupant + 1),
+            mean_share: x / 10.0,
+            cartel_share: 0.0,
+            staker_return: -x,
+            root_return: x / 3.0,
+            exit_slippage_1pct: 0.01,
+            exit_slippage_10pct: 0.1,
+        }
+    }
+
+    fn event(path: u32, step: u32) -> EventRecord {
+        EventRecord {
+            point: 1,
+            path,
+            step,
+            block: 1_000 + step,
+            netuid: 5,
+            kind: EventKind::Pruned,
+            value: f64::from(step) / 7.0,
+            value2: f64::from(path),
+        }
+    }
+
+    fn trace(path: u32, row: u32) -> TraceRecord {
+        TraceRecord {
+            point: 1,
+            path,
+            step: row / 4,
+            day: f64::from(row / 4) * 0.5,
+            netuid: (row % 4 + 1) as u16,
+            active: !row.is_multiple_of(3),
+            price: f64::from(row) * 1e-3,
+            moving_price: f64::from(path),
+            tao: 1e6 + f64::from(row),
+            alpha: 2e6 - f64::from(row),
+            share: 0.25,
+            flow_ema: -f64::from(row),
+        }
+    }
+
+    /// Rows handed to a [`Spill`] out of path order (with a path whose first run is replaced by
+    /// a fresh one, and a path whose rows stay in memory) make the very part the same rows held
+    /// in memory make; the part reads back as a stream, across several chunks.
+    #[test]
+    fn spilled_rows_make_the_same_part_as_rows_in_memory() {
+        let dir = std::env::temp_dir().join(format!("taosim-spill-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let unit =
+            Unit { number: 0, point_index: 0, point: 1, batch: 2, first_path: 10, end_path: 13 };
+        let traces10: Vec<TraceRecord> = (0..40_000).map(|r| trace(10, r)).collect();
+        let traces12: Vec<TraceRecord> = (0..7).map(|r| trace(12, r)).collect();
+        let outcome = |path| PathOutcome {
+            path,
+            spiral_by_slot: vec![true, false],
+            spiral_steps: vec![path],
+            ..PathOutcome::default()
+        };
+        let full = BatchRecords {
+            point: 1,
+            first_path: 10,
+            subnets: vec![subnet(10, 0), subnet(10, 1), subnet(11, 0), subnet(12, 0)],
+            events: vec![event(10, 4), event(11, 2), event(11, 3)],
+            traces: traces10.iter().chain(&traces12).cloned().collect(),
+            outcomes: vec![outcome(10), outcome(11), outcome(12)],
+        };
+
+        let spill = Spill::new(&dir);
+        spill.traces(1, 12, true, &[trace(12, 99), trace(12, 98)]);
+        spill.traces(1, 10, true, &traces10[..5_000]);
+        spill.finished(1, 12, &[subnet(12, 0)], &[]);
+        spill.traces(1, 12, true, &traces12);
+        spill.traces(1, 10, false, &traces10[5_000..]);
+        spill.finished(1, 10, &[subnet(10, 0), subnet(10, 1)], &[event(10, 4)]);
+        spill.take_error().unwrap();
+        // Path 11 kept its rows in memory.
+        let left = BatchRecords {
+            subnets: vec![subnet(11, 0)],
+            events: vec![event(11, 2), event(11, 3)],
+            traces: Vec::new(),
+            ..full.clone()
+        };
+        write_part(&dir, &unit, &left, Some(&spill)).unwrap();
+        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
+        assert_eq!(bytes, encode_part(&unit, &full), "the same bytes as from memory");
+
+        let mut back = BatchRecords { point: 1, first_path: 10, ..BatchRecords::default() };
+        read_part(&dir, &unit, &mut back).unwrap();
+        assert_eq!(back, full);
+
+        spill.reset().unwrap();
+        assert_eq!(spill.rows(1, 10..13, Section::Traces), 0);
+        assert_eq!(std::fs::metadata(dir.join(PARTS_DIR).join(SPILL_FILE)).unwrap().len(), 0);
+        spill.close();
+        assert!(!dir.join(PARTS_DIR).join(SPILL_FILE).exists());
+
+        let mut flipped = bytes;
+        flipped[100] ^= 1;
+        std::fs::write(dir.join(PARTS_DIR).join(unit.file_name()), flipped).unwrap();
+        let err = read_part(&dir, &unit, &mut BatchRecords::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("is corrupt"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

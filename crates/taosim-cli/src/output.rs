@@ -192,12 +192,28 @@ impl<T: Clone> Chunked<T> {
         Self { table, pending: Vec::new(), columns }
     }
 
-    /// Queues `rows` and writes every full record batch.
-    fn push(&mut self, rows: &[T]) -> Result<()> {
-        self.pending.extend_from_slice(rows);
-        while self.pending.len() >= ROWS_PER_RECORD_BATCH {
-            let full: Vec<T> = self.pending.drain(..ROWS_PER_RECORD_BATCH).collect();
-            self.table.write(full.len(), (self.columns)(&full))?;
+    /// Queues `rows` and writes every full record batch. Rows are copied only into the one
+    /// pending record batch (its capacity reserved once): memory holds at most
+    /// [`ROWS_PER_RECORD_BATCH`] rows and one record batch's columns per table.
+    fn push(&mut self, mut rows: &[T]) -> Result<()> {
+        while !rows.is_empty() {
+            if self.pending.is_empty() && rows.len() >= ROWS_PER_RECORD_BATCH {
+                let (full, rest) = rows.split_at(ROWS_PER_RECORD_BATCH);
+                self.table.write(full.len(), (self.columns)(full))?;
+                rows = rest;
+                continue;
+            }
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(ROWS_PER_RECORD_BATCH);
+            }
+            let take = rows.len().min(ROWS_PER_RECORD_BATCH - self.pending.len());
+            let (now, rest) = rows.split_at(take);
+            self.pending.extend_from_slice(now);
+            rows = rest;
+            if self.pending.len() == ROWS_PER_RECORD_BATCH {
+                self.table.write(self.pending.len(), (self.columns)(&self.pending))?;
+                self.pending.clear();
+            }
         }
         Ok(())
     }
