@@ -9,6 +9,10 @@
 //! network, version), the shard, and what [`finalize`] needs to build the outputs without the
 //! config. `state.json` says `running`, `interrupted` or `failed`.
 //!
+//! While a unit runs, its paths' rows leave memory through the run's [`Spill`] (one scratch file,
+//! `parts/spill.tmp`, emptied after each unit), and its part is written and later read as a
+//! stream, so memory does not grow with the horizon (issue 6).
+//!
 //! [`finalize`] reads the part files in unit order and streams them through the one writer
 //! (`output::RunWriter`), folding the outcomes in path order into each point's accumulator: so
 //! the outputs of a run, of a resumed run and of merged shards are the same bytes, because they

@@ -1,10 +1,10 @@
 //! The run's output folder (model.md §12; schemas in `docs/outputs.md`).
 //!
-//! [`RunWriter`] streams each [`BatchRecords`] into Arrow IPC *files* (the random-access file
-//! format, not the stream format) as the batch completes: `subnets.arrow`, `events.arrow` and,
-//! when tracing is on, `traces.arrow`, re-chunked into record batches of a fixed
-//! [`ROWS_PER_RECORD_BATCH`] rows, so memory holds at most one engine batch plus one record batch
-//! of rows whatever the run's size. [`RunWriter::finish_with_parameters`] writes `summary.arrow` (one row per
+//! [`RunWriter`] streams rows into Arrow IPC *files* (the random-access file format, not the
+//! stream format) as they come (`durable::finalize` reads each batch's part file in chunks):
+//! `subnets.arrow`, `events.arrow` and, when tracing is on, `traces.arrow`, re-chunked into record
+//! batches of a fixed [`ROWS_PER_RECORD_BATCH`] rows, so memory holds at most one record batch of
+//! rows per table whatever the run's size or horizon. [`RunWriter::finish_with_parameters`] writes `summary.arrow` (one row per
 //! sweep point) and the footers; [`write_manifest`] writes `manifest.json`.
 //!
 //! Bytes depend only on the rows: no timestamps, no compression, the footer's metadata in key
@@ -778,6 +778,45 @@ mod tests {
             alpha: 4000.0,
             share: 0.5,
             flow_ema: -0.25,
+        }
+    }
+
+    /// Rows handed over in pieces of any size (smaller and larger than a record batch, some
+    /// ending exactly on a boundary) make the same `traces.arrow`, byte for byte, as all rows at
+    /// once, in record batches of [`ROWS_PER_RECORD_BATCH`] rows and one last partial one.
+    #[test]
+    fn pieces_of_any_size_make_the_same_file() {
+        let n = 2 * ROWS_PER_RECORD_BATCH + 1_000;
+        let rows: Vec<TraceRecord> =
+            (0..n).map(|i| trace(0, (i / 1_000) as u32, (i % 1_000) as u32, 1)).collect();
+        let write = |name: &str, pieces: &[usize]| {
+            let dir = scratch_dir(name);
+            let mut writer = RunWriter::create(&dir, true).unwrap();
+            let mut at = 0;
+            for &len in pieces {
+                writer.append_traces(&rows[at..at + len]).unwrap();
+                at += len;
+            }
+            assert_eq!(at, n);
+            finish(writer, &[]);
+            let bytes = std::fs::read(dir.join(TRACES_FILE)).unwrap();
+            let file = File::open(dir.join(TRACES_FILE)).unwrap();
+            let sizes: Vec<usize> =
+                FileReader::try_new(file, None).unwrap().map(|b| b.unwrap().num_rows()).collect();
+            (bytes, sizes)
+        };
+        let (whole, sizes) = write("pieces-whole", &[n]);
+        assert_eq!(sizes, [ROWS_PER_RECORD_BATCH, ROWS_PER_RECORD_BATCH, 1_000]);
+        let r = ROWS_PER_RECORD_BATCH;
+        for (k, pieces) in [
+            vec![1, r - 1, r, 1_000],
+            vec![3, r + 5, 7, r - 15, 1_000],
+            vec![1_024; n / 1_024].into_iter().chain([n % 1_024]).collect(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(write(&format!("pieces-{k}"), pieces), (whole.clone(), sizes.clone()));
         }
     }
 

@@ -1,6 +1,12 @@
 //! The CPU run loop: paths in fixed batches, each path through every step's stages, outputs
 //! streamed per batch (model.md §3, §9, §11).
 //!
+//! Memory: the state is per path (paths × subnets, plus V × M per subnet with Yuma); a batch's
+//! rows wait in its [`PathRecords`] until the batch is handed to the sink, unless the plan has a
+//! [`RecordSpill`] (the CLI's), which takes traced paths' trace rows every
+//! [`TRACE_SPILL_ROWS`] rows and each finished path's other rows, so that memory does not grow
+//! with the horizon (issue 6).
+//!
 //! A [`RunPlan`] is a validated config plus the initial network, with everything derived once
 //! (steps, stage parameters, the spiral rule, the Yuma layout, trace spacing, the start's top 10).
 //! [`run_point`] cuts a range of path ids into batches of `run.batch_paths`, runs each batch's
