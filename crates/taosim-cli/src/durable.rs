@@ -1001,33 +1001,40 @@ struct SpilledPath {
 
 #[derive(Debug, Default)]
 struct SpillState {
-    file: Option<File>,
-    /// Bytes written to the file.
+    file: Option<Arc<File>>,
+    /// Bytes reserved in the file so far.
     end: u64,
     paths: std::collections::HashMap<(u32, u32), SpilledPath>,
     /// The first I/O error (reported when the unit is gathered).
     error: Option<anyhow::Error>,
-    /// Time spent writing to the file (summed over the threads).
-    busy: std::time::Duration,
 }
 
 /// The run's [`RecordSpill`] (issue 6, memory flat in the horizon): the rows the engine hands
 /// over while a unit runs (traced paths' trace rows every few thousand rows, every finished
-/// path's subnet rows and events) are appended, encoded as in a part, to one file
+/// path's subnet rows and events) are written, encoded as in a part, to one file
 /// `parts/spill.tmp`, with an index of where each path's rows lie; [`write_part`] copies them
 /// into the unit's part in path order, and [`Spill::reset`] empties the file for the next unit.
 /// The file is scratch space, not a durable record: a run that stops loses it and reruns the
 /// unit, as it always did.
+///
+/// The lock covers only the index and the reservation of a byte range; each thread writes its
+/// range itself (`pwrite`), so a thread descheduled mid-write does not stall the others.
 #[derive(Debug)]
 pub(crate) struct Spill {
     path: PathBuf,
     state: std::sync::Mutex<SpillState>,
+    /// Nanoseconds spent writing (summed over the threads).
+    busy_ns: std::sync::atomic::AtomicU64,
 }
 
 impl Spill {
     /// A spill in `dir/parts/` (the file is created on the first rows).
     pub(crate) fn new(dir: &Path) -> Self {
-        Self { path: dir.join(PARTS_DIR).join(SPILL_FILE), state: Default::default() }
+        Self {
+            path: dir.join(PARTS_DIR).join(SPILL_FILE),
+            state: Default::default(),
+            busy_ns: Default::default(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SpillState> {
@@ -1035,39 +1042,50 @@ impl Spill {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends `bytes` (`rows` rows) and returns where they lie.
-    fn append(&self, s: &mut SpillState, bytes: &[u8], rows: u64) -> anyhow::Result<Extent> {
-        use std::io::{Seek as _, SeekFrom};
-        if s.file.is_none() {
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&self.path)
-                .with_context(|| format!("cannot create {}", self.path.display()))?;
-            s.file = Some(file);
-            s.end = 0;
-        }
-        let offset = s.end;
-        let file = s.file.as_mut().expect("opened above");
-        file.seek(SeekFrom::Start(offset))
-            .and_then(|_| file.write_all(bytes))
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        s.end += bytes.len() as u64;
-        Ok(Extent { offset, len: bytes.len() as u64, rows })
-    }
-
-    /// Runs `f` under the lock, keeping its first error and the time it took.
-    fn record(&self, f: impl FnOnce(&Self, &mut SpillState) -> anyhow::Result<()>) {
+    /// Reserves room for `bytes` at the end of the file, lets `index` note the offset, and
+    /// writes them there; an error is kept for [`Spill::take_error`].
+    fn write(&self, bytes: &[u8], index: impl FnOnce(&mut SpillState, u64)) {
+        use std::os::unix::fs::FileExt as _;
+        let reserved = {
+            let mut s = self.lock();
+            if s.error.is_some() {
+                return;
+            }
+            if s.file.is_none() {
+                let opened = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .with_context(|| format!("cannot create {}", self.path.display()));
+                match opened {
+                    Ok(file) => s.file = Some(Arc::new(file)),
+                    Err(e) => {
+                        s.error = Some(e);
+                        return;
+                    }
+                }
+                s.end = 0;
+            }
+            let offset = s.end;
+            s.end += bytes.len() as u64;
+            index(&mut s, offset);
+            (Arc::clone(s.file.as_ref().expect("opened above")), offset)
+        };
+        let (file, offset) = reserved;
         let started = std::time::Instant::now();
-        let mut s = self.lock();
-        if s.error.is_none() {
-            if let Err(e) = f(self, &mut s) {
-                s.error = Some(e);
+        let written = file.write_all_at(bytes, offset);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        if let Err(e) = written {
+            let mut s = self.lock();
+            if s.error.is_none() {
+                s.error = Some(
+                    anyhow::Error::new(e).context(format!("cannot write {}", self.path.display())),
+                );
             }
         }
-        s.busy += started.elapsed();
     }
 
     /// The first error the spill met since the last call, if any.
@@ -1077,7 +1095,7 @@ impl Spill {
 
     /// Seconds spent writing spilled rows so far (summed over the threads).
     pub(crate) fn busy_s(&self) -> f64 {
-        self.lock().busy.as_secs_f64()
+        self.busy_ns.load(Ordering::Relaxed) as f64 * 1e-9
     }
 
     /// Rows of `section` held for the paths of `paths` of `point`.
@@ -1093,7 +1111,8 @@ impl Spill {
             .sum()
     }
 
-    /// Copies the rows of `section` held for `path` of `point` to `w`.
+    /// Copies the rows of `section` held for `path` of `point` to `w` (once the unit's paths are
+    /// done: every reserved range is written by then).
     fn copy(
         &self,
         point: u32,
@@ -1101,27 +1120,29 @@ impl Spill {
         section: Section,
         w: &mut impl Write,
     ) -> anyhow::Result<()> {
-        use std::io::{Read as _, Seek as _, SeekFrom};
-        let mut s = self.lock();
-        let extents: Vec<Extent> = match s.paths.get(&(point, path)) {
-            None => return Ok(()),
-            Some(p) => match section {
-                Section::Subnets => p.subnets.into_iter().collect(),
-                Section::Events => p.events.into_iter().collect(),
-                Section::Traces => p.traces.clone(),
-            },
+        use std::os::unix::fs::FileExt as _;
+        let (extents, file) = {
+            let s = self.lock();
+            let extents: Vec<Extent> = match s.paths.get(&(point, path)) {
+                None => return Ok(()),
+                Some(p) => match section {
+                    Section::Subnets => p.subnets.into_iter().collect(),
+                    Section::Events => p.events.into_iter().collect(),
+                    Section::Traces => p.traces.clone(),
+                },
+            };
+            let Some(file) = s.file.clone() else { return Ok(()) };
+            (extents, file)
         };
-        let Some(file) = s.file.as_mut() else { return Ok(()) };
         let cannot_read = || format!("cannot read {}", self.path.display());
         let mut buf = vec![0; ENCODE_CHUNK_BYTES];
         for e in extents {
-            file.seek(SeekFrom::Start(e.offset)).with_context(cannot_read)?;
-            let mut left = e.len;
-            while left > 0 {
-                let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                file.read_exact(&mut buf[..n]).with_context(cannot_read)?;
+            let mut at = e.offset;
+            while at < e.offset + e.len {
+                let n = buf.len().min(usize::try_from(e.offset + e.len - at).unwrap_or(usize::MAX));
+                file.read_exact_at(&mut buf[..n], at).with_context(cannot_read)?;
                 w.write_all(&buf[..n])?;
-                left -= n as u64;
+                at += n as u64;
             }
         }
         Ok(())
@@ -1154,14 +1175,13 @@ impl RecordSpill for Spill {
         for t in rows {
             e.trace(t);
         }
-        self.record(|me, s| {
-            let extent = me.append(s, &e.0, rows.len() as u64)?;
+        let (len, rows) = (e.0.len() as u64, rows.len() as u64);
+        self.write(&e.0, |s, offset| {
             let p = s.paths.entry((point, path)).or_default();
             if fresh {
                 p.traces.clear();
             }
-            p.traces.push(extent);
-            Ok(())
+            p.traces.push(Extent { offset, len, rows });
         });
     }
 
@@ -1170,18 +1190,19 @@ impl RecordSpill for Spill {
         for r in subnets {
             e.subnet(r);
         }
-        let subnet_bytes = e.0.len();
+        let subnet_bytes = e.0.len() as u64;
         for v in events {
             e.event(v);
         }
-        self.record(|me, s| {
-            let (sub, ev) = e.0.split_at(subnet_bytes);
-            let sub = me.append(s, sub, subnets.len() as u64)?;
-            let ev = me.append(s, ev, events.len() as u64)?;
+        let event_bytes = e.0.len() as u64 - subnet_bytes;
+        self.write(&e.0, |s, offset| {
             let p = s.paths.entry((point, path)).or_default();
-            p.subnets = Some(sub);
-            p.events = Some(ev);
-            Ok(())
+            p.subnets = Some(Extent { offset, len: subnet_bytes, rows: subnets.len() as u64 });
+            p.events = Some(Extent {
+                offset: offset + subnet_bytes,
+                len: event_bytes,
+                rows: events.len() as u64,
+            });
         });
     }
 }
