@@ -21,6 +21,7 @@ mod guards;
 mod precision;
 mod properties;
 mod runs;
+mod spill;
 mod stages;
 mod sweep;
 mod sweep_configs;

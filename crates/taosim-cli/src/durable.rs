@@ -9,6 +9,10 @@
 //! network, version), the shard, and what [`finalize`] needs to build the outputs without the
 //! config. `state.json` says `running`, `interrupted` or `failed`.
 //!
+//! While a unit runs, its paths' rows leave memory through the run's [`Spill`] (one scratch file,
+//! `parts/spill.tmp`, emptied after each unit), and its part is written and later read as a
+//! stream, so memory does not grow with the horizon (issue 6).
+//!
 //! [`finalize`] reads the part files in unit order and streams them through the one writer
 //! (`output::RunWriter`), folding the outcomes in path order into each point's accumulator: so
 //! the outputs of a run, of a resumed run and of merged shards are the same bytes, because they
@@ -19,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use taosim_core::engine::RecordSpill;
 use taosim_core::estimate::PointAccumulator;
 use taosim_core::records::{
     BatchRecords, EventKind, EventRecord, PathOutcome, PointSummary, SubnetRecord, TraceRecord,
@@ -159,16 +164,6 @@ impl Unit {
     pub(crate) fn file_name(&self) -> String {
         format!("{:010}-{:010}.part", self.point, self.batch)
     }
-}
-
-/// FNV-1a, 64 bits: a stable hash (unlike std's) for identities and checksums.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 impl Job {
@@ -331,12 +326,22 @@ impl Job {
 /// Writes `bytes` to `path` through `path.tmp`, `fsync` and a rename, then syncs the folder:
 /// after it returns the file is complete on disk, and before, `path` does not exist.
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_durable_with(path, |mut file| {
+        file.write_all(bytes)?;
+        Ok(file)
+    })
+}
+
+/// [`write_durable`] of what `write` writes to the (temporary) file it gets and hands back.
+fn write_durable_with(
+    path: &Path,
+    write: impl FnOnce(File) -> anyhow::Result<File>,
+) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut file =
-        File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let file = write(file).with_context(|| format!("cannot write {}", tmp.display()))?;
     file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
     drop(file);
     std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {}", tmp.display()))?;
@@ -383,6 +388,53 @@ pub(crate) fn parts_present(dir: &Path) -> anyhow::Result<std::collections::Hash
 }
 
 // ---- part encoding -------------------------------------------------------------------------
+//
+// A part is: magic, (point, batch, first path, end path), the subnet rows, the events, the trace
+// rows (each section a count and the rows), the per-path outcomes, and an FNV-1a checksum of all
+// that. It is written and read as a stream, never held whole: its rows come from the engine's
+// batch in memory and from the run's [`Spill`] file, and go to the writer in chunks.
+
+/// FNV-1a (64 bits) of a byte stream.
+#[derive(Clone, Copy, Debug)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash (unlike std's) for identities and checksums.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    h.update(bytes);
+    h.0
+}
+
+/// A writer that hashes what passes through it (the part's checksum).
+struct Hashing<W> {
+    inner: W,
+    hash: Fnv,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 struct Enc(Vec<u8>);
 
@@ -416,11 +468,104 @@ impl Enc {
         self.len(s.len());
         self.0.extend_from_slice(s.as_bytes());
     }
+
+    fn subnet(&mut self, s: &SubnetRecord) {
+        self.u32(s.point);
+        self.u32(s.path);
+        self.u16(s.netuid);
+        self.u32(s.occupant);
+        self.str(&s.name);
+        self.u32(s.start_step);
+        for x in [
+            s.start_price,
+            s.end_price,
+            s.start_tao,
+            s.end_tao,
+            s.start_alpha,
+            s.end_alpha,
+            s.min_price,
+            s.peak_price,
+        ] {
+            self.f64(x);
+        }
+        self.bool(s.spiral);
+        self.opt_u32(s.spiral_step);
+        self.bool(s.pruned);
+        self.opt_u32(s.pruned_step);
+        for x in [
+            s.mean_share,
+            s.cartel_share,
+            s.staker_return,
+            s.root_return,
+            s.exit_slippage_1pct,
+            s.exit_slippage_10pct,
+        ] {
+            self.f64(x);
+        }
+    }
+
+    fn event(&mut self, v: &EventRecord) {
+        self.u32(v.point);
+        self.u32(v.path);
+        self.u32(v.step);
+        self.u32(v.block);
+        self.u16(v.netuid);
+        self.u8(kind_code(v.kind));
+        self.f64(v.value);
+        self.f64(v.value2);
+    }
+
+    fn trace(&mut self, t: &TraceRecord) {
+        self.u32(t.point);
+        self.u32(t.path);
+        self.u32(t.step);
+        self.f64(t.day);
+        self.u16(t.netuid);
+        self.bool(t.active);
+        for x in [t.price, t.moving_price, t.tao, t.alpha, t.share, t.flow_ema] {
+            self.f64(x);
+        }
+    }
+
+    fn outcome(&mut self, o: &PathOutcome) {
+        self.u32(o.path);
+        self.u32(o.spirals);
+        self.bool(o.top10_spiral);
+        self.len(o.spiral_by_slot.len());
+        for &b in &o.spiral_by_slot {
+            self.bool(b);
+        }
+        self.len(o.spiral_steps.len());
+        for &s in &o.spiral_steps {
+            self.u32(s);
+        }
+        self.u32(o.prunings);
+        self.f64(o.pool_tao_end);
+        self.u32(o.zero_share_end);
+        self.f64(o.min_reserve);
+        self.f64(o.max_alpha_issuance);
+        self.f64(o.conservation_residual);
+    }
+
+    /// Writes what was encoded to `w` and starts over (the buffer's capacity is kept).
+    fn drain_to(&mut self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.0)?;
+        self.0.clear();
+        Ok(())
+    }
 }
 
-struct Dec<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Encoded bytes gathered before they are written (bounds the encoder's buffer).
+const ENCODE_CHUNK_BYTES: usize = 1 << 16;
+
+/// Rows decoded from a part before they are handed on to the writer (which gathers them into
+/// record batches of its own fixed size, so this only bounds the decoder's buffer).
+const DECODE_CHUNK_ROWS: usize = 1_024;
+
+struct Dec<R> {
+    r: R,
+    /// Bytes of the part's body not read yet.
+    left: u64,
 }
 
 /// A part file that does not decode (truncated, corrupt or of another format).
@@ -430,24 +575,27 @@ struct Corrupt;
 
 type DecResult<T> = Result<T, Corrupt>;
 
-impl Dec<'_> {
-    fn take(&mut self, n: usize) -> DecResult<&[u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(Corrupt)?;
-        let s = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(s)
+impl<R: std::io::Read> Dec<R> {
+    fn take<const N: usize>(&mut self) -> DecResult<[u8; N]> {
+        if self.left < N as u64 {
+            return Err(Corrupt);
+        }
+        let mut b = [0; N];
+        self.r.read_exact(&mut b).map_err(|_| Corrupt)?;
+        self.left -= N as u64;
+        Ok(b)
     }
     fn u8(&mut self) -> DecResult<u8> {
-        Ok(self.take(1)?[0])
+        Ok(self.take::<1>()?[0])
     }
     fn u16(&mut self) -> DecResult<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().map_err(|_| Corrupt)?))
+        Ok(u16::from_le_bytes(self.take()?))
     }
     fn u32(&mut self) -> DecResult<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Corrupt)?))
+        Ok(u32::from_le_bytes(self.take()?))
     }
     fn u64(&mut self) -> DecResult<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Corrupt)?))
+        Ok(u64::from_le_bytes(self.take()?))
     }
     fn f64(&mut self) -> DecResult<f64> {
         Ok(f64::from_bits(self.u64()?))
@@ -465,149 +613,33 @@ impl Dec<'_> {
         Ok(some.then_some(x))
     }
     fn len(&mut self) -> DecResult<usize> {
-        let n = usize::try_from(self.u64()?).map_err(|_| Corrupt)?;
+        let n = self.u64()?;
         // A length can never exceed the bytes left: refuse before allocating.
-        if n > self.bytes.len() - self.at { Err(Corrupt) } else { Ok(n) }
+        if n > self.left { Err(Corrupt) } else { usize::try_from(n).map_err(|_| Corrupt) }
     }
     fn str(&mut self) -> DecResult<String> {
         let n = self.len()?;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Corrupt)
+        let mut bytes = vec![0; n];
+        self.r.read_exact(&mut bytes).map_err(|_| Corrupt)?;
+        self.left -= n as u64;
+        String::from_utf8(bytes).map_err(|_| Corrupt)
     }
-}
 
-fn kind_code(kind: EventKind) -> u8 {
-    match kind {
-        EventKind::Registered => 0,
-        EventKind::Pruned => 1,
-        EventKind::Spiral => 2,
-    }
-}
-
-/// Encodes one finished unit (its rows and outcomes) with a trailing FNV-1a checksum.
-pub(crate) fn encode_part(unit: &Unit, r: &BatchRecords) -> Vec<u8> {
-    let mut e = Enc(Vec::with_capacity(
-        64 + r.subnets.len() * 200 + r.events.len() * 40 + r.traces.len() * 80,
-    ));
-    e.0.extend_from_slice(PART_MAGIC);
-    e.u32(unit.point);
-    e.u32(unit.batch);
-    e.u32(unit.first_path);
-    e.u32(unit.end_path);
-    e.len(r.subnets.len());
-    for s in &r.subnets {
-        e.u32(s.point);
-        e.u32(s.path);
-        e.u16(s.netuid);
-        e.u32(s.occupant);
-        e.str(&s.name);
-        e.u32(s.start_step);
-        for x in [
-            s.start_price,
-            s.end_price,
-            s.start_tao,
-            s.end_tao,
-            s.start_alpha,
-            s.end_alpha,
-            s.min_price,
-            s.peak_price,
-        ] {
-            e.f64(x);
-        }
-        e.bool(s.spiral);
-        e.opt_u32(s.spiral_step);
-        e.bool(s.pruned);
-        e.opt_u32(s.pruned_step);
-        for x in [
-            s.mean_share,
-            s.cartel_share,
-            s.staker_return,
-            s.root_return,
-            s.exit_slippage_1pct,
-            s.exit_slippage_10pct,
-        ] {
-            e.f64(x);
-        }
-    }
-    e.len(r.events.len());
-    for v in &r.events {
-        e.u32(v.point);
-        e.u32(v.path);
-        e.u32(v.step);
-        e.u32(v.block);
-        e.u16(v.netuid);
-        e.u8(kind_code(v.kind));
-        e.f64(v.value);
-        e.f64(v.value2);
-    }
-    e.len(r.traces.len());
-    for t in &r.traces {
-        e.u32(t.point);
-        e.u32(t.path);
-        e.u32(t.step);
-        e.f64(t.day);
-        e.u16(t.netuid);
-        e.bool(t.active);
-        for x in [t.price, t.moving_price, t.tao, t.alpha, t.share, t.flow_ema] {
-            e.f64(x);
-        }
-    }
-    e.len(r.outcomes.len());
-    for o in &r.outcomes {
-        e.u32(o.path);
-        e.u32(o.spirals);
-        e.bool(o.top10_spiral);
-        e.len(o.spiral_by_slot.len());
-        for &b in &o.spiral_by_slot {
-            e.bool(b);
-        }
-        e.len(o.spiral_steps.len());
-        for &s in &o.spiral_steps {
-            e.u32(s);
-        }
-        e.u32(o.prunings);
-        e.f64(o.pool_tao_end);
-        e.u32(o.zero_share_end);
-        e.f64(o.min_reserve);
-        e.f64(o.max_alpha_issuance);
-        e.f64(o.conservation_residual);
-    }
-    let sum = fnv1a(&e.0);
-    e.u64(sum);
-    e.0
-}
-
-/// Decodes a part of `unit`, checking the checksum and that it is that unit's.
-fn decode_part(unit: &Unit, bytes: &[u8]) -> DecResult<BatchRecords> {
-    let body_len = bytes.len().checked_sub(8).ok_or(Corrupt)?;
-    let (body, sum) = bytes.split_at(body_len);
-    if fnv1a(body) != u64::from_le_bytes(sum.try_into().map_err(|_| Corrupt)?) {
-        return Err(Corrupt);
-    }
-    let mut d = Dec { bytes: body, at: 0 };
-    if d.take(8)? != PART_MAGIC {
-        return Err(Corrupt);
-    }
-    let head = [d.u32()?, d.u32()?, d.u32()?, d.u32()?];
-    if head != [unit.point, unit.batch, unit.first_path, unit.end_path] {
-        return Err(Corrupt);
-    }
-    let mut r =
-        BatchRecords { point: unit.point, first_path: unit.first_path, ..BatchRecords::default() };
-    for _ in 0..d.len()? {
-        let (point, path, netuid, occupant) = (d.u32()?, d.u32()?, d.u16()?, d.u32()?);
-        let name = d.str()?;
-        let start_step = d.u32()?;
+    fn subnet(&mut self) -> DecResult<SubnetRecord> {
+        let (point, path, netuid, occupant) = (self.u32()?, self.u32()?, self.u16()?, self.u32()?);
+        let name = self.str()?;
+        let start_step = self.u32()?;
         let mut a = [0.0; 8];
         for x in &mut a {
-            *x = d.f64()?;
+            *x = self.f64()?;
         }
         let (spiral, spiral_step, pruned, pruned_step) =
-            (d.bool()?, d.opt_u32()?, d.bool()?, d.opt_u32()?);
+            (self.bool()?, self.opt_u32()?, self.bool()?, self.opt_u32()?);
         let mut b = [0.0; 6];
         for x in &mut b {
-            *x = d.f64()?;
+            *x = self.f64()?;
         }
-        r.subnets.push(SubnetRecord {
+        Ok(SubnetRecord {
             point,
             path,
             netuid,
@@ -632,27 +664,30 @@ fn decode_part(unit: &Unit, bytes: &[u8]) -> DecResult<BatchRecords> {
             root_return: b[3],
             exit_slippage_1pct: b[4],
             exit_slippage_10pct: b[5],
-        });
+        })
     }
-    for _ in 0..d.len()? {
-        let (point, path, step, block, netuid) = (d.u32()?, d.u32()?, d.u32()?, d.u32()?, d.u16()?);
-        let kind = match d.u8()? {
+
+    fn event(&mut self) -> DecResult<EventRecord> {
+        let (point, path, step, block, netuid) =
+            (self.u32()?, self.u32()?, self.u32()?, self.u32()?, self.u16()?);
+        let kind = match self.u8()? {
             0 => EventKind::Registered,
             1 => EventKind::Pruned,
             2 => EventKind::Spiral,
             _ => return Err(Corrupt),
         };
-        let (value, value2) = (d.f64()?, d.f64()?);
-        r.events.push(EventRecord { point, path, step, block, netuid, kind, value, value2 });
+        let (value, value2) = (self.f64()?, self.f64()?);
+        Ok(EventRecord { point, path, step, block, netuid, kind, value, value2 })
     }
-    for _ in 0..d.len()? {
+
+    fn trace(&mut self) -> DecResult<TraceRecord> {
         let (point, path, step, day, netuid, active) =
-            (d.u32()?, d.u32()?, d.u32()?, d.f64()?, d.u16()?, d.bool()?);
+            (self.u32()?, self.u32()?, self.u32()?, self.f64()?, self.u16()?, self.bool()?);
         let mut a = [0.0; 6];
         for x in &mut a {
-            *x = d.f64()?;
+            *x = self.f64()?;
         }
-        r.traces.push(TraceRecord {
+        Ok(TraceRecord {
             point,
             path,
             step,
@@ -665,46 +700,516 @@ fn decode_part(unit: &Unit, bytes: &[u8]) -> DecResult<BatchRecords> {
             alpha: a[3],
             share: a[4],
             flow_ema: a[5],
-        });
+        })
     }
-    for _ in 0..d.len()? {
-        let (path, spirals, top10_spiral) = (d.u32()?, d.u32()?, d.bool()?);
-        let spiral_by_slot = (0..d.len()?).map(|_| d.bool()).collect::<DecResult<_>>()?;
-        let spiral_steps = (0..d.len()?).map(|_| d.u32()).collect::<DecResult<_>>()?;
-        r.outcomes.push(PathOutcome {
+
+    fn outcome(&mut self) -> DecResult<PathOutcome> {
+        let (path, spirals, top10_spiral) = (self.u32()?, self.u32()?, self.bool()?);
+        let spiral_by_slot = (0..self.len()?).map(|_| self.bool()).collect::<DecResult<_>>()?;
+        let spiral_steps = (0..self.len()?).map(|_| self.u32()).collect::<DecResult<_>>()?;
+        Ok(PathOutcome {
             path,
             spirals,
             top10_spiral,
             spiral_by_slot,
             spiral_steps,
-            prunings: d.u32()?,
-            pool_tao_end: d.f64()?,
-            zero_share_end: d.u32()?,
-            min_reserve: d.f64()?,
-            max_alpha_issuance: d.f64()?,
-            conservation_residual: d.f64()?,
-        });
+            prunings: self.u32()?,
+            pool_tao_end: self.f64()?,
+            zero_share_end: self.u32()?,
+            min_reserve: self.f64()?,
+            max_alpha_issuance: self.f64()?,
+            conservation_residual: self.f64()?,
+        })
     }
-    if d.at != body.len() || r.outcomes.len() as u64 != u64::from(unit.end_path - unit.first_path) {
-        return Err(Corrupt);
+
+    /// Decodes a section of `n` rows, handing them to `push` in chunks of [`DECODE_CHUNK_ROWS`].
+    fn rows<T>(
+        &mut self,
+        row: fn(&mut Self) -> DecResult<T>,
+        mut push: impl FnMut(&[T]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let n = self.len()?;
+        let mut chunk = Vec::with_capacity(n.min(DECODE_CHUNK_ROWS));
+        for _ in 0..n {
+            chunk.push(row(self)?);
+            if chunk.len() == DECODE_CHUNK_ROWS {
+                push(&chunk)?;
+                chunk.clear();
+            }
+        }
+        if !chunk.is_empty() {
+            push(&chunk)?;
+        }
+        Ok(())
     }
+}
+
+fn kind_code(kind: EventKind) -> u8 {
+    match kind {
+        EventKind::Registered => 0,
+        EventKind::Pruned => 1,
+        EventKind::Spiral => 2,
+    }
+}
+
+/// The sections of a part that a [`Spill`] can hold rows of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Section {
+    Subnets,
+    Events,
+    Traces,
+}
+
+/// A part being written: the hashed output and the encoder's buffer.
+struct PartOut<W> {
+    w: Hashing<W>,
+    e: Enc,
+}
+
+impl<W: Write> PartOut<W> {
+    /// Writes one section (count, then the rows of each path in path order: the rows the spill
+    /// holds for it, then those of `rows` that belong to it).
+    fn section<T>(
+        &mut self,
+        unit: &Unit,
+        (section, spill): (Section, Option<&Spill>),
+        rows: &[T],
+        path_of: fn(&T) -> u32,
+        encode: fn(&mut Enc, &T),
+    ) -> anyhow::Result<()> {
+        let Self { w, e } = self;
+        let paths = unit.first_path..unit.end_path;
+        let spilled: u64 = spill.map_or(0, |s| s.rows(unit.point, paths.clone(), section));
+        e.len(rows.len() + spilled as usize);
+        let mut k = 0;
+        for path in paths {
+            if let Some(s) = spill {
+                e.drain_to(w)?;
+                s.copy(unit.point, path, section, w)?;
+            }
+            while k < rows.len() && path_of(&rows[k]) == path {
+                encode(e, &rows[k]);
+                k += 1;
+                if e.0.len() >= ENCODE_CHUNK_BYTES {
+                    e.drain_to(w)?;
+                }
+            }
+        }
+        // Rows outside the unit's paths cannot come from the engine; keep them all the same so
+        // the count stays true.
+        for r in &rows[k..] {
+            encode(e, r);
+        }
+        e.drain_to(w)?;
+        Ok(())
+    }
+}
+
+/// Writes one finished unit (its rows and outcomes, with those `spill` holds for its paths)
+/// to `w`, then the checksum.
+fn encode_part_into<W: Write>(
+    w: W,
+    unit: &Unit,
+    r: &BatchRecords,
+    spill: Option<&Spill>,
+) -> anyhow::Result<W> {
+    let mut out = PartOut {
+        w: Hashing { inner: w, hash: Fnv::new() },
+        e: Enc(Vec::with_capacity(ENCODE_CHUNK_BYTES + 4096)),
+    };
+    let e = &mut out.e;
+    e.0.extend_from_slice(PART_MAGIC);
+    e.u32(unit.point);
+    e.u32(unit.batch);
+    e.u32(unit.first_path);
+    e.u32(unit.end_path);
+    out.section(unit, (Section::Subnets, spill), &r.subnets, |s| s.path, Enc::subnet)?;
+    out.section(unit, (Section::Events, spill), &r.events, |v| v.path, Enc::event)?;
+    out.section(unit, (Section::Traces, spill), &r.traces, |t| t.path, Enc::trace)?;
+    let PartOut { mut w, mut e } = out;
+    e.len(r.outcomes.len());
+    for o in &r.outcomes {
+        e.outcome(o);
+    }
+    e.drain_to(&mut w)?;
+    let Hashing { mut inner, hash } = w;
+    inner.write_all(&hash.0.to_le_bytes())?;
+    Ok(inner)
+}
+
+/// Encodes one finished unit (its rows and outcomes) with a trailing FNV-1a checksum.
+#[cfg(test)]
+fn encode_part(unit: &Unit, r: &BatchRecords) -> Vec<u8> {
+    encode_part_into(Vec::new(), unit, r, None).expect("writing to memory does not fail")
+}
+
+/// Where a part's rows go while it is read.
+trait PartRows {
+    fn subnets(&mut self, rows: &[SubnetRecord]) -> anyhow::Result<()>;
+    fn events(&mut self, rows: &[EventRecord]) -> anyhow::Result<()>;
+    fn traces(&mut self, rows: &[TraceRecord]) -> anyhow::Result<()>;
+    fn outcome(&mut self, outcome: &PathOutcome);
+}
+
+impl PartRows for BatchRecords {
+    fn subnets(&mut self, rows: &[SubnetRecord]) -> anyhow::Result<()> {
+        self.subnets.extend_from_slice(rows);
+        Ok(())
+    }
+    fn events(&mut self, rows: &[EventRecord]) -> anyhow::Result<()> {
+        self.events.extend_from_slice(rows);
+        Ok(())
+    }
+    fn traces(&mut self, rows: &[TraceRecord]) -> anyhow::Result<()> {
+        self.traces.extend_from_slice(rows);
+        Ok(())
+    }
+    fn outcome(&mut self, outcome: &PathOutcome) {
+        self.outcomes.push(outcome.clone());
+    }
+}
+
+/// Decodes the body (`body_len` bytes, checksum already checked) of a part of `unit` from `r`.
+fn decode_body(
+    unit: &Unit,
+    r: impl std::io::Read,
+    body_len: u64,
+    out: &mut impl PartRows,
+) -> anyhow::Result<()> {
+    let mut d = Dec { r, left: body_len };
+    if d.take::<8>()? != *PART_MAGIC {
+        return Err(Corrupt.into());
+    }
+    let head = [d.u32()?, d.u32()?, d.u32()?, d.u32()?];
+    if head != [unit.point, unit.batch, unit.first_path, unit.end_path] {
+        return Err(Corrupt.into());
+    }
+    d.rows(Dec::subnet, |rows| out.subnets(rows))?;
+    d.rows(Dec::event, |rows| out.events(rows))?;
+    d.rows(Dec::trace, |rows| out.traces(rows))?;
+    let n = d.len()?;
+    for _ in 0..n {
+        out.outcome(&d.outcome()?);
+    }
+    if d.left != 0 || n as u64 != u64::from(unit.end_path - unit.first_path) {
+        return Err(Corrupt.into());
+    }
+    Ok(())
+}
+
+/// Decodes a part of `unit`, checking the checksum and that it is that unit's.
+#[cfg(test)]
+fn decode_part(unit: &Unit, bytes: &[u8]) -> anyhow::Result<BatchRecords> {
+    let body_len = bytes.len().checked_sub(8).ok_or(Corrupt)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if fnv1a(body) != u64::from_le_bytes(sum.try_into().map_err(|_| Corrupt)?) {
+        return Err(Corrupt.into());
+    }
+    let mut r =
+        BatchRecords { point: unit.point, first_path: unit.first_path, ..BatchRecords::default() };
+    decode_body(unit, body, body_len as u64, &mut r)?;
     Ok(r)
 }
 
-/// Writes unit `unit`'s records durably into `dir/parts/`.
-pub(crate) fn write_part(dir: &Path, unit: &Unit, records: &BatchRecords) -> anyhow::Result<()> {
-    write_durable(&dir.join(PARTS_DIR).join(unit.file_name()), &encode_part(unit, records))
+/// Writes unit `unit`'s records, with the rows `spill` holds for its paths, durably into
+/// `dir/parts/`, as a stream (memory does not hold the part).
+pub(crate) fn write_part(
+    dir: &Path,
+    unit: &Unit,
+    records: &BatchRecords,
+    spill: Option<&Spill>,
+) -> anyhow::Result<()> {
+    write_durable_with(&dir.join(PARTS_DIR).join(unit.file_name()), |file| {
+        let w = std::io::BufWriter::with_capacity(ENCODE_CHUNK_BYTES, file);
+        let w = encode_part_into(w, unit, records, spill)?;
+        w.into_inner().map_err(|e| e.into_error().into())
+    })
 }
 
-/// Reads and checks unit `unit`'s part from `dir/parts/`.
-pub(crate) fn read_part(dir: &Path, unit: &Unit) -> anyhow::Result<BatchRecords> {
+/// Reads unit `unit`'s part from `dir/parts/` as a stream, after checking its checksum, handing
+/// its rows to `out` in chunks.
+fn read_part(dir: &Path, unit: &Unit, out: &mut impl PartRows) -> anyhow::Result<()> {
+    use std::io::{BufReader, Read as _, Seek as _, SeekFrom};
     let path = dir.join(PARTS_DIR).join(unit.file_name());
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    decode_part(unit, &bytes).with_context(|| format!("{} is corrupt", path.display()))
+    let cannot_read = || format!("cannot read {}", path.display());
+    let corrupt = || format!("{} is corrupt", path.display());
+    let file = File::open(&path).with_context(cannot_read)?;
+    let len = file.metadata().with_context(cannot_read)?.len();
+    let body_len = len.checked_sub(8).ok_or(Corrupt).with_context(corrupt)?;
+    let mut reader = BufReader::with_capacity(ENCODE_CHUNK_BYTES, file);
+    let mut hash = Fnv::new();
+    let mut buf = vec![0; ENCODE_CHUNK_BYTES];
+    let mut left = body_len;
+    while left > 0 {
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        reader.read_exact(&mut buf[..n]).with_context(cannot_read)?;
+        hash.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut sum = [0; 8];
+    reader.read_exact(&mut sum).with_context(cannot_read)?;
+    if hash.0 != u64::from_le_bytes(sum) {
+        return Err(Corrupt).with_context(corrupt);
+    }
+    reader.seek(SeekFrom::Start(0)).with_context(cannot_read)?;
+    decode_body(unit, reader, body_len, out)
+        .map_err(|e| if e.is::<Corrupt>() { e.context(corrupt()) } else { e })
+}
+
+/// The finalizing writer and the unit's point's accumulator, as a part's reader.
+struct Finalizing<'a> {
+    writer: &'a mut RunWriter,
+    acc: &'a mut PointAccumulator,
+}
+
+impl PartRows for Finalizing<'_> {
+    fn subnets(&mut self, rows: &[SubnetRecord]) -> anyhow::Result<()> {
+        Ok(self.writer.append_subnets(rows)?)
+    }
+    fn events(&mut self, rows: &[EventRecord]) -> anyhow::Result<()> {
+        Ok(self.writer.append_events(rows)?)
+    }
+    fn traces(&mut self, rows: &[TraceRecord]) -> anyhow::Result<()> {
+        Ok(self.writer.append_traces(rows)?)
+    }
+    fn outcome(&mut self, outcome: &PathOutcome) {
+        self.acc.add(outcome);
+    }
+}
+
+// ---- spill ---------------------------------------------------------------------------------
+
+/// File in `parts/` that holds the spilled rows of the unit being run.
+const SPILL_FILE: &str = "spill.tmp";
+
+/// Bytes of a spill file: where one path's rows of one section lie.
+#[derive(Clone, Copy, Debug)]
+struct Extent {
+    offset: u64,
+    len: u64,
+    rows: u64,
+}
+
+/// What the spill holds of one path.
+#[derive(Debug, Default)]
+struct SpilledPath {
+    subnets: Option<Extent>,
+    events: Option<Extent>,
+    /// Trace rows, in the order handed over.
+    traces: Vec<Extent>,
+}
+
+#[derive(Debug, Default)]
+struct SpillState {
+    file: Option<Arc<File>>,
+    /// Bytes reserved in the file so far.
+    end: u64,
+    paths: std::collections::HashMap<(u32, u32), SpilledPath>,
+    /// The first I/O error (reported when the unit is gathered).
+    error: Option<anyhow::Error>,
+}
+
+/// The run's [`RecordSpill`] (issue 6, memory flat in the horizon): the rows the engine hands
+/// over while a unit runs (traced paths' trace rows every few thousand rows, every finished
+/// path's subnet rows and events) are written, encoded as in a part, to one file
+/// `parts/spill.tmp`, with an index of where each path's rows lie; [`write_part`] copies them
+/// into the unit's part in path order, and [`Spill::reset`] empties the file for the next unit.
+/// The file is scratch space, not a durable record: a run that stops loses it and reruns the
+/// unit, as it always did.
+///
+/// The lock covers only the index and the reservation of a byte range; each thread writes its
+/// range itself (`pwrite`), so a thread descheduled mid-write does not stall the others.
+#[derive(Debug)]
+pub(crate) struct Spill {
+    path: PathBuf,
+    state: std::sync::Mutex<SpillState>,
+    /// Nanoseconds spent writing (summed over the threads).
+    busy_ns: std::sync::atomic::AtomicU64,
+}
+
+impl Spill {
+    /// A spill in `dir/parts/` (the file is created on the first rows).
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            path: dir.join(PARTS_DIR).join(SPILL_FILE),
+            state: Default::default(),
+            busy_ns: Default::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpillState> {
+        // A panicking path thread ends the run anyway; its half-written rows are never read.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reserves room for `bytes` at the end of the file, lets `index` note the offset, and
+    /// writes them there; an error is kept for [`Spill::take_error`].
+    fn write(&self, bytes: &[u8], index: impl FnOnce(&mut SpillState, u64)) {
+        use std::os::unix::fs::FileExt as _;
+        let reserved = {
+            let mut s = self.lock();
+            if s.error.is_some() {
+                return;
+            }
+            if s.file.is_none() {
+                let opened = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .with_context(|| format!("cannot create {}", self.path.display()));
+                match opened {
+                    Ok(file) => s.file = Some(Arc::new(file)),
+                    Err(e) => {
+                        s.error = Some(e);
+                        return;
+                    }
+                }
+                s.end = 0;
+            }
+            let offset = s.end;
+            s.end += bytes.len() as u64;
+            index(&mut s, offset);
+            (Arc::clone(s.file.as_ref().expect("opened above")), offset)
+        };
+        let (file, offset) = reserved;
+        let started = std::time::Instant::now();
+        let written = file.write_all_at(bytes, offset);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        if let Err(e) = written {
+            let mut s = self.lock();
+            if s.error.is_none() {
+                s.error = Some(
+                    anyhow::Error::new(e).context(format!("cannot write {}", self.path.display())),
+                );
+            }
+        }
+    }
+
+    /// The first error the spill met since the last call, if any.
+    pub(crate) fn take_error(&self) -> anyhow::Result<()> {
+        self.lock().error.take().map_or(Ok(()), Err)
+    }
+
+    /// Seconds spent writing spilled rows so far (summed over the threads).
+    pub(crate) fn busy_s(&self) -> f64 {
+        self.busy_ns.load(Ordering::Relaxed) as f64 * 1e-9
+    }
+
+    /// Rows of `section` held for the paths of `paths` of `point`.
+    fn rows(&self, point: u32, paths: std::ops::Range<u32>, section: Section) -> u64 {
+        let s = self.lock();
+        paths
+            .filter_map(|path| s.paths.get(&(point, path)))
+            .map(|p| match section {
+                Section::Subnets => p.subnets.map_or(0, |e| e.rows),
+                Section::Events => p.events.map_or(0, |e| e.rows),
+                Section::Traces => p.traces.iter().map(|e| e.rows).sum(),
+            })
+            .sum()
+    }
+
+    /// Copies the rows of `section` held for `path` of `point` to `w` (once the unit's paths are
+    /// done: every reserved range is written by then).
+    fn copy(
+        &self,
+        point: u32,
+        path: u32,
+        section: Section,
+        w: &mut impl Write,
+    ) -> anyhow::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let (extents, file) = {
+            let s = self.lock();
+            let extents: Vec<Extent> = match s.paths.get(&(point, path)) {
+                None => return Ok(()),
+                Some(p) => match section {
+                    Section::Subnets => p.subnets.into_iter().collect(),
+                    Section::Events => p.events.into_iter().collect(),
+                    Section::Traces => p.traces.clone(),
+                },
+            };
+            let Some(file) = s.file.clone() else { return Ok(()) };
+            (extents, file)
+        };
+        let cannot_read = || format!("cannot read {}", self.path.display());
+        let mut buf = vec![0; ENCODE_CHUNK_BYTES];
+        for e in extents {
+            let mut at = e.offset;
+            while at < e.offset + e.len {
+                let n = buf.len().min(usize::try_from(e.offset + e.len - at).unwrap_or(usize::MAX));
+                file.read_exact_at(&mut buf[..n], at).with_context(cannot_read)?;
+                w.write_all(&buf[..n])?;
+                at += n as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets every row held (after the unit's part is written): the file is emptied.
+    pub(crate) fn reset(&self) -> anyhow::Result<()> {
+        let mut s = self.lock();
+        s.paths.clear();
+        s.end = 0;
+        if let Some(file) = &s.file {
+            file.set_len(0).with_context(|| format!("cannot empty {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the file (at the end of the run).
+    pub(crate) fn close(&self) {
+        let mut s = self.lock();
+        s.paths.clear();
+        if s.file.take().is_some() {
+            std::fs::remove_file(&self.path).ok();
+        }
+    }
+}
+
+impl RecordSpill for Spill {
+    fn traces(&self, point: u32, path: u32, fresh: bool, rows: &[TraceRecord]) {
+        let mut e = Enc(Vec::with_capacity(rows.len() * 72));
+        for t in rows {
+            e.trace(t);
+        }
+        let (len, rows) = (e.0.len() as u64, rows.len() as u64);
+        self.write(&e.0, |s, offset| {
+            let p = s.paths.entry((point, path)).or_default();
+            if fresh {
+                p.traces.clear();
+            }
+            p.traces.push(Extent { offset, len, rows });
+        });
+    }
+
+    fn finished(&self, point: u32, path: u32, subnets: &[SubnetRecord], events: &[EventRecord]) {
+        let mut e = Enc(Vec::with_capacity(subnets.len() * 200 + events.len() * 40));
+        for r in subnets {
+            e.subnet(r);
+        }
+        let subnet_bytes = e.0.len() as u64;
+        for v in events {
+            e.event(v);
+        }
+        let event_bytes = e.0.len() as u64 - subnet_bytes;
+        self.write(&e.0, |s, offset| {
+            let p = s.paths.entry((point, path)).or_default();
+            p.subnets = Some(Extent { offset, len: subnet_bytes, rows: subnets.len() as u64 });
+            p.events = Some(Extent {
+                offset: offset + subnet_bytes,
+                len: event_bytes,
+                rows: events.len() as u64,
+            });
+        });
+    }
 }
 
 /// Builds the output tables in `staging` from the part files of every unit of `job`, found by
-/// `part_dir(unit)`, and returns each point's summary (see the module docs).
+/// `part_dir(unit)`, and returns each point's summary (see the module docs). Each part is read
+/// as a stream: memory holds a chunk of rows per table, not a unit.
 pub(crate) fn finalize(
     job: &Job,
     staging: &Path,
@@ -724,11 +1229,8 @@ pub(crate) fn finalize(
         })
         .collect();
     for unit in job.all_units() {
-        let records = read_part(&part_dir(&unit), &unit)?;
-        for o in &records.outcomes {
-            accs[unit.point_index].add(o);
-        }
-        writer.append_batch(&records)?;
+        let mut out = Finalizing { writer: &mut writer, acc: &mut accs[unit.point_index] };
+        read_part(&part_dir(&unit), &unit, &mut out)?;
     }
     let summaries: Vec<PointSummary> = accs.iter().map(PointAccumulator::summary).collect();
     writer.finish_with_parameters(&job.keys, &job.param_values(), &summaries)?;
@@ -778,6 +1280,129 @@ mod tests {
         for bad in ["4/4", "0/0", "1", "a/2", "-1/2", "1/2/3"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    fn subnet(path: u32, occupant: u32) -> SubnetRecord {
+        let x = f64::from(path) + f64::from(occupant) / 8.0;
+        SubnetRecord {
+            point: 1,
+            path,
+            netuid: 3,
+            occupant,
+            name: format!("sn-{path}-{occupant}"),
+            start_step: occupant,
+            start_price: x,
+            end_price: x + 1.0,
+            start_tao: x + 2.0,
+            end_tao: x + 3.0,
+            start_alpha: x + 4.0,
+            end_alpha: x + 5.0,
+            min_price: x + 6.0,
+            peak_price: x + 7.0,
+            spiral: occupant.is_multiple_of(2),
+            spiral_step: occupant.is_multiple_of(2).then_some(occupant),
+            pruned: occupant > 0,
+            pruned_step: (occupant > 0).then_some(occupant + 1),
+            mean_share: x / 10.0,
+            cartel_share: 0.0,
+            staker_return: -x,
+            root_return: x / 3.0,
+            exit_slippage_1pct: 0.01,
+            exit_slippage_10pct: 0.1,
+        }
+    }
+
+    fn event(path: u32, step: u32) -> EventRecord {
+        EventRecord {
+            point: 1,
+            path,
+            step,
+            block: 1_000 + step,
+            netuid: 5,
+            kind: EventKind::Pruned,
+            value: f64::from(step) / 7.0,
+            value2: f64::from(path),
+        }
+    }
+
+    fn trace(path: u32, row: u32) -> TraceRecord {
+        TraceRecord {
+            point: 1,
+            path,
+            step: row / 4,
+            day: f64::from(row / 4) * 0.5,
+            netuid: (row % 4 + 1) as u16,
+            active: !row.is_multiple_of(3),
+            price: f64::from(row) * 1e-3,
+            moving_price: f64::from(path),
+            tao: 1e6 + f64::from(row),
+            alpha: 2e6 - f64::from(row),
+            share: 0.25,
+            flow_ema: -f64::from(row),
+        }
+    }
+
+    /// Rows handed to a [`Spill`] out of path order (with a path whose first run is replaced by
+    /// a fresh one, and a path whose rows stay in memory) make the very part the same rows held
+    /// in memory make; the part reads back as a stream, across several chunks.
+    #[test]
+    fn spilled_rows_make_the_same_part_as_rows_in_memory() {
+        let dir = std::env::temp_dir().join(format!("taosim-spill-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let unit =
+            Unit { number: 0, point_index: 0, point: 1, batch: 2, first_path: 10, end_path: 13 };
+        let traces10: Vec<TraceRecord> = (0..40_000).map(|r| trace(10, r)).collect();
+        let traces12: Vec<TraceRecord> = (0..7).map(|r| trace(12, r)).collect();
+        let outcome = |path| PathOutcome {
+            path,
+            spiral_by_slot: vec![true, false],
+            spiral_steps: vec![path],
+            ..PathOutcome::default()
+        };
+        let full = BatchRecords {
+            point: 1,
+            first_path: 10,
+            subnets: vec![subnet(10, 0), subnet(10, 1), subnet(11, 0), subnet(12, 0)],
+            events: vec![event(10, 4), event(11, 2), event(11, 3)],
+            traces: traces10.iter().chain(&traces12).cloned().collect(),
+            outcomes: vec![outcome(10), outcome(11), outcome(12)],
+        };
+
+        let spill = Spill::new(&dir);
+        spill.traces(1, 12, true, &[trace(12, 99), trace(12, 98)]);
+        spill.traces(1, 10, true, &traces10[..5_000]);
+        spill.finished(1, 12, &[subnet(12, 0)], &[]);
+        spill.traces(1, 12, true, &traces12);
+        spill.traces(1, 10, false, &traces10[5_000..]);
+        spill.finished(1, 10, &[subnet(10, 0), subnet(10, 1)], &[event(10, 4)]);
+        spill.take_error().unwrap();
+        // Path 11 kept its rows in memory.
+        let left = BatchRecords {
+            subnets: vec![subnet(11, 0)],
+            events: vec![event(11, 2), event(11, 3)],
+            traces: Vec::new(),
+            ..full.clone()
+        };
+        write_part(&dir, &unit, &left, Some(&spill)).unwrap();
+        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
+        assert_eq!(bytes, encode_part(&unit, &full), "the same bytes as from memory");
+
+        let mut back = BatchRecords { point: 1, first_path: 10, ..BatchRecords::default() };
+        read_part(&dir, &unit, &mut back).unwrap();
+        assert_eq!(back, full);
+
+        spill.reset().unwrap();
+        assert_eq!(spill.rows(1, 10..13, Section::Traces), 0);
+        assert_eq!(std::fs::metadata(dir.join(PARTS_DIR).join(SPILL_FILE)).unwrap().len(), 0);
+        spill.close();
+        assert!(!dir.join(PARTS_DIR).join(SPILL_FILE).exists());
+
+        let mut flipped = bytes;
+        flipped[100] ^= 1;
+        std::fs::write(dir.join(PARTS_DIR).join(unit.file_name()), flipped).unwrap();
+        let err = read_part(&dir, &unit, &mut BatchRecords::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("is corrupt"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The run's output folder (model.md §12; schemas in `docs/outputs.md`).
 //!
-//! [`RunWriter`] streams each [`BatchRecords`] into Arrow IPC *files* (the random-access file
-//! format, not the stream format) as the batch completes: `subnets.arrow`, `events.arrow` and,
-//! when tracing is on, `traces.arrow`, re-chunked into record batches of a fixed
-//! [`ROWS_PER_RECORD_BATCH`] rows, so memory holds at most one engine batch plus one record batch
-//! of rows whatever the run's size. [`RunWriter::finish_with_parameters`] writes `summary.arrow` (one row per
+//! [`RunWriter`] streams rows into Arrow IPC *files* (the random-access file format, not the
+//! stream format) as they come (`durable::finalize` reads each batch's part file in chunks):
+//! `subnets.arrow`, `events.arrow` and, when tracing is on, `traces.arrow`, re-chunked into record
+//! batches of a fixed [`ROWS_PER_RECORD_BATCH`] rows, so memory holds at most one record batch of
+//! rows per table whatever the run's size or horizon. [`RunWriter::finish_with_parameters`] writes `summary.arrow` (one row per
 //! sweep point) and the footers; [`write_manifest`] writes `manifest.json`.
 //!
 //! Bytes depend only on the rows: no timestamps, no compression, the footer's metadata in key
@@ -24,9 +24,7 @@ use arrow_array::{
 };
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
-use taosim_core::records::{
-    BatchRecords, EventRecord, PointSummary, Proportion, SubnetRecord, TraceRecord,
-};
+use taosim_core::records::{EventRecord, PointSummary, Proportion, SubnetRecord, TraceRecord};
 
 /// File name of the per-occupant table.
 pub(crate) const SUBNETS_FILE: &str = "subnets.arrow";
@@ -194,12 +192,28 @@ impl<T: Clone> Chunked<T> {
         Self { table, pending: Vec::new(), columns }
     }
 
-    /// Queues `rows` and writes every full record batch.
-    fn push(&mut self, rows: &[T]) -> Result<()> {
-        self.pending.extend_from_slice(rows);
-        while self.pending.len() >= ROWS_PER_RECORD_BATCH {
-            let full: Vec<T> = self.pending.drain(..ROWS_PER_RECORD_BATCH).collect();
-            self.table.write(full.len(), (self.columns)(&full))?;
+    /// Queues `rows` and writes every full record batch. Rows are copied only into the one
+    /// pending record batch (its capacity reserved once): memory holds at most
+    /// [`ROWS_PER_RECORD_BATCH`] rows and one record batch's columns per table.
+    fn push(&mut self, mut rows: &[T]) -> Result<()> {
+        while !rows.is_empty() {
+            if self.pending.is_empty() && rows.len() >= ROWS_PER_RECORD_BATCH {
+                let (full, rest) = rows.split_at(ROWS_PER_RECORD_BATCH);
+                self.table.write(full.len(), (self.columns)(full))?;
+                rows = rest;
+                continue;
+            }
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(ROWS_PER_RECORD_BATCH);
+            }
+            let take = rows.len().min(ROWS_PER_RECORD_BATCH - self.pending.len());
+            let (now, rest) = rows.split_at(take);
+            self.pending.extend_from_slice(now);
+            rows = rest;
+            if self.pending.len() == ROWS_PER_RECORD_BATCH {
+                self.table.write(self.pending.len(), (self.columns)(&self.pending))?;
+                self.pending.clear();
+            }
         }
         Ok(())
     }
@@ -254,13 +268,32 @@ impl RunWriter {
 
     /// Appends one batch's rows (written in record batches of [`ROWS_PER_RECORD_BATCH`] rows).
     /// Trace rows are dropped when the writer was created without traces.
-    pub(crate) fn append_batch(&mut self, batch: &BatchRecords) -> Result<()> {
-        self.subnets.push(&batch.subnets)?;
-        self.events.push(&batch.events)?;
-        if let Some(traces) = &mut self.traces {
-            traces.push(&batch.traces)?;
+    #[cfg(test)]
+    pub(crate) fn append_batch(
+        &mut self,
+        batch: &taosim_core::records::BatchRecords,
+    ) -> Result<()> {
+        self.append_subnets(&batch.subnets)?;
+        self.append_events(&batch.events)?;
+        self.append_traces(&batch.traces)
+    }
+
+    /// Appends rows of `subnets.arrow` (after every row appended before).
+    pub(crate) fn append_subnets(&mut self, rows: &[SubnetRecord]) -> Result<()> {
+        self.subnets.push(rows)
+    }
+
+    /// Appends rows of `events.arrow`.
+    pub(crate) fn append_events(&mut self, rows: &[EventRecord]) -> Result<()> {
+        self.events.push(rows)
+    }
+
+    /// Appends rows of `traces.arrow` (dropped when the writer was created without traces).
+    pub(crate) fn append_traces(&mut self, rows: &[TraceRecord]) -> Result<()> {
+        match &mut self.traces {
+            Some(traces) => traces.push(rows),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Writes `summary.arrow` with one `Float64` column per name in `parameter_names` (the swept
@@ -657,7 +690,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, UInt16Type, UInt32Type};
     use arrow_ipc::reader::FileReader;
-    use taosim_core::records::EventKind;
+    use taosim_core::records::{BatchRecords, EventKind};
 
     /// Closes `writer` with a summary without parameter columns (as `taosim run` on one point).
     fn finish(writer: RunWriter, summaries: &[PointSummary]) {
@@ -745,6 +778,45 @@ mod tests {
             alpha: 4000.0,
             share: 0.5,
             flow_ema: -0.25,
+        }
+    }
+
+    /// Rows handed over in pieces of any size (smaller and larger than a record batch, some
+    /// ending exactly on a boundary) make the same `traces.arrow`, byte for byte, as all rows at
+    /// once, in record batches of [`ROWS_PER_RECORD_BATCH`] rows and one last partial one.
+    #[test]
+    fn pieces_of_any_size_make_the_same_file() {
+        let n = 2 * ROWS_PER_RECORD_BATCH + 1_000;
+        let rows: Vec<TraceRecord> =
+            (0..n).map(|i| trace(0, (i / 1_000) as u32, (i % 1_000) as u32, 1)).collect();
+        let write = |name: &str, pieces: &[usize]| {
+            let dir = scratch_dir(name);
+            let mut writer = RunWriter::create(&dir, true).unwrap();
+            let mut at = 0;
+            for &len in pieces {
+                writer.append_traces(&rows[at..at + len]).unwrap();
+                at += len;
+            }
+            assert_eq!(at, n);
+            finish(writer, &[]);
+            let bytes = std::fs::read(dir.join(TRACES_FILE)).unwrap();
+            let file = File::open(dir.join(TRACES_FILE)).unwrap();
+            let sizes: Vec<usize> =
+                FileReader::try_new(file, None).unwrap().map(|b| b.unwrap().num_rows()).collect();
+            (bytes, sizes)
+        };
+        let (whole, sizes) = write("pieces-whole", &[n]);
+        assert_eq!(sizes, [ROWS_PER_RECORD_BATCH, ROWS_PER_RECORD_BATCH, 1_000]);
+        let r = ROWS_PER_RECORD_BATCH;
+        for (k, pieces) in [
+            vec![1, r - 1, r, 1_000],
+            vec![3, r + 5, 7, r - 15, 1_000],
+            vec![1_024; n / 1_024].into_iter().chain([n % 1_024]).collect(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(write(&format!("pieces-{k}"), pieces), (whole.clone(), sizes.clone()));
         }
     }
 

@@ -21,11 +21,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
-use taosim_core::engine::RunPlan;
+use taosim_core::engine::{RecordSpill, RunPlan};
 use taosim_core::records::{BatchRecords, PointSummary};
 
 use crate::Failure;
@@ -389,6 +390,18 @@ fn execute(
     let mut progress = Progress::new(todo_paths);
     let started = Instant::now();
     let mut write_time = 0.0;
+    // Finished paths' rows and traced paths' trace rows leave memory while the unit runs
+    // (durable::Spill), so memory does not grow with the horizon.
+    let spill = Arc::new(durable::Spill::new(staging));
+    let plans: Vec<RunPlan> = points
+        .plans
+        .iter()
+        .map(|(plan, _)| {
+            let mut plan = plan.clone();
+            plan.spill = Some(Arc::clone(&spill) as Arc<dyn RecordSpill>);
+            plan
+        })
+        .collect();
     for (done, unit) in (already..).zip(&todo) {
         if let Some(signal) = interrupt.received() {
             progress.finish();
@@ -402,7 +415,7 @@ fn execute(
             write_state(staging, "interrupted", done, units.len(), &message).map_err(failed)?;
             return Err(Failure::Interrupted { signal, message });
         }
-        let (plan, _) = &points.plans[unit.point_index];
+        let plan = &plans[unit.point_index];
         // A unit is one part file; an engine may hand it over in several batches (the GPU's
         // device batches are bounded by the adapter's limits), gathered here in path order.
         let mut records = BatchRecords {
@@ -422,8 +435,10 @@ fn execute(
                 Ok(())
             })
             .and_then(|_| {
+                spill.take_error()?;
                 let t = Instant::now();
-                durable::write_part(staging, unit, &records)?;
+                durable::write_part(staging, unit, &records, Some(&spill))?;
+                spill.reset()?;
                 write_time += t.elapsed().as_secs_f64();
                 Ok(())
             });
@@ -434,6 +449,10 @@ fn execute(
         }
     }
     progress.finish();
+    spill.close();
+    // Spilling runs on the path threads: its time, summed over them, counts as writing.
+    write_time += spill.busy_s();
+    drop(plans);
     let run_time = started.elapsed().as_secs_f64();
     if let Some(shard) = job.shard {
         let manifest = serde_json::json!({

@@ -1,6 +1,12 @@
 //! The CPU run loop: paths in fixed batches, each path through every step's stages, outputs
 //! streamed per batch (model.md §3, §9, §11).
 //!
+//! Memory: the state is per path (paths × subnets, plus V × M per subnet with Yuma); a batch's
+//! rows wait in its [`PathRecords`] until the batch is handed to the sink, unless the plan has a
+//! [`RecordSpill`] (the CLI's), which takes traced paths' trace rows every
+//! [`TRACE_SPILL_ROWS`] rows and each finished path's other rows, so that memory does not grow
+//! with the horizon (issue 6).
+//!
 //! A [`RunPlan`] is a validated config plus the initial network, with everything derived once
 //! (steps, stage parameters, the spiral rule, the Yuma layout, trace spacing, the start's top 10).
 //! [`run_point`] cuts a range of path ids into batches of `run.batch_paths`, runs each batch's
@@ -34,6 +40,7 @@
 //! start: 1,250 TAO, halving-adjusted), about the level of mid-2026 registrations.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::config::RunConfig;
 use crate::cpu::StepParams;
@@ -165,6 +172,33 @@ pub struct RunPlan {
     top10: Vec<usize>,
     /// TEST FACILITY ([`Fault`]): one value to corrupt during the run; `None` from [`RunPlan::new`].
     pub fault: Option<Fault>,
+    /// Where finished paths' rows and traced paths' trace rows go while the run goes on (see
+    /// [`RecordSpill`]); `None` from [`RunPlan::new`]: every row stays in the [`PathRecords`].
+    pub spill: Option<Arc<dyn RecordSpill>>,
+}
+
+/// Rows a traced path holds before it hands them to the plan's [`RecordSpill`]
+/// (about 100 bytes each).
+pub const TRACE_SPILL_ROWS: usize = 4_096;
+
+/// Takes a path's rows out of memory while the run goes on, so that memory does not grow with
+/// the horizon (issue 6): a traced path's trace rows are handed over every [`TRACE_SPILL_ROWS`]
+/// rows (their number is `samples × slots`), and every path's subnet rows and events once the
+/// path is finished (they grow with the registrations and spirals of the horizon), instead of
+/// being held in its [`PathRecords`] until its whole batch is written. The CLI writes them to
+/// files next to the run's part files and gathers them in path order when it writes the batch.
+///
+/// Called from the threads that run the paths, for different paths at once. A path whose run
+/// is repeated (a guard's replay, a backend's fallback) hands its first trace rows over again
+/// with `fresh` set: they replace what that path handed over before. The implementation keeps
+/// its own I/O errors and reports them when the batch is gathered.
+pub trait RecordSpill: Send + Sync + core::fmt::Debug {
+    /// Trace rows of path `path` of `point`, in (step, netuid) order, following the rows handed
+    /// over before for that path unless `fresh`.
+    fn traces(&self, point: u32, path: u32, fresh: bool, rows: &[TraceRecord]);
+    /// The finished path's subnet rows (ordered by (netuid, occupant)) and events (in the order
+    /// they happened).
+    fn finished(&self, point: u32, path: u32, subnets: &[SubnetRecord], events: &[EventRecord]);
 }
 
 impl RunPlan {
@@ -228,6 +262,7 @@ impl RunPlan {
             names,
             top10,
             fault: None,
+            spill: None,
         })
     }
 
@@ -402,7 +437,9 @@ pub struct PathRecorder<'p> {
     point: u32,
     path: u32,
     start_pools: f64,
-    /// The records so far.
+    /// Trace rows were handed to the plan's spill already (later ones follow them).
+    traces_spilled: bool,
+    /// The records so far (with a spill in the plan: the trace rows not yet handed over).
     pub records: PathRecords,
 }
 
@@ -413,7 +450,7 @@ impl<'p> PathRecorder<'p> {
         records.outcome.path = path;
         records.outcome.spiral_by_slot = vec![false; plan.slots];
         let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
-        Self { plan, point, path, start_pools, records }
+        Self { plan, point, path, start_pools, traces_spilled: false, records }
     }
 
     /// Whether this path writes trace rows.
@@ -450,6 +487,18 @@ impl<'p> PathRecorder<'p> {
     /// Trace rows of every slot at the end of `step` steps (0 = the start).
     pub fn trace<R: Real>(&mut self, step: u32, st: &PathState<'_, R>) {
         trace(self.plan, self.point, self.path, step, st, &mut self.records.traces);
+        if self.records.traces.len() >= TRACE_SPILL_ROWS {
+            self.spill_traces();
+        }
+    }
+
+    /// Hands the trace rows held so far to the plan's spill, if it has one.
+    fn spill_traces(&mut self) {
+        if let Some(spill) = &self.plan.spill {
+            spill.traces(self.point, self.path, !self.traces_spilled, &self.records.traces);
+            self.traces_spilled = true;
+            self.records.traces.clear();
+        }
     }
 
     /// Whether the end of step `step` (0-based) is a trace sample.
@@ -480,6 +529,15 @@ impl<'p> PathRecorder<'p> {
         let rhs = self.start_pools + g.tao_minted[0].f64();
         out.outcome.pool_tao_end = pools;
         out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
+        if let Some(spill) = &plan.spill {
+            if self.traced() {
+                self.spill_traces();
+            }
+            let out = &mut self.records;
+            spill.finished(point, path, &out.subnets, &out.events);
+            out.subnets = Vec::new();
+            out.events = Vec::new();
+        }
         self.records
     }
 }

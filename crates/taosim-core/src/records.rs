@@ -2,7 +2,8 @@
 //!
 //! The engine emits one [`BatchRecords`] per batch of paths; the CLI writes each batch to the
 //! Arrow files as it completes (`subnets.arrow`, `events.arrow`, `traces.arrow`) and folds it into
-//! the per-point [`PointSummary`] (`summary.arrow`). Nothing here holds a whole run.
+//! the per-point [`PointSummary`] (`summary.arrow`). Nothing here holds a whole run; with a
+//! record spill in the plan (`engine::RecordSpill`) a batch holds only its paths' outcomes.
 
 use serde::Serialize;
 
