@@ -56,19 +56,6 @@ fn batch_paths(quick: bool) -> u32 {
     if quick { 4 } else { 256 }
 }
 
-/// The CPU stages of one step, in the engine's order.
-const CPU_STAGES: [&str; 9] = [
-    "behaviour",
-    "swaps",
-    "emission_shares",
-    "injection",
-    "moving_price",
-    "epoch",
-    "registration",
-    "metrics",
-    "guards",
-];
-
 /// One path's work arrays between the stages of a step, as the engine keeps them.
 struct PathWork<R: Real> {
     rng: PathRng,
@@ -144,13 +131,14 @@ pub(crate) fn cpu_stage_benches(c: &mut Criterion, quick: bool) {
         (0..paths).map(|p| path_work(&plan, p, &mut batch.path(p))).collect();
     let mut g = c.benchmark_group("cpu_stage");
     g.throughput(Throughput::Elements((paths * plan.slots) as u64));
-    for name in CPU_STAGES.iter().copied().chain(["step"]) {
+    // The CPU twins under their WGSL stages' names, in the step order both engines run.
+    for name in STEP_SEQUENCE.iter().copied().chain(["step"]) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 for (p, w) in work.iter_mut().enumerate() {
                     let mut st = batch.path(p);
                     if name == "step" {
-                        for stage in CPU_STAGES {
+                        for stage in STEP_SEQUENCE {
                             run_cpu_stage(&plan, stage, w, &mut st);
                         }
                     } else {

@@ -20,7 +20,7 @@ fn plan(paths: u32, days: f64, edit: impl FnOnce(&mut RunConfig)) -> RunPlan {
 }
 
 /// Runs every path of `plan` and returns all batches and the summary.
-fn run(plan: &RunPlan) -> (Vec<BatchRecords>, PointSummary) {
+pub(crate) fn run(plan: &RunPlan) -> (Vec<BatchRecords>, PointSummary) {
     let mut batches = Vec::new();
     let acc = run_point::<f64, taosim_core::Error>(plan, 0, 0..plan.config.run.paths, |b| {
         batches.push(b);

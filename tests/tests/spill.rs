@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use taosim_core::config::RunConfig;
-use taosim_core::engine::{RecordSpill, RunPlan, TRACE_SPILL_ROWS, run_point};
+use taosim_core::engine::{RecordSpill, RunPlan, TRACE_SPILL_ROWS};
 use taosim_core::records::{BatchRecords, EventRecord, SubnetRecord, TraceRecord};
+
+use crate::runs::run;
 
 /// What a path handed over, in the order it arrived.
 #[derive(Debug, Default)]
@@ -45,16 +47,6 @@ fn plan() -> RunPlan {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let net = taosim_core::init::initial_network(&cfg, &dir).expect("bundled snapshot loads");
     RunPlan::new(cfg, net).expect("valid plan")
-}
-
-fn run(plan: &RunPlan) -> (Vec<BatchRecords>, taosim_core::records::PointSummary) {
-    let mut batches = Vec::new();
-    let acc = run_point::<f64, taosim_core::Error>(plan, 0, 0..plan.config.run.paths, |b| {
-        batches.push(b);
-        Ok(())
-    })
-    .expect("the sink never fails");
-    (batches, acc.summary())
 }
 
 #[test]
