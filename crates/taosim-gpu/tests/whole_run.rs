@@ -2,8 +2,9 @@
 //! baseline config through every step stage on the device, compared at the horizon field by field
 //! (`taosim_core::parity`), in their discrete decisions (event lists) and in their records.
 
-use taosim_core::engine::run_batch;
+use taosim_core::engine::{PathRecords, run_batch};
 use taosim_core::parity::{divergence, field_diffs};
+use taosim_core::state::BatchState;
 use taosim_gpu::engine::GpuEngine;
 use taosim_gpu::shaders::Precision;
 
@@ -25,32 +26,7 @@ fn baseline_64_paths_30_days_match_in_f64() {
     let plan = plan_from("configs/baseline.toml", "[run]\npaths = 64\ndays = 30.0");
     let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 64).expect("CPU run");
     let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 64).expect("GPU run");
-    let div = divergence(&cpu_records, &gpu_records);
-    assert_eq!(div.paths, 0, "paths whose decisions diverged: {:?}", div.first_steps);
-    let diffs = field_diffs(&cpu, &gpu, 1e-6);
-    let worst = diffs.iter().max_by(|a, b| a.max_rel.total_cmp(&b.max_rel)).expect("fields");
-    eprintln!("worst field: {} {:e} at {:?}", worst.field, worst.max_rel, worst.at);
-    for d in &diffs {
-        assert!(
-            d.max_rel <= 1e-9,
-            "{}: {:e} relative at (path, slot) {:?}",
-            d.field,
-            d.max_rel,
-            d.at
-        );
-    }
-    let events: usize = cpu_records.iter().map(|r| r.events.len()).sum();
-    assert!(events > 0, "the run should register and prune subnets");
-    for (c, g) in cpu_records.iter().zip(&gpu_records) {
-        assert_eq!(c.events.len(), g.events.len(), "path {}", c.outcome.path);
-        for (e, f) in c.events.iter().zip(&g.events) {
-            assert_eq!((e.step, e.block, e.netuid, e.kind), (f.step, f.block, f.netuid, f.kind));
-            assert!((e.value - f.value).abs() <= 1e-9 * e.value.abs().max(1e-6), "{e:?} vs {f:?}");
-        }
-        assert_eq!(c.subnets.len(), g.subnets.len(), "path {}", c.outcome.path);
-        assert_eq!(c.outcome.prunings, g.outcome.prunings);
-        assert_eq!(c.outcome.spirals, g.outcome.spirals);
-    }
+    assert_run_matches("baseline", &cpu, &cpu_records, &gpu, &gpu_records);
 }
 
 /// The lanes shapes end to end: on a CPU adapter (lavapipe) the engine runs the `LANES` stages
@@ -68,25 +44,7 @@ fn baseline_in_lanes_shapes_matches_in_f64() {
     let plan = plan_from("configs/baseline.toml", "[run]\npaths = 16\ndays = 30.0");
     let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 16).expect("CPU run");
     let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 16).expect("GPU run");
-    let div = divergence(&cpu_records, &gpu_records);
-    assert_eq!(div.paths, 0, "paths whose decisions diverged: {:?}", div.first_steps);
-    let diffs = field_diffs(&cpu, &gpu, 1e-6);
-    let worst = diffs.iter().max_by(|a, b| a.max_rel.total_cmp(&b.max_rel)).expect("fields");
-    eprintln!("lanes shapes, worst field: {} {:e} at {:?}", worst.field, worst.max_rel, worst.at);
-    for d in &diffs {
-        assert!(d.max_rel <= 1e-9, "{}: {:e} relative at {:?}", d.field, d.max_rel, d.at);
-    }
-    let events: usize = cpu_records.iter().map(|r| r.events.len()).sum();
-    assert!(events > 0, "the run should register, prune or spiral");
-    for (c, g) in cpu_records.iter().zip(&gpu_records) {
-        assert_eq!(c.events.len(), g.events.len(), "path {}", c.outcome.path);
-        for (e, f) in c.events.iter().zip(&g.events) {
-            assert_eq!((e.step, e.block, e.netuid, e.kind), (f.step, f.block, f.netuid, f.kind));
-            assert!((e.value - f.value).abs() <= 1e-9 * e.value.abs().max(1e-6), "{e:?} vs {f:?}");
-        }
-        assert_eq!(c.subnets.len(), g.subnets.len(), "path {}", c.outcome.path);
-        assert_eq!(c.outcome.spirals, g.outcome.spirals);
-    }
+    assert_run_matches("lanes shapes", &cpu, &cpu_records, &gpu, &gpu_records);
 }
 
 /// f32 mode runs the whole baseline horizon on the device and stays a faithful approximation of
@@ -132,16 +90,48 @@ fn yuma_on_runs_and_matches_the_cpu() {
     let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 4).expect("GPU run");
     let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 4).expect("CPU run");
     assert_eq!(divergence(&cpu_records, &gpu_records).paths, 0);
-    let diffs = field_diffs(&cpu, &gpu, 1e-6);
-    let worst = diffs.iter().max_by(|a, b| a.max_rel.total_cmp(&b.max_rel)).expect("fields");
-    eprintln!("Yuma on, worst field: {} {:e} at {:?}", worst.field, worst.max_rel, worst.at);
-    for d in diffs {
-        assert!(d.max_rel <= 1e-9, "{}: {:e} at {:?}", d.field, d.max_rel, d.at);
-    }
+    assert_states_match("Yuma on", &cpu, &gpu);
     assert_eq!(gpu.yuma_int, cpu.yuma_int, "permits");
     let (worst, at) = yuma_real_diff(&gpu.yuma_real, &cpu.yuma_real);
     eprintln!("Yuma on, worst Yuma block real: {worst:e} at {at}");
     assert!(worst <= 1e-9, "Yuma block real {at}: {worst:e} relative");
+}
+
+/// No diverged path, the states within [`assert_states_match`], and the same events (values
+/// within 1e-9 relative), subnet rows and outcome counts in every path; the run must have events.
+fn assert_run_matches(
+    label: &str,
+    cpu: &BatchState<f64>,
+    cpu_records: &[PathRecords],
+    gpu: &BatchState<f64>,
+    gpu_records: &[PathRecords],
+) {
+    let div = divergence(cpu_records, gpu_records);
+    assert_eq!(div.paths, 0, "{label}: paths whose decisions diverged: {:?}", div.first_steps);
+    assert_states_match(label, cpu, gpu);
+    let events: usize = cpu_records.iter().map(|r| r.events.len()).sum();
+    assert!(events > 0, "{label}: the run should register, prune or spiral");
+    for (c, g) in cpu_records.iter().zip(gpu_records) {
+        assert_eq!(c.events.len(), g.events.len(), "path {}", c.outcome.path);
+        for (e, f) in c.events.iter().zip(&g.events) {
+            assert_eq!((e.step, e.block, e.netuid, e.kind), (f.step, f.block, f.netuid, f.kind));
+            assert!((e.value - f.value).abs() <= 1e-9 * e.value.abs().max(1e-6), "{e:?} vs {f:?}");
+        }
+        assert_eq!(c.subnets.len(), g.subnets.len(), "path {}", c.outcome.path);
+        assert_eq!(c.outcome.prunings, g.outcome.prunings);
+        assert_eq!(c.outcome.spirals, g.outcome.spirals);
+    }
+}
+
+/// Every real state field within 1e-9 relative (values below 1e-6 in magnitude absolutely),
+/// every integer field equal (`field_diffs`).
+fn assert_states_match(label: &str, cpu: &BatchState<f64>, gpu: &BatchState<f64>) {
+    let diffs = field_diffs(cpu, gpu, 1e-6);
+    let worst = diffs.iter().max_by(|a, b| a.max_rel.total_cmp(&b.max_rel)).expect("fields");
+    eprintln!("{label}, worst field: {} {:e} at {:?}", worst.field, worst.max_rel, worst.at);
+    for d in &diffs {
+        assert!(d.max_rel <= 1e-9, "{label}, {}: {:e} relative at {:?}", d.field, d.max_rel, d.at);
+    }
 }
 
 /// The largest relative difference of two Yuma block buffers (values below 1e-12 absolutely).
