@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use taosim_core::Real;
-use taosim_core::config::RunConfig;
 use taosim_core::cpu::behaviour::behaviour;
 use taosim_core::cpu::emission_shares::emission_shares;
 use taosim_core::cpu::epoch::{EpochWorkspace, epoch};
@@ -28,7 +27,6 @@ use taosim_core::cpu::moving_price::moving_price;
 use taosim_core::cpu::registration::{Arrival, registration};
 use taosim_core::cpu::swaps::{Orders, swaps};
 use taosim_core::engine::{RunPlan, init_batch};
-use taosim_core::init::parse_snapshot;
 use taosim_core::rng::PathRng;
 use taosim_core::state::PathState;
 use taosim_gpu::Context;
@@ -37,18 +35,9 @@ use taosim_gpu::params::step_params;
 use taosim_gpu::shaders::{Precision, STEP_SEQUENCE};
 use taosim_gpu::stages::{Pipeline, dispatch};
 
-const BASELINE_TOML: &str = include_str!("../../configs/baseline.toml");
-const SNAPSHOT: &str = include_str!("../../configs/snapshots/2026-04-11.csv");
-
-/// The baseline plan with Yuma on (the standard workload of docs/performance.md).
+/// The standard workload (Yuma on) over one day: the stages run on its initial state.
 fn baseline_plan(paths: u32) -> RunPlan {
-    let mut config = RunConfig::from_toml(BASELINE_TOML).expect("configs/baseline.toml parses");
-    config.run.paths = paths;
-    config.run.days = 1.0;
-    config.yuma.enabled = true;
-    let network =
-        parse_snapshot(&config.init.snapshot, SNAPSHOT, &config).expect("the bundled snapshot");
-    RunPlan::new(config, network).expect("the baseline plan")
+    taosim_core::workload::baseline_plan(true, paths, 1.0).expect("the bundled baseline plan")
 }
 
 /// Paths per batch: small in quick mode (CI checks the harness), a realistic batch otherwise.

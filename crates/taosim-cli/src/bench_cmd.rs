@@ -19,14 +19,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use taosim_core::config::RunConfig;
 use taosim_core::engine::{RunPlan, run_point};
-use taosim_core::init::parse_snapshot;
-
-/// The baseline config, compiled in (its snapshot path is resolved to [`SNAPSHOT`]).
-const BASELINE_TOML: &str = include_str!("../../../configs/baseline.toml");
-/// The baseline's snapshot CSV, compiled in.
-const SNAPSHOT: &str = include_str!("../../../configs/snapshots/2026-04-11.csv");
+use taosim_core::workload::baseline_plan;
 
 /// Arguments of `taosim bench`.
 #[derive(Debug, clap::Args)]
@@ -153,13 +147,8 @@ fn peak_gflops(pool: &rayon::ThreadPool, threads: usize) -> f64 {
 
 /// The plan of workload `w` (horizon overridden by `days` when given).
 fn plan_of(w: &Workload, days: Option<f64>) -> anyhow::Result<RunPlan> {
-    let mut config = RunConfig::from_toml(BASELINE_TOML).context("configs/baseline.toml")?;
-    config.run.paths = w.paths;
-    config.run.days = days.unwrap_or(w.days);
-    config.yuma.enabled = w.yuma;
-    let network = parse_snapshot(&config.init.snapshot, SNAPSHOT, &config)
-        .context("configs/snapshots/2026-04-11.csv")?;
-    Ok(RunPlan::new(config, network)?)
+    baseline_plan(w.yuma, w.paths, days.unwrap_or(w.days))
+        .context("the bundled configs/baseline.toml and its snapshot")
 }
 
 /// Runs `plan`'s paths on `pool` and returns the wall time in seconds (a guard stopping the run

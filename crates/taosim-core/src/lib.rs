@@ -31,6 +31,7 @@ pub mod rng;
 pub mod sensitivity;
 pub mod state;
 pub mod sweep;
+pub mod workload;
 pub mod yuma_scenario;
 
 pub use error::{Error, Result};
