@@ -999,6 +999,17 @@ struct SpilledPath {
     traces: Vec<Extent>,
 }
 
+impl SpilledPath {
+    /// Where the rows of `section` lie, in the order they were handed over.
+    fn extents(&self, section: Section) -> &[Extent] {
+        match section {
+            Section::Subnets => self.subnets.as_slice(),
+            Section::Events => self.events.as_slice(),
+            Section::Traces => &self.traces,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct SpillState {
     file: Option<Arc<File>>,
@@ -1103,11 +1114,8 @@ impl Spill {
         let s = self.lock();
         paths
             .filter_map(|path| s.paths.get(&(point, path)))
-            .map(|p| match section {
-                Section::Subnets => p.subnets.map_or(0, |e| e.rows),
-                Section::Events => p.events.map_or(0, |e| e.rows),
-                Section::Traces => p.traces.iter().map(|e| e.rows).sum(),
-            })
+            .flat_map(|p| p.extents(section))
+            .map(|e| e.rows)
             .sum()
     }
 
@@ -1123,14 +1131,8 @@ impl Spill {
         use std::os::unix::fs::FileExt as _;
         let (extents, file) = {
             let s = self.lock();
-            let extents: Vec<Extent> = match s.paths.get(&(point, path)) {
-                None => return Ok(()),
-                Some(p) => match section {
-                    Section::Subnets => p.subnets.into_iter().collect(),
-                    Section::Events => p.events.into_iter().collect(),
-                    Section::Traces => p.traces.clone(),
-                },
-            };
+            let Some(p) = s.paths.get(&(point, path)) else { return Ok(()) };
+            let extents = p.extents(section).to_vec();
             let Some(file) = s.file.clone() else { return Ok(()) };
             (extents, file)
         };
