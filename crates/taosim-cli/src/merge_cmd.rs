@@ -141,6 +141,7 @@ fn merge(args: &MergeArgs, job: &Job, dirs: &[PathBuf]) -> anyhow::Result<()> {
     manifest["timings"] = serde_json::json!({
         "wall_s": wall,
         "write_s": wall,
+        "part_writer_s": serde_json::Value::Null,
         "paths_per_s": serde_json::Value::Null,
     });
     write_manifest(&staging, &manifest)?;

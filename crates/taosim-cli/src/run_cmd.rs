@@ -389,22 +389,28 @@ fn execute(
     let todo_paths: u32 = todo.iter().map(|u| u.end_path - u.first_path).sum();
     let mut progress = Progress::new(todo_paths);
     let started = Instant::now();
-    let mut write_time = 0.0;
-    // Finished paths' rows and traced paths' trace rows leave memory while the unit runs
-    // (durable::Spill), so memory does not grow with the horizon.
-    let spill = Arc::new(durable::Spill::new(staging));
-    let plans: Vec<RunPlan> = points
-        .plans
-        .iter()
-        .map(|(plan, _)| {
-            let mut plan = plan.clone();
-            plan.spill = Some(Arc::clone(&spill) as Arc<dyn RecordSpill>);
-            plan
-        })
-        .collect();
-    for (done, unit) in (already..).zip(&todo) {
+    // Each unit's finished paths' rows and traced paths' trace rows leave memory while it runs
+    // (its durable::Spill), so memory does not grow with the horizon; its part is written by the
+    // PartWriter thread while the next unit runs.
+    let mut plans: Vec<RunPlan> = points.plans.iter().map(|(plan, _)| plan.clone()).collect();
+    // An unsharded run builds its output tables while it runs (a shard's are built by merge).
+    let finalizer = match job.shard {
+        None => Some(durable::Finalizer::new(job, staging).map_err(failed)?),
+        Some(_) => None,
+    };
+    let mut writer = durable::PartWriter::start(staging, finalizer).map_err(failed)?;
+    for (handed, unit) in (already..).zip(&todo) {
         if let Some(signal) = interrupt.received() {
             progress.finish();
+            // The part in flight is finished: only then are `handed` parts saved.
+            let done = match writer.finish() {
+                Ok(_) => handed,
+                Err(err) => {
+                    let done = already + writer.saved();
+                    write_state(staging, "failed", done, units.len(), &format!("{err:#}")).ok();
+                    return Err(failed(err));
+                }
+            };
             let message = format!(
                 "interrupted by {}: {done} of {} batches are saved in {}; run the same command \
                  with --resume to continue",
@@ -415,6 +421,8 @@ fn execute(
             write_state(staging, "interrupted", done, units.len(), &message).map_err(failed)?;
             return Err(Failure::Interrupted { signal, message });
         }
+        let spill = Arc::new(durable::Spill::new(staging, unit.number));
+        plans[unit.point_index].spill = Some(Arc::clone(&spill) as Arc<dyn RecordSpill>);
         let plan = &plans[unit.point_index];
         // A unit is one part file; an engine may hand it over in several batches (the GPU's
         // device batches are bounded by the adapter's limits), gathered here in path order.
@@ -434,24 +442,20 @@ fn execute(
                 records.outcomes.extend(batch.outcomes);
                 Ok(())
             })
-            .and_then(|_| {
-                spill.take_error()?;
-                let t = Instant::now();
-                durable::write_part(staging, unit, &records, Some(&spill))?;
-                spill.reset()?;
-                write_time += t.elapsed().as_secs_f64();
-                Ok(())
-            });
+            .and_then(|_| writer.submit(*unit, records, spill));
         if let Err(err) = result {
             let message = format!("{err:#}");
-            write_state(staging, "failed", done, units.len(), &message).ok();
+            writer.finish().ok();
+            write_state(staging, "failed", already + writer.saved(), units.len(), &message).ok();
             return Err(failed(err));
         }
     }
     progress.finish();
-    spill.close();
-    // Spilling runs on the path threads: its time, summed over them, counts as writing.
-    write_time += spill.busy_s();
+    let written = writer.finish().map_err(failed)?;
+    // What the run waited for: handing parts to the writer and the last part; the spilling on
+    // the path threads (summed over them) counts as writing too. The writer's own time (parts
+    // and the tables built from them) ran alongside the path threads and is reported apart.
+    let mut write_time = writer.waited_s + written.spill_s;
     drop(plans);
     let run_time = started.elapsed().as_secs_f64();
     if let Some(shard) = job.shard {
@@ -461,7 +465,7 @@ fn execute(
             "batches": units.len(),
             "paths": units.iter().map(|u| u.end_path - u.first_path).sum::<u32>(),
             "threads": threads,
-            "timings": { "run_s": run_time, "write_s": write_time },
+            "timings": { "run_s": run_time, "write_s": write_time, "part_writer_s": written.writer_s },
         });
         let finish = || -> anyhow::Result<()> {
             write_manifest(staging, &manifest)?;
@@ -478,14 +482,16 @@ fn execute(
         return Ok(());
     }
     let t = Instant::now();
-    let summaries = durable::finalize(job, staging, |_| staging.to_path_buf()).map_err(failed)?;
+    let finalizer = writer.take_finalizer().context("the part writer lost the output tables");
+    let summaries = finalizer.and_then(durable::Finalizer::finish).map_err(failed)?;
     write_time += t.elapsed().as_secs_f64();
     let wall = started.elapsed().as_secs_f64();
     let total: u32 = job.points.iter().map(|p| p.paths).sum();
     let mut manifest = job.manifest.clone();
     manifest["threads"] = serde_json::json!(threads);
     manifest["timings"] = serde_json::json!({
-        "wall_s": wall, "write_s": write_time, "paths_per_s": f64::from(total) / wall,
+        "wall_s": wall, "write_s": write_time, "part_writer_s": written.writer_s,
+        "paths_per_s": f64::from(total) / wall,
     });
     write_manifest(staging, &manifest)
         .map_err(anyhow::Error::from)
