@@ -213,10 +213,6 @@ fn is_present<R: Real>(x: R) -> bool {
     x >= R::zero()
 }
 
-/// Staked rows up to which [`weighted_median_col`] gathers each column into function-local
-/// arrays (as a shader's `var array<f32, 64>`); beyond, into heap arrays.
-const SMALL_MEDIAN_ROWS: usize = 64;
-
 /// Stake-weighted median of a compact column (chain.md §5.3, `math.rs::weighted_median`):
 /// `score[k]` and `stake[k]` belong to the `k`-th uid of the index set, in uid order, and are
 /// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
@@ -303,7 +299,7 @@ pub fn weighted_median<R: Real>(
     hi: R,
 ) -> R {
     // The chain-named entry point (the vector tests call it) gathers the index set into compact
-    // columns; the epoch itself gathers into stack arrays (see `weighted_median_col_with`).
+    // columns; the epoch gathers into workspace scratch (see `weighted_median_col_with`).
     let mut column: Vec<R> = partition.iter().map(|&i| score[i as usize]).collect();
     let mut column_stake: Vec<R> = partition.iter().map(|&i| stake[i as usize]).collect();
     let (mut spare, mut spare_stake) =
@@ -321,6 +317,9 @@ pub fn weighted_median<R: Real>(
 
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
 /// the weight matrix score 0.
+///
+/// `scratch` ([`MedianScratch`]) holds the staked rows' stakes, their scores column-major and
+/// the two compact sides of [`weighted_median_compact`].
 #[expect(clippy::too_many_arguments, reason = "flat scratch slices, as a shader binds them")]
 fn weighted_median_col_with<R: Real, const FIXED: bool>(
     ar: Arith<FIXED>,
@@ -330,6 +329,7 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     kappa: R,
     use_stake: &mut [R],
     partition: &mut [u32],
+    scratch: MedianScratch<'_, R>,
     median: &mut [R],
 ) {
     let rows = stake.len();
@@ -354,21 +354,12 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             staked += 1;
         }
     }
-    // The first pass of each column reads the strided weights of the staked rows directly and
-    // splits them into two compact sides (`lower`, `upper`), which the later passes partition
-    // in place: stack arrays for up to 64 staked rows (the engine's V ≤ 64; a shader's private
-    // array), heap ones beyond (scenario replay with more than 64 permits). The staked rows'
-    // stakes are gathered once for all columns; staked rows at or beyond `weight_rows` (a suffix,
-    // as the index set is ascending) score 0.
-    let mut stack = [[R::zero(); SMALL_MEDIAN_ROWS]; 5];
-    let mut heap;
-    let [staked_stake, lower, lower_stake, upper, upper_stake]: [&mut [R]; 5] =
-        if staked <= SMALL_MEDIAN_ROWS {
-            stack.each_mut().map(|column| &mut column[..staked])
-        } else {
-            heap = [(); 5].map(|()| vec![R::zero(); staked]);
-            heap.each_mut().map(|column| &mut column[..])
-        };
+    // The staked rows' stakes are gathered once for all columns, and the scores of the staked
+    // weight rows once into column-major order (row by row, each column then one contiguous
+    // run); staked rows at or beyond `weight_rows` (a suffix, as the index set is ascending)
+    // score 0. The first pass of each column reads its run and splits it into two compact
+    // sides (`lower`, `upper`), which `weighted_median_compact` partitions further.
+    let MedianScratch { staked_stake, scores, lower, lower_stake, upper, upper_stake } = scratch;
     let mut weighted = 0;
     for k in 0..staked {
         let i = partition[k] as usize;
@@ -377,30 +368,33 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             weighted = k + 1;
         }
     }
-    let staked_rows = &partition[..weighted];
-    for j in 0..cols.min(median.len()) {
+    let staked_stake = &staked_stake[..staked];
+    let (lower, lower_stake) = (&mut lower[..staked], &mut lower_stake[..staked]);
+    let (upper, upper_stake) = (&mut upper[..staked], &mut upper_stake[..staked]);
+    let columns = cols.min(median.len());
+    let scores = &mut scores[..columns * weighted];
+    for (k, &i) in partition[..weighted].iter().enumerate() {
+        let row = &weights[i as usize * cols..][..columns];
+        for j in 0..columns {
+            scores[j * weighted + k] = present_value(row[j]);
+        }
+    }
+    let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
+    for j in 0..columns {
         // `weighted_median_compact`'s first iteration on the gathered column, fused with the
         // gather: same pivot, same sides in uid order, same sums.
-        let score_at = |k: usize| {
-            if k < weighted {
-                present_value(weights[staked_rows[k] as usize * cols + j])
-            } else {
-                R::zero()
-            }
-        };
+        let column = &scores[j * weighted..][..weighted];
         median[j] = if staked == 0 {
             R::zero()
         } else if staked == 1 {
-            score_at(0)
+            if weighted == 1 { column[0] } else { R::zero() }
         } else {
-            let pivot = score_at(staked / 2);
+            let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
             let mut lo_stake = R::zero();
             let mut hi_stake = R::zero();
             let mut n_lower = 0;
             let mut n_upper = 0;
-            for k in 0..staked {
-                let s = score_at(k);
-                let w = staked_stake[k];
+            let mut split = |s: R, w: R| {
                 if s < pivot {
                     lo_stake += w;
                     lower[n_lower] = s;
@@ -412,6 +406,12 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                     upper_stake[n_upper] = w;
                     n_upper += 1;
                 }
+            };
+            for k in 0..weighted {
+                split(column[k], weighted_stake[k]);
+            }
+            for &w in tail_stake {
+                split(R::zero(), w);
             }
             let (lo, hi) = (R::zero(), stake_sum);
             let keep_lower = minority < lo + lo_stake && n_lower > 0;
@@ -443,6 +443,17 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     }
 }
 
+/// Scratch of the column consensus: the staked rows' stakes (len ≥ stake rows), their scores
+/// column-major (len ≥ `cols × weight rows`), and the compact sides (each len ≥ stake rows).
+struct MedianScratch<'a, R> {
+    staked_stake: &'a mut [R],
+    scores: &'a mut [R],
+    lower: &'a mut [R],
+    lower_stake: &'a mut [R],
+    upper: &'a mut [R],
+    upper_stake: &'a mut [R],
+}
+
 /// `weighted_median_col_sparse`: consensus `median[j]` of each column of the row-major
 /// `weights` (`weights.len() / cols` rows; rows of `stake` beyond them score 0), keeping only rows
 /// with positive stake, renormalised, and `minority = s_sum − κ`. `use_stake` (len
@@ -456,6 +467,17 @@ pub fn weighted_median_col<R: Real>(
     partition: &mut [u32],
     median: &mut [R],
 ) {
+    let mut scores = vec![R::zero(); weights.len()];
+    let [mut staked_stake, mut lower, mut lower_stake, mut upper, mut upper_stake] =
+        [(); 5].map(|()| vec![R::zero(); stake.len()]);
+    let scratch = MedianScratch {
+        staked_stake: &mut staked_stake,
+        scores: &mut scores,
+        lower: &mut lower,
+        lower_stake: &mut lower_stake,
+        upper: &mut upper,
+        upper_stake: &mut upper_stake,
+    };
     weighted_median_col_with(
         Arith::<false>,
         stake,
@@ -464,6 +486,7 @@ pub fn weighted_median_col<R: Real>(
         kappa,
         use_stake,
         partition,
+        scratch,
         median,
     );
 }
@@ -566,6 +589,14 @@ pub struct YumaWorkspace<R: Real> {
     partition: Vec<u32>,
     new_permits: Vec<u32>,
     column_inverse: Vec<R>,
+    /// Consensus scratch ([`MedianScratch`]): the staked rows' stakes, their scores
+    /// column-major (`n_rows × n`), the compact sides.
+    staked_stake: Vec<R>,
+    scores: Vec<R>,
+    lower: Vec<R>,
+    lower_stake: Vec<R>,
+    upper: Vec<R>,
+    upper_stake: Vec<R>,
 }
 
 impl<R: Real> YumaWorkspace<R> {
@@ -586,8 +617,14 @@ impl<R: Real> YumaWorkspace<R> {
             weights: matrix.clone(),
             clipped: matrix.clone(),
             bonds_input: matrix.clone(),
-            ema: matrix,
+            ema: matrix.clone(),
             use_stake: vector.clone(),
+            staked_stake: vector.clone(),
+            scores: matrix,
+            lower: vector.clone(),
+            lower_stake: vector.clone(),
+            upper: vector.clone(),
+            upper_stake: vector.clone(),
             column_inverse: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
@@ -840,6 +877,14 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         kappa,
         &mut work.use_stake,
         &mut work.partition,
+        MedianScratch {
+            staked_stake: &mut work.staked_stake,
+            scores: &mut work.scores,
+            lower: &mut work.lower,
+            lower_stake: &mut work.lower_stake,
+            upper: &mut work.upper,
+            upper_stake: &mut work.upper_stake,
+        },
         &mut work.consensus,
     );
     let consensus = &work.consensus[..n];
@@ -1133,14 +1178,13 @@ pub fn dividend_distribution<R: Real>(
 mod tests {
     use super::*;
 
-    /// Consensus over more staked rows than the stack arrays hold (the heap-gather path) and over
-    /// few (the stack path), against the definition of chain.md §5.3 evaluated by sorting: with
+    /// Consensus over few and many staked rows, against the definition of chain.md §5.3 evaluated by sorting: with
     /// distinct scores, the median is the first score, ascending, whose inclusive cumulative
     /// stake exceeds `minority = s_sum − κ`.
     #[test]
     fn column_consensus_matches_the_sorted_definition_for_few_and_many_rows() {
         let rng = crate::rng::PathRng::new(42, 0, 0);
-        for rows in [7_usize, SMALL_MEDIAN_ROWS, SMALL_MEDIAN_ROWS + 1, 150] {
+        for rows in [7_usize, 64, 65, 150] {
             let cols = 5;
             let draw = |k: usize| {
                 crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 9)[k % 4])
@@ -1175,6 +1219,51 @@ mod tests {
                     })
                     .map_or(0.0, |c| c.0);
                 assert_eq!(median[j], expected, "{rows} rows, column {j}");
+            }
+        }
+    }
+
+    /// The epoch's column consensus (gathered, first pass fused) against the chain-named
+    /// `weighted_median` per column, bit for bit: unstaked rows, staked rows beyond the weight
+    /// matrix (score 0), tied and absent scores.
+    #[test]
+    fn column_consensus_matches_weighted_median_per_column() {
+        let rng = crate::rng::PathRng::new(43, 0, 0);
+        for (rows, weight_rows) in [(1, 1), (2, 1), (7, 4), (9, 9), (40, 8), (70, 67)] {
+            let cols = 6;
+            let draw = |k: usize| {
+                crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 3)[k % 4])
+            };
+            let stake: Vec<f64> =
+                (0..rows).map(|i| if i % 5 == 3 { 0.0 } else { 0.1 + draw(i) }).collect();
+            let weights: Vec<f64> = (0..weight_rows * cols)
+                .map(|k| {
+                    let u = draw(1_000 + k);
+                    if u < 0.1 { ABSENT } else { (u * 4.0).floor() / 4.0 }
+                })
+                .collect();
+            let kappa = 0.5;
+            let (mut use_stake, mut partition) = (vec![0.0; rows], vec![0_u32; rows]);
+            let mut median = vec![0.0; cols];
+            weighted_median_col(
+                &stake,
+                &weights,
+                cols,
+                kappa,
+                &mut use_stake,
+                &mut partition,
+                &mut median,
+            );
+            let s_sum = use_stake.iter().fold(0.0, |a, &b| a + b);
+            let mut staked: Vec<u32> =
+                (0..rows as u32).filter(|&i| stake[i as usize] > 0.0).collect();
+            for j in 0..cols {
+                let score: Vec<f64> = (0..rows)
+                    .map(|i| if i < weight_rows { weights[i * cols + j].max(0.0) } else { 0.0 })
+                    .collect();
+                let expected =
+                    weighted_median(&use_stake, &score, &mut staked, s_sum - kappa, 0.0, s_sum);
+                assert_eq!(median[j].to_bits(), expected.to_bits(), "{rows} rows, column {j}");
             }
         }
     }
