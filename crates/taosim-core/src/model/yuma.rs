@@ -915,23 +915,36 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     }
     normalize(ar, &mut work.incentive);
 
-    // Bonds input (step 10), `interpolate_sparse`.
+    // Bonds input (step 10), `interpolate_sparse`. With β = 0 it is the weights and with β = 1
+    // the clipped weights, entry for entry: Yuma3 then reads that matrix in place (no copy);
+    // Yuma2, which overwrites `clipped`, and any other β get the matrix in `bonds_input`.
     let beta = ar.snap(R::of(params.bonds_penalty));
     let (weights, clipped) = (&work.weights[..rows * n], &work.clipped[..rows * n]);
-    let bonds_input = &mut work.bonds_input[..rows * n];
-    for k in 0..rows * n {
-        let w = weights[k];
-        let wc = clipped[k];
-        bonds_input[k] = if beta == zero {
-            w
-        } else if beta == one {
-            wc
-        } else {
-            let (a, b) = (present_value(w), present_value(wc));
-            let mixed = a + ar.mul(beta, b - a);
-            if mixed > zero { mixed } else { absent }
-        };
+    let bonds_input_in_place =
+        params.version == YumaVersion::Yuma3 && (beta == zero || beta == one);
+    if !bonds_input_in_place {
+        let bonds_input = &mut work.bonds_input[..rows * n];
+        for k in 0..rows * n {
+            let w = weights[k];
+            let wc = clipped[k];
+            bonds_input[k] = if beta == zero {
+                w
+            } else if beta == one {
+                wc
+            } else {
+                let (a, b) = (present_value(w), present_value(wc));
+                let mixed = a + ar.mul(beta, b - a);
+                if mixed > zero { mixed } else { absent }
+            };
+        }
     }
+    let bonds_input: &[R] = if !bonds_input_in_place {
+        &work.bonds_input
+    } else if beta == zero {
+        &work.weights
+    } else {
+        &work.clipped
+    };
 
     // Bonds and dividends (step 11, chain.md §5.4). `use_stake` is free now: column sums.
     let keep = ar.snap(R::of(params.bonds_moving_average));
@@ -996,7 +1009,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             }
             for i in 0..rows {
                 let bonds = &bonds[i * n..][..n];
-                let bonds_input = &work.bonds_input[i * n..][..n];
+                let bonds_input = &bonds_input[i * n..][..n];
                 let ema = &mut ema[i * n..][..n];
                 for column in 0..n {
                     let old = if ar.fixed() {
