@@ -816,27 +816,30 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             // Float: the stored row is the input row, so its sum (the same additions, in the
             // same order, as over the masked row below) comes with the off-diagonal sum, and
             // masking and normalising take one more pass instead of two. Were the row masked,
-            // its sum would go unused.
+            // its sum would go unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped
+            // (the two loops around it): the sum starts at +0 and adds values ≥ ±0, so it is
+            // never −0, and adding +0 to it changes no bit.
             let mut off_diagonal = zero;
             let mut row_sum = zero;
-            for (j, &w) in row.iter().enumerate() {
-                if j != i {
-                    off_diagonal += w;
-                }
-                row_sum += present_value(if j == i { absent } else { w });
+            for &w in &row[..i] {
+                off_diagonal += w;
+                row_sum += present_value(w);
+            }
+            for &w in &row[i + 1..] {
+                off_diagonal += w;
+                row_sum += present_value(w);
             }
             let row_present = permits[i] != 0 && off_diagonal > zero;
+            if !row_present {
+                out.fill(absent);
+                continue;
+            }
             let inverse = safe_div(one, row_sum);
             for j in 0..n {
                 let w = row[j];
-                out[j] = if !row_present || j == i {
-                    absent
-                } else if is_present(w) {
-                    ar.div_by_inverse(w, row_sum, inverse)
-                } else {
-                    w
-                };
+                out[j] = if is_present(w) { ar.div_by_inverse(w, row_sum, inverse) } else { w };
             }
+            out[i] = absent;
             continue;
         }
         let mut row_max = zero;
