@@ -890,31 +890,36 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         },
         &mut work.consensus,
     );
+    // Per row: the clip and the incentive terms in one loop without a sequential sum (it
+    // vectorises), the clipped entries' present values kept in scratch (`scores`, free after
+    // the consensus) for the row's trust sum (the same additions in the same order).
     let consensus = &work.consensus[..n];
-    for i in 0..rows {
-        let weights = &work.weights[i * n..][..n];
-        let clipped = &mut work.clipped[i * n..][..n];
-        for j in 0..n {
-            let w = weights[j];
-            let c = consensus[j];
-            clipped[j] = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
-        }
-    }
     let incentive = &mut work.incentive[..n];
     for j in 0..n {
         incentive[j] = zero;
     }
-    for i in 0..n {
+    for i in 0..rows {
+        let stake = work.active_stake[i];
+        let weights = &work.weights[i * n..][..n];
+        let clipped = &mut work.clipped[i * n..][..n];
+        let present = &mut work.scores[..n];
+        for j in 0..n {
+            let w = weights[j];
+            let c = consensus[j];
+            let wc = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+            clipped[j] = wc;
+            let p = present_value(wc);
+            present[j] = p;
+            incentive[j] += ar.mul(stake, p);
+        }
         let mut trust = zero;
-        if i < rows {
-            let clipped = &work.clipped[i * n..][..n];
-            for j in 0..n {
-                let w = present_value(clipped[j]);
-                trust += w;
-                incentive[j] += ar.mul(work.active_stake[i], w);
-            }
+        for &p in present.iter() {
+            trust += p;
         }
         work.validator_trust[i] = trust;
+    }
+    for i in rows..n {
+        work.validator_trust[i] = zero;
     }
     normalize(ar, &mut work.incentive);
 
