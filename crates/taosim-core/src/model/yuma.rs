@@ -1050,25 +1050,53 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             // Dividends from the column-normalised bonds, each entry normalised as it is read
             // (as `col_normalize` would: present entries of a column with a nonzero sum).
             let inverse = &mut work.column_inverse[..n];
-            for j in 0..n {
-                inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
-            }
             let incentive = &work.incentive[..n];
-            for i in 0..n {
-                let mut total = zero;
-                if i < rows {
+            if !ar.fixed() {
+                // Float: a column with a zero sum leaves its entries as they are, i.e.
+                // multiplies them by an inverse of exactly 1 (`x · 1 = x` for every x that is
+                // not NaN, and a NaN is not present), so one select per entry remains. Each
+                // row's products go to scratch (`scores`) in a loop that vectorises, then are
+                // summed in order.
+                for j in 0..n {
+                    inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
+                }
+                for i in 0..rows {
                     let ema = &ema[i * n..][..n];
+                    let products = &mut work.scores[..n];
                     for j in 0..n {
                         let bond = ema[j];
-                        let normalized = if sums[j] != zero && is_present(bond) {
-                            ar.div_by_inverse(bond, sums[j], inverse[j])
-                        } else {
-                            bond
-                        };
-                        total += ar.mul(normalized, incentive[j]);
+                        let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
+                        products[j] = normalized * incentive[j];
                     }
+                    let mut total = zero;
+                    for &p in products.iter() {
+                        total += p;
+                    }
+                    work.dividends[i] = total * work.active_stake[i];
                 }
-                work.dividends[i] = ar.mul(total, work.active_stake[i]);
+                for i in rows..n {
+                    work.dividends[i] = zero * work.active_stake[i];
+                }
+            } else {
+                for j in 0..n {
+                    inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
+                }
+                for i in 0..n {
+                    let mut total = zero;
+                    if i < rows {
+                        let ema = &ema[i * n..][..n];
+                        for j in 0..n {
+                            let bond = ema[j];
+                            let normalized = if sums[j] != zero && is_present(bond) {
+                                ar.div_by_inverse(bond, sums[j], inverse[j])
+                            } else {
+                                bond
+                            };
+                            total += ar.mul(normalized, incentive[j]);
+                        }
+                    }
+                    work.dividends[i] = ar.mul(total, work.active_stake[i]);
+                }
             }
             normalize(ar, &mut work.dividends);
         }
