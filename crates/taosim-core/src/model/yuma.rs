@@ -375,8 +375,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     let scores = &mut scores[..columns * weighted];
     for (k, &i) in partition[..weighted].iter().enumerate() {
         let row = &weights[i as usize * cols..][..columns];
-        for j in 0..columns {
-            scores[j * weighted + k] = present_value(row[j]);
+        for (column, &w) in scores.chunks_exact_mut(weighted).zip(row) {
+            column[k] = present_value(w);
         }
     }
     let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
@@ -390,6 +390,13 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             if weighted == 1 { column[0] } else { R::zero() }
         } else {
             let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
+            // Every score equal to the pivot (a column nobody weights): both sides empty, the
+            // pivot is the median. The general pass below would find the same.
+            let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
+            if tail_equal && column.iter().all(|&s| s == pivot) {
+                median[j] = pivot;
+                continue;
+            }
             let mut lo_stake = R::zero();
             let mut hi_stake = R::zero();
             let mut n_lower = 0;
