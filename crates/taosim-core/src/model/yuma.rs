@@ -245,6 +245,19 @@ fn weighted_median_compact<R: Real>(
         if len == 1 {
             return score[0];
         }
+        if len == 2 {
+            // The iteration below on one score beside the pivot `score[1]`, spelled out: that
+            // score's side, when kept, is the single entry the next iteration returns.
+            let (s, pivot) = (score[0], score[1]);
+            let side_stake = R::zero() + stake[0];
+            return if s < pivot {
+                if minority < lo + side_stake { s } else { pivot }
+            } else if s > pivot {
+                if hi - side_stake <= minority { s } else { pivot }
+            } else {
+                pivot
+            };
+        }
         let pivot = score[len / 2];
         let mut lo_stake = R::zero();
         let mut hi_stake = R::zero();
