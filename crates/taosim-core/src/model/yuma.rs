@@ -43,6 +43,19 @@
 //! are masked and normalised in two passes over the row instead of three. The matrix loops index
 //! rows taken as slices of exactly `n` (`&m[i·n..][..n]`) rather than `m[i·n + j]`, which lets
 //! the compiler drop the bounds checks (same entries, same order).
+//!
+//! Round 6 (same bits): the consensus scratch lives in [`YumaWorkspace`] (no per-epoch zeroed
+//! stack arrays) and the staked weight rows are transposed once so each column's first pass
+//! reads one contiguous run; a column whose scores all equal its pivot returns the pivot without
+//! the pass; `weighted_median_compact` spells out its two-entry iteration. Yuma3 with β = 0 or 1
+//! reads the weights or the clipped weights as the bonds input instead of copying them. In the
+//! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
+//! the mask is one select per entry; clip and incentive terms share one loop without a sequential
+//! sum (the trust sum reads the kept present values afterwards, in order); Yuma3 dividends scale
+//! a zero-sum column by exactly 1 and sum each row's products after a vectorised product loop.
+//! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
+//! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
+//! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
 
 #![expect(
     clippy::needless_range_loop,
