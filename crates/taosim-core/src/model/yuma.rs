@@ -43,6 +43,19 @@
 //! are masked and normalised in two passes over the row instead of three. The matrix loops index
 //! rows taken as slices of exactly `n` (`&m[i·n..][..n]`) rather than `m[i·n + j]`, which lets
 //! the compiler drop the bounds checks (same entries, same order).
+//!
+//! Round 6 (same bits): the consensus scratch lives in [`YumaWorkspace`] (no per-epoch zeroed
+//! stack arrays) and the staked weight rows are transposed once so each column's first pass
+//! reads one contiguous run; a column whose scores all equal its pivot returns the pivot without
+//! the pass; `weighted_median_compact` spells out its two-entry iteration. Yuma3 with β = 0 or 1
+//! reads the weights or the clipped weights as the bonds input instead of copying them. In the
+//! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
+//! the mask is one select per entry; clip and incentive terms share one loop without a sequential
+//! sum (the trust sum reads the kept present values afterwards, in order); Yuma3 dividends scale
+//! a zero-sum column by exactly 1 and sum each row's products after a vectorised product loop.
+//! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
+//! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
+//! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
 
 #![expect(
     clippy::needless_range_loop,
@@ -213,10 +226,6 @@ fn is_present<R: Real>(x: R) -> bool {
     x >= R::zero()
 }
 
-/// Staked rows up to which [`weighted_median_col`] gathers each column into function-local
-/// arrays (as a shader's `var array<f32, 64>`); beyond, into heap arrays.
-const SMALL_MEDIAN_ROWS: usize = 64;
-
 /// Stake-weighted median of a compact column (chain.md §5.3, `math.rs::weighted_median`):
 /// `score[k]` and `stake[k]` belong to the `k`-th uid of the index set, in uid order, and are
 /// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
@@ -248,6 +257,19 @@ fn weighted_median_compact<R: Real>(
         }
         if len == 1 {
             return score[0];
+        }
+        if len == 2 {
+            // The iteration below on one score beside the pivot `score[1]`, spelled out: that
+            // score's side, when kept, is the single entry the next iteration returns.
+            let (s, pivot) = (score[0], score[1]);
+            let side_stake = R::zero() + stake[0];
+            return if s < pivot {
+                if minority < lo + side_stake { s } else { pivot }
+            } else if s > pivot {
+                if hi - side_stake <= minority { s } else { pivot }
+            } else {
+                pivot
+            };
         }
         let pivot = score[len / 2];
         let mut lo_stake = R::zero();
@@ -303,7 +325,7 @@ pub fn weighted_median<R: Real>(
     hi: R,
 ) -> R {
     // The chain-named entry point (the vector tests call it) gathers the index set into compact
-    // columns; the epoch itself gathers into stack arrays (see `weighted_median_col_with`).
+    // columns; the epoch gathers into workspace scratch (see `weighted_median_col_with`).
     let mut column: Vec<R> = partition.iter().map(|&i| score[i as usize]).collect();
     let mut column_stake: Vec<R> = partition.iter().map(|&i| stake[i as usize]).collect();
     let (mut spare, mut spare_stake) =
@@ -321,6 +343,9 @@ pub fn weighted_median<R: Real>(
 
 /// Column consensus: only rows with positive stake count, their stake renormalised; rows beyond
 /// the weight matrix score 0.
+///
+/// `scratch` ([`MedianScratch`]) holds the staked rows' stakes, their scores column-major and
+/// the two compact sides of [`weighted_median_compact`].
 #[expect(clippy::too_many_arguments, reason = "flat scratch slices, as a shader binds them")]
 fn weighted_median_col_with<R: Real, const FIXED: bool>(
     ar: Arith<FIXED>,
@@ -330,6 +355,7 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     kappa: R,
     use_stake: &mut [R],
     partition: &mut [u32],
+    scratch: MedianScratch<'_, R>,
     median: &mut [R],
 ) {
     let rows = stake.len();
@@ -354,21 +380,12 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             staked += 1;
         }
     }
-    // The first pass of each column reads the strided weights of the staked rows directly and
-    // splits them into two compact sides (`lower`, `upper`), which the later passes partition
-    // in place: stack arrays for up to 64 staked rows (the engine's V ≤ 64; a shader's private
-    // array), heap ones beyond (scenario replay with more than 64 permits). The staked rows'
-    // stakes are gathered once for all columns; staked rows at or beyond `weight_rows` (a suffix,
-    // as the index set is ascending) score 0.
-    let mut stack = [[R::zero(); SMALL_MEDIAN_ROWS]; 5];
-    let mut heap;
-    let [staked_stake, lower, lower_stake, upper, upper_stake]: [&mut [R]; 5] =
-        if staked <= SMALL_MEDIAN_ROWS {
-            stack.each_mut().map(|column| &mut column[..staked])
-        } else {
-            heap = [(); 5].map(|()| vec![R::zero(); staked]);
-            heap.each_mut().map(|column| &mut column[..])
-        };
+    // The staked rows' stakes are gathered once for all columns, and the scores of the staked
+    // weight rows once into column-major order (row by row, each column then one contiguous
+    // run); staked rows at or beyond `weight_rows` (a suffix, as the index set is ascending)
+    // score 0. The first pass of each column reads its run and splits it into two compact
+    // sides (`lower`, `upper`), which `weighted_median_compact` partitions further.
+    let MedianScratch { staked_stake, scores, lower, lower_stake, upper, upper_stake } = scratch;
     let mut weighted = 0;
     for k in 0..staked {
         let i = partition[k] as usize;
@@ -377,30 +394,40 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             weighted = k + 1;
         }
     }
-    let staked_rows = &partition[..weighted];
-    for j in 0..cols.min(median.len()) {
+    let staked_stake = &staked_stake[..staked];
+    let (lower, lower_stake) = (&mut lower[..staked], &mut lower_stake[..staked]);
+    let (upper, upper_stake) = (&mut upper[..staked], &mut upper_stake[..staked]);
+    let columns = cols.min(median.len());
+    let scores = &mut scores[..columns * weighted];
+    for (k, &i) in partition[..weighted].iter().enumerate() {
+        let row = &weights[i as usize * cols..][..columns];
+        for (column, &w) in scores.chunks_exact_mut(weighted).zip(row) {
+            column[k] = present_value(w);
+        }
+    }
+    let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
+    for j in 0..columns {
         // `weighted_median_compact`'s first iteration on the gathered column, fused with the
         // gather: same pivot, same sides in uid order, same sums.
-        let score_at = |k: usize| {
-            if k < weighted {
-                present_value(weights[staked_rows[k] as usize * cols + j])
-            } else {
-                R::zero()
-            }
-        };
+        let column = &scores[j * weighted..][..weighted];
         median[j] = if staked == 0 {
             R::zero()
         } else if staked == 1 {
-            score_at(0)
+            if weighted == 1 { column[0] } else { R::zero() }
         } else {
-            let pivot = score_at(staked / 2);
+            let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
+            // Every score equal to the pivot (a column nobody weights): both sides empty, the
+            // pivot is the median. The general pass below would find the same.
+            let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
+            if tail_equal && column.iter().all(|&s| s == pivot) {
+                median[j] = pivot;
+                continue;
+            }
             let mut lo_stake = R::zero();
             let mut hi_stake = R::zero();
             let mut n_lower = 0;
             let mut n_upper = 0;
-            for k in 0..staked {
-                let s = score_at(k);
-                let w = staked_stake[k];
+            let mut split = |s: R, w: R| {
                 if s < pivot {
                     lo_stake += w;
                     lower[n_lower] = s;
@@ -412,6 +439,12 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                     upper_stake[n_upper] = w;
                     n_upper += 1;
                 }
+            };
+            for k in 0..weighted {
+                split(column[k], weighted_stake[k]);
+            }
+            for &w in tail_stake {
+                split(R::zero(), w);
             }
             let (lo, hi) = (R::zero(), stake_sum);
             let keep_lower = minority < lo + lo_stake && n_lower > 0;
@@ -443,6 +476,17 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     }
 }
 
+/// Scratch of the column consensus: the staked rows' stakes (len ≥ stake rows), their scores
+/// column-major (len ≥ `cols × weight rows`), and the compact sides (each len ≥ stake rows).
+struct MedianScratch<'a, R> {
+    staked_stake: &'a mut [R],
+    scores: &'a mut [R],
+    lower: &'a mut [R],
+    lower_stake: &'a mut [R],
+    upper: &'a mut [R],
+    upper_stake: &'a mut [R],
+}
+
 /// `weighted_median_col_sparse`: consensus `median[j]` of each column of the row-major
 /// `weights` (`weights.len() / cols` rows; rows of `stake` beyond them score 0), keeping only rows
 /// with positive stake, renormalised, and `minority = s_sum − κ`. `use_stake` (len
@@ -456,6 +500,17 @@ pub fn weighted_median_col<R: Real>(
     partition: &mut [u32],
     median: &mut [R],
 ) {
+    let mut scores = vec![R::zero(); weights.len()];
+    let [mut staked_stake, mut lower, mut lower_stake, mut upper, mut upper_stake] =
+        [(); 5].map(|()| vec![R::zero(); stake.len()]);
+    let scratch = MedianScratch {
+        staked_stake: &mut staked_stake,
+        scores: &mut scores,
+        lower: &mut lower,
+        lower_stake: &mut lower_stake,
+        upper: &mut upper,
+        upper_stake: &mut upper_stake,
+    };
     weighted_median_col_with(
         Arith::<false>,
         stake,
@@ -464,6 +519,7 @@ pub fn weighted_median_col<R: Real>(
         kappa,
         use_stake,
         partition,
+        scratch,
         median,
     );
 }
@@ -566,6 +622,14 @@ pub struct YumaWorkspace<R: Real> {
     partition: Vec<u32>,
     new_permits: Vec<u32>,
     column_inverse: Vec<R>,
+    /// Consensus scratch ([`MedianScratch`]): the staked rows' stakes, their scores
+    /// column-major (`n_rows × n`), the compact sides.
+    staked_stake: Vec<R>,
+    scores: Vec<R>,
+    lower: Vec<R>,
+    lower_stake: Vec<R>,
+    upper: Vec<R>,
+    upper_stake: Vec<R>,
 }
 
 impl<R: Real> YumaWorkspace<R> {
@@ -586,8 +650,14 @@ impl<R: Real> YumaWorkspace<R> {
             weights: matrix.clone(),
             clipped: matrix.clone(),
             bonds_input: matrix.clone(),
-            ema: matrix,
+            ema: matrix.clone(),
             use_stake: vector.clone(),
+            staked_stake: vector.clone(),
+            scores: matrix,
+            lower: vector.clone(),
+            lower_stake: vector.clone(),
+            upper: vector.clone(),
+            upper_stake: vector.clone(),
             column_inverse: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
@@ -779,27 +849,30 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             // Float: the stored row is the input row, so its sum (the same additions, in the
             // same order, as over the masked row below) comes with the off-diagonal sum, and
             // masking and normalising take one more pass instead of two. Were the row masked,
-            // its sum would go unused.
+            // its sum would go unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped
+            // (the two loops around it): the sum starts at +0 and adds values ≥ ±0, so it is
+            // never −0, and adding +0 to it changes no bit.
             let mut off_diagonal = zero;
             let mut row_sum = zero;
-            for (j, &w) in row.iter().enumerate() {
-                if j != i {
-                    off_diagonal += w;
-                }
-                row_sum += present_value(if j == i { absent } else { w });
+            for &w in &row[..i] {
+                off_diagonal += w;
+                row_sum += present_value(w);
+            }
+            for &w in &row[i + 1..] {
+                off_diagonal += w;
+                row_sum += present_value(w);
             }
             let row_present = permits[i] != 0 && off_diagonal > zero;
+            if !row_present {
+                out.fill(absent);
+                continue;
+            }
             let inverse = safe_div(one, row_sum);
             for j in 0..n {
                 let w = row[j];
-                out[j] = if !row_present || j == i {
-                    absent
-                } else if is_present(w) {
-                    ar.div_by_inverse(w, row_sum, inverse)
-                } else {
-                    w
-                };
+                out[j] = if is_present(w) { ar.div_by_inverse(w, row_sum, inverse) } else { w };
             }
+            out[i] = absent;
             continue;
         }
         let mut row_max = zero;
@@ -840,53 +913,79 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         kappa,
         &mut work.use_stake,
         &mut work.partition,
+        MedianScratch {
+            staked_stake: &mut work.staked_stake,
+            scores: &mut work.scores,
+            lower: &mut work.lower,
+            lower_stake: &mut work.lower_stake,
+            upper: &mut work.upper,
+            upper_stake: &mut work.upper_stake,
+        },
         &mut work.consensus,
     );
+    // Per row: the clip and the incentive terms in one loop without a sequential sum (it
+    // vectorises), the clipped entries' present values kept in scratch (`scores`, free after
+    // the consensus) for the row's trust sum (the same additions in the same order).
     let consensus = &work.consensus[..n];
-    for i in 0..rows {
-        let weights = &work.weights[i * n..][..n];
-        let clipped = &mut work.clipped[i * n..][..n];
-        for j in 0..n {
-            let w = weights[j];
-            let c = consensus[j];
-            clipped[j] = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
-        }
-    }
     let incentive = &mut work.incentive[..n];
     for j in 0..n {
         incentive[j] = zero;
     }
-    for i in 0..n {
+    for i in 0..rows {
+        let stake = work.active_stake[i];
+        let weights = &work.weights[i * n..][..n];
+        let clipped = &mut work.clipped[i * n..][..n];
+        let present = &mut work.scores[..n];
+        for j in 0..n {
+            let w = weights[j];
+            let c = consensus[j];
+            let wc = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
+            clipped[j] = wc;
+            let p = present_value(wc);
+            present[j] = p;
+            incentive[j] += ar.mul(stake, p);
+        }
         let mut trust = zero;
-        if i < rows {
-            let clipped = &work.clipped[i * n..][..n];
-            for j in 0..n {
-                let w = present_value(clipped[j]);
-                trust += w;
-                incentive[j] += ar.mul(work.active_stake[i], w);
-            }
+        for &p in present.iter() {
+            trust += p;
         }
         work.validator_trust[i] = trust;
     }
+    for i in rows..n {
+        work.validator_trust[i] = zero;
+    }
     normalize(ar, &mut work.incentive);
 
-    // Bonds input (step 10), `interpolate_sparse`.
+    // Bonds input (step 10), `interpolate_sparse`. With β = 0 it is the weights and with β = 1
+    // the clipped weights, entry for entry: Yuma3 then reads that matrix in place (no copy);
+    // Yuma2, which overwrites `clipped`, and any other β get the matrix in `bonds_input`.
     let beta = ar.snap(R::of(params.bonds_penalty));
     let (weights, clipped) = (&work.weights[..rows * n], &work.clipped[..rows * n]);
-    let bonds_input = &mut work.bonds_input[..rows * n];
-    for k in 0..rows * n {
-        let w = weights[k];
-        let wc = clipped[k];
-        bonds_input[k] = if beta == zero {
-            w
-        } else if beta == one {
-            wc
-        } else {
-            let (a, b) = (present_value(w), present_value(wc));
-            let mixed = a + ar.mul(beta, b - a);
-            if mixed > zero { mixed } else { absent }
-        };
+    let bonds_input_in_place =
+        params.version == YumaVersion::Yuma3 && (beta == zero || beta == one);
+    if !bonds_input_in_place {
+        let bonds_input = &mut work.bonds_input[..rows * n];
+        for k in 0..rows * n {
+            let w = weights[k];
+            let wc = clipped[k];
+            bonds_input[k] = if beta == zero {
+                w
+            } else if beta == one {
+                wc
+            } else {
+                let (a, b) = (present_value(w), present_value(wc));
+                let mixed = a + ar.mul(beta, b - a);
+                if mixed > zero { mixed } else { absent }
+            };
+        }
     }
+    let bonds_input: &[R] = if !bonds_input_in_place {
+        &work.bonds_input
+    } else if beta == zero {
+        &work.weights
+    } else {
+        &work.clipped
+    };
 
     // Bonds and dividends (step 11, chain.md §5.4). `use_stake` is free now: column sums.
     let keep = ar.snap(R::of(params.bonds_moving_average));
@@ -951,7 +1050,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             }
             for i in 0..rows {
                 let bonds = &bonds[i * n..][..n];
-                let bonds_input = &work.bonds_input[i * n..][..n];
+                let bonds_input = &bonds_input[i * n..][..n];
                 let ema = &mut ema[i * n..][..n];
                 for column in 0..n {
                     let old = if ar.fixed() {
@@ -984,25 +1083,53 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             // Dividends from the column-normalised bonds, each entry normalised as it is read
             // (as `col_normalize` would: present entries of a column with a nonzero sum).
             let inverse = &mut work.column_inverse[..n];
-            for j in 0..n {
-                inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
-            }
             let incentive = &work.incentive[..n];
-            for i in 0..n {
-                let mut total = zero;
-                if i < rows {
+            if !ar.fixed() {
+                // Float: a column with a zero sum leaves its entries as they are, i.e.
+                // multiplies them by an inverse of exactly 1 (`x · 1 = x` for every x that is
+                // not NaN, and a NaN is not present), so one select per entry remains. Each
+                // row's products go to scratch (`scores`) in a loop that vectorises, then are
+                // summed in order.
+                for j in 0..n {
+                    inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
+                }
+                for i in 0..rows {
                     let ema = &ema[i * n..][..n];
+                    let products = &mut work.scores[..n];
                     for j in 0..n {
                         let bond = ema[j];
-                        let normalized = if sums[j] != zero && is_present(bond) {
-                            ar.div_by_inverse(bond, sums[j], inverse[j])
-                        } else {
-                            bond
-                        };
-                        total += ar.mul(normalized, incentive[j]);
+                        let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
+                        products[j] = normalized * incentive[j];
                     }
+                    let mut total = zero;
+                    for &p in products.iter() {
+                        total += p;
+                    }
+                    work.dividends[i] = total * work.active_stake[i];
                 }
-                work.dividends[i] = ar.mul(total, work.active_stake[i]);
+                for i in rows..n {
+                    work.dividends[i] = zero * work.active_stake[i];
+                }
+            } else {
+                for j in 0..n {
+                    inverse[j] = if sums[j] == zero { zero } else { one / sums[j] };
+                }
+                for i in 0..n {
+                    let mut total = zero;
+                    if i < rows {
+                        let ema = &ema[i * n..][..n];
+                        for j in 0..n {
+                            let bond = ema[j];
+                            let normalized = if sums[j] != zero && is_present(bond) {
+                                ar.div_by_inverse(bond, sums[j], inverse[j])
+                            } else {
+                                bond
+                            };
+                            total += ar.mul(normalized, incentive[j]);
+                        }
+                    }
+                    work.dividends[i] = ar.mul(total, work.active_stake[i]);
+                }
             }
             normalize(ar, &mut work.dividends);
         }
@@ -1133,14 +1260,13 @@ pub fn dividend_distribution<R: Real>(
 mod tests {
     use super::*;
 
-    /// Consensus over more staked rows than the stack arrays hold (the heap-gather path) and over
-    /// few (the stack path), against the definition of chain.md §5.3 evaluated by sorting: with
+    /// Consensus over few and many staked rows, against the definition of chain.md §5.3 evaluated by sorting: with
     /// distinct scores, the median is the first score, ascending, whose inclusive cumulative
     /// stake exceeds `minority = s_sum − κ`.
     #[test]
     fn column_consensus_matches_the_sorted_definition_for_few_and_many_rows() {
         let rng = crate::rng::PathRng::new(42, 0, 0);
-        for rows in [7_usize, SMALL_MEDIAN_ROWS, SMALL_MEDIAN_ROWS + 1, 150] {
+        for rows in [7_usize, 64, 65, 150] {
             let cols = 5;
             let draw = |k: usize| {
                 crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 9)[k % 4])
@@ -1175,6 +1301,51 @@ mod tests {
                     })
                     .map_or(0.0, |c| c.0);
                 assert_eq!(median[j], expected, "{rows} rows, column {j}");
+            }
+        }
+    }
+
+    /// The epoch's column consensus (gathered, first pass fused) against the chain-named
+    /// `weighted_median` per column, bit for bit: unstaked rows, staked rows beyond the weight
+    /// matrix (score 0), tied and absent scores.
+    #[test]
+    fn column_consensus_matches_weighted_median_per_column() {
+        let rng = crate::rng::PathRng::new(43, 0, 0);
+        for (rows, weight_rows) in [(1, 1), (2, 1), (7, 4), (9, 9), (40, 8), (70, 67)] {
+            let cols = 6;
+            let draw = |k: usize| {
+                crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 3)[k % 4])
+            };
+            let stake: Vec<f64> =
+                (0..rows).map(|i| if i % 5 == 3 { 0.0 } else { 0.1 + draw(i) }).collect();
+            let weights: Vec<f64> = (0..weight_rows * cols)
+                .map(|k| {
+                    let u = draw(1_000 + k);
+                    if u < 0.1 { ABSENT } else { (u * 4.0).floor() / 4.0 }
+                })
+                .collect();
+            let kappa = 0.5;
+            let (mut use_stake, mut partition) = (vec![0.0; rows], vec![0_u32; rows]);
+            let mut median = vec![0.0; cols];
+            weighted_median_col(
+                &stake,
+                &weights,
+                cols,
+                kappa,
+                &mut use_stake,
+                &mut partition,
+                &mut median,
+            );
+            let s_sum = use_stake.iter().fold(0.0, |a, &b| a + b);
+            let mut staked: Vec<u32> =
+                (0..rows as u32).filter(|&i| stake[i as usize] > 0.0).collect();
+            for j in 0..cols {
+                let score: Vec<f64> = (0..rows)
+                    .map(|i| if i < weight_rows { weights[i * cols + j].max(0.0) } else { 0.0 })
+                    .collect();
+                let expected =
+                    weighted_median(&use_stake, &score, &mut staked, s_sum - kappa, 0.0, s_sum);
+                assert_eq!(median[j].to_bits(), expected.to_bits(), "{rows} rows, column {j}");
             }
         }
     }
