@@ -249,6 +249,30 @@ impl StepRng {
         out
     }
 
+    /// The blocks of consecutive streams at (this step, subnet): `out[k]` equals
+    /// [`PathRng::block`]`(step, subnet, first_stream + k)`.
+    ///
+    /// One plain loop over the blocks with nothing but the block's arithmetic inside, so the
+    /// compiler vectorises it (four blocks per pass in SSE2 lanes, the 32×32→64 products by
+    /// `pmuludq`): about 60 instructions a block instead of the ~100 of one [`StepRng::block`]
+    /// call. A consumer of many consecutive blocks (the Yuma weight noise) fills a buffer with it.
+    ///
+    /// # Panics
+    /// If `subnet` or one of the streams does not fit in 16 bits.
+    #[inline]
+    pub fn fill_blocks(&self, subnet: u32, first_stream: u32, out: &mut [[u32; 4]]) {
+        assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
+        assert!(
+            first_stream as usize + out.len() <= 0x1_0000,
+            "rng stream ids {first_stream}+{} do not fit in 16 bits",
+            out.len()
+        );
+        for (k, words) in out.iter_mut().enumerate() {
+            let stream = first_stream + k as u32;
+            *words = self.rounds(((stream << 16) | subnet) ^ self.word0_base);
+        }
+    }
+
     /// Rounds 2-10 of the block whose word 0 after round 1 is `x0`.
     #[inline(always)]
     fn rounds(&self, x0: u32) -> [u32; 4] {
@@ -563,6 +587,19 @@ mod tests {
                 assert_eq!(rng.at_step(step).blocks(subnet, streams)[k], reference);
                 assert_eq!(rng.at_step(step).block(subnet, s), reference);
             }
+            // Consecutive streams in one buffer, lengths around the vector width.
+            for (first, len) in [(0, 1), (stream::QUALITY, 7), (0x2003, 16), (0xFFF0, 16)] {
+                let mut filled = vec![[0_u32; 4]; len];
+                rng.at_step(step).fill_blocks(subnet, first, &mut filled);
+                for (k, words) in filled.iter().enumerate() {
+                    let s = first + k as u32;
+                    let reference = philox4x32_10(
+                        [step, (s << 16) | subnet, 3, 77],
+                        [0x0123_4567, 0xDEAD_BEEF],
+                    );
+                    assert_eq!(*words, reference, "stream {s:#x}");
+                }
+            }
         }
     }
 
@@ -665,6 +702,13 @@ mod tests {
     #[should_panic(expected = "16 bits")]
     fn oversized_subnet_is_rejected() {
         let _ = PathRng::new(1, 0, 0).block(0, 0x1_0000, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "16 bits")]
+    fn oversized_stream_range_is_rejected() {
+        let mut out = [[0; 4]; 2];
+        PathRng::new(1, 0, 0).at_step(0).fill_blocks(0, 0xFFFF, &mut out);
     }
 
     #[test]

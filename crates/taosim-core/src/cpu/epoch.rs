@@ -51,7 +51,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, normal_icdf, normal_pair, stream};
+use crate::rng::{PathRng, StepRng, normal_icdf, normal_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -274,16 +274,36 @@ pub struct EpochDraws {
     pub subnet: u32,
 }
 
+/// Most miner-quality blocks generated per [`StepRng::fill_blocks`] call (a stack buffer of this
+/// many blocks serves walks of any length, chunk by chunk; 32 blocks are 64 miners).
+const QUALITY_CHUNK: usize = 32;
+
+/// Most weight-noise blocks generated per [`StepRng::fill_blocks`] call: 64 blocks are the whole
+/// noise of 8 honest validators over 32 miners, so the baseline subnet fills them in one call.
+const NOISE_CHUNK: usize = 64;
+
 impl EpochDraws {
-    fn quality_block(&self, miner: usize) -> [u32; 4] {
-        debug_assert!((miner / 2) < stream::YUMA_MINER_QUALITY_LEN as usize);
-        self.rng.block(self.step, self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
+    /// The path's stream at this step: the step's fixed part of Philox rounds 1-3 once, for all
+    /// the blocks a subnet-epoch draws (the same words as [`PathRng::block`]).
+    fn step_rng(&self) -> StepRng {
+        self.rng.at_step(self.step)
     }
 
-    /// The block holding the noise words of entries `4·quad .. 4·quad + 4`.
-    fn noise_block(&self, quad: usize) -> [u32; 4] {
-        debug_assert!(quad < stream::YUMA_NOISE_LEN as usize);
-        self.rng.block(self.step, self.subnet, stream::YUMA_NOISE + quad as u32)
+    fn quality_block(&self, step_rng: &StepRng, miner: usize) -> [u32; 4] {
+        debug_assert!((miner / 2) < stream::YUMA_MINER_QUALITY_LEN as usize);
+        step_rng.block(self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
+    }
+
+    /// The quality blocks of miner pairs `first_pair .. first_pair + out.len()` into `out`.
+    fn quality_blocks(&self, step_rng: &StepRng, first_pair: usize, out: &mut [[u32; 4]]) {
+        debug_assert!(first_pair + out.len() <= stream::YUMA_MINER_QUALITY_LEN as usize);
+        step_rng.fill_blocks(self.subnet, stream::YUMA_MINER_QUALITY + first_pair as u32, out);
+    }
+
+    /// The blocks holding the noise words of entries `4·first_quad ..`, one per entry of `out`.
+    fn noise_blocks(&self, step_rng: &StepRng, first_quad: usize, out: &mut [[u32; 4]]) {
+        debug_assert!(first_quad + out.len() <= stream::YUMA_NOISE_LEN as usize);
+        step_rng.fill_blocks(self.subnet, stream::YUMA_NOISE + first_quad as u32, out);
     }
 }
 
@@ -293,16 +313,22 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
         return;
     }
     let sigma = R::of(sigma);
+    let step_rng = draws.step_rng();
     // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
     // per pair rather than per miner (the same numbers as `pick_normal(quality_block(j), 0, j)`,
-    // which the shader computes per miner).
-    for pair in 0..quality.len().div_ceil(2) {
-        let words = draws.quality_block(2 * pair);
-        let (z0, z1) = normal_pair::<R>(words[0], words[1]);
-        let j = 2 * pair;
-        quality[j] = (quality[j] + sigma * z0).abs();
-        if j + 1 < quality.len() {
-            quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+    // which the shader computes per miner). The blocks come in chunks from one vectorised loop.
+    let pairs = quality.len().div_ceil(2);
+    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
+    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
+        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
+        draws.quality_blocks(&step_rng, first_pair, chunk);
+        for (offset, words) in chunk.iter().enumerate() {
+            let (z0, z1) = normal_pair::<R>(words[0], words[1]);
+            let j = 2 * (first_pair + offset);
+            quality[j] = (quality[j] + sigma * z0).abs();
+            if j + 1 < quality.len() {
+                quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+            }
         }
     }
 }
@@ -319,8 +345,9 @@ pub fn init_yuma_block<R: Real>(
 ) {
     let block = layout.block(yuma_real, yuma_int, draws.subnet as usize);
     let sigma = R::of(INITIAL_QUALITY_LOG_SIGMA);
+    let step_rng = draws.step_rng();
     for j in 0..block.miner_quality.len() {
-        let z: R = pick_normal(draws.quality_block(j), 2, j);
+        let z: R = pick_normal(draws.quality_block(&step_rng, j), 2, j);
         block.miner_quality[j] = (sigma * z).exp();
     }
     block.bonds.fill(R::zero());
@@ -348,6 +375,11 @@ pub fn build_weights<R: Real>(
     let lag = yuma.reveal_epochs.max(1) as usize;
     let noise = R::of(yuma.weight_noise);
     let burn = miner_burn.max(R::zero()).min(R::one());
+    let step_rng = draws.step_rng();
+    // Noise blocks `buffered_first ..` of the `noise_quads` the matrix's entries span.
+    let mut noise_blocks = [[0_u32; 4]; NOISE_CHUNK];
+    let (mut buffered_first, mut buffered_len) = (0, 0);
+    let noise_quads = (validators * miners).div_ceil(4);
     // Each role zeroes the entries it does not set (rather than zeroing the whole matrix first).
     for i in 0..validators {
         let row = &mut weights[i * n..(i + 1) * n];
@@ -374,20 +406,38 @@ pub fn build_weights<R: Real>(
                 let miner_row = &mut row[validators..][..miners];
                 let quality = &quality[..miners];
                 let mut sum = R::zero();
-                // One Philox block serves four consecutive entries; fetched on the first entry
-                // of each group of four (and on the row's first miner, mid-group).
-                let mut words = [0_u32; 4];
-                for m in 1..miners {
-                    let mut x = quality[m];
-                    if yuma.weight_noise != 0.0 {
-                        let entry = i * miners + m;
-                        if m == 1 || entry % 4 == 0 {
-                            words = draws.noise_block(entry / 4);
-                        }
-                        x += noise * normal_icdf::<R>(words[entry % 4]);
+                if yuma.weight_noise == 0.0 {
+                    for m in 1..miners {
+                        miner_row[m] = quality[m].max(R::zero());
+                        sum += miner_row[m];
                     }
-                    miner_row[m] = x.max(R::zero());
-                    sum += miner_row[m];
+                } else {
+                    // Entry `k = i·M + m` takes word `k % 4` of noise block `k / 4`. The honest
+                    // rows are the last ones, so their blocks are one range of ids: they come in
+                    // chunks of up to `NOISE_CHUNK` blocks (several rows' worth) from one
+                    // vectorised loop into `noise_blocks`, which holds blocks
+                    // `buffered_first .. buffered_first + buffered_len`.
+                    let mut m = 1;
+                    while m < miners {
+                        let first_quad = (i * miners + m) / 4;
+                        if first_quad < buffered_first
+                            || first_quad >= buffered_first + buffered_len
+                        {
+                            buffered_first = first_quad;
+                            buffered_len = NOISE_CHUNK.min(noise_quads - first_quad);
+                            let chunk = &mut noise_blocks[..buffered_len];
+                            draws.noise_blocks(&step_rng, first_quad, chunk);
+                        }
+                        let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
+                        let words = noise_blocks[..buffered_len].as_flattened();
+                        for m in m..end {
+                            let word = words[i * miners + m - 4 * buffered_first];
+                            let x = quality[m] + noise * normal_icdf::<R>(word);
+                            miner_row[m] = x.max(R::zero());
+                            sum += miner_row[m];
+                        }
+                        m = end;
+                    }
                 }
                 let scale = safe_div(R::one() - burn, sum);
                 for m in 1..miners {
