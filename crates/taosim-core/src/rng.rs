@@ -269,8 +269,37 @@ impl StepRng {
         );
         for (k, words) in out.iter_mut().enumerate() {
             let stream = first_stream + k as u32;
-            *words = self.rounds(((stream << 16) | subnet) ^ self.word0_base);
+            *words = self.rounds_wide(((stream << 16) | subnet) ^ self.word0_base);
         }
+    }
+
+    /// [`StepRng::rounds`] with every word held in a `u64` whose low half is the word: a
+    /// product's high word is then one shift and its low word the product itself (the garbage
+    /// above bit 32 is masked off before the next multiply, and by the final `as u32`), so a
+    /// vectorised loop multiplies two blocks per `pmuludq` without the shuffles that split the
+    /// products of four `u32` lanes (about 55 instead of 60 instructions a block in
+    /// [`StepRng::fill_blocks`]). Integer arithmetic: the same words.
+    #[inline(always)]
+    fn rounds_wide(&self, x0: u32) -> [u32; 4] {
+        const LOW: u64 = 0xFFFF_FFFF;
+        let keys = &self.keys;
+        let (m0, m1) = (u64::from(PHILOX_M0), u64::from(PHILOX_M1));
+        let p0 = m0 * u64::from(x0);
+        let y2 = (p0 >> 32) ^ u64::from(self.word2_mask);
+        let p1 = m1 * (y2 & LOW);
+        let mut c0 = (p1 >> 32) ^ u64::from(self.y1 ^ keys[2][0]);
+        let mut c1 = p1;
+        let mut c2 = u64::from(self.hi0_r3 ^ keys[2][1]) ^ p0;
+        let mut c3 = u64::from(self.lo0_r3);
+        for &[k0, k1] in &keys[3..] {
+            let q0 = m0 * (c0 & LOW);
+            let q1 = m1 * (c2 & LOW);
+            c0 = (q1 >> 32) ^ c1 ^ u64::from(k0);
+            c2 = (q0 >> 32) ^ c3 ^ u64::from(k1);
+            c1 = q1;
+            c3 = q0;
+        }
+        [c0 as u32, c1 as u32, c2 as u32, c3 as u32]
     }
 
     /// Rounds 2-10 of the block whose word 0 after round 1 is `x0`.
