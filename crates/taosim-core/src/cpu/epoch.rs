@@ -429,12 +429,15 @@ pub fn build_weights<R: Real>(
                             draws.noise_blocks(&step_rng, first_quad, chunk);
                         }
                         let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
-                        let words = noise_blocks[..buffered_len].as_flattened();
-                        for m in m..end {
-                            let word = words[i * miners + m - 4 * buffered_first];
-                            let x = quality[m] + noise * normal_icdf::<R>(word);
-                            miner_row[m] = x.max(R::zero());
-                            sum += miner_row[m];
+                        // Entries `m..end` and their words as zipped exact-length slices (no
+                        // bounds checks in the loop).
+                        let first_word = i * miners + m - 4 * buffered_first;
+                        let words = &noise_blocks[..buffered_len].as_flattened()[first_word..];
+                        let entries = miner_row[m..end].iter_mut().zip(&quality[m..end]);
+                        for ((w, &q), &word) in entries.zip(words) {
+                            let x = q + noise * normal_icdf::<R>(word);
+                            *w = x.max(R::zero());
+                            sum += *w;
                         }
                         m = end;
                     }
