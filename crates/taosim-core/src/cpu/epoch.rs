@@ -44,6 +44,14 @@
 //! `YUMA_NOISE + 4096` for `V ≤ 64`, `M ≤ 256`. No draws are made when the corresponding sigma
 //! is 0.
 //!
+//! # CPU form (same bits as the shader's per-entry form)
+//! The shader draws each entry's block where it needs it. Here the draws are the subnet-epoch's
+//! hottest part, so [`build_weights`] and [`walk_miner_quality`] take one [`StepRng`] per call
+//! and fill their blocks in chunks ([`StepRng::fill_blocks`]: consecutive stream ids, a plain
+//! loop the compiler vectorises), and the honest rows invert their noise words two at a time
+//! ([`normal_icdf_pair`]: two central rational functions side by side in vector registers). The
+//! words, and every float operation on them, are those of the per-entry form.
+//!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
 
@@ -51,7 +59,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, StepRng, normal_icdf, normal_pair, stream};
+use crate::rng::{PathRng, StepRng, normal_icdf, normal_icdf_pair, normal_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -431,10 +439,26 @@ pub fn build_weights<R: Real>(
                         let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
                         // Entries `m..end` and their words as zipped exact-length slices (no
                         // bounds checks in the loop).
+                        // Entries in pairs, so that two central inversions share vector
+                        // registers ([`normal_icdf_pair`]); the sum still runs entry by entry.
                         let first_word = i * miners + m - 4 * buffered_first;
                         let words = &noise_blocks[..buffered_len].as_flattened()[first_word..];
-                        let entries = miner_row[m..end].iter_mut().zip(&quality[m..end]);
-                        for ((w, &q), &word) in entries.zip(words) {
+                        let words = &words[..end - m];
+                        let mut rows = miner_row[m..end].chunks_exact_mut(2);
+                        let mut qualities = quality[m..end].chunks_exact(2);
+                        let mut word_pairs = words.chunks_exact(2);
+                        let pairs = (&mut rows).zip(&mut qualities).zip(&mut word_pairs);
+                        for ((w, q), word) in pairs {
+                            let (z0, z1) = normal_icdf_pair::<R>(word[0], word[1]);
+                            let x0 = q[0] + noise * z0;
+                            w[0] = x0.max(R::zero());
+                            sum += w[0];
+                            let x1 = q[1] + noise * z1;
+                            w[1] = x1.max(R::zero());
+                            sum += w[1];
+                        }
+                        let last = rows.into_remainder().iter_mut().zip(qualities.remainder());
+                        for ((w, &q), &word) in last.zip(word_pairs.remainder()) {
                             let x = q + noise * normal_icdf::<R>(word);
                             *w = x.max(R::zero());
                             sum += *w;
