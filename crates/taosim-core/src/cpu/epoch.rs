@@ -264,13 +264,6 @@ pub fn validator_stake_factors<R: Real>(
     }
 }
 
-/// Normal number `index % 2` of the pair drawn from words `(w[first], w[first + 1])`.
-#[inline]
-fn pick_normal<R: Real>(words: [u32; 4], first: usize, index: usize) -> R {
-    let (z0, z1) = normal_pair::<R>(words[first], words[first + 1]);
-    if index.is_multiple_of(2) { z0 } else { z1 }
-}
-
 /// Where a subnet's draws of this step come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EpochDraws {
@@ -297,11 +290,6 @@ impl EpochDraws {
         self.rng.at_step(self.step)
     }
 
-    fn quality_block(&self, step_rng: &StepRng, miner: usize) -> [u32; 4] {
-        debug_assert!((miner / 2) < stream::YUMA_MINER_QUALITY_LEN as usize);
-        step_rng.block(self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
-    }
-
     /// The quality blocks of miner pairs `first_pair .. first_pair + out.len()` into `out`.
     fn quality_blocks(&self, step_rng: &StepRng, first_pair: usize, out: &mut [[u32; 4]]) {
         debug_assert!(first_pair + out.len() <= stream::YUMA_MINER_QUALITY_LEN as usize);
@@ -323,8 +311,8 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
     let sigma = R::of(sigma);
     let step_rng = draws.step_rng();
     // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
-    // per pair rather than per miner (the same numbers as `pick_normal(quality_block(j), 0, j)`,
-    // which the shader computes per miner). The blocks come in chunks from one vectorised loop.
+    // per pair rather than per miner (the same numbers as normal `j % 2` of words 0 and 1 of block
+    // `j / 2`, which the shader computes per miner). The blocks come in chunks from one vectorised loop.
     let pairs = quality.len().div_ceil(2);
     let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
     for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
@@ -354,9 +342,22 @@ pub fn init_yuma_block<R: Real>(
     let block = layout.block(yuma_real, yuma_int, draws.subnet as usize);
     let sigma = R::of(INITIAL_QUALITY_LOG_SIGMA);
     let step_rng = draws.step_rng();
-    for j in 0..block.miner_quality.len() {
-        let z: R = pick_normal(draws.quality_block(&step_rng, j), 2, j);
-        block.miner_quality[j] = (sigma * z).exp();
+    // Words 2 and 3 of block `j / 2` give miner `j` normal `j % 2` of their pair: one block and
+    // one Box–Muller per two miners, the blocks in chunks (as in `walk_miner_quality`).
+    let quality = block.miner_quality;
+    let pairs = quality.len().div_ceil(2);
+    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
+    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
+        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
+        draws.quality_blocks(&step_rng, first_pair, chunk);
+        for (offset, words) in chunk.iter().enumerate() {
+            let (z0, z1) = normal_pair::<R>(words[2], words[3]);
+            let j = 2 * (first_pair + offset);
+            quality[j] = (sigma * z0).exp();
+            if j + 1 < quality.len() {
+                quality[j + 1] = (sigma * z1).exp();
+            }
+        }
     }
     block.bonds.fill(R::zero());
     block.consensus_history.fill(R::zero());
