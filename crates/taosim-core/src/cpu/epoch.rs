@@ -592,16 +592,25 @@ fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, ince
         active_total += out.active_stake[i];
         stake_total += out.stake[i];
     }
-    for uid in 0..work.paid.len() {
-        work.paid[uid] = if uid >= validators {
-            (split.miners + split.burned) * safe_div(out.incentive[uid], incentive_total)
-        } else if dividend_total != R::zero() {
-            split.validators * out.dividends[uid] / dividend_total
-        } else if active_total != R::zero() {
-            split.validators * out.active_stake[uid] / active_total
-        } else {
-            split.validators * safe_div(out.stake[uid], stake_total)
-        };
+    // One loop per case (the case is fixed for the epoch) over exact-length slices: the same
+    // expression per uid as a per-uid choice, without the branches.
+    let (validator_paid, miner_paid) = work.paid.split_at_mut(validators);
+    let miners_share = split.miners + split.burned;
+    for (paid, &incentive) in miner_paid.iter_mut().zip(&out.incentive[validators..]) {
+        *paid = miners_share * safe_div(incentive, incentive_total);
+    }
+    let (basis, total) = if dividend_total != R::zero() {
+        (&out.dividends[..validators], dividend_total)
+    } else if active_total != R::zero() {
+        (&out.active_stake[..validators], active_total)
+    } else {
+        for (paid, &stake) in validator_paid.iter_mut().zip(&out.stake[..validators]) {
+            *paid = split.validators * safe_div(stake, stake_total);
+        }
+        return;
+    };
+    for (paid, &x) in validator_paid.iter_mut().zip(basis) {
+        *paid = split.validators * x / total;
     }
 }
 
