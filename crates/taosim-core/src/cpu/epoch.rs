@@ -318,12 +318,11 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
     for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
         let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
         draws.quality_blocks(&step_rng, first_pair, chunk);
-        for (offset, words) in chunk.iter().enumerate() {
+        for (pair, words) in quality[2 * first_pair..].chunks_mut(2).zip(chunk.iter()) {
             let (z0, z1) = normal_pair::<R>(words[0], words[1]);
-            let j = 2 * (first_pair + offset);
-            quality[j] = (quality[j] + sigma * z0).abs();
-            if j + 1 < quality.len() {
-                quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+            pair[0] = (pair[0] + sigma * z0).abs();
+            if let Some(second) = pair.get_mut(1) {
+                *second = (*second + sigma * z1).abs();
             }
         }
     }
@@ -564,11 +563,12 @@ pub fn epoch<R: Real>(
         let out = &work.yuma;
         let mut incentive_total = R::zero();
         let mut cartel_incentive = R::zero();
-        for j in 0..n {
-            incentive_total += out.incentive[j];
-            if j >= n - cartel_miners {
-                cartel_incentive += out.incentive[j];
-            }
+        // Two plain sums, each in uid order as before.
+        for &incentive in &out.incentive[..n] {
+            incentive_total += incentive;
+        }
+        for &incentive in &out.incentive[n - cartel_miners..n] {
+            cartel_incentive += incentive;
         }
         st.sub.cartel_share_sum[i] += safe_div(cartel_incentive, incentive_total);
         st.sub_int.epochs[i] += 1;
