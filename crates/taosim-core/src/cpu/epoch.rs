@@ -44,6 +44,14 @@
 //! `YUMA_NOISE + 4096` for `V ≤ 64`, `M ≤ 256`. No draws are made when the corresponding sigma
 //! is 0.
 //!
+//! # CPU form (same bits as the shader's per-entry form)
+//! The shader draws each entry's block where it needs it. Here the draws are the subnet-epoch's
+//! hottest part, so [`build_weights`] and [`walk_miner_quality`] take one [`StepRng`] per call
+//! and fill their blocks in chunks ([`StepRng::fill_blocks`]: consecutive stream ids, a plain
+//! loop the compiler vectorises), and the honest rows invert their noise words two at a time
+//! ([`normal_icdf_pair`]: two central rational functions side by side in vector registers). The
+//! words, and every float operation on them, are those of the per-entry form.
+//!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
 
@@ -51,7 +59,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, normal_icdf, normal_pair, stream};
+use crate::rng::{PathRng, StepRng, normal_icdf, normal_icdf_pair, normal_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -256,13 +264,6 @@ pub fn validator_stake_factors<R: Real>(
     }
 }
 
-/// Normal number `index % 2` of the pair drawn from words `(w[first], w[first + 1])`.
-#[inline]
-fn pick_normal<R: Real>(words: [u32; 4], first: usize, index: usize) -> R {
-    let (z0, z1) = normal_pair::<R>(words[first], words[first + 1]);
-    if index.is_multiple_of(2) { z0 } else { z1 }
-}
-
 /// Where a subnet's draws of this step come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EpochDraws {
@@ -274,16 +275,31 @@ pub struct EpochDraws {
     pub subnet: u32,
 }
 
+/// Most miner-quality blocks generated per [`StepRng::fill_blocks`] call (a stack buffer of this
+/// many blocks serves walks of any length, chunk by chunk; 32 blocks are 64 miners).
+const QUALITY_CHUNK: usize = 32;
+
+/// Most weight-noise blocks generated per [`StepRng::fill_blocks`] call: 64 blocks are the whole
+/// noise of 8 honest validators over 32 miners, so the baseline subnet fills them in one call.
+const NOISE_CHUNK: usize = 64;
+
 impl EpochDraws {
-    fn quality_block(&self, miner: usize) -> [u32; 4] {
-        debug_assert!((miner / 2) < stream::YUMA_MINER_QUALITY_LEN as usize);
-        self.rng.block(self.step, self.subnet, stream::YUMA_MINER_QUALITY + (miner / 2) as u32)
+    /// The path's stream at this step: the step's fixed part of Philox rounds 1-3 once, for all
+    /// the blocks a subnet-epoch draws (the same words as [`PathRng::block`]).
+    fn step_rng(&self) -> StepRng {
+        self.rng.at_step(self.step)
     }
 
-    /// The block holding the noise words of entries `4·quad .. 4·quad + 4`.
-    fn noise_block(&self, quad: usize) -> [u32; 4] {
-        debug_assert!(quad < stream::YUMA_NOISE_LEN as usize);
-        self.rng.block(self.step, self.subnet, stream::YUMA_NOISE + quad as u32)
+    /// The quality blocks of miner pairs `first_pair .. first_pair + out.len()` into `out`.
+    fn quality_blocks(&self, step_rng: &StepRng, first_pair: usize, out: &mut [[u32; 4]]) {
+        debug_assert!(first_pair + out.len() <= stream::YUMA_MINER_QUALITY_LEN as usize);
+        step_rng.fill_blocks(self.subnet, stream::YUMA_MINER_QUALITY + first_pair as u32, out);
+    }
+
+    /// The blocks holding the noise words of entries `4·first_quad ..`, one per entry of `out`.
+    fn noise_blocks(&self, step_rng: &StepRng, first_quad: usize, out: &mut [[u32; 4]]) {
+        debug_assert!(first_quad + out.len() <= stream::YUMA_NOISE_LEN as usize);
+        step_rng.fill_blocks(self.subnet, stream::YUMA_NOISE + first_quad as u32, out);
     }
 }
 
@@ -293,16 +309,21 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
         return;
     }
     let sigma = R::of(sigma);
+    let step_rng = draws.step_rng();
     // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
-    // per pair rather than per miner (the same numbers as `pick_normal(quality_block(j), 0, j)`,
-    // which the shader computes per miner).
-    for pair in 0..quality.len().div_ceil(2) {
-        let words = draws.quality_block(2 * pair);
-        let (z0, z1) = normal_pair::<R>(words[0], words[1]);
-        let j = 2 * pair;
-        quality[j] = (quality[j] + sigma * z0).abs();
-        if j + 1 < quality.len() {
-            quality[j + 1] = (quality[j + 1] + sigma * z1).abs();
+    // per pair rather than per miner (the same numbers as normal `j % 2` of words 0 and 1 of block
+    // `j / 2`, which the shader computes per miner). The blocks come in chunks from one vectorised loop.
+    let pairs = quality.len().div_ceil(2);
+    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
+    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
+        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
+        draws.quality_blocks(&step_rng, first_pair, chunk);
+        for (pair, words) in quality[2 * first_pair..].chunks_mut(2).zip(chunk.iter()) {
+            let (z0, z1) = normal_pair::<R>(words[0], words[1]);
+            pair[0] = (pair[0] + sigma * z0).abs();
+            if let Some(second) = pair.get_mut(1) {
+                *second = (*second + sigma * z1).abs();
+            }
         }
     }
 }
@@ -319,9 +340,23 @@ pub fn init_yuma_block<R: Real>(
 ) {
     let block = layout.block(yuma_real, yuma_int, draws.subnet as usize);
     let sigma = R::of(INITIAL_QUALITY_LOG_SIGMA);
-    for j in 0..block.miner_quality.len() {
-        let z: R = pick_normal(draws.quality_block(j), 2, j);
-        block.miner_quality[j] = (sigma * z).exp();
+    let step_rng = draws.step_rng();
+    // Words 2 and 3 of block `j / 2` give miner `j` normal `j % 2` of their pair: one block and
+    // one Box–Muller per two miners, the blocks in chunks (as in `walk_miner_quality`).
+    let quality = block.miner_quality;
+    let pairs = quality.len().div_ceil(2);
+    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
+    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
+        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
+        draws.quality_blocks(&step_rng, first_pair, chunk);
+        for (offset, words) in chunk.iter().enumerate() {
+            let (z0, z1) = normal_pair::<R>(words[2], words[3]);
+            let j = 2 * (first_pair + offset);
+            quality[j] = (sigma * z0).exp();
+            if j + 1 < quality.len() {
+                quality[j + 1] = (sigma * z1).exp();
+            }
+        }
     }
     block.bonds.fill(R::zero());
     block.consensus_history.fill(R::zero());
@@ -348,6 +383,11 @@ pub fn build_weights<R: Real>(
     let lag = yuma.reveal_epochs.max(1) as usize;
     let noise = R::of(yuma.weight_noise);
     let burn = miner_burn.max(R::zero()).min(R::one());
+    let step_rng = draws.step_rng();
+    // Noise blocks `buffered_first ..` of the `noise_quads` the matrix's entries span.
+    let mut noise_blocks = [[0_u32; 4]; NOISE_CHUNK];
+    let (mut buffered_first, mut buffered_len) = (0, 0);
+    let noise_quads = (validators * miners).div_ceil(4);
     // Each role zeroes the entries it does not set (rather than zeroing the whole matrix first).
     for i in 0..validators {
         let row = &mut weights[i * n..(i + 1) * n];
@@ -374,20 +414,57 @@ pub fn build_weights<R: Real>(
                 let miner_row = &mut row[validators..][..miners];
                 let quality = &quality[..miners];
                 let mut sum = R::zero();
-                // One Philox block serves four consecutive entries; fetched on the first entry
-                // of each group of four (and on the row's first miner, mid-group).
-                let mut words = [0_u32; 4];
-                for m in 1..miners {
-                    let mut x = quality[m];
-                    if yuma.weight_noise != 0.0 {
-                        let entry = i * miners + m;
-                        if m == 1 || entry % 4 == 0 {
-                            words = draws.noise_block(entry / 4);
-                        }
-                        x += noise * normal_icdf::<R>(words[entry % 4]);
+                if yuma.weight_noise == 0.0 {
+                    for m in 1..miners {
+                        miner_row[m] = quality[m].max(R::zero());
+                        sum += miner_row[m];
                     }
-                    miner_row[m] = x.max(R::zero());
-                    sum += miner_row[m];
+                } else {
+                    // Entry `k = i·M + m` takes word `k % 4` of noise block `k / 4`. The honest
+                    // rows are the last ones, so their blocks are one range of ids: they come in
+                    // chunks of up to `NOISE_CHUNK` blocks (several rows' worth) from one
+                    // vectorised loop into `noise_blocks`, which holds blocks
+                    // `buffered_first .. buffered_first + buffered_len`.
+                    let mut m = 1;
+                    while m < miners {
+                        let first_quad = (i * miners + m) / 4;
+                        if first_quad < buffered_first
+                            || first_quad >= buffered_first + buffered_len
+                        {
+                            buffered_first = first_quad;
+                            buffered_len = NOISE_CHUNK.min(noise_quads - first_quad);
+                            let chunk = &mut noise_blocks[..buffered_len];
+                            draws.noise_blocks(&step_rng, first_quad, chunk);
+                        }
+                        let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
+                        // Entries `m..end` and their words as zipped exact-length slices (no
+                        // bounds checks in the loop).
+                        // Entries in pairs, so that two central inversions share vector
+                        // registers ([`normal_icdf_pair`]); the sum still runs entry by entry.
+                        let first_word = i * miners + m - 4 * buffered_first;
+                        let words = &noise_blocks[..buffered_len].as_flattened()[first_word..];
+                        let words = &words[..end - m];
+                        let mut rows = miner_row[m..end].chunks_exact_mut(2);
+                        let mut qualities = quality[m..end].chunks_exact(2);
+                        let mut word_pairs = words.chunks_exact(2);
+                        let pairs = (&mut rows).zip(&mut qualities).zip(&mut word_pairs);
+                        for ((w, q), word) in pairs {
+                            let (z0, z1) = normal_icdf_pair::<R>(word[0], word[1]);
+                            let x0 = q[0] + noise * z0;
+                            w[0] = x0.max(R::zero());
+                            sum += w[0];
+                            let x1 = q[1] + noise * z1;
+                            w[1] = x1.max(R::zero());
+                            sum += w[1];
+                        }
+                        let last = rows.into_remainder().iter_mut().zip(qualities.remainder());
+                        for ((w, &q), &word) in last.zip(word_pairs.remainder()) {
+                            let x = q + noise * normal_icdf::<R>(word);
+                            *w = x.max(R::zero());
+                            sum += *w;
+                        }
+                        m = end;
+                    }
                 }
                 let scale = safe_div(R::one() - burn, sum);
                 for m in 1..miners {
@@ -486,11 +563,12 @@ pub fn epoch<R: Real>(
         let out = &work.yuma;
         let mut incentive_total = R::zero();
         let mut cartel_incentive = R::zero();
-        for j in 0..n {
-            incentive_total += out.incentive[j];
-            if j >= n - cartel_miners {
-                cartel_incentive += out.incentive[j];
-            }
+        // Two plain sums, each in uid order as before.
+        for &incentive in &out.incentive[..n] {
+            incentive_total += incentive;
+        }
+        for &incentive in &out.incentive[n - cartel_miners..n] {
+            cartel_incentive += incentive;
         }
         st.sub.cartel_share_sum[i] += safe_div(cartel_incentive, incentive_total);
         st.sub_int.epochs[i] += 1;
@@ -514,16 +592,25 @@ fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, ince
         active_total += out.active_stake[i];
         stake_total += out.stake[i];
     }
-    for uid in 0..work.paid.len() {
-        work.paid[uid] = if uid >= validators {
-            (split.miners + split.burned) * safe_div(out.incentive[uid], incentive_total)
-        } else if dividend_total != R::zero() {
-            split.validators * out.dividends[uid] / dividend_total
-        } else if active_total != R::zero() {
-            split.validators * out.active_stake[uid] / active_total
-        } else {
-            split.validators * safe_div(out.stake[uid], stake_total)
-        };
+    // One loop per case (the case is fixed for the epoch) over exact-length slices: the same
+    // expression per uid as a per-uid choice, without the branches.
+    let (validator_paid, miner_paid) = work.paid.split_at_mut(validators);
+    let miners_share = split.miners + split.burned;
+    for (paid, &incentive) in miner_paid.iter_mut().zip(&out.incentive[validators..]) {
+        *paid = miners_share * safe_div(incentive, incentive_total);
+    }
+    let (basis, total) = if dividend_total != R::zero() {
+        (&out.dividends[..validators], dividend_total)
+    } else if active_total != R::zero() {
+        (&out.active_stake[..validators], active_total)
+    } else {
+        for (paid, &stake) in validator_paid.iter_mut().zip(&out.stake[..validators]) {
+            *paid = split.validators * safe_div(stake, stake_total);
+        }
+        return;
+    };
+    for (paid, &x) in validator_paid.iter_mut().zip(basis) {
+        *paid = split.validators * x / total;
     }
 }
 
