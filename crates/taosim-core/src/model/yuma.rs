@@ -47,7 +47,9 @@
 //! Round 6 (same bits): the consensus scratch lives in [`YumaWorkspace`] (no per-epoch zeroed
 //! stack arrays) and the staked weight rows are transposed once so each column's first pass
 //! reads one contiguous run; a column whose scores all equal its pivot returns the pivot without
-//! the pass; `weighted_median_compact` spells out its two-entry iteration. Yuma3 with β = 0 or 1
+//! the pass; `weighted_median_compact` spells out its two-entry iteration; a column of at most
+//! eight staked rows is partitioned in lanes with integer masks instead of compacted sides, to
+//! avoid the per-entry branch mispredictions (`weighted_median_lanes`). Yuma3 with β = 0 or 1
 //! reads the weights or the clipped weights as the bonds input instead of copying them. In the
 //! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
 //! the mask is one select per entry; clip and incentive terms share one loop without a sequential
@@ -313,6 +315,129 @@ fn weighted_median_compact<R: Real>(
     R::zero()
 }
 
+/// Lanes of [`weighted_median_lanes`]: columns with at most this many staked rows.
+const LANES: usize = 8;
+
+/// `MID[m]`: the lane of the `(len / 2)`-th member, in uid order, of the lane set `m` of `len`
+/// members (the chain's pivot `score[len / 2]` of a compact side); 0 for the empty set.
+const MID: [u8; 1 << LANES] = {
+    let mut table = [0_u8; 1 << LANES];
+    let mut m = 0_u32;
+    while m < 1 << LANES {
+        let mut rest = m;
+        let mut skip = m.count_ones() / 2;
+        while skip > 0 {
+            rest &= rest - 1;
+            skip -= 1;
+        }
+        table[m as usize] = if rest == 0 { 0 } else { rest.trailing_zeros() as u8 };
+        m += 1;
+    }
+    table
+};
+
+/// Integer key of a score, ordered as the scores: consensus scores are `max(0, ·)` of weights,
+/// so `≥ −0` and never NaN, and the bit patterns of such `f64`s order as integers (`f32` widens
+/// exactly); `−0` is keyed as `+0`, which it equals.
+#[inline]
+fn score_key<R: Real>(s: R) -> i64 {
+    (s.f64() + 0.0).to_bits() as i64
+}
+
+/// [`weighted_median_compact`] on a column of at most [`LANES`] staked rows held in lanes: lane
+/// `k` is the `k`-th staked row in uid order, `column` its score (lanes from `column.len()` on
+/// score 0: staked rows beyond the weight matrix), `key` the lanes' [`score_key`]s (any value in
+/// lanes past the staked rows), `stake_bits` the stakes' `f64` bits (`+0` past the staked rows),
+/// `members` the lane set of the index set (nonempty).
+///
+/// Same bits, without a data-dependent branch per entry (the compact pass's `<` / `>` branches
+/// mispredict on random scores; they were most of the consensus's time): an iteration tests
+/// every lane against the pivot with integer masks (the sign of a key difference, which the
+/// compiler does not turn back into a branch as it does a comparison-selected float) and adds
+/// each lane's stake, or `+0` for a lane outside the side, to the side sums in lane (uid) order.
+/// A side sum starts at `+0` and adds non-negative stakes, so it is never `−0` and adding `+0`
+/// leaves it bitwise unchanged: the sums, the pivot (`MID` of the side's lane set: its
+/// `len / 2`-th member in uid order), the sides and the decisions are those of
+/// [`weighted_median_compact`], and a side of one or two members ends as there.
+#[inline(always)]
+fn weighted_median_lanes<R: Real>(
+    column: &[R],
+    key: &[i64; LANES],
+    stake_bits: &[u64; LANES],
+    members: usize,
+    minority: R,
+    partition_lo: R,
+    partition_hi: R,
+) -> R {
+    // All ones where `a < b` (keys are far from overflow: `−1 ≤ key < 2^63`).
+    let less = |a: i64, b: i64| (a.wrapping_sub(b) >> 63) as u64;
+    let (mut lo, mut hi) = (partition_lo, partition_hi);
+    // Staked rows beyond the weight matrix score 0.
+    let score = |k: usize| column.get(k).copied().unwrap_or(R::zero());
+    let mut members = members;
+    // All ones for a lane of the side (the index set), else zero.
+    let mut member: [u64; LANES] =
+        core::array::from_fn(|k| 0_u64.wrapping_sub(((members >> k) & 1) as u64));
+    // Every iteration keeps a nonempty side without its pivot: at most `LANES` iterations.
+    for _ in 0..LANES {
+        let rest = members & (members - 1);
+        if rest & (rest.wrapping_sub(1)) == 0 {
+            // One or two members: `weighted_median_compact`'s spelled-out last iterations.
+            let first = members.trailing_zeros() as usize;
+            if rest == 0 {
+                return score(first);
+            }
+            let second = rest.trailing_zeros() as usize;
+            let (s, pivot) = (score(first), score(second));
+            let side_stake = R::zero() + R::of(f64::from_bits(stake_bits[first]));
+            return if s < pivot {
+                if minority < lo + side_stake { s } else { pivot }
+            } else if s > pivot {
+                if hi - side_stake <= minority { s } else { pivot }
+            } else {
+                pivot
+            };
+        }
+        let mid = usize::from(MID[members]);
+        let pivot = key[mid];
+        // Each lane's stake, or `+0` outside the side, by an integer mask (no branch).
+        let mut lower_stake = [0_u64; LANES];
+        let mut upper_stake = [0_u64; LANES];
+        let mut lower_member = [0_u64; LANES];
+        let mut upper_member = [0_u64; LANES];
+        let mut lower = 0;
+        let mut upper = 0;
+        for k in 0..LANES {
+            let is_lower = member[k] & less(key[k], pivot);
+            let is_upper = member[k] & less(pivot, key[k]);
+            lower_member[k] = is_lower;
+            upper_member[k] = is_upper;
+            lower_stake[k] = stake_bits[k] & is_lower;
+            upper_stake[k] = stake_bits[k] & is_upper;
+            lower |= (is_lower as usize & 1) << k;
+            upper |= (is_upper as usize & 1) << k;
+        }
+        let mut lo_stake = R::zero();
+        let mut hi_stake = R::zero();
+        for k in 0..LANES {
+            lo_stake += R::of(f64::from_bits(lower_stake[k]));
+            hi_stake += R::of(f64::from_bits(upper_stake[k]));
+        }
+        if minority < lo + lo_stake && lower != 0 {
+            hi = lo + lo_stake;
+            member = lower_member;
+            members = lower;
+        } else if hi - hi_stake <= minority && upper != 0 {
+            lo = hi - hi_stake;
+            member = upper_member;
+            members = upper;
+        } else {
+            return score(mid);
+        }
+    }
+    R::zero()
+}
+
 /// `math.rs::weighted_median`: the stake-weighted median of `score` over the index set
 /// `partition` (caller scratch, overwritten), with `minority = s_sum − κ` and the stake segment
 /// `[lo, hi]` (chain.md §5.3).
@@ -406,6 +531,39 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         }
     }
     let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
+    if (2..=LANES).contains(&staked) {
+        // Few staked rows: the whole partition in lanes, no branch per entry
+        // (`weighted_median_lanes`).
+        let mut stake_bits = [0_u64; LANES];
+        for (bits, &w) in stake_bits.iter_mut().zip(staked_stake) {
+            *bits = w.f64().to_bits();
+        }
+        let members = (1 << staked) - 1;
+        for j in 0..columns {
+            let column = &scores[j * weighted..][..weighted];
+            let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
+            // Every score equal to the pivot (a column nobody weights): the median is the pivot.
+            let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
+            median[j] = if tail_equal && column.iter().all(|&s| s == pivot) {
+                pivot
+            } else {
+                let mut key = [0; LANES];
+                for (key, &s) in key.iter_mut().zip(column) {
+                    *key = score_key(s);
+                }
+                weighted_median_lanes(
+                    column,
+                    &key,
+                    &stake_bits,
+                    members,
+                    minority,
+                    R::zero(),
+                    stake_sum,
+                )
+            };
+        }
+        return;
+    }
     for j in 0..columns {
         // `weighted_median_compact`'s first iteration on the gathered column, fused with the
         // gather: same pivot, same sides in uid order, same sums.
@@ -1310,43 +1468,84 @@ mod tests {
     /// matrix (score 0), tied and absent scores.
     #[test]
     fn column_consensus_matches_weighted_median_per_column() {
-        let rng = crate::rng::PathRng::new(43, 0, 0);
-        for (rows, weight_rows) in [(1, 1), (2, 1), (7, 4), (9, 9), (40, 8), (70, 67)] {
-            let cols = 6;
-            let draw = |k: usize| {
-                crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 3)[k % 4])
-            };
-            let stake: Vec<f64> =
-                (0..rows).map(|i| if i % 5 == 3 { 0.0 } else { 0.1 + draw(i) }).collect();
-            let weights: Vec<f64> = (0..weight_rows * cols)
-                .map(|k| {
-                    let u = draw(1_000 + k);
-                    if u < 0.1 { ABSENT } else { (u * 4.0).floor() / 4.0 }
-                })
-                .collect();
-            let kappa = 0.5;
-            let (mut use_stake, mut partition) = (vec![0.0; rows], vec![0_u32; rows]);
-            let mut median = vec![0.0; cols];
-            weighted_median_col(
-                &stake,
-                &weights,
-                cols,
-                kappa,
-                &mut use_stake,
-                &mut partition,
-                &mut median,
-            );
-            let s_sum = use_stake.iter().fold(0.0, |a, &b| a + b);
-            let mut staked: Vec<u32> =
-                (0..rows as u32).filter(|&i| stake[i as usize] > 0.0).collect();
-            for j in 0..cols {
-                let score: Vec<f64> = (0..rows)
-                    .map(|i| if i < weight_rows { weights[i * cols + j].max(0.0) } else { 0.0 })
-                    .collect();
-                let expected =
-                    weighted_median(&use_stake, &score, &mut staked, s_sum - kappa, 0.0, s_sum);
-                assert_eq!(median[j].to_bits(), expected.to_bits(), "{rows} rows, column {j}");
+        // Staked rows (every fifth unstaked): 1, 2, 3, 3 (one weighted), 5 (two weighted), 6, 8,
+        // 8, 9, 32, 56: the lane form (2-8 staked) and the compact one; scores on a grid of
+        // quarters (ties) or continuous, some absent or `−0`; `f64` and `f32`.
+        for (rows, weight_rows) in [
+            (1, 1),
+            (2, 1),
+            (3, 3),
+            (3, 1),
+            (6, 2),
+            (7, 4),
+            (9, 9),
+            (10, 10),
+            (11, 11),
+            (40, 8),
+            (70, 67),
+        ] {
+            for quarters in [true, false] {
+                column_consensus_case::<f64>(rows, weight_rows, quarters);
+                column_consensus_case::<f32>(rows, weight_rows, quarters);
             }
+        }
+    }
+
+    fn column_consensus_case<R: Real>(rows: usize, weight_rows: usize, quarters: bool) {
+        let rng = crate::rng::PathRng::new(43, 0, 0);
+        let cols = 6;
+        let draw = |k: usize| {
+            crate::rng::uniform_open::<f64>(rng.block(rows as u32, (k / 4) as u32, 3)[k % 4])
+        };
+        let stake: Vec<R> =
+            (0..rows).map(|i| R::of(if i % 5 == 3 { 0.0 } else { 0.1 + draw(i) })).collect();
+        let weights: Vec<R> = (0..weight_rows * cols)
+            .map(|k| {
+                let u = draw(1_000 + k);
+                R::of(if u < 0.1 {
+                    ABSENT
+                } else if u < 0.15 {
+                    -0.0
+                } else if quarters {
+                    (u * 4.0).floor() / 4.0
+                } else {
+                    u
+                })
+            })
+            .collect();
+        let kappa = R::of(0.5);
+        let (mut use_stake, mut partition) = (vec![R::zero(); rows], vec![0_u32; rows]);
+        let mut median = vec![R::zero(); cols];
+        weighted_median_col(
+            &stake,
+            &weights,
+            cols,
+            kappa,
+            &mut use_stake,
+            &mut partition,
+            &mut median,
+        );
+        let s_sum = use_stake.iter().fold(R::zero(), |a, &b| a + b);
+        let mut staked: Vec<u32> =
+            (0..rows as u32).filter(|&i| stake[i as usize] > R::zero()).collect();
+        for j in 0..cols {
+            let score: Vec<R> =
+                (0..rows)
+                    .map(|i| {
+                        if i < weight_rows {
+                            present_value(weights[i * cols + j])
+                        } else {
+                            R::zero()
+                        }
+                    })
+                    .collect();
+            let expected =
+                weighted_median(&use_stake, &score, &mut staked, s_sum - kappa, R::zero(), s_sum);
+            assert_eq!(
+                median[j].f64().to_bits(),
+                expected.f64().to_bits(),
+                "{rows} rows, column {j}, quarters {quarters}"
+            );
         }
     }
 
