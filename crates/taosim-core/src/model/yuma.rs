@@ -1421,6 +1421,29 @@ mod tests {
     /// Consensus over few and many staked rows, against the definition of chain.md §5.3 evaluated by sorting: with
     /// distinct scores, the median is the first score, ascending, whose inclusive cumulative
     /// stake exceeds `minority = s_sum − κ`.
+    /// [`weighted_median_col`] with fresh scratch: the consensus of each column and the
+    /// renormalised stakes it used.
+    fn column_consensus<R: Real>(
+        stake: &[R],
+        weights: &[R],
+        cols: usize,
+        kappa: R,
+    ) -> (Vec<R>, Vec<R>) {
+        let rows = stake.len();
+        let (mut use_stake, mut partition) = (vec![R::zero(); rows], vec![0_u32; rows]);
+        let mut median = vec![R::zero(); cols];
+        weighted_median_col(
+            stake,
+            weights,
+            cols,
+            kappa,
+            &mut use_stake,
+            &mut partition,
+            &mut median,
+        );
+        (median, use_stake)
+    }
+
     #[test]
     fn column_consensus_matches_the_sorted_definition_for_few_and_many_rows() {
         let rng = crate::rng::PathRng::new(42, 0, 0);
@@ -1432,17 +1455,7 @@ mod tests {
             let stake: Vec<f64> = (0..rows).map(|i| 0.1 + draw(i)).collect();
             let weights: Vec<f64> = (0..rows * cols).map(|k| draw(1_000 + k)).collect();
             let kappa = 0.5;
-            let (mut use_stake, mut partition) = (vec![0.0; rows], vec![0_u32; rows]);
-            let mut median = vec![0.0; cols];
-            weighted_median_col(
-                &stake,
-                &weights,
-                cols,
-                kappa,
-                &mut use_stake,
-                &mut partition,
-                &mut median,
-            );
+            let (median, _) = column_consensus(&stake, &weights, cols, kappa);
             let total: f64 = stake.iter().sum();
             for j in 0..cols {
                 let mut column: Vec<(f64, f64)> =
@@ -1514,17 +1527,7 @@ mod tests {
             })
             .collect();
         let kappa = R::of(0.5);
-        let (mut use_stake, mut partition) = (vec![R::zero(); rows], vec![0_u32; rows]);
-        let mut median = vec![R::zero(); cols];
-        weighted_median_col(
-            &stake,
-            &weights,
-            cols,
-            kappa,
-            &mut use_stake,
-            &mut partition,
-            &mut median,
-        );
+        let (median, use_stake) = column_consensus(&stake, &weights, cols, kappa);
         let s_sum = use_stake.iter().fold(R::zero(), |a, &b| a + b);
         let mut staked: Vec<u32> =
             (0..rows as u32).filter(|&i| stake[i as usize] > R::zero()).collect();
