@@ -228,6 +228,21 @@ fn is_present<R: Real>(x: R) -> bool {
     x >= R::zero()
 }
 
+/// The last iteration of a side with two members, in uid order: `s` (stake `stake`) beside the
+/// pivot. The side of `s`, when kept, is that single entry, which the next iteration returns.
+#[inline(always)]
+fn last_two<R: Real>(s: R, pivot: R, stake: R, minority: R, lo: R, hi: R) -> R {
+    // `0 + stake` as the partition's side sum would be (it starts at +0).
+    let side_stake = R::zero() + stake;
+    if s < pivot {
+        if minority < lo + side_stake { s } else { pivot }
+    } else if s > pivot {
+        if hi - side_stake <= minority { s } else { pivot }
+    } else {
+        pivot
+    }
+}
+
 /// Stake-weighted median of a compact column (chain.md §5.3, `math.rs::weighted_median`):
 /// `score[k]` and `stake[k]` belong to the `k`-th uid of the index set, in uid order, and are
 /// overwritten as the kept side is compacted (it stays in uid order, as the chain's new index
@@ -263,15 +278,7 @@ fn weighted_median_compact<R: Real>(
         if len == 2 {
             // The iteration below on one score beside the pivot `score[1]`, spelled out: that
             // score's side, when kept, is the single entry the next iteration returns.
-            let (s, pivot) = (score[0], score[1]);
-            let side_stake = R::zero() + stake[0];
-            return if s < pivot {
-                if minority < lo + side_stake { s } else { pivot }
-            } else if s > pivot {
-                if hi - side_stake <= minority { s } else { pivot }
-            } else {
-                pivot
-            };
+            return last_two(score[0], score[1], stake[0], minority, lo, hi);
         }
         let pivot = score[len / 2];
         let mut lo_stake = R::zero();
@@ -388,15 +395,8 @@ fn weighted_median_lanes<R: Real>(
                 return score(first);
             }
             let second = rest.trailing_zeros() as usize;
-            let (s, pivot) = (score(first), score(second));
-            let side_stake = R::zero() + R::of(f64::from_bits(stake_bits[first]));
-            return if s < pivot {
-                if minority < lo + side_stake { s } else { pivot }
-            } else if s > pivot {
-                if hi - side_stake <= minority { s } else { pivot }
-            } else {
-                pivot
-            };
+            let stake = R::of(f64::from_bits(stake_bits[first]));
+            return last_two(score(first), score(second), stake, minority, lo, hi);
         }
         let mid = usize::from(MID[members]);
         let pivot = key[mid];
