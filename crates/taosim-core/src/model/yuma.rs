@@ -531,6 +531,14 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         }
     }
     let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
+    // A column's pivot (the chain's `score[len / 2]` of the staked rows; rows beyond the weight
+    // matrix score 0), and whether every score equals it (a column nobody weights): then both
+    // sides are empty and the pivot is the median, which either partition would also find.
+    let pivot_of = |column: &[R]| {
+        let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
+        let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
+        (pivot, tail_equal && column.iter().all(|&s| s == pivot))
+    };
     if (2..=LANES).contains(&staked) {
         // Few staked rows: the whole partition in lanes, no branch per entry
         // (`weighted_median_lanes`).
@@ -541,10 +549,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         let members = (1 << staked) - 1;
         for j in 0..columns {
             let column = &scores[j * weighted..][..weighted];
-            let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
-            // Every score equal to the pivot (a column nobody weights): the median is the pivot.
-            let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
-            median[j] = if tail_equal && column.iter().all(|&s| s == pivot) {
+            let (pivot, all_equal) = pivot_of(column);
+            median[j] = if all_equal {
                 pivot
             } else {
                 let mut key = [0; LANES];
@@ -573,11 +579,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         } else if staked == 1 {
             if weighted == 1 { column[0] } else { R::zero() }
         } else {
-            let pivot = if staked / 2 < weighted { column[staked / 2] } else { R::zero() };
-            // Every score equal to the pivot (a column nobody weights): both sides empty, the
-            // pivot is the median. The general pass below would find the same.
-            let tail_equal = tail_stake.is_empty() || R::zero() == pivot;
-            if tail_equal && column.iter().all(|&s| s == pivot) {
+            let (pivot, all_equal) = pivot_of(column);
+            if all_equal {
                 median[j] = pivot;
                 continue;
             }
