@@ -309,20 +309,31 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
         return;
     }
     let sigma = R::of(sigma);
+    // Words 0 and 1 of each quality block (`init_yuma_block` uses 2 and 3).
+    for_each_quality_pair(draws, quality, 0, |q, z| *q = (*q + sigma * z).abs());
+}
+
+/// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` normal `j % 2` of words
+/// `first_word`, `first_word + 1` of quality block `j / 2` for miner `j`. Miners `2p` and
+/// `2p + 1` share one block and one Box–Muller rather than drawing per miner (the same numbers
+/// as the shader's per-miner form), and the blocks come in chunks from one vectorised loop.
+fn for_each_quality_pair<R: Real>(
+    draws: EpochDraws,
+    quality: &mut [R],
+    first_word: usize,
+    mut set: impl FnMut(&mut R, R),
+) {
     let step_rng = draws.step_rng();
-    // Miners `2p` and `2p + 1` take the two normals of one pair: one block and one Box–Muller
-    // per pair rather than per miner (the same numbers as normal `j % 2` of words 0 and 1 of block
-    // `j / 2`, which the shader computes per miner). The blocks come in chunks from one vectorised loop.
     let pairs = quality.len().div_ceil(2);
     let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
     for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
         let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
         draws.quality_blocks(&step_rng, first_pair, chunk);
         for (pair, words) in quality[2 * first_pair..].chunks_mut(2).zip(chunk.iter()) {
-            let (z0, z1) = normal_pair::<R>(words[0], words[1]);
-            pair[0] = (pair[0] + sigma * z0).abs();
+            let (z0, z1) = normal_pair::<R>(words[first_word], words[first_word + 1]);
+            set(&mut pair[0], z0);
             if let Some(second) = pair.get_mut(1) {
-                *second = (*second + sigma * z1).abs();
+                set(second, z1);
             }
         }
     }
@@ -340,24 +351,8 @@ pub fn init_yuma_block<R: Real>(
 ) {
     let block = layout.block(yuma_real, yuma_int, draws.subnet as usize);
     let sigma = R::of(INITIAL_QUALITY_LOG_SIGMA);
-    let step_rng = draws.step_rng();
-    // Words 2 and 3 of block `j / 2` give miner `j` normal `j % 2` of their pair: one block and
-    // one Box–Muller per two miners, the blocks in chunks (as in `walk_miner_quality`).
-    let quality = block.miner_quality;
-    let pairs = quality.len().div_ceil(2);
-    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
-    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
-        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
-        draws.quality_blocks(&step_rng, first_pair, chunk);
-        for (offset, words) in chunk.iter().enumerate() {
-            let (z0, z1) = normal_pair::<R>(words[2], words[3]);
-            let j = 2 * (first_pair + offset);
-            quality[j] = (sigma * z0).exp();
-            if j + 1 < quality.len() {
-                quality[j + 1] = (sigma * z1).exp();
-            }
-        }
-    }
+    // Words 2 and 3 of each quality block (the walk of the same step uses 0 and 1).
+    for_each_quality_pair(draws, block.miner_quality, 2, |q, z| *q = (sigma * z).exp());
     block.bonds.fill(R::zero());
     block.consensus_history.fill(R::zero());
     for (uid, permit) in block.permits.iter_mut().enumerate() {
