@@ -397,12 +397,16 @@ pub(crate) fn parts_present(dir: &Path) -> anyhow::Result<std::collections::Hash
 // that. It is written and read as a stream, never held whole: its rows come from the engine's
 // batch in memory and from the run's [`Spill`] file, and go to the writer in chunks.
 
+/// FNV-1a's 64-bit offset basis and prime (shared by [`fnv1a`] and [`PartHash`]).
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
 /// FNV-1a, 64 bits: a stable hash (unlike std's) of the run identity's components.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET;
     for &b in bytes {
         h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        h = h.wrapping_mul(FNV_PRIME);
     }
     h
 }
@@ -424,11 +428,11 @@ struct PartHash {
 
 impl PartHash {
     fn new() -> Self {
-        Self { state: 0xcbf2_9ce4_8422_2325, tail: [0; 8], tail_len: 0, len: 0 }
+        Self { state: FNV_OFFSET, tail: [0; 8], tail_len: 0, len: 0 }
     }
 
     fn word(&mut self, w: u64) {
-        self.state = (self.state ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        self.state = (self.state ^ w).wrapping_mul(FNV_PRIME).rotate_left(29);
     }
 
     fn update(&mut self, mut bytes: &[u8]) {
@@ -1405,7 +1409,9 @@ pub(crate) struct Finalizer {
     staging: PathBuf,
     writer: RunWriter,
     accs: Vec<PointAccumulator>,
-    /// Units read so far: a prefix of `job.all_units()`.
+    /// Every unit of the job, in the order their parts are read.
+    units: Vec<Unit>,
+    /// Units read so far: a prefix of `units`.
     read: usize,
 }
 
@@ -1425,32 +1431,32 @@ impl Finalizer {
                 )
             })
             .collect();
-        Ok(Self { job: job.clone(), staging: staging.to_path_buf(), writer, accs, read: 0 })
+        let units = job.all_units();
+        Ok(Self { job: job.clone(), staging: staging.to_path_buf(), writer, accs, units, read: 0 })
     }
 
-    /// Reads the parts of every unit up to and including `last` (all saved by now), in unit
-    /// order, from `dir/parts/`.
-    fn read_through(&mut self, last: &Unit) -> anyhow::Result<()> {
-        let units = self.job.all_units();
-        for unit in units.iter().skip(self.read).take_while(|u| u.number <= last.number) {
-            let mut out =
-                Finalizing { writer: &mut self.writer, acc: &mut self.accs[unit.point_index] };
-            read_part(&self.staging, unit, &mut out)?;
-            self.read += 1;
-        }
-        Ok(())
-    }
-
-    /// Reads the parts not read yet, each found in `part_dir(unit)`.
-    pub(crate) fn read_all(&mut self, part_dir: impl Fn(&Unit) -> PathBuf) -> anyhow::Result<()> {
-        let units = self.job.all_units();
-        for unit in &units[self.read..] {
+    /// Reads, in unit order, the parts not read yet of the units before `end` (a unit number),
+    /// each found in `part_dir(unit)`.
+    fn read_until(&mut self, end: u64, part_dir: impl Fn(&Unit) -> PathBuf) -> anyhow::Result<()> {
+        while let Some(unit) = self.units.get(self.read).filter(|u| u.number < end) {
             let mut out =
                 Finalizing { writer: &mut self.writer, acc: &mut self.accs[unit.point_index] };
             read_part(&part_dir(unit), unit, &mut out)?;
             self.read += 1;
         }
         Ok(())
+    }
+
+    /// Reads the parts of every unit up to and including `last` (all saved by now) from
+    /// `dir/parts/`.
+    fn read_through(&mut self, last: &Unit) -> anyhow::Result<()> {
+        let staging = self.staging.clone();
+        self.read_until(last.number + 1, |_| staging.clone())
+    }
+
+    /// Reads the parts not read yet, each found in `part_dir(unit)`.
+    pub(crate) fn read_all(&mut self, part_dir: impl Fn(&Unit) -> PathBuf) -> anyhow::Result<()> {
+        self.read_until(u64::MAX, part_dir)
     }
 
     /// Writes the summaries (and the sensitivity table of a design that has one) once every part
