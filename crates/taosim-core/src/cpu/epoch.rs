@@ -433,8 +433,7 @@ pub fn build_weights<R: Real>(
                         }
                         let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
                         // Entries `m..end` and their words as zipped exact-length slices (no
-                        // bounds checks in the loop).
-                        // Entries in pairs, so that two central inversions share vector
+                        // bounds checks), in pairs so that two central inversions share vector
                         // registers ([`normal_icdf_pair`]); the sum still runs entry by entry.
                         let first_word = i * miners + m - 4 * buffered_first;
                         let words = &noise_blocks[..buffered_len].as_flattened()[first_word..];
