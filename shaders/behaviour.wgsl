@@ -17,9 +17,9 @@ const WHALES_PER_STEP_MAX: u32 = 4u;
 const MAILBOX_ARRIVED: u32 = 0u;
 const MAILBOX_WILLINGNESS: u32 = 0u;
 
-// A mean-one lognormal factor exp(σz − σ²/2).
-fn mean_one_lognormal(sigma: Real, z: Real) -> Real {
-    return r_exp(sigma * z - Real(0.5) * sigma * sigma);
+// exp(log_level + σz − σ²/2): e^log_level times a mean-one lognormal, in one exp.
+fn with_lognormal_noise(log_level: Real, sigma: Real, z: Real) -> Real {
+    return r_exp(log_level + sigma * z - Real(0.5) * sigma * sigma);
 }
 
 fn behaviour(p: u32, lane: u32) {
@@ -30,7 +30,7 @@ fn behaviour(p: u32, lane: u32) {
     var g = Real(0.0);
     if (lane == 0u) {
         let wm = rng_block(p, step, GLOBAL_SUBNET, STREAM_MARKET);
-        let z_market = normal_pair(wm.x, wm.y).x;
+        let z_market = normal_icdf(wm.x);
         g = global_real[gr_at(p, GR_MARKET)] * params_real[P_BEH_MARKET_KEEP]
             + params_real[P_BEH_MARKET_SD_STEP] * z_market;
     }
@@ -71,10 +71,10 @@ fn behaviour(p: u32, lane: u32) {
         let subnet = i;
 
         let wq = rng_block(p, step, subnet, STREAM_QUALITY);
-        let z_quality = normal_pair(wq.x, wq.y).x;
+        let z_quality = normal_icdf(wq.x);
         let wj = rng_block(p, step, subnet, STREAM_QUALITY_JUMP);
         let jumps = poisson(params_real[P_BEH_JUMP_MEAN], wj.x, wj.y);
-        let z_jump = normal_pair(wj.z, wj.w).x;
+        let z_jump = normal_icdf(wj.z);
         let jump = sqrt(Real(jumps)) * params_real[P_BEH_JUMP_SIGMA] * z_jump;
         let quality_at = sr_at(p, SR_QUALITY, i);
         let quality = subnet_real[quality_at]
@@ -103,22 +103,20 @@ fn behaviour(p: u32, lane: u32) {
             - params_real[P_BEH_BETA_ZERO_SHARE] * zero_share, -limit), limit);
 
         let wf = rng_block(p, step, subnet, STREAM_FLOW_NOISE);
-        let z_in = normal_pair(wf.x, wf.y).x;
+        let z_in = normal_icdf(wf.x);
         let tao = subnet_real[sr_at(p, SR_TAO, i)];
         let size = safe_div(tao, mean_tao);
         var inflow = Real(0.0);
         if (size > 0.0) {
-            inflow = params_real[P_BEH_INFLOW_STEP]
-                * r_pow(size, params_real[P_BEH_SIZE_ELASTICITY])
-                * r_exp(attractiveness)
-                * mean_one_lognormal(flow_sigma, z_in);
+            // size^elasticity·e^a·LN as one exp (the twin's with_lognormal_noise).
+            let log_level = params_real[P_BEH_SIZE_ELASTICITY] * r_ln(size) + attractiveness;
+            inflow = params_real[P_BEH_INFLOW_STEP] * with_lognormal_noise(log_level, flow_sigma, z_in);
         }
 
         let wo = rng_block(p, step, subnet, STREAM_OUTFLOW_NOISE);
-        let z_out = normal_pair(wo.x, wo.y).x;
+        let z_out = normal_icdf(wo.x);
         var hazard = params_real[P_BEH_OUTFLOW_HAZARD_STEP]
-            * r_exp(-attractiveness)
-            * mean_one_lognormal(flow_sigma, z_out);
+            * with_lognormal_noise(-attractiveness, flow_sigma, z_out);
         let peak = subnet_real[sr_at(p, SR_PEAK_PRICE, i)];
         if (peak > 0.0 && 1.0 - price / peak >= params_real[P_BEH_PANIC_DRAWDOWN]) {
             hazard = hazard + params_real[P_BEH_PANIC_HAZARD_STEP];
@@ -139,11 +137,8 @@ fn behaviour(p: u32, lane: u32) {
         var whale_out_alpha = Real(0.0);
         if (whales > 0u) {
             let ws = rng_block(p, step, subnet, STREAM_WHALE_SIZE);
-            let z01 = normal_pair(ws.x, ws.y);
-            let z23 = normal_pair(ws.z, ws.w);
-            var sizes_z = array<Real, 4>(z01.x, z01.y, z23.x, z23.y);
             for (var j = 0u; j < whales; j = j + 1u) {
-                let size_tao = r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN] + params_real[P_BEH_WHALE_SIGMA] * sizes_z[j]);
+                let size_tao = r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN] + params_real[P_BEH_WHALE_SIGMA] * normal_icdf(ws[j]));
                 if (((directions >> j) & 1u) == 0u) {
                     whale_in = whale_in + size_tao;
                 } else {
@@ -169,7 +164,7 @@ fn registration_arrival(p: u32, step: u32) {
     var arrived = 0u;
     var willingness = Real(0.0);
     if (arrivals != 0u) {
-        let z_willing = normal_pair(wr.z, wr.w).x;
+        let z_willing = normal_icdf(wr.z);
         arrived = 1u;
         willingness = r_exp(params_real[P_BEH_WILLINGNESS_LOG_MEDIAN] + params_real[P_BEH_WILLINGNESS_SIGMA] * z_willing);
     }

@@ -61,10 +61,9 @@ fn quality_block(p: u32, step: u32, subnet: u32, miner: u32) -> vec4<u32> {
     return rng_block(p, step, subnet, params_int[PI_YUMA_QUALITY_STREAM] + miner / 2u);
 }
 
-// pick_normal: normal `index % 2` of the pair from words (first, first + 1) of `words`.
+// pick_normal: word `first + index % 2` of `words`, inverted (normal_icdf).
 fn pick_normal(words: vec4<u32>, first: u32, index: u32) -> Real {
-    let z = normal_pair(words[first], words[first + 1u]);
-    return select(z.y, z.x, index % 2u == 0u);
+    return normal_icdf(words[first + index % 2u]);
 }
 
 // walk_miner_quality: u_j ← |u_j + σ z_j| for the M miners of slot i.

@@ -1,21 +1,23 @@
 //! The inverse-CDF normal of `rng` ([`normal_quantile`], [`normal_icdf`]) and the weight-noise
 //! draws that use it (model.md §11, `cpu/epoch.rs` module docs).
 //!
-//! The quantile is checked against Python's `statistics.NormalDist().inv_cdf` (Wichura's AS241,
-//! accurate to about 1e-16), tabulated below by
+//! The quantile is checked against Python's `statistics.NormalDist().inv_cdf`, tabulated below by
 //! `python3 -c "from statistics import NormalDist; print(repr(NormalDist().inv_cdf(p)))"` at the
-//! listed points; the bound asserted is Acklam's published relative error, 1.15e-9 (the largest
-//! absolute error on the draw grid is 5.6e-9, at `|z| ≈ 5`).
+//! listed points. Python implements the same algorithm (Wichura's AS241, accurate to about 1e-16)
+//! in double precision with the same evaluation order, so the bound asserted is a few ulps; an
+//! independent check of the algorithm itself is the symmetry, the moments and the f32 agreement
+//! below (a wrong coefficient would move them).
 
 use taosim_core::config::YumaRunParams;
 use taosim_core::cpu::epoch::{EpochDraws, build_weights};
 use taosim_core::rng::{PathRng, normal_icdf, normal_quantile, stream, uniform_open};
 use taosim_core::state::YumaLayout;
 
-/// Acklam's bound on the relative error of the approximation.
-const RELATIVE_BOUND: f64 = 1.15e-9;
-/// The largest absolute error on the 24-bit draw grid (measured in Python: 5.56e-9).
-const ABSOLUTE_BOUND_ON_GRID: f64 = 6.0e-9;
+/// Relative difference allowed from Python's result: four ulps (the same algorithm; libm's `ln`
+/// in the tails may differ from the one Python called by an ulp).
+const RELATIVE_BOUND: f64 = 4.0 * f64::EPSILON;
+/// The same on the 24-bit draw grid, absolutely (`|z| ≤ 5.42` there).
+const ABSOLUTE_BOUND_ON_GRID: f64 = 4.0 * f64::EPSILON * 5.42;
 
 /// `(k, Φ⁻¹((k + 0.5)/2^24))`: grid points of `uniform_open` (word `k << 8`), log-spaced into
 /// both tails plus an even grid, from Python's `NormalDist().inv_cdf`.
@@ -531,8 +533,9 @@ fn normal_icdf_matches_python_inv_cdf_on_the_draw_grid() {
             assert!(error <= RELATIVE_BOUND * reference.abs(), "k {k:#x}: {z} vs {reference}");
         }
     }
-    // The table reaches the tails where the error is largest.
-    assert!(worst > 1.0e-9, "worst {worst}");
+    // The table reaches both tails (the tail functions and the mirror).
+    assert!(GRID.iter().any(|&(_, z)| z < -5.0) && GRID.iter().any(|&(_, z)| z > 5.0));
+    eprintln!("worst absolute difference from Python on the grid: {worst:e}");
 }
 
 #[test]
@@ -555,24 +558,30 @@ fn normal_quantile_matches_python_inv_cdf_off_the_grid() {
     }
 }
 
-/// f32 against f64 where both see the same uniform (the f32 uniform is clipped at the top of
-/// the grid): within 5e-4, the documented f32 bound (4.0e-4, from the cancellation in the
-/// central polynomial), and exact agreement of the sign.
+/// f32 against f64 over every point of the 24-bit draw grid where both see the same uniform (the
+/// f32 uniform is clipped at the top point): within [`F32_RELATIVE_BOUND`] relative, which is
+/// what a sum without cancellation allows (`r`'s rounding, 16 multiply-adds, one division), and
+/// exact agreement of the sign. Acklam's approximation, used before, was 4e-4 off here.
 #[test]
 fn normal_icdf_f32_tracks_f64() {
-    let rng = PathRng::new(7, 0, 0);
-    for step in 0..5_000 {
-        for w in rng.block(step, 0, stream::YUMA_NOISE) {
-            if f64::from(uniform_open::<f32>(w)) != uniform_open::<f64>(w) {
-                continue;
-            }
-            let wide = normal_icdf::<f64>(w);
-            let narrow = normal_icdf::<f32>(w);
-            assert!((f64::from(narrow) - wide).abs() < 5e-4, "{narrow} vs {wide}");
-            assert_eq!(narrow < 0.0, wide < 0.0);
+    let mut worst = 0.0_f64;
+    for k in 0..1_u32 << 24 {
+        let w = k << 8;
+        if f64::from(uniform_open::<f32>(w)) != uniform_open::<f64>(w) {
+            continue;
         }
+        let wide = normal_icdf::<f64>(w);
+        let narrow = f64::from(normal_icdf::<f32>(w));
+        let relative = (narrow - wide).abs() / wide.abs();
+        worst = worst.max(relative);
+        assert!(relative <= F32_RELATIVE_BOUND, "k {k:#x}: {narrow} vs {wide}");
+        assert_eq!(narrow < 0.0, wide < 0.0);
     }
+    eprintln!("worst f32 relative difference on the grid: {worst:e}");
 }
+
+/// The f32 quantile's bound relative to f64's, on the draw grid (measured: see the test's output).
+const F32_RELATIVE_BOUND: f64 = 1.0e-6;
 
 /// Mean 0, variance 1, skewness 0 and kurtosis 3 of 400,000 Philox draws, each within five
 /// standard errors (SEs `1/√n`, `√(2/n)`, `√(6/n)`, `√(24/n)`).

@@ -13,7 +13,7 @@ use taosim_core::cpu::epoch::{
 };
 use taosim_core::cpu::payouts::{DELEGATE_TAKE, PayoutParams, RootClaim, payouts};
 use taosim_core::model::yuma::YumaVersion;
-use taosim_core::rng::{PathRng, normal_pair, stream};
+use taosim_core::rng::{PathRng, normal_icdf, stream};
 use taosim_core::state::{BatchState, PathState, YumaLayout};
 
 const SEED: u64 = 20_260_411;
@@ -398,9 +398,8 @@ fn yuma_off_is_the_direct_payout() {
     assert!((ta.burned - burned).abs() < 1e-9);
 }
 
-/// The documented draw addresses: miner `j`'s walk takes normal `j % 2` of the pair from words 0-1
-/// of block `(step, subnet, YUMA_MINER_QUALITY + j/2)`, its initial quality from words 2-3; the
-/// walk reflects at 0.
+/// The documented draw addresses: miner `j`'s walk inverts word `j % 2` of block `(step, subnet,
+/// YUMA_MINER_QUALITY + j/2)`, its initial quality word `2 + j % 2`; the walk reflects at 0.
 #[test]
 fn miner_quality_draws_follow_the_documented_addresses() {
     let rng = PathRng::new(SEED, 4, 9);
@@ -416,9 +415,7 @@ fn miner_quality_draws_follow_the_documented_addresses() {
     walk_miner_quality(&mut walked, 0.3, draws);
     for j in 0..5 {
         let w = rng.block(17, 3, stream::YUMA_MINER_QUALITY + (j / 2) as u32);
-        let (a, b) = normal_pair::<f64>(w[0], w[1]);
-        let (c, d) = normal_pair::<f64>(w[2], w[3]);
-        let (walk, init) = if j % 2 == 0 { (a, c) } else { (b, d) };
+        let (walk, init) = (normal_icdf::<f64>(w[j % 2]), normal_icdf::<f64>(w[2 + j % 2]));
         assert_eq!(block.miner_quality[j], (INITIAL_QUALITY_LOG_SIGMA * init).exp());
         assert_eq!(walked[j], (start[j] + 0.3 * walk).abs());
     }

@@ -53,14 +53,19 @@
 //!
 //! | draw | subnet | stream | words |
 //! |---|---|---|---|
-//! | market innovation | `GLOBAL_SUBNET` | `MARKET` | 0, 1 (normal) |
-//! | quality diffusion | `i` | `QUALITY` | 0, 1 (normal) |
-//! | quality jump count, size | `i` | `QUALITY_JUMP` | 0, 1 (Poisson); 2, 3 (normal) |
-//! | inflow noise | `i` | `FLOW_NOISE` | 0, 1 (normal) |
-//! | outflow noise | `i` | `OUTFLOW_NOISE` | 0, 1 (normal) |
+//! | market innovation | `GLOBAL_SUBNET` | `MARKET` | 0 (normal) |
+//! | quality diffusion | `i` | `QUALITY` | 0 (normal) |
+//! | quality jump count, size | `i` | `QUALITY_JUMP` | 0, 1 (Poisson); 2 (normal) |
+//! | inflow noise | `i` | `FLOW_NOISE` | 0 (normal) |
+//! | outflow noise | `i` | `OUTFLOW_NOISE` | 0 (normal) |
 //! | whale count, directions | `i` | `WHALE` | 0, 1 (Poisson); bit `j` of word 3 (exit if 1) |
-//! | whale sizes | `i` | `WHALE_SIZE` | 0, 1 and 2, 3 (four normals, whale `j` takes the `j`-th) |
-//! | registration count, willingness | `GLOBAL_SUBNET` | `REGISTRATION` | 0, 1 (Poisson); 2, 3 (normal) |
+//! | whale sizes | `i` | `WHALE_SIZE` | word `j` for whale `j` (normal) |
+//! | registration count, willingness | `GLOBAL_SUBNET` | `REGISTRATION` | 0, 1 (Poisson); 2 (normal) |
+//!
+//! Each normal is one word inverted, [`normal_icdf`] (Wichura's AS241 quantile: in 85% of draws
+//! one rational function and no transcendental call). Box–Muller, used before, spent a `ln`, a
+//! `cos` and a `sqrt` per normal with the other half unused: 17% of the light step's time
+//! (docs/performance.md).
 //!
 //! Panic, exodus and buybacks are deterministic given the state, so `PANIC`,
 //! `ZERO_EMISSION_EXIT` and `BUYBACK` are not read (they stay reserved for noisy variants).
@@ -81,7 +86,7 @@ use crate::config::{BehaviourParams, RegistrationParams};
 use crate::model::amm::{self, Pool};
 use crate::params::BLOCKS_PER_DAY;
 use crate::real::safe_div;
-use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_pair, poisson, stream};
+use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_icdf, normal_icdf_pair, poisson, stream};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -213,10 +218,12 @@ impl BehaviourCoefficients {
     }
 }
 
-/// A mean-one lognormal factor `exp(σz − σ²/2)`.
+/// `exp(log_level + σz − σ²/2)`: the factor `e^{log_level}` times a mean-one lognormal of
+/// log-sd `σ`, in one `exp` (the flows multiply several exponential factors; one `exp` of the
+/// summed exponents is the same number to rounding and costs a third of three).
 #[inline]
-fn mean_one_lognormal<R: Real>(sigma: R, z: R) -> R {
-    (sigma * z - R::of(0.5) * sigma * sigma).exp()
+fn with_lognormal_noise<R: Real>(log_level: R, sigma: R, z: R) -> R {
+    (log_level + sigma * z - R::of(0.5) * sigma * sigma).exp()
 }
 
 /// Draws one path's behaviour for step `step`: updates quality, momentum, `prev_price` and the
@@ -238,7 +245,7 @@ pub fn behaviour<R: Real>(
     let kind = params.chain.amm;
 
     let w = rng.block(step, GLOBAL_SUBNET, stream::MARKET);
-    let (z_market, _) = normal_pair::<R>(w[0], w[1]);
+    let z_market = normal_icdf::<R>(w[0]);
     let g = st.global.market[0] * R::of(c.market_keep) + R::of(c.market_sd_step) * z_market;
     st.global.market[0] = g;
 
@@ -281,18 +288,19 @@ pub fn behaviour<R: Real>(
             subnet,
             [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
         );
-        let w = w_quality;
-        let (z_quality, _) = normal_pair::<R>(w[0], w[1]);
+        let z_quality = normal_icdf::<R>(w_quality[0]);
+        // The flow noises are inverted side by side (the same numbers as one at a time).
+        let (z_in, z_out) = normal_icdf_pair::<R>(w_flow[0], w_outflow[0]);
         let w = w_jump;
         let jumps = jump_count.draw(w[0], w[1]);
         let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
-        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.9), and adding ±0 to a nonzero
-        // `diffusion` returns it unchanged: the jump's normal (a `ln` and a `cos`) is drawn only
-        // where it can change a bit (the shader always draws it; the results are identical).
+        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a nonzero
+        // `diffusion` returns it unchanged: the jump's normal is drawn only where it can change a
+        // bit (the shader always draws it; the results are identical).
         let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
             diffusion
         } else {
-            let (z_jump, _) = normal_pair::<R>(w[2], w[3]);
+            let z_jump = normal_icdf::<R>(w[2]);
             diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
         };
         s.quality[i] += quality_step;
@@ -318,23 +326,17 @@ pub fn behaviour<R: Real>(
             .max(-limit)
             .min(limit);
 
-        let w = w_flow;
-        let (z_in, _) = normal_pair::<R>(w[0], w[1]);
+        // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
         let size = safe_div(s.tao[i], mean_tao);
         let inflow = if size > R::zero() {
-            R::of(c.inflow_step)
-                * size.powf(R::of(c.size_elasticity))
-                * attractiveness.exp()
-                * mean_one_lognormal(flow_sigma, z_in)
+            let log_level = R::of(c.size_elasticity) * size.ln() + attractiveness;
+            R::of(c.inflow_step) * with_lognormal_noise(log_level, flow_sigma, z_in)
         } else {
             R::zero()
         };
 
-        let w = w_outflow;
-        let (z_out, _) = normal_pair::<R>(w[0], w[1]);
-        let mut hazard = R::of(c.outflow_hazard_step)
-            * (-attractiveness).exp()
-            * mean_one_lognormal(flow_sigma, z_out);
+        let mut hazard =
+            R::of(c.outflow_hazard_step) * with_lognormal_noise(-attractiveness, flow_sigma, z_out);
         let peak = s.peak_price[i];
         if peak > R::zero() && R::one() - price / peak >= R::of(c.panic_drawdown) {
             hazard += R::of(c.panic_hazard_step);
@@ -353,12 +355,9 @@ pub fn behaviour<R: Real>(
         let mut whale_out_alpha = R::zero();
         if whales > 0 {
             let ws = step_rng.block(subnet, stream::WHALE_SIZE);
-            let (z0, z1) = normal_pair::<R>(ws[0], ws[1]);
-            let (z2, z3) = normal_pair::<R>(ws[2], ws[3]);
-            let sizes_z = [z0, z1, z2, z3];
             for j in 0..whales {
-                let size_tao =
-                    (R::of(c.whale_log_median) + R::of(c.whale_sigma) * sizes_z[j as usize]).exp();
+                let z = normal_icdf::<R>(ws[j as usize]);
+                let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z).exp();
                 if (directions >> j) & 1 == 0 {
                     whale_in += size_tao;
                 } else {
@@ -378,7 +377,7 @@ pub fn behaviour<R: Real>(
     if arrivals == 0 {
         return Arrival { arrived: 0, willingness: R::zero() };
     }
-    let (z_willing, _) = normal_pair::<R>(w[2], w[3]);
+    let z_willing = normal_icdf::<R>(w[2]);
     Arrival {
         arrived: 1,
         willingness: (R::of(c.willingness_log_median) + R::of(c.willingness_sigma) * z_willing)

@@ -35,9 +35,9 @@
 //!    claims and the post-payout selling are those of the Yuma-off path (payouts module docs).
 //!
 //! # Random draws (model.md §11)
-//! Miner quality: block `(step, subnet, YUMA_MINER_QUALITY + j/2)`, miner `j` takes normal
-//! `j % 2` of `normal_pair(w0, w1)` for the walk and of `normal_pair(w2, w3)` for its initial
-//! quality (so a registration and the walk of the same step never share words). Weight noise
+//! Miner quality: block `(step, subnet, YUMA_MINER_QUALITY + j/2)`, miner `j` inverts word
+//! `j % 2` for the walk and word `2 + j % 2` for its initial quality, `normal_icdf(w)` (so a
+//! registration and the walk of the same step never share words). Weight noise
 //! (the bulk of a step's normals, `V·M` per subnet): entry `k = i·M + j` for validator `i` and
 //! miner `j` takes word `k % 4` of block `(step, subnet, YUMA_NOISE + k/4)` and inverts it,
 //! `normal_icdf(w)` (one normal per word, no `cos`/`sin` and mostly no `ln`); ids stay below
@@ -59,7 +59,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, StepRng, normal_icdf, normal_icdf_pair, normal_pair, stream};
+use crate::rng::{PathRng, StepRng, normal_icdf, normal_icdf_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -314,9 +314,10 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
 }
 
 /// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` normal `j % 2` of words
-/// `first_word`, `first_word + 1` of quality block `j / 2` for miner `j`. Miners `2p` and
-/// `2p + 1` share one block and one Box–Muller rather than drawing per miner (the same numbers
-/// as the shader's per-miner form), and the blocks come in chunks from one vectorised loop.
+/// `first_word`, `first_word + 1` of quality block `j / 2` for miner `j`, inverted
+/// ([`normal_icdf`]). Miners `2p` and `2p + 1` share one block and invert their two words side
+/// by side ([`normal_icdf_pair`], the same numbers as the shader's per-miner form), and the
+/// blocks come in chunks from one vectorised loop.
 fn for_each_quality_pair<R: Real>(
     draws: EpochDraws,
     quality: &mut [R],
@@ -330,7 +331,7 @@ fn for_each_quality_pair<R: Real>(
         let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
         draws.quality_blocks(&step_rng, first_pair, chunk);
         for (pair, words) in quality[2 * first_pair..].chunks_mut(2).zip(chunk.iter()) {
-            let (z0, z1) = normal_pair::<R>(words[first_word], words[first_word + 1]);
+            let (z0, z1) = normal_icdf_pair::<R>(words[first_word], words[first_word + 1]);
             set(&mut pair[0], z0);
             if let Some(second) = pair.get_mut(1) {
                 set(second, z1);
