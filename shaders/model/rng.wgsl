@@ -98,52 +98,32 @@ fn normal_pair(w0: u32, w1: u32) -> vec2<Real> {
     return vec2<Real>(radius * cs.x, radius * cs.y);
 }
 
-// Φ⁻¹(p) for p in (0, 1), Wichura's AS241 (rng::normal_quantile, same coefficients and
-// evaluation order): the central rational function of r = 0.180625 − q² for |p − ½| ≤ 0.425, else
-// the tail one in s − 1.6 (s − 5 beyond t = e^-25), s = sqrt(−ln t), t = min(p, 1 − p), mirrored
-// for p < ½. No sum cancels, so f32 is as accurate as f32 allows.
+// Φ⁻¹(p) for p in (0, 1), Acklam's rational approximation (rng::normal_quantile, same
+// coefficients and evaluation order): the central rational function, in x = 29/128 − q², for
+// |p − ½| ≤ 0.47575, else the tail one in s = sqrt(−2 ln t), t = min(p, 1 − p), mirrored for p > ½.
 fn normal_quantile(p: Real) -> Real {
     let q = p - 0.5;
     var result = Real(0.0);
-    if (abs(q) <= Real(0.425)) {
-        let r = Real(0.180625) - q * q;
-        let num = ((((((Real(2509.0809287301226727) * r + Real(33430.575583588128105)) * r
-            + Real(67265.770927008700853)) * r + Real(45921.953931549871457)) * r
-            + Real(13731.693765509461125)) * r + Real(1971.5909503065514427)) * r
-            + Real(133.14166789178437745)) * r + Real(3.387132872796366608);
-        let den = ((((((Real(5226.495278852854561) * r + Real(28729.085735721942674)) * r
-            + Real(39307.89580009271061)) * r + Real(21213.794301586595867)) * r
-            + Real(5394.1960214247511077)) * r + Real(687.1870074920579083)) * r
-            + Real(42.313330701600911252)) * r + 1.0;
-        result = q * num / den;
+    if (abs(q) <= Real(0.5 - 0.02425)) {
+        // Re-expanded in x = 29/128 − q², where no sum cancels (rng::ACKLAM_NUM, ACKLAM_DEN).
+        let x = Real(0.2265625) - q * q;
+        let num = ((((Real(39.69683028665376) * x + Real(175.97703286542054)) * x
+            + Real(96.07271658121415)) * x + Real(14.24374747531838)) * x
+            + Real(0.7070707566296686)) * x + Real(0.010641262768829058);
+        let den = ((((Real(54.47609879822406) * x + Real(99.8746311881777)) * x
+            + Real(37.22470527644381)) * x + Real(4.4050744078165955)) * x
+            + Real(0.18866046727212776)) * x + Real(0.002561856061441628);
+        result = num * q / den;
     } else {
         let t = select(1.0 - p, p, q < 0.0);
-        let s = sqrt(-r_ln(t));
-        var upper = Real(0.0);
-        if (s <= 5.0) {
-            let x = s - 1.6;
-            let num = ((((((Real(7.7454501427834140764e-4) * x + Real(0.0227238449892691845833)) * x
-                + Real(0.24178072517745061177)) * x + Real(1.27045825245236838258)) * x
-                + Real(3.64784832476320460504)) * x + Real(5.7694972214606914055)) * x
-                + Real(4.6303378461565452959)) * x + Real(1.42343711074968357734);
-            let den = ((((((Real(1.05075007164441684324e-9) * x + Real(5.475938084995344946e-4)) * x
-                + Real(0.0151986665636164571966)) * x + Real(0.14810397642748007459)) * x
-                + Real(0.68976733498510000455)) * x + Real(1.6763848301838038494)) * x
-                + Real(2.05319162663775882187)) * x + 1.0;
-            upper = num / den;
-        } else {
-            let x = s - 5.0;
-            let num = ((((((Real(2.01033439929228813265e-7) * x + Real(2.71155556874348757815e-5)) * x
-                + Real(0.0012426609473880784386)) * x + Real(0.026532189526576123093)) * x
-                + Real(0.29656057182850489123)) * x + Real(1.7848265399172913358)) * x
-                + Real(5.4637849111641143699)) * x + Real(6.6579046435011037772);
-            let den = ((((((Real(2.04426310338993978564e-15) * x + Real(1.4215117583164458887e-7)) * x
-                + Real(1.8463183175100546818e-5)) * x + Real(7.868691311456132591e-4)) * x
-                + Real(0.0148753612908506148525)) * x + Real(0.13692988092273580531)) * x
-                + Real(0.59983220655588793769)) * x + 1.0;
-            upper = num / den;
-        }
-        result = select(upper, -upper, q < 0.0);
+        let s = sqrt(Real(-2.0) * r_ln(t));
+        let num = ((((Real(-7.784894002430293e-3) * s + Real(-3.223964580411365e-1)) * s
+            + Real(-2.400758277161838)) * s + Real(-2.549732539343734)) * s
+            + Real(4.374664141464968)) * s + Real(2.938163982698783);
+        let den = (((Real(7.784695709041462e-3) * s + Real(3.224671290700398e-1)) * s
+            + Real(2.445134137142996)) * s + Real(3.754408661907416)) * s + 1.0;
+        let lower = num / den;
+        result = select(-lower, lower, q < 0.0);
     }
     return result;
 }

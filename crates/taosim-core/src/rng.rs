@@ -410,155 +410,120 @@ pub fn normal_pair<R: crate::Real>(w0: u32, w1: u32) -> (R, R) {
     (radius * angle.cos(), radius * angle.sin())
 }
 
-/// Numerator coefficients of AS241's central rational function (in `r = 0.180625 − q²`), `a0`
-/// first. Every coefficient of the central and intermediate functions is positive and so is
-/// their argument, so the sums never cancel: the f32 instantiation is as accurate, relatively, as
-/// f32 allows (Acklam's approximation, used before, lost ten bits to cancellation there).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_A: [f64; 8] = [
-    3.387_132_872_796_366_608,
-    1.331_416_678_917_843_774_5e2,
-    1.971_590_950_306_551_442_7e3,
-    1.373_169_376_550_946_112_5e4,
-    4.592_195_393_154_987_145_7e4,
-    6.726_577_092_700_870_085_3e4,
-    3.343_057_558_358_812_810_5e4,
-    2.509_080_928_730_122_672_7e3,
+/// The point the central rational function is expanded around: `x = ACKLAM_X0 − q²` (29/128,
+/// exact in f32 and f64, just above the region's largest `q²`, 0.47575² = 0.22634).
+const ACKLAM_X0: f64 = 29.0 / 128.0;
+/// Numerator coefficients of Acklam's central rational function re-expanded in
+/// `x = ACKLAM_X0 − q²`, constant term first.
+///
+/// Acklam publishes the function in `r = q²`, where the numerator's terms (of size ~200) cancel
+/// to ~0.01 near the region's edge: ten bits lost, 4e-4 off in f32. In `x` every coefficient of
+/// the numerator and the denominator is positive (and `x ≥ 0`), so no sum cancels. The
+/// coefficients are the published ones shifted exactly (rational arithmetic, then rounded once):
+/// the same function, so the same 1.15e-9 accuracy, now also in f32's terms.
+const ACKLAM_NUM: [f64; 6] = [
+    0.010_641_262_768_829_058,
+    0.707_070_756_629_668_6,
+    14.243_747_475_318_38,
+    96.072_716_581_214_15,
+    175.977_032_865_420_54,
+    39.696_830_286_653_76,
 ];
-/// Denominator coefficients of the central function, `b1` first (`b0 = 1`).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_B: [f64; 7] = [
-    4.231_333_070_160_091_125_2e1,
-    6.871_870_074_920_579_083e2,
-    5.394_196_021_424_751_107_7e3,
-    2.121_379_430_158_659_586_7e4,
-    3.930_789_580_009_271_061e4,
-    2.872_908_573_572_194_267_4e4,
-    5.226_495_278_852_854_561e3,
+/// Denominator coefficients of the re-expanded central function, constant term first.
+const ACKLAM_DEN: [f64; 6] = [
+    0.002_561_856_061_441_628,
+    0.188_660_467_272_127_76,
+    4.405_074_407_816_595_5,
+    37.224_705_276_443_81,
+    99.874_631_188_177_7,
+    54.476_098_798_224_06,
 ];
-/// Numerator coefficients of the intermediate tail function (in `s − 1.6`, `s = √(−ln t)`).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_C: [f64; 8] = [
-    1.423_437_110_749_683_577_34,
-    4.630_337_846_156_545_295_9,
-    5.769_497_221_460_691_405_5,
-    3.647_848_324_763_204_605_04,
-    1.270_458_252_452_368_382_58,
-    2.417_807_251_774_506_117_7e-1,
-    2.272_384_498_926_918_458_33e-2,
-    7.745_450_142_783_414_076_4e-4,
+/// Numerator coefficients of the tail approximation (in `s = sqrt(-2 ln t)`).
+const ACKLAM_C: [f64; 6] = [
+    -7.784_894_002_430_293e-3,
+    -3.223_964_580_411_365e-1,
+    -2.400_758_277_161_838,
+    -2.549_732_539_343_734,
+    4.374_664_141_464_968,
+    2.938_163_982_698_783,
 ];
-/// Denominator coefficients of the intermediate tail function, `d1` first (`d0 = 1`).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_D: [f64; 7] = [
-    2.053_191_626_637_758_821_87,
-    1.676_384_830_183_803_849_4,
-    6.897_673_349_851_000_045_5e-1,
-    1.481_039_764_274_800_745_9e-1,
-    1.519_866_656_361_645_719_66e-2,
-    5.475_938_084_995_344_946e-4,
-    1.050_750_071_644_416_843_24e-9,
+/// Denominator coefficients of the tail approximation (leading 1 implied last).
+const ACKLAM_D: [f64; 4] = [
+    7.784_695_709_041_462e-3,
+    3.224_671_290_700_398e-1,
+    2.445_134_137_142_996,
+    3.754_408_661_907_416,
 ];
-/// Numerator coefficients of the far tail function (in `s − 5`), for `t < e^{−25}` (never on the
-/// draw grid, whose smallest `t` is `2^-25`).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_E: [f64; 8] = [
-    6.657_904_643_501_103_777_2,
-    5.463_784_911_164_114_369_9,
-    1.784_826_539_917_291_335_8,
-    2.965_605_718_285_048_912_3e-1,
-    2.653_218_952_657_612_309_3e-2,
-    1.242_660_947_388_078_438_6e-3,
-    2.711_555_568_743_487_578_15e-5,
-    2.010_334_399_292_288_132_65e-7,
-];
-/// Denominator coefficients of the far tail function, `f1` first (`f0 = 1`).
-#[expect(clippy::excessive_precision, reason = "AS241's published coefficients, verbatim")]
-const AS241_F: [f64; 7] = [
-    5.998_322_065_558_879_376_9e-1,
-    1.369_298_809_227_358_053_1e-1,
-    1.487_536_129_085_061_485_25e-2,
-    7.868_691_311_456_132_591e-4,
-    1.846_318_317_510_054_681_8e-5,
-    1.421_511_758_316_445_888_7e-7,
-    2.044_263_103_389_939_785_64e-15,
-];
-/// Half-width of the central region, `|p − 1/2| ≤ 0.425` (85% of draws).
-const AS241_CENTRAL_HALF_WIDTH: f64 = 0.425;
+/// Half-width of the central region: `|p − 1/2| ≤ 0.5 − 0.02425` (95.15% of draws).
+const ACKLAM_CENTRAL_HALF_WIDTH: f64 = 0.5 - 0.024_25;
 
-/// The standard normal quantile `Φ⁻¹(p)` for `p` in (0, 1), by Wichura's algorithm AS241
-/// (`PPND16`, Applied Statistics 37(3), 1988), the algorithm of Python's
-/// `statistics.NormalDist().inv_cdf`.
+/// The standard normal quantile `Φ⁻¹(p)` for `p` in (0, 1), by P. J. Acklam's rational
+/// approximation (2003; published as "An algorithm for computing the inverse normal cumulative
+/// distribution function").
 ///
-/// Accuracy: about 1e-16 relative in f64 (measured against Python's `inv_cdf`, the same
-/// algorithm: within 4 ulps over the whole range, `tests/tests/draws.rs`); in f32 within a few
-/// f32 ulps of the f64 result, because no sum in it cancels ([`AS241_A`]). That is what lets the
-/// f32 GPU twin use it for the model's noise terms.
+/// Accuracy (f64): relative error below 1.15e-9 over the whole range (Acklam's bound); measured
+/// against Python's `statistics.NormalDist().inv_cdf` (Wichura AS241, ~1e-16) on the 24-bit
+/// uniform grid the draws use, the absolute error is below 6e-9 (largest in the far tails,
+/// `|z| ≈ 5`), tested in `tests/tests/draws.rs`. The f32 result is within 1e-6 relative of the
+/// f64 one over the whole 24-bit grid (same test file), because the central function is
+/// evaluated in a form without cancellation ([`ACKLAM_NUM`]).
 ///
-/// Central region (`|p − 1/2| ≤ 0.425`): one rational function of degree 7/7 in
-/// `r = 0.180625 − q²`, no transcendental call. Tails: `s = √(−ln t)`, `t = min(p, 1 − p)`, and a
-/// rational function of degree 7/7 in `s − 1.6` (or `s − 5` beyond `t = e^{−25}`), the sign
-/// taken from `p − 1/2` (one tail formula, mirrored, so a shader runs the same code for both).
-/// Not for `p` outside (0, 1).
+/// Central region (`|p − 1/2| ≤ 0.47575`, 95% of uniform draws): one rational function of
+/// degree 5/5 in `x = 29/128 − q²`, no transcendental. Tails: `s = sqrt(−2 ln t)` with `t = min(p, 1 − p)` and a
+/// rational function of degree 5/4, the sign taken from `p − 1/2` (one tail formula, mirrored,
+/// so a shader runs the same code for both). Not for `p` outside (0, 1).
 #[inline]
 pub fn normal_quantile<R: crate::Real>(p: R) -> R {
     let q = p - R::of(0.5);
-    if q.abs() <= R::of(AS241_CENTRAL_HALF_WIDTH) {
-        return as241_central(q);
+    if q.abs() <= R::of(ACKLAM_CENTRAL_HALF_WIDTH) {
+        return acklam_central(q);
     }
-    as241_tail(p, q)
+    acklam_tail(p, q)
 }
 
-/// `c[0] + c[1]·x + … + c[7]·x⁷` by Horner's rule.
+/// [`normal_quantile`]'s central rational function of `q = p − 1/2` (for `|q| ≤ 0.47575`).
 #[inline(always)]
-fn poly8<R: crate::Real>(c: &[f64; 8], x: R) -> R {
-    let mut acc = R::of(c[7]);
-    for k in (0..7).rev() {
-        acc = acc * x + R::of(c[k]);
-    }
-    acc
-}
-
-/// `1 + c[0]·x + … + c[6]·x⁷` by Horner's rule (a denominator with constant term 1).
-#[inline(always)]
-fn poly8_monic0<R: crate::Real>(c: &[f64; 7], x: R) -> R {
-    let mut acc = R::of(c[6]);
-    for k in (0..6).rev() {
-        acc = acc * x + R::of(c[k]);
-    }
-    acc * x + R::one()
-}
-
-/// [`normal_quantile`]'s central rational function of `q = p − 1/2` (for `|q| ≤ 0.425`).
-#[inline(always)]
-fn as241_central<R: crate::Real>(q: R) -> R {
-    let r = R::of(0.180_625) - q * q;
-    q * poly8(&AS241_A, r) / poly8_monic0(&AS241_B, r)
+fn acklam_central<R: crate::Real>(q: R) -> R {
+    let x = R::of(ACKLAM_X0) - q * q;
+    let a = &ACKLAM_NUM;
+    let b = &ACKLAM_DEN;
+    let num = ((((R::of(a[5]) * x + R::of(a[4])) * x + R::of(a[3])) * x + R::of(a[2])) * x
+        + R::of(a[1]))
+        * x
+        + R::of(a[0]);
+    let den = ((((R::of(b[5]) * x + R::of(b[4])) * x + R::of(b[3])) * x + R::of(b[2])) * x
+        + R::of(b[1]))
+        * x
+        + R::of(b[0]);
+    num * q / den
 }
 
 /// [`normal_quantile`] outside the central region, from `p` and `q = p − 1/2`.
 #[inline(always)]
-fn as241_tail<R: crate::Real>(p: R, q: R) -> R {
+fn acklam_tail<R: crate::Real>(p: R, q: R) -> R {
     // t = min(p, 1 − p), taken from p itself (not 0.5 − |q|) so tiny p keep their digits.
     let t = if q < R::zero() { p } else { R::one() - p };
-    let s = (-t.ln()).sqrt();
-    // The upper tail's value (positive); mirrored for p < 1/2.
-    let upper = if s <= R::of(5.0) {
-        let x = s - R::of(1.6);
-        poly8(&AS241_C, x) / poly8_monic0(&AS241_D, x)
-    } else {
-        let x = s - R::of(5.0);
-        poly8(&AS241_E, x) / poly8_monic0(&AS241_F, x)
-    };
-    if q < R::zero() { -upper } else { upper }
+    let s = (R::of(-2.0) * t.ln()).sqrt();
+    let c = &ACKLAM_C;
+    let d = &ACKLAM_D;
+    let num = ((((R::of(c[0]) * s + R::of(c[1])) * s + R::of(c[2])) * s + R::of(c[3])) * s
+        + R::of(c[4]))
+        * s
+        + R::of(c[5]);
+    let den =
+        (((R::of(d[0]) * s + R::of(d[1])) * s + R::of(d[2])) * s + R::of(d[3])) * s + R::one();
+    // The tail formula gives the lower tail (negative); mirror it for p > 1/2.
+    let lower = num / den;
+    if q < R::zero() { lower } else { -lower }
 }
 
 /// One standard normal from one word by inversion: [`normal_quantile`]`(`[`uniform_open`]`(w))`.
 ///
-/// Cheaper than [`normal_pair`] where one normal per word is wanted (no `cos`/`sin`, and in 85%
-/// of draws no `ln`/`sqrt`): every per-step normal of the model (behaviour, the Yuma weight noise
-/// and miner walk) uses it. The uniform grid bounds `|z| ≤ 5.42` (`Φ⁻¹(2^-25)`); the tails beyond
-/// are cut, as with [`normal_pair`].
+/// Cheaper than [`normal_pair`] where one normal per word is wanted (no `cos`/`sin`, and in 95%
+/// of draws no `ln`/`sqrt`): every per-step normal of the model (behaviour, the Yuma weight
+/// noise and miner walk) uses it. The
+/// uniform grid bounds `|z| ≤ 5.42` (`Φ⁻¹(2^-25)`); the tails beyond are cut, as with
+/// [`normal_pair`].
 #[inline]
 pub fn normal_icdf<R: crate::Real>(w: u32) -> R {
     normal_quantile(uniform_open::<R>(w))
@@ -566,19 +531,21 @@ pub fn normal_icdf<R: crate::Real>(w: u32) -> R {
 
 /// [`normal_icdf`] of two words, `(normal_icdf(w0), normal_icdf(w1))` bit for bit.
 ///
-/// When both fall in the central region (72% of pairs) the two rational functions are evaluated
+/// When both fall in the central region (90% of pairs) the two rational functions are evaluated
 /// side by side, which the compiler packs into vector registers (two numerators, two
 /// denominators, one division instruction); otherwise each word takes [`normal_quantile`]. The
-/// same operations on the same operands as two [`normal_icdf`] calls. (Always evaluating both
-/// central functions and replacing a tail word's afterwards measured 8% more instructions on
-/// the Yuma-on run.)
-#[inline]
+/// same operations on the same operands as two [`normal_icdf`] calls.
+///
+/// Always inlined: once three stages called it, the compiler kept one out-of-line copy, and the
+/// Yuma-on run spent a third of its time in it (the calls serialise the long Horner and division
+/// chains that the inlined loops overlap): 25% slower than inlined.
+#[inline(always)]
 pub fn normal_icdf_pair<R: crate::Real>(w0: u32, w1: u32) -> (R, R) {
     let (p0, p1) = (uniform_open::<R>(w0), uniform_open::<R>(w1));
     let (q0, q1) = (p0 - R::of(0.5), p1 - R::of(0.5));
-    let half_width = R::of(AS241_CENTRAL_HALF_WIDTH);
+    let half_width = R::of(ACKLAM_CENTRAL_HALF_WIDTH);
     if q0.abs() <= half_width && q1.abs() <= half_width {
-        (as241_central(q0), as241_central(q1))
+        (acklam_central(q0), acklam_central(q1))
     } else {
         (normal_quantile(p0), normal_quantile(p1))
     }

@@ -294,7 +294,7 @@ fn run_words(
 }
 
 /// Random Philox words plus the edges of the 24-bit uniform grid (0, the top, the points whose
-/// Box–Muller angle lands next to a multiple of π/2, both sides of AS241's central region).
+/// Box–Muller angle lands next to a multiple of π/2, both sides of Acklam's central region).
 fn test_words(n: u32) -> Vec<[u32; 4]> {
     let rng = PathRng::new(0xD157, 3, 5);
     let mut words: Vec<[u32; 4]> = (0..n).map(|k| rng.block(k, 1, 2)).collect();
@@ -309,10 +309,10 @@ fn test_words(n: u32) -> Vec<[u32; 4]> {
         grid((1 << 23) - 1),
         grid(3 << 22),
         grid((3 << 22) - 1),
-        grid((0.075 * 16_777_216.0) as u32),
-        grid((0.075 * 16_777_216.0) as u32 + 1),
-        grid(((1.0 - 0.075) * 16_777_216.0) as u32),
-        grid(((1.0 - 0.075) * 16_777_216.0) as u32 - 1),
+        grid((0.02425 * 16_777_216.0) as u32),
+        grid((0.02425 * 16_777_216.0) as u32 + 1),
+        grid(((1.0 - 0.02425) * 16_777_216.0) as u32),
+        grid(((1.0 - 0.02425) * 16_777_216.0) as u32 - 1),
     ];
     for &a in &edges {
         for &b in &edges {
@@ -323,14 +323,14 @@ fn test_words(n: u32) -> Vec<[u32; 4]> {
 }
 
 /// What rng.wgsl computes from one block `w`, in the CPU's functions at precision `R`: uniform of
-/// w0, normal pair of (w0, w1), inverted (AS241) normal of w2, exponential of w3 (slots 0-4), and lognormal
+/// w0, normal pair of (w0, w1), Acklam normal of w2, exponential of w3 (slots 0-4), and lognormal
 /// and Poisson draws for the means of [`POISSON_MEANS`].
 const POISSON_MEANS: [f64; 9] = [0.0, 5e-4, 0.02, 0.5, 3.0, 17.0, 32.0, 40.0, 1e7];
 
 /// The distribution functions of rng.wgsl against taosim_core::rng, in f64 (software ln/exp and
 /// cos/sin on the device): uniforms and Poisson counts bit-identical; Box–Muller normals within
 /// 8 ulps relative (the device's ln is within 4 ulps of libm, its polynomial cos/sin within 2,
-/// sqrt halves the ln's error; the worst seen is printed), AS241 normals within 4e-15 absolute
+/// sqrt halves the ln's error; the worst seen is printed), Acklam normals within 4e-15 absolute
 /// (their tails go through ln), exponentials within 4 ulps, lognormals within 1e-14 relative
 /// (exp of a value of size ≤ 20 carries its argument's absolute error ×1).
 #[test]
@@ -344,7 +344,7 @@ fn distributions_match_rust_in_f64() {
 /// approximation) or where the f32 CDF sum stalls below
 /// u next to 1 (the edge words hit that zone on purpose; at most 1 in 2,000 inversion counts differ; the
 /// count seen is printed); normals within 64 f32 ulps relative or 2e-6 absolute (the device's f32 ln is a few
-/// ulps from libm's, the Box–Muller angle's reduction rounds k·π/2 in f32); AS241 normals within
+/// ulps from libm's, the Box–Muller angle's reduction rounds k·π/2 in f32); Acklam normals within
 /// 2e-6 absolute; exponentials within 16 ulps; lognormals within 2e-5 relative.
 #[test]
 fn distributions_match_rust_in_f32() {
@@ -356,7 +356,7 @@ fn distributions<R: Real>(
     ctx: &taosim_gpu::Context,
     precision: Precision,
     normal_ulps: f64,
-    icdf_abs: f64,
+    acklam_abs: f64,
     exp_ulps: f64,
     lognormal_rel: f64,
 ) {
@@ -386,7 +386,7 @@ fn distributions<R: Real>(
         }
         let want = normal_icdf::<R>(w[2]).f64();
         let d = (got[3] - want).abs();
-        assert!(d <= icdf_abs, "normal_icdf({:#x}): device {}, cpu {want} ({d:e})", w[2], got[3]);
+        assert!(d <= acklam_abs, "normal_icdf({:#x}): device {}, cpu {want} ({d:e})", w[2], got[3]);
         worst[1] = worst[1].max(d);
     }
     let out = run_words(ctx, precision, "y0 = exponential(w.w);", &words);
