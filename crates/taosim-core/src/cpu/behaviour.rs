@@ -62,8 +62,8 @@
 //! | whale sizes | `i` | `WHALE_SIZE` | word `j` for whale `j` (normal) |
 //! | registration count, willingness | `GLOBAL_SUBNET` | `REGISTRATION` | 0, 1 (Poisson); 2 (normal) |
 //!
-//! Each normal is one word inverted, [`normal_icdf`] (Wichura's AS241 quantile: in 85% of draws
-//! one rational function and no transcendental call). Box–Muller, used before, spent a `ln`, a
+//! Each normal is one word inverted, [`normal_icdf`] (Acklam's quantile: in 95% of draws one
+//! rational function and no transcendental call). Box–Muller, used before, spent a `ln`, a
 //! `cos` and a `sqrt` per normal with the other half unused: 17% of the light step's time
 //! (docs/performance.md).
 //!
@@ -85,7 +85,7 @@ use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
 use crate::model::amm::{self, Pool};
 use crate::params::BLOCKS_PER_DAY;
-use crate::real::safe_div;
+use crate::real::{exp_m1, safe_div};
 use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_icdf, normal_icdf_pair, poisson, stream};
 use crate::state::PathState;
 
@@ -346,7 +346,7 @@ pub fn behaviour<R: Real>(
             hazard += R::of(c.exodus_hazard_step);
         }
         let held = s.held_organic[i];
-        let sold = held * -(-hazard).exp_m1();
+        let sold = held * -exp_m1(-hazard);
 
         let w = step_rng.block(subnet, stream::WHALE);
         let whales = whale_count.draw(w[0], w[1]).min(WHALES_PER_STEP_MAX);

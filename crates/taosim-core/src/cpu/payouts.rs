@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Real;
 use crate::model::amm::{self, Pool};
-use crate::real::safe_div;
+use crate::real::{ln_1p, safe_div};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -153,7 +153,7 @@ pub fn settle_subnet<R: Real>(
     let validators = split.validators - organic;
     let dividend_rate = safe_div(organic, organic_held);
     s.dividend_rate[i] = dividend_rate;
-    s.yield_log[i] += dividend_rate.ln_1p();
+    s.yield_log[i] += ln_1p(dividend_rate);
     totals.organic_dividends += organic;
     s.held_organic[i] += organic;
     s.held_miners[i] += split.miners;
@@ -199,7 +199,7 @@ pub fn settle_subnet<R: Real>(
 /// yield (module docs, step 3).
 pub fn finish_payouts<R: Real>(st: &mut PathState<'_, R>, totals: &PayoutTotals<R>) {
     let g = &mut st.global;
-    g.root_yield_log[0] += safe_div(totals.root_claimed, g.root_tao[0]).ln_1p();
+    g.root_yield_log[0] += ln_1p(safe_div(totals.root_claimed, g.root_tao[0]));
     g.root_claimed_last[0] = totals.root_claimed;
     g.root_tao[0] += totals.root_restaked;
     g.tao_paid_out[0] += totals.paid_out + totals.root_restaked;

@@ -18,6 +18,7 @@
 
 use crate::Real;
 use crate::model::shares::EmaFactors;
+use crate::real::ln_1p;
 
 /// `b = block − (first_emission_block − 1)`, saturating at 0 before the first emission block.
 #[inline]
@@ -63,7 +64,7 @@ pub fn moving_price_factors(
     for j in 0..u64::from(n) {
         let a =
             moving_alpha_eff(moving_alpha, halving_blocks, first_block + j, first_emission_block);
-        log_keep += (-a).ln_1p();
+        log_keep += ln_1p(-a);
     }
     EmaFactors::from_log_keep(log_keep)
 }
@@ -129,7 +130,7 @@ pub fn moving_price_factors_closed_form(
     let ramp_sum =
         blocks * (b0 - 0.5) / lo + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
     let mean_alpha = moving_alpha * ramp_sum / blocks;
-    EmaFactors::from_log_keep(blocks * (-mean_alpha).ln_1p())
+    EmaFactors::from_log_keep(blocks * ln_1p(-mean_alpha))
 }
 
 /// `u − ln(1 + u)` for `u ≥ 0`, by its series where the direct form cancels.

@@ -18,7 +18,7 @@
 
 use crate::Real;
 use crate::params::EmissionRegime;
-use crate::real::safe_div;
+use crate::real::{SMALL_ARGUMENT, exp_m1, ln_1p, safe_div};
 
 /// Decay factors of an EMA advanced over several blocks with a constant input:
 /// `s_n = keep·s_0 + gain·x` (`gain = 1 − keep`, computed without cancellation).
@@ -39,8 +39,13 @@ impl EmaFactors {
 
     /// Factors from `ln keep = Σ ln(1 − α_b)`, keeping `gain = −expm1(ln keep)` accurate when
     /// `keep` is close to 1.
+    ///
+    /// For a small `ln keep` (a step's worth of a slow EMA) `keep = 1 − gain`, which is `e^{ln
+    /// keep}` to an ulp and spares the `exp`.
     pub fn from_log_keep(log_keep: f64) -> Self {
-        EmaFactors { keep: log_keep.exp(), gain: -log_keep.exp_m1() }
+        let gain = -exp_m1(log_keep);
+        let keep = if log_keep.abs() < SMALL_ARGUMENT { 1.0 - gain } else { log_keep.exp() };
+        EmaFactors { keep, gain }
     }
 
     /// Factors of `n` blocks of an EMA with constant smoothing `alpha` (in `[0, 1]`):
@@ -52,7 +57,7 @@ impl EmaFactors {
         if alpha >= 1.0 {
             return EmaFactors { keep: 0.0, gain: 1.0 };
         }
-        Self::from_log_keep(f64::from(n) * (-alpha).ln_1p())
+        Self::from_log_keep(f64::from(n) * ln_1p(-alpha))
     }
 
     /// Applies the factors: `keep·state + gain·input`.
