@@ -49,13 +49,9 @@ fn u_minus_ln_1p(u: Real) -> Real {
     if (u >= 1e-2) {
         return u - r_ln_1p(u);
     }
-    var term = u;
-    var sum = Real(0.0);
-    for (var k = 2; k < 10; k = k + 1) {
-        term = term * -u;
-        sum = sum - term / Real(k);
-    }
-    return sum;
+    // u²/2 − u³/3 + … − u⁹/9 by Horner's rule, as the twin.
+    let inner = Real(1.0 / 6.0) + u * (-Real(1.0 / 7.0) + u * (Real(1.0 / 8.0) - u * Real(1.0 / 9.0)));
+    return u * u * (Real(1.0 / 2.0) + u * (-Real(1.0 / 3.0) + u * (Real(1.0 / 4.0) + u * (-Real(1.0 / 5.0) + u * inner))));
 }
 
 fn constant_alpha_factors(alpha: Real, n: u32) -> EmaFactors {
@@ -85,10 +81,12 @@ fn moving_price_factors_closed_form(moving_alpha: Real, halving_blocks: Real, fi
     }
     let blocks = Real(n);
     let lo = b0 + halving_blocks - 0.5;
-    let u = blocks / lo;
-    let hi = lo + blocks;
-    let midpoint_correction = halving_blocks / 24.0 * (1.0 / (lo * lo) - 1.0 / (hi * hi));
-    let ramp_sum = blocks * (b0 - 0.5) / lo + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
+    // Two reciprocals serve every quotient, as in the twin.
+    let inverse_lo = 1.0 / lo;
+    let inverse_hi = 1.0 / (lo + blocks);
+    let u = blocks * inverse_lo;
+    let midpoint_correction = halving_blocks * Real(1.0 / 24.0) * (inverse_lo * inverse_lo - inverse_hi * inverse_hi);
+    let ramp_sum = (b0 - 0.5) * u + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
     let mean_alpha = moving_alpha * ramp_sum / blocks;
     return ema_factors_from_log_keep(blocks * r_ln_1p(-mean_alpha));
 }

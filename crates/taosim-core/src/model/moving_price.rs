@@ -124,11 +124,14 @@ pub fn moving_price_factors_closed_form(
     // n(b₀−½)/lo + h·(u − ln(1+u)) so the early-ramp case (b₀ ≪ h) does not lose its digits to
     // cancellation.
     // The Euler–Maclaurin term `(h/24)(1/lo² − 1/hi²)` corrects the midpoint rule.
-    let u = blocks / lo;
-    let hi = lo + blocks;
-    let midpoint_correction = halving_blocks / 24.0 * (1.0 / (lo * lo) - 1.0 / (hi * hi));
-    let ramp_sum =
-        blocks * (b0 - 0.5) / lo + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
+    // Two reciprocals serve every quotient (this runs for every subnet every step, and its
+    // divisions were most of its time).
+    let inverse_lo = 1.0 / lo;
+    let inverse_hi = 1.0 / (lo + blocks);
+    let u = blocks * inverse_lo;
+    let midpoint_correction =
+        halving_blocks * (1.0 / 24.0) * (inverse_lo * inverse_lo - inverse_hi * inverse_hi);
+    let ramp_sum = (b0 - 0.5) * u + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
     let mean_alpha = moving_alpha * ramp_sum / blocks;
     EmaFactors::from_log_keep(blocks * ln_1p(-mean_alpha))
 }
@@ -138,14 +141,11 @@ fn u_minus_ln_1p(u: f64) -> f64 {
     if u >= 1e-2 {
         return u - u.ln_1p();
     }
-    // u²/2 − u³/3 + … − u⁹/9; the first omitted term is below 1e-15 relative for u < 1e-2.
-    let mut term = u;
-    let mut sum = 0.0;
-    for k in 2..10 {
-        term *= -u;
-        sum -= term / f64::from(k);
-    }
-    sum
+    // u²/2 − u³/3 + … − u⁹/9 by Horner's rule (no division); the first omitted term is below
+    // 1e-15 relative for u < 1e-2.
+    let c = |k: f64| 1.0 / k;
+    let inner = c(6.0) + u * (-c(7.0) + u * (c(8.0) - u * c(9.0)));
+    u * u * (c(2.0) + u * (-c(3.0) + u * (c(4.0) + u * (-c(5.0) + u * inner))))
 }
 
 /// The moving price after the n blocks `factors` describe, at a constant spot price:
