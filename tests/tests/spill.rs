@@ -29,7 +29,19 @@ impl RecordSpill for Collect {
         all.entry((point, path)).or_default().traces.push((fresh, rows.to_vec()));
     }
 
-    fn finished(&self, point: u32, path: u32, subnets: &[SubnetRecord], events: &[EventRecord]) {
+    fn running(&self, _: u32, path: u32, _: bool, _: &[SubnetRecord], _: &[EventRecord]) {
+        panic!("path {path}: the CPU hands a path's subnet rows and events over once it finished");
+    }
+
+    fn finished(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    ) {
+        assert!(fresh, "path {path}: nothing was handed over before");
         let mut all = self.0.lock().unwrap();
         all.entry((point, path)).or_default().finished.push((subnets.to_vec(), events.to_vec()));
     }

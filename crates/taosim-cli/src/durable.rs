@@ -1177,12 +1177,13 @@ struct Extent {
     rows: u64,
 }
 
-/// What the spill holds of one path.
+/// What the spill holds of one path: each section's rows, in the order handed over.
 #[derive(Debug, Default)]
 struct SpilledPath {
-    subnets: Option<Extent>,
-    events: Option<Extent>,
-    /// Trace rows, in the order handed over.
+    /// Subnet rows: one extent from a CPU path (sorted), one per handover from a GPU path (see
+    /// [`RecordSpill`]: [`Spill::copy`] sorts them together).
+    subnets: Vec<Extent>,
+    events: Vec<Extent>,
     traces: Vec<Extent>,
 }
 
@@ -1190,10 +1191,22 @@ impl SpilledPath {
     /// Where the rows of `section` lie, in the order they were handed over.
     fn extents(&self, section: Section) -> &[Extent] {
         match section {
-            Section::Subnets => self.subnets.as_slice(),
-            Section::Events => self.events.as_slice(),
+            Section::Subnets => &self.subnets,
+            Section::Events => &self.events,
             Section::Traces => &self.traces,
         }
+    }
+
+    /// Notes subnet rows and events handed over at `offset` (`fresh`: replacing those before).
+    fn rows(&mut self, fresh: bool, offset: u64, subnets: (u64, u64), events: (u64, u64)) {
+        if fresh {
+            self.subnets.clear();
+            self.events.clear();
+        }
+        let (len, rows) = subnets;
+        self.subnets.push(Extent { offset, len, rows });
+        let (events_len, events_rows) = events;
+        self.events.push(Extent { offset: offset + len, len: events_len, rows: events_rows });
     }
 }
 
@@ -1308,7 +1321,9 @@ impl Spill {
     }
 
     /// Copies the rows of `section` held for `path` of `point` to `w` (once the unit's paths are
-    /// done: every reserved range is written by then).
+    /// done: every reserved range is written by then). Subnet rows handed over in more than one
+    /// piece (a GPU path's) are decoded and put in (netuid, occupant) order, as the path would
+    /// have handed them over at once (see [`RecordSpill`]); a path's rows are few (~50 a year).
     fn copy(
         &self,
         point: u32,
@@ -1325,6 +1340,27 @@ impl Spill {
             (extents, file)
         };
         let cannot_read = || format!("cannot read {}", self.path.display());
+        if section == Section::Subnets && extents.len() > 1 {
+            let mut rows = Vec::new();
+            for e in &extents {
+                let mut bytes = vec![0; usize::try_from(e.len)?];
+                file.read_exact_at(&mut bytes, e.offset).with_context(cannot_read)?;
+                let mut d = Dec { r: bytes.as_slice(), left: e.len };
+                for _ in 0..e.rows {
+                    rows.push(d.subnet()?);
+                }
+                if d.left != 0 {
+                    return Err(Corrupt.into());
+                }
+            }
+            // Stable, as PathRecorder::finish's sort: equal keys keep the order handed over.
+            rows.sort_by_key(|r| (r.netuid, r.occupant));
+            let mut e = Enc(Vec::with_capacity(rows.len() * 200));
+            for r in &rows {
+                e.subnet(r);
+            }
+            return Ok(e.drain_to(w)?);
+        }
         let mut buf = vec![0; ENCODE_CHUNK_BYTES];
         for e in extents {
             let mut at = e.offset;
@@ -1364,7 +1400,39 @@ impl RecordSpill for Spill {
         });
     }
 
-    fn finished(&self, point: u32, path: u32, subnets: &[SubnetRecord], events: &[EventRecord]) {
+    fn running(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    ) {
+        self.subnet_rows(point, path, fresh, subnets, events);
+    }
+
+    fn finished(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    ) {
+        self.subnet_rows(point, path, fresh, subnets, events);
+    }
+}
+
+impl Spill {
+    /// Writes a path's subnet rows and events (one extent each, side by side in the file).
+    fn subnet_rows(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    ) {
         let mut e = Enc(Vec::with_capacity(subnets.len() * 200 + events.len() * 40));
         for r in subnets {
             e.subnet(r);
@@ -1374,14 +1442,10 @@ impl RecordSpill for Spill {
             e.event(v);
         }
         let event_bytes = e.0.len() as u64 - subnet_bytes;
+        let (subnets, events) =
+            ((subnet_bytes, subnets.len() as u64), (event_bytes, events.len() as u64));
         self.write(&e.0, |s, offset| {
-            let p = s.paths.entry((point, path)).or_default();
-            p.subnets = Some(Extent { offset, len: subnet_bytes, rows: subnets.len() as u64 });
-            p.events = Some(Extent {
-                offset: offset + subnet_bytes,
-                len: event_bytes,
-                rows: events.len() as u64,
-            });
+            s.paths.entry((point, path)).or_default().rows(fresh, offset, subnets, events);
         });
     }
 }
@@ -1603,7 +1667,7 @@ mod tests {
         let mut writer = PartWriter::start(&dir, None).unwrap();
         for u in [unit(0, 0), unit(1, 1)] {
             let spill = Arc::new(Spill::new(&dir, u.number));
-            spill.finished(0, u.first_path + 1, &[subnet(u.first_path + 1, 3)], &[]);
+            spill.finished(0, u.first_path + 1, true, &[subnet(u.first_path + 1, 3)], &[]);
             writer.submit(u, records(&u), spill).unwrap();
         }
         let done = writer.finish().unwrap();
@@ -1653,10 +1717,10 @@ mod tests {
         let spill = Spill::new(&dir, unit.number);
         spill.traces(1, 12, true, &[trace(12, 99), trace(12, 98)]);
         spill.traces(1, 10, true, &traces10[..5_000]);
-        spill.finished(1, 12, &[subnet(12, 0)], &[]);
+        spill.finished(1, 12, true, &[subnet(12, 0)], &[]);
         spill.traces(1, 12, true, &traces12);
         spill.traces(1, 10, false, &traces10[5_000..]);
-        spill.finished(1, 10, &[subnet(10, 0), subnet(10, 1)], &[event(10, 4)]);
+        spill.finished(1, 10, true, &[subnet(10, 0), subnet(10, 1)], &[event(10, 4)]);
         spill.take_error().unwrap();
         // Path 11 kept its rows in memory.
         let left = BatchRecords {
@@ -1684,6 +1748,67 @@ mod tests {
         std::fs::write(dir.join(PARTS_DIR).join(unit.file_name()), flipped).unwrap();
         let err = read_part(&dir, &unit, &mut BatchRecords::default()).unwrap_err();
         assert!(format!("{err:#}").contains("is corrupt"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A GPU path hands its subnet rows and events over in pieces while it runs (pruned occupants
+    /// in the order pruned, events in order), then its last rows sorted; a replayed path starts
+    /// afresh. The part is byte for byte the one from each path's rows held in memory to the end
+    /// (subnet rows stably sorted by (netuid, occupant), as `PathRecorder::finish` sorts them),
+    /// and nothing of a replaced run is left in it.
+    #[test]
+    fn rows_handed_over_in_pieces_make_the_same_part_as_at_once() {
+        let dir = std::env::temp_dir().join(format!("taosim-pieces-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let unit =
+            Unit { number: 7, point_index: 0, point: 1, batch: 0, first_path: 10, end_path: 12 };
+        let at = |path, netuid, occupant| SubnetRecord { netuid, ..subnet(path, occupant) };
+        // Path 10, in the order its recorder collects them: pruned occupants as they go, then
+        // the occupants alive at the horizon (slot order).
+        let pruned = [at(10, 7, 0), at(10, 2, 0), at(10, 7, 1), at(10, 2, 1), at(10, 9, 3)];
+        let alive = [at(10, 2, 2), at(10, 7, 2), at(10, 9, 4), at(10, 12, 0)];
+        let events: Vec<EventRecord> = (0..9).map(|k| event(10, k)).collect();
+        let mut sorted10: Vec<SubnetRecord> = pruned.iter().chain(&alive).cloned().collect();
+        sorted10.sort_by_key(|r| (r.netuid, r.occupant));
+        let rows11 = [at(11, 1, 0), at(11, 4, 1)];
+        let outcomes = vec![
+            PathOutcome { path: 10, ..PathOutcome::default() },
+            PathOutcome { path: 11, ..PathOutcome::default() },
+        ];
+        let full = BatchRecords {
+            point: 1,
+            first_path: 10,
+            subnets: sorted10.iter().chain(&rows11).cloned().collect(),
+            events: events.iter().chain(&[event(11, 5)]).cloned().collect(),
+            traces: Vec::new(),
+            outcomes: outcomes.clone(),
+        };
+        assert_ne!(pruned.to_vec(), sorted10[..5].to_vec(), "the pieces are out of order");
+
+        let spill = Spill::new(&dir, unit.number);
+        // A first run of path 10 that is replayed (its rows must not stay).
+        spill.running(1, 10, true, &[at(10, 3, 9)], &[event(10, 99)]);
+        // Path 11: a run that handed rows over, then its replay, which hands all over at its end.
+        spill.running(1, 11, true, &[at(11, 6, 6)], &[event(11, 98)]);
+        spill.running(1, 10, true, &pruned[..2], &events[..3]);
+        spill.running(1, 10, false, &[], &events[3..4]);
+        spill.running(1, 10, false, &pruned[2..4], &events[4..7]);
+        spill.finished(1, 11, true, &rows11, &[event(11, 5)]);
+        let mut last: Vec<SubnetRecord> = pruned[4..].iter().chain(&alive).cloned().collect();
+        last.sort_by_key(|r| (r.netuid, r.occupant));
+        spill.finished(1, 10, false, &last, &events[7..]);
+        spill.take_error().unwrap();
+        assert_eq!(spill.rows(1, 10..12, Section::Subnets), 11);
+        assert_eq!(spill.rows(1, 10..12, Section::Events), 10);
+
+        let left = BatchRecords { outcomes, ..BatchRecords::default() };
+        write_part(&dir, &unit, &left, Some(&spill)).unwrap();
+        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
+        assert_eq!(bytes, encode_part(&unit, &full), "the same bytes as from memory");
+        let mut back = BatchRecords { point: 1, first_path: 10, ..BatchRecords::default() };
+        read_part(&dir, &unit, &mut back).unwrap();
+        assert_eq!(back, full);
+        spill.close();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -4,8 +4,9 @@
 //! Memory: the state is per path (paths × subnets, plus V × M per subnet with Yuma); a batch's
 //! rows wait in its [`PathRecords`] until the batch is handed to the sink, unless the plan has a
 //! [`RecordSpill`] (the CLI's), which takes traced paths' trace rows every
-//! [`TRACE_SPILL_ROWS`] rows and each finished path's other rows, so that memory does not grow
-//! with the horizon (issue 6).
+//! [`TRACE_SPILL_ROWS`] rows and each finished path's other rows (and, on the GPU, whose paths
+//! run side by side for the whole horizon, a running path's subnet rows and events every
+//! [`RECORD_SPILL_ROWS`] rows), so that memory does not grow with the horizon (issue 6).
 //!
 //! A [`RunPlan`] is a validated config plus the initial network, with everything derived once
 //! (steps, stage parameters, the spiral rule, the Yuma layout, trace spacing, the start's top 10).
@@ -181,6 +182,13 @@ pub struct RunPlan {
 /// (about 100 bytes each).
 pub const TRACE_SPILL_ROWS: usize = 4_096;
 
+/// Subnet rows and events together that a path running on the GPU holds before it hands them
+/// to the plan's [`RecordSpill`] ([`PathRecorder::spill_rows`]; 100 to 250 bytes each). A
+/// device batch runs thousands of paths for the whole horizon, so this bounds what they hold to
+/// about 32 × 200 bytes × paths (26 MB at 4,096 paths) instead of ~20 KB per path-year; a
+/// smaller value costs more, smaller writes and index entries in the spill.
+pub const RECORD_SPILL_ROWS: usize = 32;
+
 /// Takes a path's rows out of memory while the run goes on, so that memory does not grow with
 /// the horizon (issue 6): a traced path's trace rows are handed over every [`TRACE_SPILL_ROWS`]
 /// rows (their number is `samples × slots`), and every path's subnet rows and events once the
@@ -188,17 +196,46 @@ pub const TRACE_SPILL_ROWS: usize = 4_096;
 /// being held in its [`PathRecords`] until its whole batch is written. The CLI writes them to
 /// files next to the run's part files and gathers them in path order when it writes the batch.
 ///
+/// A backend whose paths run for the whole horizon side by side (the GPU's device batches) also
+/// hands over a running path's subnet rows (its pruned occupants) and events every
+/// [`RECORD_SPILL_ROWS`] rows ([`RecordSpill::running`]). A path's subnet rows are ordered by
+/// (netuid, occupant) only once it finished, so the spill puts each path's subnet rows in order
+/// when it gathers them: a stable sort by (netuid, occupant) of every row the path handed over,
+/// in the order handed over. That is the order [`PathRecorder::finish`] gives a path that held
+/// all its rows: a stable sort keeps rows of equal keys in their relative order, so sorting the
+/// last handover first (as `finish` does) changes nothing.
+///
 /// Called from the threads that run the paths, for different paths at once. A path whose run
-/// is repeated (a guard's replay, a backend's fallback) hands its first trace rows over again
-/// with `fresh` set: they replace what that path handed over before. The implementation keeps
-/// its own I/O errors and reports them when the batch is gathered.
+/// is repeated (a guard's replay, a backend's fallback) hands its first trace rows, and its first
+/// subnet rows and events, over again with `fresh` set: they replace what that path handed over
+/// before. The implementation keeps its own I/O errors and reports them when the batch is
+/// gathered.
 pub trait RecordSpill: Send + Sync + core::fmt::Debug {
     /// Trace rows of path `path` of `point`, in (step, netuid) order, following the rows handed
     /// over before for that path unless `fresh`.
     fn traces(&self, point: u32, path: u32, fresh: bool, rows: &[TraceRecord]);
-    /// The finished path's subnet rows (ordered by (netuid, occupant)) and events (in the order
-    /// they happened).
-    fn finished(&self, point: u32, path: u32, subnets: &[SubnetRecord], events: &[EventRecord]);
+    /// Subnet rows (of pruned occupants, in the order they were pruned) and events (in the order
+    /// they happened) of path `path` of `point`, still running, following the rows handed over
+    /// before for that path unless `fresh`.
+    fn running(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    );
+    /// The finished path's last subnet rows (ordered by (netuid, occupant); with those handed
+    /// over by [`RecordSpill::running`] before, unless `fresh`, they are all its rows) and
+    /// events (in the order they happened, following those handed over before unless `fresh`).
+    fn finished(
+        &self,
+        point: u32,
+        path: u32,
+        fresh: bool,
+        subnets: &[SubnetRecord],
+        events: &[EventRecord],
+    );
 }
 
 impl RunPlan {
@@ -439,6 +476,8 @@ pub struct PathRecorder<'p> {
     start_pools: f64,
     /// Trace rows were handed to the plan's spill already (later ones follow them).
     traces_spilled: bool,
+    /// Subnet rows or events were handed to the plan's spill already (later ones follow them).
+    rows_spilled: bool,
     /// The records so far (with a spill in the plan: the trace rows not yet handed over).
     pub records: PathRecords,
 }
@@ -450,7 +489,7 @@ impl<'p> PathRecorder<'p> {
         records.outcome.path = path;
         records.outcome.spiral_by_slot = vec![false; plan.slots];
         let start_pools = plan.network.subnets.iter().map(|s| s.tao).sum();
-        Self { plan, point, path, start_pools, traces_spilled: false, records }
+        Self { plan, point, path, start_pools, traces_spilled: false, rows_spilled: false, records }
     }
 
     /// Whether this path writes trace rows.
@@ -501,6 +540,25 @@ impl<'p> PathRecorder<'p> {
         }
     }
 
+    /// Hands the subnet rows (pruned occupants) and events held so far to the plan's spill, if it
+    /// has one and they are `at_least` (normally [`RECORD_SPILL_ROWS`]) or more, and at least
+    /// one. For backends that run paths side by side for the whole horizon (the GPU calls it
+    /// after each chunk of steps); the CPU runs a path start to end on one thread, so
+    /// [`Self::finish`] hands them over once.
+    pub fn spill_rows(&mut self, at_least: usize) {
+        let held = self.records.subnets.len() + self.records.events.len();
+        if held < at_least.max(1) {
+            return;
+        }
+        if let Some(spill) = &self.plan.spill {
+            let out = &mut self.records;
+            spill.running(self.point, self.path, !self.rows_spilled, &out.subnets, &out.events);
+            self.rows_spilled = true;
+            out.subnets.clear();
+            out.events.clear();
+        }
+    }
+
     /// Whether the end of step `step` (0-based) is a trace sample.
     pub fn traces_after(&self, step: u32) -> bool {
         (step + 1).is_multiple_of(self.plan.trace_every) || step + 1 == self.plan.steps
@@ -534,7 +592,7 @@ impl<'p> PathRecorder<'p> {
                 self.spill_traces();
             }
             let out = &mut self.records;
-            spill.finished(point, path, &out.subnets, &out.events);
+            spill.finished(point, path, !self.rows_spilled, &out.subnets, &out.events);
             out.subnets = Vec::new();
             out.events = Vec::new();
         }

@@ -8,7 +8,9 @@
 //! events (state snapshots of the slots involved), the state of the traced paths when the chunk
 //! ends on a trace sample, and, after the last chunk, the whole state for the per-path records and the runtime
 //! guards. Records are built by the same [`PathRecorder`] the CPU engine uses, so both backends
-//! write the same rows, in the same order.
+//! write the same rows, in the same order. With a spill in the plan, a path hands its subnet rows
+//! and events over after any chunk that leaves it holding [`RECORD_SPILL_ROWS`] or more, so the
+//! host's memory does not grow with the horizon (issue 6).
 //!
 //! Batches: `run.device_batch_paths` paths at most, lowered to what the adapter's buffer limits
 //! hold ([`GpuEngine::batch_paths`]); each path's draws depend only on (seed, point, path), so the
@@ -23,7 +25,8 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use taosim_core::engine::{
-    PathRecorder, PathRecords, RunPlan, fold_batch, init_batch, replay_with_guards,
+    PathRecorder, PathRecords, RECORD_SPILL_ROWS, RunPlan, fold_batch, init_batch,
+    replay_with_guards,
 };
 use taosim_core::estimate::PointAccumulator;
 use taosim_core::records::{BatchRecords, EventKind};
@@ -56,6 +59,8 @@ pub struct GpuEngine {
     pipelines: RefCell<Option<Vec<Pipeline>>>,
     /// Run every stage in its table shape even on a CPU adapter (see [`Self::with_table_shapes`]).
     table_shapes: bool,
+    /// Rows a path holds before they go to the plan's spill (see [`Self::with_spill_rows`]).
+    spill_rows: usize,
 }
 
 impl GpuEngine {
@@ -74,7 +79,13 @@ impl GpuEngine {
             None if ctx.adapter.f64 => Precision::F64,
             None => Precision::F32,
         };
-        Ok(Self { ctx, precision, pipelines: RefCell::new(None), table_shapes: false })
+        Ok(Self {
+            ctx,
+            precision,
+            pipelines: RefCell::new(None),
+            table_shapes: false,
+            spill_rows: RECORD_SPILL_ROWS,
+        })
     }
 
     /// This engine with every stage in its table's [`crate::shaders::Dispatch`] shape (lanes)
@@ -83,6 +94,14 @@ impl GpuEngine {
     pub fn with_table_shapes(mut self) -> Self {
         self.table_shapes = true;
         *self.pipelines.borrow_mut() = None;
+        self
+    }
+
+    /// This engine with paths handing their subnet rows and events to the plan's spill once they
+    /// hold `rows` of them (default [`RECORD_SPILL_ROWS`]; at least 1): lets short test runs
+    /// hand rows over while they run, as long runs do.
+    pub fn with_spill_rows(mut self, rows: usize) -> Self {
+        self.spill_rows = rows;
         self
     }
 
@@ -195,6 +214,11 @@ impl GpuEngine {
             })?;
             ctx.check()?;
             read_events(&device, ctx, plan, n, cap, &mut snapshot, &mut recorders)?;
+            // Every path runs to the horizon before any finishes: without this, the batch would
+            // hold each path's pruned occupants and events for the whole horizon (issue 6).
+            for rec in &mut recorders {
+                rec.spill_rows(self.spill_rows);
+            }
             // The device-side guard flag of every path (stage `guards`, each step's end).
             let globals: Vec<u32> =
                 device.read(ctx, binding::GLOBAL_INT, n as usize * GI, "global_int")?;
