@@ -6,7 +6,9 @@
 // `taosim_gpu::shaders::generated_constants` and precede this file.
 // Rust side: crates/taosim-gpu/src/device.rs (buffers) and params.rs (parameters).
 
-@group(0) @binding(0) var<uniform> info: StepInfo;
+// A storage buffer, not a uniform one: lavapipe (Mesa 22.3) kept a shader variant per dispatch
+// for uniform contents, 6.8 MB of host memory per simulated day (docs/performance.md).
+@group(0) @binding(0) var<storage, read> info: StepInfo;
 @group(0) @binding(1) var<storage, read_write> subnet_real: array<Real>;
 @group(0) @binding(2) var<storage, read_write> subnet_int: array<u32>;
 @group(0) @binding(3) var<storage, read_write> global_real: array<Real>;

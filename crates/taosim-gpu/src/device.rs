@@ -163,8 +163,9 @@ impl DeviceState {
             .zip(names)
             .enumerate()
             .map(|(k, (bytes, name))| {
+                // `info` is read-only storage (shared/state.wgsl says why it is not a uniform).
                 let usage = if k == binding::INFO {
-                    wgpu::BufferUsages::UNIFORM
+                    wgpu::BufferUsages::STORAGE
                 } else {
                     wgpu::BufferUsages::STORAGE
                         | wgpu::BufferUsages::COPY_SRC

@@ -97,7 +97,7 @@ pub enum BindType {
 
 /// The bindings of every step stage (shared/state.wgsl), in `@binding` order.
 pub const STEP_BINDINGS: &[BindType] = &[
-    BindType::Uniform,     // 0 info
+    BindType::StorageRead, // 0 info
     BindType::Storage,     // 1 subnet_real
     BindType::Storage,     // 2 subnet_int
     BindType::Storage,     // 3 global_real
