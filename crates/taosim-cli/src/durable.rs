@@ -1400,32 +1400,10 @@ impl RecordSpill for Spill {
         });
     }
 
-    fn running(
-        &self,
-        point: u32,
-        path: u32,
-        fresh: bool,
-        subnets: &[SubnetRecord],
-        events: &[EventRecord],
-    ) {
-        self.subnet_rows(point, path, fresh, subnets, events);
-    }
-
-    fn finished(
-        &self,
-        point: u32,
-        path: u32,
-        fresh: bool,
-        subnets: &[SubnetRecord],
-        events: &[EventRecord],
-    ) {
-        self.subnet_rows(point, path, fresh, subnets, events);
-    }
-}
-
-impl Spill {
     /// Writes a path's subnet rows and events (one extent each, side by side in the file).
-    fn subnet_rows(
+    /// `finished` is the trait's default (the same handover): the part sorts each path's subnet
+    /// rows when it gathers them.
+    fn running(
         &self,
         point: u32,
         path: u32,
@@ -1572,6 +1550,13 @@ impl Interrupt {
 mod tests {
     use super::*;
 
+    /// An empty job folder with its parts folder, unique to this process and `name`.
+    fn scratch_job_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("taosim-{name}-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        dir
+    }
+
     #[test]
     fn shard_parses_and_refuses() {
         assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
@@ -1645,8 +1630,7 @@ mod tests {
     /// in memory make; the part reads back as a stream, across several chunks.
     #[test]
     fn part_writer_saves_in_the_background_and_reports_the_first_error() {
-        let dir = std::env::temp_dir().join(format!("taosim-writer-test-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let dir = scratch_job_dir("writer");
         let unit = |number, batch: u32| Unit {
             number,
             point_index: 0,
@@ -1693,8 +1677,7 @@ mod tests {
 
     #[test]
     fn spilled_rows_make_the_same_part_as_rows_in_memory() {
-        let dir = std::env::temp_dir().join(format!("taosim-spill-test-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let dir = scratch_job_dir("spill");
         let unit =
             Unit { number: 0, point_index: 0, point: 1, batch: 2, first_path: 10, end_path: 13 };
         let traces10: Vec<TraceRecord> = (0..40_000).map(|r| trace(10, r)).collect();
@@ -1758,8 +1741,7 @@ mod tests {
     /// and nothing of a replaced run is left in it.
     #[test]
     fn rows_handed_over_in_pieces_make_the_same_part_as_at_once() {
-        let dir = std::env::temp_dir().join(format!("taosim-pieces-test-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join(PARTS_DIR)).unwrap();
+        let dir = scratch_job_dir("pieces");
         let unit =
             Unit { number: 7, point_index: 0, point: 1, batch: 0, first_path: 10, end_path: 12 };
         let at = |path, netuid, occupant| SubnetRecord { netuid, ..subnet(path, occupant) };

@@ -228,6 +228,8 @@ pub trait RecordSpill: Send + Sync + core::fmt::Debug {
     /// The finished path's last subnet rows (ordered by (netuid, occupant); with those handed
     /// over by [`RecordSpill::running`] before, unless `fresh`, they are all its rows) and
     /// events (in the order they happened, following those handed over before unless `fresh`).
+    /// By default they are handed over as a running path's are: a spill that sorts each path's
+    /// rows when it gathers them needs nothing else.
     fn finished(
         &self,
         point: u32,
@@ -235,7 +237,9 @@ pub trait RecordSpill: Send + Sync + core::fmt::Debug {
         fresh: bool,
         subnets: &[SubnetRecord],
         events: &[EventRecord],
-    );
+    ) {
+        self.running(point, path, fresh, subnets, events);
+    }
 }
 
 impl RunPlan {
