@@ -1550,6 +1550,26 @@ impl Interrupt {
 mod tests {
     use super::*;
 
+    /// Writes the part of `unit` from `left` (the batch without what went to `spill`) and checks
+    /// that its bytes are those of `full` held in memory, and that it reads back as `full`.
+    /// Returns the part's bytes.
+    fn assert_part_is_the_batch(
+        dir: &Path,
+        unit: &Unit,
+        left: &BatchRecords,
+        spill: &Spill,
+        full: &BatchRecords,
+    ) -> Vec<u8> {
+        write_part(dir, unit, left, Some(spill)).unwrap();
+        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
+        assert_eq!(bytes, encode_part(unit, full), "the same bytes as from memory");
+        let mut back =
+            BatchRecords { point: full.point, first_path: full.first_path, ..Default::default() };
+        read_part(dir, unit, &mut back).unwrap();
+        assert_eq!(&back, full);
+        bytes
+    }
+
     /// An empty job folder with its parts folder, unique to this process and `name`.
     fn scratch_job_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("taosim-{name}-test-{}", std::process::id()));
@@ -1712,13 +1732,7 @@ mod tests {
             traces: Vec::new(),
             ..full.clone()
         };
-        write_part(&dir, &unit, &left, Some(&spill)).unwrap();
-        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
-        assert_eq!(bytes, encode_part(&unit, &full), "the same bytes as from memory");
-
-        let mut back = BatchRecords { point: 1, first_path: 10, ..BatchRecords::default() };
-        read_part(&dir, &unit, &mut back).unwrap();
-        assert_eq!(back, full);
+        let bytes = assert_part_is_the_batch(&dir, &unit, &left, &spill, &full);
 
         let spill_path = dir.join(PARTS_DIR).join(spill_file(unit.number));
         assert!(spill_path.exists());
@@ -1784,12 +1798,7 @@ mod tests {
         assert_eq!(spill.rows(1, 10..12, Section::Events), 10);
 
         let left = BatchRecords { outcomes, ..BatchRecords::default() };
-        write_part(&dir, &unit, &left, Some(&spill)).unwrap();
-        let bytes = std::fs::read(dir.join(PARTS_DIR).join(unit.file_name())).unwrap();
-        assert_eq!(bytes, encode_part(&unit, &full), "the same bytes as from memory");
-        let mut back = BatchRecords { point: 1, first_path: 10, ..BatchRecords::default() };
-        read_part(&dir, &unit, &mut back).unwrap();
-        assert_eq!(back, full);
+        assert_part_is_the_batch(&dir, &unit, &left, &spill, &full);
         spill.close();
         std::fs::remove_dir_all(&dir).unwrap();
     }
