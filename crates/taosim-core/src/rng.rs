@@ -466,12 +466,12 @@ const ACKLAM_CENTRAL_HALF_WIDTH: f64 = 0.5 - 0.024_25;
 /// uniform grid the draws use, the absolute error is below 6e-9 (largest in the far tails,
 /// `|z| ≈ 5`), tested in `tests/tests/draws.rs`. The f32 result is within 1e-6 relative of the
 /// f64 one over the whole 24-bit grid (same test file), because the central function is
-/// evaluated in a form without cancellation ([`ACKLAM_NUM`]).
+/// evaluated in a form without cancellation (see `ACKLAM_NUM`).
 ///
 /// Central region (`|p − 1/2| ≤ 0.47575`, 95% of uniform draws): one rational function of
-/// degree 5/5 in `x = 29/128 − q²`, no transcendental. Tails: `s = sqrt(−2 ln t)` with `t = min(p, 1 − p)` and a
-/// rational function of degree 5/4, the sign taken from `p − 1/2` (one tail formula, mirrored,
-/// so a shader runs the same code for both). Not for `p` outside (0, 1).
+/// degree 5/5 in `x = 29/128 − q²`, no transcendental. Tails: `s = sqrt(−2 ln t)` with
+/// `t = min(p, 1 − p)` and a rational function of degree 5/4, the sign taken from `p − 1/2` (one
+/// tail formula, mirrored, so a shader runs the same code for both). Not for `p` outside (0, 1).
 #[inline]
 pub fn normal_quantile<R: crate::Real>(p: R) -> R {
     let q = p - R::of(0.5);
@@ -521,9 +521,8 @@ fn acklam_tail<R: crate::Real>(p: R, q: R) -> R {
 ///
 /// Cheaper than [`normal_pair`] where one normal per word is wanted (no `cos`/`sin`, and in 95%
 /// of draws no `ln`/`sqrt`): every per-step normal of the model (behaviour, the Yuma weight
-/// noise and miner walk) uses it. The
-/// uniform grid bounds `|z| ≤ 5.42` (`Φ⁻¹(2^-25)`); the tails beyond are cut, as with
-/// [`normal_pair`].
+/// noise and miner walk) uses it. The uniform grid bounds `|z| ≤ 5.42` (`Φ⁻¹(2^-25)`); the tails
+/// beyond are cut, as with [`normal_pair`].
 #[inline]
 pub fn normal_icdf<R: crate::Real>(w: u32) -> R {
     normal_quantile(uniform_open::<R>(w))

@@ -313,11 +313,11 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
     for_each_quality_pair(draws, quality, 0, |q, z| *q = (*q + sigma * z).abs());
 }
 
-/// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` normal `j % 2` of words
-/// `first_word`, `first_word + 1` of quality block `j / 2` for miner `j`, inverted
-/// ([`normal_icdf`]). Miners `2p` and `2p + 1` share one block and invert their two words side
-/// by side ([`normal_icdf_pair`], the same numbers as the shader's per-miner form), and the
-/// blocks come in chunks from one vectorised loop.
+/// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` word `first_word + j % 2`
+/// of quality block `j / 2` inverted ([`normal_icdf`]) for miner `j`. Miners `2p` and `2p + 1`
+/// share one block and invert their two words side by side ([`normal_icdf_pair`], the same
+/// numbers as the shader's per-miner form), and the blocks come in chunks from one vectorised
+/// loop.
 fn for_each_quality_pair<R: Real>(
     draws: EpochDraws,
     quality: &mut [R],
