@@ -57,7 +57,7 @@ pub(crate) struct RunFlags {
     /// Seed (overrides `run.seed`).
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// Output folder [default: out/<config name>].
+    /// Output folder [default: `out/` and the config file's name without its extension].
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
     /// Worker threads [default: all cores]. Results do not depend on it.

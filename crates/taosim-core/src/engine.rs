@@ -20,12 +20,13 @@
 //! depend on the thread count, the batch size or how the paths are sharded.
 //!
 //! Runtime guards: after `init` and after every stage of every step, the path's state is checked
-//! (see [`check_state`]): every per-subnet real of every slot, every path-wide real and, after the
+//! (see `check_state`): every per-subnet real of every slot, every path-wide real and, after the
 //! epoch stage, the Yuma reals must be finite; no pool reserve (`tao`, `alpha`) may be negative,
 //! nor, in a live subnet, below `chain.min_reserve` (the AMM keeps every live pool above it, so a
-//! zero reserve is a bug, not a state); and TAO must be conserved, `Σ active pools + paid_out − paid_in + recycled = start pools +
-//! minted`, to a relative tolerance of [`CONSERVATION_TOLERANCE_F64`] (f64) or
-//! [`CONSERVATION_TOLERANCE_F32`] (f32), relative to `max(|start pools + minted|, 1)`. A violation
+//! zero reserve is a bug, not a state); and TAO must be conserved,
+//! `Σ active pools + paid_out − paid_in + recycled = start pools + minted`, to a relative
+//! tolerance of [`CONSERVATION_TOLERANCE_F64`] (f64) or [`CONSERVATION_TOLERANCE_F32`] (f32),
+//! relative to `max(|start pools + minted|, 1)`. A violation
 //! stops the run with [`Error::Guard`] naming the point, path, step, subnet, stage and field, so a
 //! run never ends with a silently wrong number. The checks are branch-light sums over the state
 //! (a slow scan that locates the value runs only once one has failed). To stay cheap (under 1% of

@@ -76,26 +76,31 @@ pub const SMALL_ARGUMENT: f64 = 1.0 / 256.0;
 /// `|x| < 2^-8` (the next term is below `2^-56·|x|`), libm's `ln_1p` otherwise.
 #[inline]
 pub fn ln_1p<R: Real>(x: R) -> R {
-    if x.abs() < R::of(SMALL_ARGUMENT) {
-        let c = |k: f64| R::of(1.0 / k);
-        let tail = c(5.0) + x * (-c(6.0) + x * c(7.0));
-        x * (R::one() + x * (-c(2.0) + x * (c(3.0) + x * (-c(4.0) + x * tail))))
-    } else {
-        x.ln_1p()
-    }
+    if x.abs() < R::of(SMALL_ARGUMENT) { ln_1p_series(x) } else { x.ln_1p() }
+}
+
+/// [`ln_1p`]'s series, for `|x| < SMALL_ARGUMENT`: branch-free, so a loop over subnets that has
+/// checked the range can vectorise it (and gets [`ln_1p`]'s bits).
+#[inline(always)]
+pub fn ln_1p_series<R: Real>(x: R) -> R {
+    let c = |k: f64| R::of(1.0 / k);
+    let tail = c(5.0) + x * (-c(6.0) + x * c(7.0));
+    x * (R::one() + x * (-c(2.0) + x * (c(3.0) + x * (-c(4.0) + x * tail))))
 }
 
 /// `eˣ − 1`, within an ulp or two of libm's `exp_m1`: the Taylor series to `x⁶` for `|x| < 2^-8`
 /// (the next term is below `2^-58·|x|`), libm's `exp_m1` otherwise.
 #[inline]
 pub fn exp_m1<R: Real>(x: R) -> R {
-    if x.abs() < R::of(SMALL_ARGUMENT) {
-        let c = |k: f64| R::of(1.0 / k);
-        let tail = c(24.0) + x * (c(120.0) + x * c(720.0));
-        x * (R::one() + x * (c(2.0) + x * (c(6.0) + x * tail)))
-    } else {
-        x.exp_m1()
-    }
+    if x.abs() < R::of(SMALL_ARGUMENT) { exp_m1_series(x) } else { x.exp_m1() }
+}
+
+/// [`exp_m1`]'s series, for `|x| < SMALL_ARGUMENT` (see [`ln_1p_series`]).
+#[inline(always)]
+pub fn exp_m1_series<R: Real>(x: R) -> R {
+    let c = |k: f64| R::of(1.0 / k);
+    let tail = c(24.0) + x * (c(120.0) + x * c(720.0));
+    x * (R::one() + x * (c(2.0) + x * (c(6.0) + x * tail)))
 }
 
 /// Neumaier-compensated running sum, for money accumulators in f32 mode (model.md §1).

@@ -2,12 +2,21 @@
 //!
 //! Runs after injection (the chain updates P̄ after the coinbase, with the price it then sees).
 //! The spot price is held constant over the step's blocks and the b/(b+h) ramp's product of
-//! per-block factors is taken in closed form (see
-//! [`moving_price_factors_closed_form`](crate::model::moving_price::moving_price_factors_closed_form)).
+//! per-block factors is taken in closed form (see [`moving_price_factors_closed_form`]).
+//!
+//! # CPU form (same bits as the shader's per-subnet form)
+//! The shader computes one subnet's factors per invocation. Here the factors of
+//! [`FACTOR_LANES`] subnets come from one call of [`moving_price_factors_lanes`], whose
+//! branch-free lanes overlap the closed form's dependent divisions and series; each lane's
+//! factors are the per-subnet form's, bit for bit.
 
 use crate::Real;
 use crate::model::amm::{self, Pool};
-use crate::model::moving_price::{moving_price_factors_closed_form, moving_price_over_blocks};
+#[cfg(doc)]
+use crate::model::moving_price::moving_price_factors_closed_form;
+use crate::model::moving_price::{
+    FACTOR_LANES, moving_price_factors_lanes, moving_price_over_blocks,
+};
 use crate::state::PathState;
 
 use super::StepParams;
@@ -15,20 +24,35 @@ use super::StepParams;
 /// Advances P̄ of every eligible subnet of one path over the step.
 pub fn moving_price<R: Real>(params: &StepParams, st: &mut PathState<'_, R>, eligible: &[u32]) {
     let chain = &params.chain;
-    let block = u64::from(st.global_int.block[0]);
+    let block = st.global_int.block[0];
     let s = &mut st.sub;
-    for i in 0..s.tao.len() {
-        if eligible[i] == 0 {
+    let slots = s.tao.len();
+    for first in (0..slots).step_by(FACTOR_LANES) {
+        let lanes = (slots - first).min(FACTOR_LANES);
+        let mut first_emission_blocks = [0; FACTOR_LANES];
+        let mut wanted = [false; FACTOR_LANES];
+        for k in 0..lanes {
+            first_emission_blocks[k] = st.sub_int.first_emission_block[first + k];
+            wanted[k] = eligible[first + k] != 0;
+        }
+        if !wanted.contains(&true) {
             continue;
         }
-        let factors = moving_price_factors_closed_form(
+        let factors = moving_price_factors_lanes(
             chain.moving_alpha,
             chain.ema_price_halving_blocks,
             block,
             params.blocks_per_step,
-            u64::from(st.sub_int.first_emission_block[i]),
+            &first_emission_blocks,
+            &wanted,
         );
-        let spot = amm::price(chain.amm, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
-        s.moving_price[i] = moving_price_over_blocks(s.moving_price[i], spot, factors);
+        for k in 0..lanes {
+            if !wanted[k] {
+                continue;
+            }
+            let i = first + k;
+            let spot = amm::price(chain.amm, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
+            s.moving_price[i] = moving_price_over_blocks(s.moving_price[i], spot, factors[k]);
+        }
     }
 }

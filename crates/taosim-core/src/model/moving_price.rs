@@ -18,7 +18,7 @@
 
 use crate::Real;
 use crate::model::shares::EmaFactors;
-use crate::real::ln_1p;
+use crate::real::{SMALL_ARGUMENT, exp_m1_series, ln_1p, ln_1p_series};
 
 /// `b = block − (first_emission_block − 1)`, saturating at 0 before the first emission block.
 #[inline]
@@ -118,7 +118,32 @@ pub fn moving_price_factors_closed_form(
             first_emission_block,
         );
     }
-    let blocks = f64::from(n);
+    let form = closed_form(moving_alpha, halving_blocks, b0, f64::from(n), u_minus_ln_1p, ln_1p);
+    EmaFactors::from_log_keep(form.log_keep)
+}
+
+/// [`closed_form`]'s result and the two arguments whose ranges choose its series.
+struct ClosedForm {
+    /// `n/lo`, the argument of `u − ln(1 + u)`.
+    u: f64,
+    /// `ᾱ`, whose negative is the argument of `ln(1 + x)`.
+    mean_alpha: f64,
+    /// `n·ln(1 − ᾱ)`.
+    log_keep: f64,
+}
+
+/// The closed form's `ln keep` once its range checks have passed, with its two small-argument
+/// functions passed in: [`moving_price_factors_closed_form`] passes the general ones,
+/// [`moving_price_factors_lanes`] their series, so both evaluate the same expression.
+#[inline(always)]
+fn closed_form(
+    moving_alpha: f64,
+    halving_blocks: f64,
+    b0: f64,
+    blocks: f64,
+    u_minus_ln_1p: impl Fn(f64) -> f64,
+    ln_1p: impl Fn(f64) -> f64,
+) -> ClosedForm {
     let lo = b0 + halving_blocks - 0.5;
     // Σ b/(b+h) ≈ ∫ b/(b+h) db over [b₀−½, b₀+n−½] = n − h·ln(1 + u), u = n/lo, rewritten as
     // n(b₀−½)/lo + h·(u − ln(1+u)) so the early-ramp case (b₀ ≪ h) does not lose its digits to
@@ -133,16 +158,85 @@ pub fn moving_price_factors_closed_form(
         halving_blocks * (1.0 / 24.0) * (inverse_lo * inverse_lo - inverse_hi * inverse_hi);
     let ramp_sum = (b0 - 0.5) * u + halving_blocks * u_minus_ln_1p(u) + midpoint_correction;
     let mean_alpha = moving_alpha * ramp_sum / blocks;
-    EmaFactors::from_log_keep(blocks * ln_1p(-mean_alpha))
+    ClosedForm { u, mean_alpha, log_keep: blocks * ln_1p(-mean_alpha) }
 }
+
+/// Subnets per call of [`moving_price_factors_lanes`].
+pub const FACTOR_LANES: usize = 8;
+
+/// [`moving_price_factors_closed_form`] for up to [`FACTOR_LANES`] subnets at once (the lanes
+/// with `wanted` set), bit for bit.
+///
+/// The per-subnet form is a chain of dependent divisions and series, so one subnet at a time
+/// waits on latency (9% of the light step's time). Here every lane is first evaluated with the
+/// three small-argument series and no branch, which the compiler vectorises and overlaps; a lane
+/// whose arguments fall outside the series' ranges (the exact-loop cases, or a fast EMA) is
+/// then redone by the per-subnet form, so each lane returns what that form returns. Block
+/// numbers are `u32` (the state's), exact in f64.
+pub fn moving_price_factors_lanes(
+    moving_alpha: f64,
+    halving_blocks: f64,
+    block: u32,
+    n: u32,
+    first_emission_blocks: &[u32; FACTOR_LANES],
+    wanted: &[bool; FACTOR_LANES],
+) -> [EmaFactors; FACTOR_LANES] {
+    let mut keep = [1.0; FACTOR_LANES];
+    let mut gain = [0.0; FACTOR_LANES];
+    let mut done = [false; FACTOR_LANES];
+    if n > 0 && halving_blocks > 0.0 {
+        let blocks = f64::from(n);
+        for k in 0..FACTOR_LANES {
+            // `block + 1 − first_emission_block` in f64 is exact, so its sign is the closed
+            // form's `starts_in_range` and its positive part `blocks_since_start`.
+            let since = f64::from(block) + 1.0 - f64::from(first_emission_blocks[k]);
+            let b0 = since.max(0.0);
+            let ClosedForm { u, mean_alpha, log_keep } = closed_form(
+                moving_alpha,
+                halving_blocks,
+                b0,
+                blocks,
+                u_minus_ln_1p_series,
+                ln_1p_series,
+            );
+            let g = -exp_m1_series(log_keep);
+            keep[k] = 1.0 - g;
+            gain[k] = g;
+            // The branches the per-subnet form takes, all on the series' side.
+            done[k] = since >= 0.0
+                && b0 + halving_blocks >= CLOSED_FORM_MIN_OFFSET
+                && u < U_SERIES_MAX
+                && mean_alpha.abs() < SMALL_ARGUMENT
+                && log_keep.abs() < SMALL_ARGUMENT;
+        }
+    }
+    core::array::from_fn(|k| {
+        if done[k] || !wanted[k] {
+            EmaFactors { keep: keep[k], gain: gain[k] }
+        } else {
+            moving_price_factors_closed_form(
+                moving_alpha,
+                halving_blocks,
+                u64::from(block),
+                n,
+                u64::from(first_emission_blocks[k]),
+            )
+        }
+    })
+}
+
+/// Below this `u` [`u_minus_ln_1p`] sums its series.
+const U_SERIES_MAX: f64 = 1e-2;
 
 /// `u − ln(1 + u)` for `u ≥ 0`, by its series where the direct form cancels.
 fn u_minus_ln_1p(u: f64) -> f64 {
-    if u >= 1e-2 {
-        return u - u.ln_1p();
-    }
-    // u²/2 − u³/3 + … − u⁹/9 by Horner's rule (no division); the first omitted term is below
-    // 1e-15 relative for u < 1e-2.
+    if u >= U_SERIES_MAX { u - u.ln_1p() } else { u_minus_ln_1p_series(u) }
+}
+
+/// [`u_minus_ln_1p`]'s series, `u²/2 − u³/3 + … − u⁹/9` by Horner's rule (no division); the
+/// first omitted term is below 1e-15 relative for `u < U_SERIES_MAX`.
+#[inline(always)]
+fn u_minus_ln_1p_series(u: f64) -> f64 {
     let c = |k: f64| 1.0 / k;
     let inner = c(6.0) + u * (-c(7.0) + u * (c(8.0) - u * c(9.0)));
     u * u * (c(2.0) + u * (-c(3.0) + u * (c(4.0) + u * (-c(5.0) + u * inner))))
@@ -190,6 +284,51 @@ mod tests {
             let scale = p0.max(spot.min(1.0));
             assert!((c - it).abs() <= 1e-12 * scale, "{c} vs {it}");
         }
+    }
+
+    /// Every lane of `moving_price_factors_lanes` equals the per-subnet closed form bit for bit,
+    /// on the series' side of every branch and off it (no ramp, a short ramp, a fast EMA, a long
+    /// step, a subnet not yet emitting), with lanes mixed in one call.
+    #[test]
+    fn lanes_are_the_closed_form_bit_for_bit() {
+        let mut cases = 0;
+        for &alpha in &[ALPHA, 1e-3, 0.1, 0.9] {
+            for &h in &[H, 2_000.0, 500.0, 0.0] {
+                for &n in &[0_u32, 1, 361, 7_200] {
+                    for &block in &[0_u32, 360, 1_000, 201_599, 5_000_000, u32::MAX - 1] {
+                        // Lane 1 starts emitting 5 blocks after the step's first block.
+                        let starts: [u32; FACTOR_LANES] = core::array::from_fn(|k| {
+                            let offsets = [0, 0, 2, 300, 700, 1_500, 150_000, 4_000_000];
+                            if k == 1 {
+                                block.saturating_add(5)
+                            } else {
+                                block.saturating_sub(offsets[k])
+                            }
+                        });
+                        let wanted = core::array::from_fn(|k| k != 5);
+                        let lanes =
+                            moving_price_factors_lanes(alpha, h, block, n, &starts, &wanted);
+                        for k in 0..FACTOR_LANES {
+                            if !wanted[k] {
+                                continue;
+                            }
+                            let one = moving_price_factors_closed_form(
+                                alpha,
+                                h,
+                                u64::from(block),
+                                n,
+                                u64::from(starts[k]),
+                            );
+                            let same = one.keep.to_bits() == lanes[k].keep.to_bits()
+                                && one.gain.to_bits() == lanes[k].gain.to_bits();
+                            assert!(same, "α {alpha} h {h} n {n} block {block} lane {k}");
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 4 * 4 * 4 * 6 * (FACTOR_LANES - 1));
     }
 
     #[test]
