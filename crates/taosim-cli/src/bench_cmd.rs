@@ -8,6 +8,11 @@
 //! [`run_point`] inside its own rayon pool of `threads` threads (never the global pool), with the
 //! outputs discarded, so it times the model and not the writer.
 //!
+//! `--threads` picks the CPU rows' thread counts (default 1 and all) and `--gpu-paths` the GPU
+//! rows' paths (default the CPU rows'; a discrete GPU needs thousands to be busy), so that on a
+//! lent NVIDIA machine `scripts/device-check.sh` measures the 2-thread CPU rows and a full GPU
+//! in one process. Rates are per subnet-step, so rows of different path counts compare.
+//!
 //! Peak: a multiply-add loop over independent f64 accumulators per thread (the same build and
 //! instruction set as the engine, i.e. baseline x86-64 SSE2 without FMA unless the build enables
 //! it), in GFLOP/s counting a multiply and an add as two operations. The fraction of peak is
@@ -21,6 +26,7 @@ use anyhow::Context;
 use serde::Serialize;
 use taosim_core::engine::{RunPlan, run_point};
 use taosim_core::workload::baseline_plan;
+use taosim_gpu::engine::RunError;
 
 /// Arguments of `taosim bench`.
 #[derive(Debug, clap::Args)]
@@ -31,6 +37,14 @@ pub(crate) struct BenchArgs {
     /// Print a JSON array of records instead of the table.
     #[arg(long)]
     json: bool,
+    /// Thread counts of the CPU rows, comma-separated [default: 1 and all the machine's].
+    #[arg(long, value_delimiter = ',', value_name = "N,..", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    threads: Vec<u32>,
+    /// Paths of each workload on the GPU adapter [default: the CPU rows' paths]. A discrete GPU
+    /// needs thousands of paths in flight to be busy; larger counts run in device batches of
+    /// `run.device_batch_paths` (4,096), lowered to the adapter's buffer limits.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    gpu_paths: Option<u32>,
     /// Override every workload's horizon in days (tests use it to keep debug builds fast).
     #[arg(long, hide = true)]
     days: Option<f64>,
@@ -146,8 +160,8 @@ fn peak_gflops(pool: &rayon::ThreadPool, threads: usize) -> f64 {
 }
 
 /// The plan of workload `w` (horizon overridden by `days` when given).
-fn plan_of(w: &Workload, days: Option<f64>) -> anyhow::Result<RunPlan> {
-    baseline_plan(w.yuma, w.paths, days.unwrap_or(w.days))
+fn plan_of(w: &Workload, paths: u32, days: Option<f64>) -> anyhow::Result<RunPlan> {
+    baseline_plan(w.yuma, paths, days.unwrap_or(w.days))
         .context("the bundled configs/baseline.toml and its snapshot")
 }
 
@@ -180,16 +194,21 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
     };
     let peak = taosim_gpu::peak::peak_gflops(&engine.ctx, engine.precision, 3)?;
     for w in workloads(args.quick) {
-        let plan = plan_of(&w, args.days)?;
+        let paths = args.gpu_paths.unwrap_or(w.paths);
+        let plan = plan_of(&w, paths, args.days)?;
         let steps = plan.steps;
-        let subnet_steps = f64::from(w.paths) * f64::from(steps) * plan.slots as f64;
+        let subnet_steps = f64::from(paths) * f64::from(steps) * plan.slots as f64;
         let started = Instant::now();
+        let discard = |batch| {
+            black_box(&batch);
+            Ok::<(), RunError>(())
+        };
         let result = match engine.precision {
             taosim_gpu::shaders::Precision::F64 => {
-                engine.run_batch::<f64>(&plan, 0, 0, w.paths).map(|r| black_box(r.1.len()))
+                engine.run_point::<f64, RunError>(&plan, 0, 0..paths, discard).map(black_box)
             }
             taosim_gpu::shaders::Precision::F32 => {
-                engine.run_batch::<f32>(&plan, 0, 0, w.paths).map(|r| black_box(r.1.len()))
+                engine.run_point::<f32, RunError>(&plan, 0, 0..paths, discard).map(black_box)
             }
         };
         if let Err(e) = result {
@@ -207,12 +226,12 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             workload: w.name,
             backend: format!("{} ({})", engine.adapter(), engine.precision.name()),
             threads: 0,
-            paths: w.paths,
+            paths,
             steps,
             subnets: plan.slots,
             wall_s: wall,
             subnet_steps_per_s: rate,
-            paths_per_s: f64::from(w.paths) / wall,
+            paths_per_s: f64::from(paths) / wall,
             speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
             ops_per_subnet_step: ops,
             gflops: rate * ops / 1e9,
@@ -225,10 +244,10 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
 
 /// Runs the `bench` subcommand.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let all = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-    let mut thread_counts = vec![1];
-    if all > 1 {
-        thread_counts.push(all);
+    let mut thread_counts: Vec<usize> = args.threads.iter().map(|&t| t as usize).collect();
+    if thread_counts.is_empty() {
+        let all = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        thread_counts = if all > 1 { vec![1, all] } else { vec![1] };
     }
     let mut pools = Vec::new();
     let mut peaks = Vec::new();
@@ -239,7 +258,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let mut records = Vec::new();
     for w in workloads(args.quick) {
-        let plan = plan_of(&w, args.days)?;
+        let plan = plan_of(&w, w.paths, args.days)?;
         let subnets = plan.slots;
         let steps = plan.steps;
         let subnet_steps = f64::from(w.paths) * f64::from(steps) * subnets as f64;
@@ -300,7 +319,7 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
     );
     for r in records {
         println!(
-            "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14.4e} {:>9.3} {:>7.2} {:>9.0} {:>8.3} {:>6.2}%",
+            "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14.4e} {:>9.3} {:>7} {:>9.0} {:>8.3} {:>6.2}%",
             r.workload,
             r.backend,
             r.threads,
@@ -308,7 +327,12 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
             r.steps,
             r.subnet_steps_per_s,
             r.paths_per_s,
-            r.speedup_vs_1_thread,
+            // No 1-thread row (`--threads` without 1): no ratio to print.
+            if r.speedup_vs_1_thread > 0.0 {
+                format!("{:.2}", r.speedup_vs_1_thread)
+            } else {
+                "-".into()
+            },
             r.ops_per_subnet_step,
             r.gflops,
             100.0 * r.peak_fraction

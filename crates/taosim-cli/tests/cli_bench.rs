@@ -73,3 +73,38 @@ fn quick_bench_prints_json_records() {
     workloads.dedup();
     assert_eq!(workloads, ["baseline", "light"]);
 }
+
+/// `--threads` picks the CPU rows' thread counts and `--gpu-paths` the GPU rows' paths (the
+/// device check's 2-thread CPU rows against a full GPU); a zero count is refused by name.
+#[test]
+fn bench_threads_and_gpu_paths_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(["bench", "--quick", "--json", "--days", "1", "--threads", "2", "--gpu-paths", "3"])
+        .output()
+        .expect("run taosim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let all = json.as_array().expect("array of records");
+    let (cpu, gpu): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        all.iter().partition(|r| r["backend"] == "cpu");
+    assert_eq!(cpu.len(), 2, "one 2-thread row per workload: {json}");
+    for r in &cpu {
+        assert_eq!(r["threads"], 2, "{r}");
+        // No 1-thread row to compare against.
+        assert_eq!(r["speedup_vs_1_thread"], 0.0, "{r}");
+    }
+    for r in &gpu {
+        assert_eq!(r["paths"], 3, "{r}");
+    }
+    if std::env::var("TAOSIM_REQUIRE_GPU").as_deref() == Ok("1") {
+        assert_eq!(gpu.len(), 2, "a GPU row per workload: {json}");
+    }
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(["bench", "--quick", "--threads", "0"])
+        .output()
+        .expect("run taosim");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--threads") && stderr.contains("1..=4096"), "{stderr}");
+}
