@@ -45,8 +45,13 @@ fn pow_normalize(p: u32, exponent: Real) {
             let at = sr_at(p, SR_SHARE, i);
             let scaled = max(subnet_real[at] / max_z, 0.0);
             var powered = Real(0.0);
+            // x¹ = x exactly (the CPU twin's libm `pow` returns it; `r_pow` rounds).
             if (scaled > 0.0) {
-                powered = r_pow(scaled, exponent);
+                if (exponent == 1.0) {
+                    powered = scaled;
+                } else {
+                    powered = r_pow(scaled, exponent);
+                }
             }
             subnet_real[at] = powered;
             sum = sum + powered;
