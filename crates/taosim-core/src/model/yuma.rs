@@ -49,7 +49,8 @@
 //! reads one contiguous run; a column whose scores all equal its pivot returns the pivot without
 //! the pass; `weighted_median_compact` spells out its two-entry iteration; a column of at most
 //! eight staked rows is partitioned in lanes with integer masks instead of compacted sides, to
-//! avoid the per-entry branch mispredictions (`weighted_median_lanes`). Yuma3 with β = 0 or 1
+//! avoid the per-entry branch mispredictions (`weighted_median_lanes`); its side sums are read
+//! from a table of every lane set's sum, made once per epoch (`side_stake_table`). Yuma3 with β = 0 or 1
 //! reads the weights or the clipped weights as the bonds input instead of copying them. In the
 //! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
 //! the mask is one select per entry; clip and incentive terms share one loop without a sequential
@@ -351,40 +352,62 @@ fn score_key<R: Real>(s: R) -> i64 {
     (s.f64() + 0.0).to_bits() as i64
 }
 
+/// `side_stake[m]`: the stake of the lane set `m` as a side sum of [`weighted_median_compact`]
+/// adds it, `+0` plus each member's stake in lane (uid) order; lanes `0..stake.len()`, so
+/// `2^stake.len()` entries are set (the rest are left as they are).
+///
+/// The set with top lane `k` is the set without it plus `stake[k]`, the same additions in the
+/// same order as a side sum over the set. The staked stakes are the same for every column of an
+/// epoch, so the sums of all sides are made once per epoch instead of per partition step.
+fn side_stake_table<R: Real>(stake: &[R], side_stake: &mut [R; 1 << LANES]) {
+    side_stake[0] = R::zero();
+    for (k, &w) in stake.iter().enumerate() {
+        let (below, with_k) = side_stake.split_at_mut(1 << k);
+        for (sum, &rest) in with_k[..1 << k].iter_mut().zip(below.iter()) {
+            *sum = rest + w;
+        }
+    }
+}
+
 /// [`weighted_median_compact`] on a column of at most [`LANES`] staked rows held in lanes: lane
 /// `k` is the `k`-th staked row in uid order, `column` its score (lanes from `column.len()` on
 /// score 0: staked rows beyond the weight matrix), `key` the lanes' [`score_key`]s (any value in
-/// lanes past the staked rows), `stake_bits` the stakes' `f64` bits (`+0` past the staked rows),
-/// `members` the lane set of the index set (nonempty).
+/// lanes past the staked rows), `stake` the staked rows' stakes, `side_stake` their
+/// [`side_stake_table`], `members` the lane set of the index set (nonempty).
 ///
 /// Same bits, without a data-dependent branch per entry (the compact pass's `<` / `>` branches
 /// mispredict on random scores; they were most of the consensus's time): an iteration tests
 /// every lane against the pivot with integer masks (the sign of a key difference, which the
-/// compiler does not turn back into a branch as it does a comparison-selected float) and adds
-/// each lane's stake, or `+0` for a lane outside the side, to the side sums in lane (uid) order.
-/// A side sum starts at `+0` and adds non-negative stakes, so it is never `−0` and adding `+0`
-/// leaves it bitwise unchanged: the sums, the pivot (`MID` of the side's lane set: its
-/// `len / 2`-th member in uid order), the sides and the decisions are those of
-/// [`weighted_median_compact`], and a side of one or two members ends as there.
+/// compiler does not turn back into a branch as it does a comparison-selected float) into the
+/// side's lane set, whose stake sum is a table entry: the sum a side sum over the side's members
+/// in uid order makes. The pivot (`MID` of the side's lane set: its `len / 2`-th member in uid
+/// order), the sides and the decisions are those of [`weighted_median_compact`], and a side of
+/// one or two members ends as there.
 #[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "the lane form of one partition's inputs")]
 fn weighted_median_lanes<R: Real>(
     column: &[R],
     key: &[i64; LANES],
-    stake_bits: &[u64; LANES],
+    stake: &[R],
+    side_stake: &[R; 1 << LANES],
     members: usize,
     minority: R,
     partition_lo: R,
     partition_hi: R,
 ) -> R {
-    // All ones where `a < b` (keys are far from overflow: `−1 ≤ key < 2^63`).
-    let less = |a: i64, b: i64| (a.wrapping_sub(b) >> 63) as u64;
+    // The lanes `k` with `a[k] < b[k]` as a bit set (keys are far from overflow:
+    // `−1 ≤ key < 2^63`, so the difference's sign bit is the comparison).
+    let below = |a: &dyn Fn(usize) -> i64, b: &dyn Fn(usize) -> i64| {
+        let mut set = 0;
+        for k in 0..LANES {
+            set |= ((a(k).wrapping_sub(b(k)) as u64 >> 63) as usize) << k;
+        }
+        set
+    };
     let (mut lo, mut hi) = (partition_lo, partition_hi);
     // Staked rows beyond the weight matrix score 0.
     let score = |k: usize| column.get(k).copied().unwrap_or(R::zero());
     let mut members = members;
-    // All ones for a lane of the side (the index set), else zero.
-    let mut member: [u64; LANES] =
-        core::array::from_fn(|k| 0_u64.wrapping_sub(((members >> k) & 1) as u64));
     // Every iteration keeps a nonempty side without its pivot: at most `LANES` iterations.
     for _ in 0..LANES {
         let rest = members & (members - 1);
@@ -395,41 +418,21 @@ fn weighted_median_lanes<R: Real>(
                 return score(first);
             }
             let second = rest.trailing_zeros() as usize;
-            let stake = R::of(f64::from_bits(stake_bits[first]));
-            return last_two(score(first), score(second), stake, minority, lo, hi);
+            return last_two(score(first), score(second), stake[first], minority, lo, hi);
         }
         let mid = usize::from(MID[members]);
         let pivot = key[mid];
-        // Each lane's stake, or `+0` outside the side, by an integer mask (no branch).
-        let mut lower_stake = [0_u64; LANES];
-        let mut upper_stake = [0_u64; LANES];
-        let mut lower_member = [0_u64; LANES];
-        let mut upper_member = [0_u64; LANES];
-        let mut lower = 0;
-        let mut upper = 0;
-        for k in 0..LANES {
-            let is_lower = member[k] & less(key[k], pivot);
-            let is_upper = member[k] & less(pivot, key[k]);
-            lower_member[k] = is_lower;
-            upper_member[k] = is_upper;
-            lower_stake[k] = stake_bits[k] & is_lower;
-            upper_stake[k] = stake_bits[k] & is_upper;
-            lower |= (is_lower as usize & 1) << k;
-            upper |= (is_upper as usize & 1) << k;
-        }
-        let mut lo_stake = R::zero();
-        let mut hi_stake = R::zero();
-        for k in 0..LANES {
-            lo_stake += R::of(f64::from_bits(lower_stake[k]));
-            hi_stake += R::of(f64::from_bits(upper_stake[k]));
-        }
+        let lower = members & below(&|k| key[k], &|_| pivot);
+        let lo_stake = side_stake[lower];
         if minority < lo + lo_stake && lower != 0 {
             hi = lo + lo_stake;
-            member = lower_member;
             members = lower;
-        } else if hi - hi_stake <= minority && upper != 0 {
+            continue;
+        }
+        let upper = members & below(&|_| pivot, &|k| key[k]);
+        let hi_stake = side_stake[upper];
+        if hi - hi_stake <= minority && upper != 0 {
             lo = hi - hi_stake;
-            member = upper_member;
             members = upper;
         } else {
             return score(mid);
@@ -542,10 +545,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     if (2..=LANES).contains(&staked) {
         // Few staked rows: the whole partition in lanes, no branch per entry
         // (`weighted_median_lanes`).
-        let mut stake_bits = [0_u64; LANES];
-        for (bits, &w) in stake_bits.iter_mut().zip(staked_stake) {
-            *bits = w.f64().to_bits();
-        }
+        let mut side_stake = [R::zero(); 1 << LANES];
+        side_stake_table(staked_stake, &mut side_stake);
         let members = (1 << staked) - 1;
         for j in 0..columns {
             let column = &scores[j * weighted..][..weighted];
@@ -560,7 +561,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                 weighted_median_lanes(
                     column,
                     &key,
-                    &stake_bits,
+                    staked_stake,
+                    &side_stake,
                     members,
                     minority,
                     R::zero(),
@@ -1552,6 +1554,76 @@ mod tests {
                 expected.f64().to_bits(),
                 "{rows} rows, column {j}, quarters {quarters}"
             );
+        }
+    }
+
+    /// Every entry of the side-sum table is the side sum a partition pass makes over that lane
+    /// set (`+0`, then each member's stake in lane order), bit for bit, for 1-8 lanes; stakes of
+    /// very different sizes make the order visible in the last bits.
+    #[test]
+    fn side_stake_table_is_the_side_sum_in_lane_order() {
+        let rng = crate::rng::PathRng::new(44, 0, 0);
+        for lanes in 1..=LANES {
+            let stake: Vec<f64> = (0..lanes)
+                .map(|k| {
+                    let u = crate::rng::uniform_open::<f64>(rng.block(lanes as u32, 0, 5)[k % 4]);
+                    u * 10f64.powi(k as i32 % 5 - 2) / 3.0
+                })
+                .collect();
+            let mut table = [f64::NAN; 1 << LANES];
+            side_stake_table(&stake, &mut table);
+            for m in 0..1_usize << lanes {
+                let mut sum = 0.0;
+                for (k, &w) in stake.iter().enumerate() {
+                    sum += if m >> k & 1 == 1 { w } else { 0.0 };
+                }
+                assert_eq!(table[m].to_bits(), sum.to_bits(), "{lanes} lanes, set {m:#b}");
+            }
+            assert!(table[1 << lanes..].iter().all(|t| t.is_nan()), "only 2^lanes entries set");
+        }
+    }
+
+    /// The lane form (2-8 staked rows) against the chain-named `weighted_median` on adversarial
+    /// columns: all equal, all zero or absent, one nonzero, two values tied in halves, distinct
+    /// values ascending and descending, and equal stakes (tied side sums at the boundary).
+    #[test]
+    fn lane_consensus_matches_weighted_median_on_adversarial_columns() {
+        for rows in 2..=LANES {
+            let columns: Vec<Vec<f64>> = vec![
+                vec![0.25; rows],
+                vec![0.0; rows],
+                (0..rows).map(|i| if i % 2 == 0 { ABSENT } else { -0.0 }).collect(),
+                (0..rows).map(|i| if i == rows / 2 { 0.5 } else { 0.0 }).collect(),
+                (0..rows).map(|i| if i < rows / 2 { 0.125 } else { 0.75 }).collect(),
+                (0..rows).map(|i| if i % 2 == 0 { 0.75 } else { 0.125 }).collect(),
+                (0..rows).map(|i| i as f64 / 8.0).collect(),
+                (0..rows).map(|i| (rows - i) as f64 / 8.0).collect(),
+            ];
+            let cols = columns.len();
+            let weights: Vec<f64> = (0..rows * cols).map(|k| columns[k % cols][k / cols]).collect();
+            for stake in [vec![1.0; rows], (0..rows).map(|i| 1.0 + i as f64).collect()] {
+                for kappa in [0.5, 0.49999237048905165, 0.25, 0.75] {
+                    let (median, use_stake) = column_consensus(&stake, &weights, cols, kappa);
+                    let s_sum = use_stake.iter().fold(0.0, |a, &b| a + b);
+                    for (j, column) in columns.iter().enumerate() {
+                        let score: Vec<f64> = column.iter().map(|&w| present_value(w)).collect();
+                        let mut staked: Vec<u32> = (0..rows as u32).collect();
+                        let expected = weighted_median(
+                            &use_stake,
+                            &score,
+                            &mut staked,
+                            s_sum - kappa,
+                            0.0,
+                            s_sum,
+                        );
+                        assert_eq!(
+                            median[j].to_bits(),
+                            expected.to_bits(),
+                            "{rows} rows, column {j}, stake {stake:?}, kappa {kappa}"
+                        );
+                    }
+                }
+            }
         }
     }
 
