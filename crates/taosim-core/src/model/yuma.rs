@@ -922,6 +922,41 @@ fn col_normalize<R: Real, const FIXED: bool>(
     }
 }
 
+/// Rows summed side by side in [`row_sums`].
+const SUM_ROWS: usize = 4;
+
+/// `sums[i] = +0 + term(m[i][0], 0) + term(m[i][1], 1) + …`, each row of the row-major `matrix`
+/// (`sums.len()` rows of `cols`) summed in column order.
+///
+/// A row's sum is a chain of dependent additions (latency-bound: one addition's latency per
+/// entry); [`SUM_ROWS`] rows are summed side by side, their chains independent, so the additions
+/// of different rows overlap (and share vector registers). Each row's additions, and their
+/// order, are those of a plain per-row loop.
+#[inline(always)]
+fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R, usize) -> R) {
+    let rows = sums.len();
+    let matrix = &matrix[..rows * cols];
+    let mut groups = matrix.chunks_exact(SUM_ROWS * cols);
+    let mut group_sums = sums.chunks_exact_mut(SUM_ROWS);
+    for (group, out) in (&mut groups).zip(&mut group_sums) {
+        let row: [&[R]; SUM_ROWS] = core::array::from_fn(|r| &group[r * cols..][..cols]);
+        let mut total = [R::zero(); SUM_ROWS];
+        for j in 0..cols {
+            for r in 0..SUM_ROWS {
+                total[r] += term(row[r][j], j);
+            }
+        }
+        out.copy_from_slice(&total);
+    }
+    for (row, out) in groups.remainder().chunks_exact(cols).zip(group_sums.into_remainder()) {
+        let mut total = R::zero();
+        for (j, &x) in row.iter().enumerate() {
+            total += term(x, j);
+        }
+        *out = total;
+    }
+}
+
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
 fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
     let mut sum = R::zero();
@@ -1087,8 +1122,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.consensus,
     );
     // Per row: the clip and the incentive terms in one loop without a sequential sum (it
-    // vectorises), the clipped entries' present values kept in scratch (`scores`, free after
-    // the consensus) for the row's trust sum (the same additions in the same order).
+    // vectorises); then the rows' trust sums side by side (`row_sums`), each in column order.
     let consensus = &work.consensus[..n];
     let incentive = &mut work.incentive[..n];
     for j in 0..n {
@@ -1098,22 +1132,15 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         let stake = work.active_stake[i];
         let weights = &work.weights[i * n..][..n];
         let clipped = &mut work.clipped[i * n..][..n];
-        let present = &mut work.scores[..n];
         for j in 0..n {
             let w = weights[j];
             let c = consensus[j];
             let wc = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
             clipped[j] = wc;
-            let p = present_value(wc);
-            present[j] = p;
-            incentive[j] += ar.mul(stake, p);
+            incentive[j] += ar.mul(stake, present_value(wc));
         }
-        let mut trust = zero;
-        for &p in present.iter() {
-            trust += p;
-        }
-        work.validator_trust[i] = trust;
     }
+    row_sums(&work.clipped, n, &mut work.validator_trust[..rows], |wc, _| present_value(wc));
     for i in rows..n {
         work.validator_trust[i] = zero;
     }
@@ -1250,25 +1277,18 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             if !ar.fixed() {
                 // Float: a column with a zero sum leaves its entries as they are, i.e.
                 // multiplies them by an inverse of exactly 1 (`x · 1 = x` for every x that is
-                // not NaN, and a NaN is not present), so one select per entry remains. Each
-                // row's products go to scratch (`scores`) in a loop that vectorises, then are
-                // summed in order.
+                // not NaN, and a NaN is not present), so one select per entry remains. The
+                // rows' sums of products run side by side (`row_sums`), each in column order.
                 for j in 0..n {
                     inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
                 }
+                let inverse = &inverse[..n];
+                row_sums(ema, n, &mut work.dividends[..rows], |bond, j| {
+                    let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
+                    normalized * incentive[j]
+                });
                 for i in 0..rows {
-                    let ema = &ema[i * n..][..n];
-                    let products = &mut work.scores[..n];
-                    for j in 0..n {
-                        let bond = ema[j];
-                        let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
-                        products[j] = normalized * incentive[j];
-                    }
-                    let mut total = zero;
-                    for &p in products.iter() {
-                        total += p;
-                    }
-                    work.dividends[i] = total * work.active_stake[i];
+                    work.dividends[i] = work.dividends[i] * work.active_stake[i];
                 }
                 for i in rows..n {
                     work.dividends[i] = zero * work.active_stake[i];
