@@ -785,6 +785,9 @@ pub struct YumaWorkspace<R: Real> {
     partition: Vec<u32>,
     new_permits: Vec<u32>,
     column_inverse: Vec<R>,
+    /// Float weight rows' off-diagonal and present-value sums ([`weight_row_sums`]).
+    row_off_diagonal: Vec<R>,
+    row_sum: Vec<R>,
     /// Consensus scratch ([`MedianScratch`]): the staked rows' stakes, their scores
     /// column-major (`n_rows × n`), the compact sides.
     staked_stake: Vec<R>,
@@ -821,7 +824,9 @@ impl<R: Real> YumaWorkspace<R> {
             lower_stake: vector.clone(),
             upper: vector.clone(),
             upper_stake: vector.clone(),
-            column_inverse: vector,
+            column_inverse: vector.clone(),
+            row_off_diagonal: vector.clone(),
+            row_sum: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
         }
@@ -957,6 +962,68 @@ fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R,
     }
 }
 
+/// The float weight rows' sums of [`run_epoch_in`]: `off_diagonal[i]` of the raw entries and
+/// `present[i]` of their present values, each over the row's columns except its diagonal `i`, in
+/// column order from `+0` (rows `0..off_diagonal.len()` of the row-major `weights` of `cols`
+/// columns, at most `cols` rows).
+///
+/// As [`row_sums`], [`SUM_ROWS`] rows side by side (independent addition chains). A group of rows
+/// `g..g + SUM_ROWS` has its diagonals in columns `g..g + SUM_ROWS`: the columns before and
+/// after that block add every row's entry, and the block skips each row's own column by a
+/// test on constant indices (no select per entry). Each row's additions and their order are
+/// those of a plain loop around its diagonal.
+fn weight_row_sums<R: Real>(weights: &[R], cols: usize, off_diagonal: &mut [R], present: &mut [R]) {
+    let rows = off_diagonal.len();
+    assert!(rows <= cols && present.len() == rows, "weight row sums shape");
+    let weights = &weights[..rows * cols];
+    let groups = rows / SUM_ROWS;
+    for g in 0..groups {
+        let first = g * SUM_ROWS;
+        let group = &weights[first * cols..][..SUM_ROWS * cols];
+        let row: [&[R]; SUM_ROWS] = core::array::from_fn(|r| &group[r * cols..][..cols]);
+        let mut off = [R::zero(); SUM_ROWS];
+        let mut sum = [R::zero(); SUM_ROWS];
+        let add_all = |off: &mut [R; SUM_ROWS], sum: &mut [R; SUM_ROWS], j: usize| {
+            for r in 0..SUM_ROWS {
+                let w = row[r][j];
+                off[r] += w;
+                sum[r] += present_value(w);
+            }
+        };
+        for j in 0..first {
+            add_all(&mut off, &mut sum, j);
+        }
+        for d in 0..SUM_ROWS {
+            for r in 0..SUM_ROWS {
+                if r != d {
+                    let w = row[r][first + d];
+                    off[r] += w;
+                    sum[r] += present_value(w);
+                }
+            }
+        }
+        for j in first + SUM_ROWS..cols {
+            add_all(&mut off, &mut sum, j);
+        }
+        off_diagonal[first..][..SUM_ROWS].copy_from_slice(&off);
+        present[first..][..SUM_ROWS].copy_from_slice(&sum);
+    }
+    for i in groups * SUM_ROWS..rows {
+        let row = &weights[i * cols..][..cols];
+        let (mut off, mut sum) = (R::zero(), R::zero());
+        for &w in &row[..i] {
+            off += w;
+            sum += present_value(w);
+        }
+        for &w in &row[i + 1..] {
+            off += w;
+            sum += present_value(w);
+        }
+        off_diagonal[i] = off;
+        present[i] = sum;
+    }
+}
+
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
 fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
     let mut sum = R::zero();
@@ -1038,65 +1105,62 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
     // normalised; absent entries marked.
-    for i in 0..rows {
-        // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
-        // `j < n` needs no bounds check.
-        let row = &weights_raw[i * n..][..n];
-        let out = &mut work.weights[i * n..][..n];
-        if !ar.fixed() {
-            // Float: the stored row is the input row, so its sum (the same additions, in the
-            // same order, as over the masked row below) comes with the off-diagonal sum, and
-            // masking and normalising take one more pass instead of two. Were the row masked,
-            // its sum would go unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped
-            // (the two loops around it): the sum starts at +0 and adds values ≥ ±0, so it is
-            // never −0, and adding +0 to it changes no bit.
-            let mut off_diagonal = zero;
-            let mut row_sum = zero;
-            for &w in &row[..i] {
-                off_diagonal += w;
-                row_sum += present_value(w);
-            }
-            for &w in &row[i + 1..] {
-                off_diagonal += w;
-                row_sum += present_value(w);
-            }
-            let row_present = permits[i] != 0 && off_diagonal > zero;
+    if !ar.fixed() {
+        // Float: the stored row is the input row, so its sum (the same additions, in the same
+        // order, as over the masked row) comes with the off-diagonal sum, and masking and
+        // normalising take one more pass instead of two. Were the row masked, its sum would go
+        // unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped: the sum starts at +0
+        // and adds values ≥ ±0, so it is never −0, and adding +0 to it changes no bit. The
+        // rows' sums run side by side (`weight_row_sums`).
+        let (off_diagonal, row_sum) =
+            (&mut work.row_off_diagonal[..rows], &mut work.row_sum[..rows]);
+        weight_row_sums(weights_raw, n, off_diagonal, row_sum);
+        for i in 0..rows {
+            // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
+            // `j < n` needs no bounds check.
+            let row = &weights_raw[i * n..][..n];
+            let out = &mut work.weights[i * n..][..n];
+            let row_present = permits[i] != 0 && off_diagonal[i] > zero;
             if !row_present {
                 out.fill(absent);
                 continue;
             }
+            let row_sum = row_sum[i];
             let inverse = safe_div(one, row_sum);
             for j in 0..n {
                 let w = row[j];
                 out[j] = if is_present(w) { ar.div_by_inverse(w, row_sum, inverse) } else { w };
             }
             out[i] = absent;
-            continue;
         }
-        let mut row_max = zero;
-        let mut off_diagonal = zero;
-        for (j, &w) in row.iter().enumerate() {
-            row_max = row_max.max(w);
-            if j != i {
-                off_diagonal += w;
+    } else {
+        // Fixed: rows stored as u16 (max-upscaled) before they are normalised.
+        for i in 0..rows {
+            let row = &weights_raw[i * n..][..n];
+            let out = &mut work.weights[i * n..][..n];
+            let mut row_max = zero;
+            let mut off_diagonal = zero;
+            for (j, &w) in row.iter().enumerate() {
+                row_max = row_max.max(w);
+                if j != i {
+                    off_diagonal += w;
+                }
             }
-        }
-        let row_present = permits[i] != 0 && off_diagonal > zero;
-        let mut row_sum = zero;
-        for j in 0..n {
-            out[j] = if !row_present || j == i {
-                absent
-            } else if ar.fixed() {
-                (row[j] / row_max * u16_max).round()
-            } else {
-                row[j]
-            };
-            row_sum += present_value(out[j]);
-        }
-        let inverse = safe_div(one, row_sum);
-        for w in out.iter_mut() {
-            if is_present(*w) {
-                *w = ar.div_by_inverse(*w, row_sum, inverse);
+            let row_present = permits[i] != 0 && off_diagonal > zero;
+            let mut row_sum = zero;
+            for j in 0..n {
+                out[j] = if !row_present || j == i {
+                    absent
+                } else {
+                    (row[j] / row_max * u16_max).round()
+                };
+                row_sum += present_value(out[j]);
+            }
+            let inverse = safe_div(one, row_sum);
+            for w in out.iter_mut() {
+                if is_present(*w) {
+                    *w = ar.div_by_inverse(*w, row_sum, inverse);
+                }
             }
         }
     }
@@ -1642,6 +1706,68 @@ mod tests {
                             "{rows} rows, column {j}, stake {stake:?}, kappa {kappa}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Entries for the row-sum tests: magnitudes spread over 20 decades (so a changed order of
+    /// additions shows in the last bits), zeros of both signs, and absent (negative) entries.
+    fn row_sum_matrix(rows: usize, cols: usize, seed: u32) -> Vec<f64> {
+        let rng = crate::rng::PathRng::new(45, 0, 0);
+        (0..rows * cols)
+            .map(|k| {
+                let u = crate::rng::uniform_open::<f64>(rng.block(seed, (k / 4) as u32, 6)[k % 4]);
+                match (u * 100.0) as u32 {
+                    0..=7 => 0.0,
+                    8..=14 => -0.0,
+                    15..=21 => ABSENT,
+                    _ => u * 10f64.powi((k * 7 % 21) as i32 - 10),
+                }
+            })
+            .collect()
+    }
+
+    /// [`row_sums`] against one plain loop per row in column order, bit for bit: row counts
+    /// below, at and around multiples of [`SUM_ROWS`], a term that reads the column.
+    #[test]
+    fn row_sums_are_plain_row_loops() {
+        for rows in 0..=13 {
+            for cols in [1, 3, 8, 40] {
+                let m = row_sum_matrix(rows, cols, (rows * 64 + cols) as u32);
+                let term = |x: f64, j: usize| present_value(x) * (1.0 + j as f64 / 7.0);
+                let mut sums = vec![f64::NAN; rows];
+                row_sums(&m, cols, &mut sums, term);
+                for i in 0..rows {
+                    let mut plain = 0.0;
+                    for j in 0..cols {
+                        plain += term(m[i * cols + j], j);
+                    }
+                    assert_eq!(sums[i].to_bits(), plain.to_bits(), "{rows}x{cols}, row {i}");
+                }
+            }
+        }
+    }
+
+    /// [`weight_row_sums`] against the plain loops around each row's diagonal, bit for bit, for
+    /// 1-13 rows of up to 40 columns (square and wide; groups of [`SUM_ROWS`] and leftovers),
+    /// with zeros of both signs and absent entries on and off the diagonal.
+    #[test]
+    fn weight_row_sums_are_plain_loops_around_the_diagonal() {
+        for rows in 1..=13 {
+            for cols in [rows, rows + 1, rows + 5, 40.max(rows)] {
+                let m = row_sum_matrix(rows, cols, (1_000 + rows * 64 + cols) as u32);
+                let (mut off, mut present) = (vec![f64::NAN; rows], vec![f64::NAN; rows]);
+                weight_row_sums(&m, cols, &mut off, &mut present);
+                for i in 0..rows {
+                    let (mut plain_off, mut plain_present) = (0.0, 0.0);
+                    for j in (0..cols).filter(|&j| j != i) {
+                        plain_off += m[i * cols + j];
+                        plain_present += present_value(m[i * cols + j]);
+                    }
+                    let at = format!("{rows}x{cols}, row {i}");
+                    assert_eq!(off[i].to_bits(), plain_off.to_bits(), "off-diagonal, {at}");
+                    assert_eq!(present[i].to_bits(), plain_present.to_bits(), "present, {at}");
                 }
             }
         }
