@@ -49,13 +49,19 @@
 //! reads one contiguous run; a column whose scores all equal its pivot returns the pivot without
 //! the pass; `weighted_median_compact` spells out its two-entry iteration; a column of at most
 //! eight staked rows is partitioned in lanes with integer masks instead of compacted sides, to
-//! avoid the per-entry branch mispredictions (`weighted_median_lanes`); its side sums are read
-//! from a table of every lane set's sum, made once per epoch (`side_stake_table`). Yuma3 with β = 0 or 1
+//! avoid the per-entry branch mispredictions (`weighted_median_lanes`). Yuma3 with β = 0 or 1
 //! reads the weights or the clipped weights as the bonds input instead of copying them. In the
-//! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
-//! the mask is one select per entry; clip and incentive terms share one loop without a sequential
-//! sum (the trust sum reads the kept present values afterwards, in order); Yuma3 dividends scale
-//! a zero-sum column by exactly 1 and sum each row's products after a vectorised product loop.
+//! float arithmetic: a weight row's sums skip the diagonal's `+0` term and the mask is one select
+//! per entry; clip and incentive terms share one loop without a sequential sum (the trust sums
+//! read the clipped rows afterwards, in order); Yuma3 dividends scale a zero-sum column by
+//! exactly 1.
+//!
+//! Session 6 (same bits): the lane consensus reads its side sums from a table of every lane
+//! set's stake sum, made once per epoch (`side_stake_table`: the same additions in the same
+//! order), instead of adding eight masked stakes per partition step; the per-row sums (weight
+//! rows, trust, dividends) run four rows side by side (`row_sums`, `weight_row_sums`), each row
+//! still summed in column order, so their latency-bound addition chains overlap.
+//!
 //! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
 //! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
 //! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
