@@ -519,7 +519,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     // run); staked rows at or beyond `weight_rows` (a suffix, as the index set is ascending)
     // score 0. The first pass of each column reads its run and splits it into two compact
     // sides (`lower`, `upper`), which `weighted_median_compact` partitions further.
-    let MedianScratch { staked_stake, scores, lower, lower_stake, upper, upper_stake } = scratch;
+    let MedianScratch { side_stake, staked_stake, scores, lower, lower_stake, upper, upper_stake } =
+        scratch;
     let mut weighted = 0;
     for k in 0..staked {
         let i = partition[k] as usize;
@@ -551,8 +552,7 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     if (2..=LANES).contains(&staked) {
         // Few staked rows: the whole partition in lanes, no branch per entry
         // (`weighted_median_lanes`).
-        let mut side_stake = [R::zero(); 1 << LANES];
-        side_stake_table(staked_stake, &mut side_stake);
+        side_stake_table(staked_stake, side_stake);
         let members = (1 << staked) - 1;
         for j in 0..columns {
             let column = &scores[j * weighted..][..weighted];
@@ -568,7 +568,7 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                     column,
                     &key,
                     staked_stake,
-                    &side_stake,
+                    side_stake,
                     members,
                     minority,
                     R::zero(),
@@ -646,8 +646,10 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
 }
 
 /// Scratch of the column consensus: the staked rows' stakes (len ≥ stake rows), their scores
-/// column-major (len ≥ `cols × weight rows`), and the compact sides (each len ≥ stake rows).
+/// column-major (len ≥ `cols × weight rows`), the compact sides (each len ≥ stake rows), and the
+/// lane form's [`side_stake_table`] (in the workspace, so it is not zeroed per epoch).
 struct MedianScratch<'a, R> {
+    side_stake: &'a mut [R; 1 << LANES],
     staked_stake: &'a mut [R],
     scores: &'a mut [R],
     lower: &'a mut [R],
@@ -672,7 +674,9 @@ pub fn weighted_median_col<R: Real>(
     let mut scores = vec![R::zero(); weights.len()];
     let [mut staked_stake, mut lower, mut lower_stake, mut upper, mut upper_stake] =
         [(); 5].map(|()| vec![R::zero(); stake.len()]);
+    let mut side_stake = [R::zero(); 1 << LANES];
     let scratch = MedianScratch {
+        side_stake: &mut side_stake,
         staked_stake: &mut staked_stake,
         scores: &mut scores,
         lower: &mut lower,
@@ -794,8 +798,9 @@ pub struct YumaWorkspace<R: Real> {
     /// Float weight rows' off-diagonal and present-value sums ([`weight_row_sums`]).
     row_off_diagonal: Vec<R>,
     row_sum: Vec<R>,
-    /// Consensus scratch ([`MedianScratch`]): the staked rows' stakes, their scores
-    /// column-major (`n_rows × n`), the compact sides.
+    /// Consensus scratch ([`MedianScratch`]): the lane form's side sums, the staked rows'
+    /// stakes, their scores column-major (`n_rows × n`), the compact sides.
+    side_stake: Box<[R; 1 << LANES]>,
     staked_stake: Vec<R>,
     scores: Vec<R>,
     lower: Vec<R>,
@@ -824,6 +829,7 @@ impl<R: Real> YumaWorkspace<R> {
             bonds_input: matrix.clone(),
             ema: matrix.clone(),
             use_stake: vector.clone(),
+            side_stake: Box::new([R::zero(); 1 << LANES]),
             staked_stake: vector.clone(),
             scores: matrix,
             lower: vector.clone(),
@@ -1182,6 +1188,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.use_stake,
         &mut work.partition,
         MedianScratch {
+            side_stake: &mut work.side_stake,
             staked_stake: &mut work.staked_stake,
             scores: &mut work.scores,
             lower: &mut work.lower,
