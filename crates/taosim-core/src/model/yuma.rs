@@ -51,10 +51,17 @@
 //! eight staked rows is partitioned in lanes with integer masks instead of compacted sides, to
 //! avoid the per-entry branch mispredictions (`weighted_median_lanes`). Yuma3 with β = 0 or 1
 //! reads the weights or the clipped weights as the bonds input instead of copying them. In the
-//! float arithmetic: a weight row's sums skip the diagonal's `+0` term (two loops around it) and
-//! the mask is one select per entry; clip and incentive terms share one loop without a sequential
-//! sum (the trust sum reads the kept present values afterwards, in order); Yuma3 dividends scale
-//! a zero-sum column by exactly 1 and sum each row's products after a vectorised product loop.
+//! float arithmetic: a weight row's sums skip the diagonal's `+0` term and the mask is one select
+//! per entry; clip and incentive terms share one loop without a sequential sum (the trust sums
+//! read the clipped rows afterwards, in order); Yuma3 dividends scale a zero-sum column by
+//! exactly 1.
+//!
+//! Session 6 (same bits): the lane consensus reads its side sums from a table of every lane
+//! set's stake sum, made once per epoch (`side_stake_table`: the same additions in the same
+//! order), instead of adding eight masked stakes per partition step; the per-row sums (weight
+//! rows, trust, dividends) run four rows side by side (`row_sums`, `weight_row_sums`), each row
+//! still summed in column order, so their latency-bound addition chains overlap.
+//!
 //! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
 //! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
 //! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
@@ -351,40 +358,62 @@ fn score_key<R: Real>(s: R) -> i64 {
     (s.f64() + 0.0).to_bits() as i64
 }
 
+/// `side_stake[m]`: the stake of the lane set `m` as a side sum of [`weighted_median_compact`]
+/// adds it, `+0` plus each member's stake in lane (uid) order; lanes `0..stake.len()`, so
+/// `2^stake.len()` entries are set (the rest are left as they are).
+///
+/// The set with top lane `k` is the set without it plus `stake[k]`, the same additions in the
+/// same order as a side sum over the set. The staked stakes are the same for every column of an
+/// epoch, so the sums of all sides are made once per epoch instead of per partition step.
+fn side_stake_table<R: Real>(stake: &[R], side_stake: &mut [R; 1 << LANES]) {
+    side_stake[0] = R::zero();
+    for (k, &w) in stake.iter().enumerate() {
+        let (below, with_k) = side_stake.split_at_mut(1 << k);
+        for (sum, &rest) in with_k[..1 << k].iter_mut().zip(below.iter()) {
+            *sum = rest + w;
+        }
+    }
+}
+
 /// [`weighted_median_compact`] on a column of at most [`LANES`] staked rows held in lanes: lane
 /// `k` is the `k`-th staked row in uid order, `column` its score (lanes from `column.len()` on
 /// score 0: staked rows beyond the weight matrix), `key` the lanes' [`score_key`]s (any value in
-/// lanes past the staked rows), `stake_bits` the stakes' `f64` bits (`+0` past the staked rows),
-/// `members` the lane set of the index set (nonempty).
+/// lanes past the staked rows), `stake` the staked rows' stakes, `side_stake` their
+/// [`side_stake_table`], `members` the lane set of the index set (nonempty).
 ///
 /// Same bits, without a data-dependent branch per entry (the compact pass's `<` / `>` branches
 /// mispredict on random scores; they were most of the consensus's time): an iteration tests
 /// every lane against the pivot with integer masks (the sign of a key difference, which the
-/// compiler does not turn back into a branch as it does a comparison-selected float) and adds
-/// each lane's stake, or `+0` for a lane outside the side, to the side sums in lane (uid) order.
-/// A side sum starts at `+0` and adds non-negative stakes, so it is never `−0` and adding `+0`
-/// leaves it bitwise unchanged: the sums, the pivot (`MID` of the side's lane set: its
-/// `len / 2`-th member in uid order), the sides and the decisions are those of
-/// [`weighted_median_compact`], and a side of one or two members ends as there.
+/// compiler does not turn back into a branch as it does a comparison-selected float) into the
+/// side's lane set, whose stake sum is a table entry: the sum a side sum over the side's members
+/// in uid order makes. The pivot (`MID` of the side's lane set: its `len / 2`-th member in uid
+/// order), the sides and the decisions are those of [`weighted_median_compact`], and a side of
+/// one or two members ends as there.
 #[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "the lane form of one partition's inputs")]
 fn weighted_median_lanes<R: Real>(
     column: &[R],
     key: &[i64; LANES],
-    stake_bits: &[u64; LANES],
+    stake: &[R],
+    side_stake: &[R; 1 << LANES],
     members: usize,
     minority: R,
     partition_lo: R,
     partition_hi: R,
 ) -> R {
-    // All ones where `a < b` (keys are far from overflow: `−1 ≤ key < 2^63`).
-    let less = |a: i64, b: i64| (a.wrapping_sub(b) >> 63) as u64;
+    // The lanes `k` with `a[k] < b[k]` as a bit set (keys are far from overflow:
+    // `−1 ≤ key < 2^63`, so the difference's sign bit is the comparison).
+    let below = |a: &dyn Fn(usize) -> i64, b: &dyn Fn(usize) -> i64| {
+        let mut set = 0;
+        for k in 0..LANES {
+            set |= ((a(k).wrapping_sub(b(k)) as u64 >> 63) as usize) << k;
+        }
+        set
+    };
     let (mut lo, mut hi) = (partition_lo, partition_hi);
     // Staked rows beyond the weight matrix score 0.
     let score = |k: usize| column.get(k).copied().unwrap_or(R::zero());
     let mut members = members;
-    // All ones for a lane of the side (the index set), else zero.
-    let mut member: [u64; LANES] =
-        core::array::from_fn(|k| 0_u64.wrapping_sub(((members >> k) & 1) as u64));
     // Every iteration keeps a nonempty side without its pivot: at most `LANES` iterations.
     for _ in 0..LANES {
         let rest = members & (members - 1);
@@ -395,41 +424,21 @@ fn weighted_median_lanes<R: Real>(
                 return score(first);
             }
             let second = rest.trailing_zeros() as usize;
-            let stake = R::of(f64::from_bits(stake_bits[first]));
-            return last_two(score(first), score(second), stake, minority, lo, hi);
+            return last_two(score(first), score(second), stake[first], minority, lo, hi);
         }
         let mid = usize::from(MID[members]);
         let pivot = key[mid];
-        // Each lane's stake, or `+0` outside the side, by an integer mask (no branch).
-        let mut lower_stake = [0_u64; LANES];
-        let mut upper_stake = [0_u64; LANES];
-        let mut lower_member = [0_u64; LANES];
-        let mut upper_member = [0_u64; LANES];
-        let mut lower = 0;
-        let mut upper = 0;
-        for k in 0..LANES {
-            let is_lower = member[k] & less(key[k], pivot);
-            let is_upper = member[k] & less(pivot, key[k]);
-            lower_member[k] = is_lower;
-            upper_member[k] = is_upper;
-            lower_stake[k] = stake_bits[k] & is_lower;
-            upper_stake[k] = stake_bits[k] & is_upper;
-            lower |= (is_lower as usize & 1) << k;
-            upper |= (is_upper as usize & 1) << k;
-        }
-        let mut lo_stake = R::zero();
-        let mut hi_stake = R::zero();
-        for k in 0..LANES {
-            lo_stake += R::of(f64::from_bits(lower_stake[k]));
-            hi_stake += R::of(f64::from_bits(upper_stake[k]));
-        }
+        let lower = members & below(&|k| key[k], &|_| pivot);
+        let lo_stake = side_stake[lower];
         if minority < lo + lo_stake && lower != 0 {
             hi = lo + lo_stake;
-            member = lower_member;
             members = lower;
-        } else if hi - hi_stake <= minority && upper != 0 {
+            continue;
+        }
+        let upper = members & below(&|_| pivot, &|k| key[k]);
+        let hi_stake = side_stake[upper];
+        if hi - hi_stake <= minority && upper != 0 {
             lo = hi - hi_stake;
-            member = upper_member;
             members = upper;
         } else {
             return score(mid);
@@ -510,7 +519,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     // run); staked rows at or beyond `weight_rows` (a suffix, as the index set is ascending)
     // score 0. The first pass of each column reads its run and splits it into two compact
     // sides (`lower`, `upper`), which `weighted_median_compact` partitions further.
-    let MedianScratch { staked_stake, scores, lower, lower_stake, upper, upper_stake } = scratch;
+    let MedianScratch { side_stake, staked_stake, scores, lower, lower_stake, upper, upper_stake } =
+        scratch;
     let mut weighted = 0;
     for k in 0..staked {
         let i = partition[k] as usize;
@@ -542,10 +552,7 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     if (2..=LANES).contains(&staked) {
         // Few staked rows: the whole partition in lanes, no branch per entry
         // (`weighted_median_lanes`).
-        let mut stake_bits = [0_u64; LANES];
-        for (bits, &w) in stake_bits.iter_mut().zip(staked_stake) {
-            *bits = w.f64().to_bits();
-        }
+        side_stake_table(staked_stake, side_stake);
         let members = (1 << staked) - 1;
         for j in 0..columns {
             let column = &scores[j * weighted..][..weighted];
@@ -560,7 +567,8 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                 weighted_median_lanes(
                     column,
                     &key,
-                    &stake_bits,
+                    staked_stake,
+                    side_stake,
                     members,
                     minority,
                     R::zero(),
@@ -638,8 +646,10 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
 }
 
 /// Scratch of the column consensus: the staked rows' stakes (len ≥ stake rows), their scores
-/// column-major (len ≥ `cols × weight rows`), and the compact sides (each len ≥ stake rows).
+/// column-major (len ≥ `cols × weight rows`), the compact sides (each len ≥ stake rows), and the
+/// lane form's [`side_stake_table`] (in the workspace, so it is not zeroed per epoch).
 struct MedianScratch<'a, R> {
+    side_stake: &'a mut [R; 1 << LANES],
     staked_stake: &'a mut [R],
     scores: &'a mut [R],
     lower: &'a mut [R],
@@ -664,7 +674,9 @@ pub fn weighted_median_col<R: Real>(
     let mut scores = vec![R::zero(); weights.len()];
     let [mut staked_stake, mut lower, mut lower_stake, mut upper, mut upper_stake] =
         [(); 5].map(|()| vec![R::zero(); stake.len()]);
+    let mut side_stake = [R::zero(); 1 << LANES];
     let scratch = MedianScratch {
+        side_stake: &mut side_stake,
         staked_stake: &mut staked_stake,
         scores: &mut scores,
         lower: &mut lower,
@@ -783,8 +795,12 @@ pub struct YumaWorkspace<R: Real> {
     partition: Vec<u32>,
     new_permits: Vec<u32>,
     column_inverse: Vec<R>,
-    /// Consensus scratch ([`MedianScratch`]): the staked rows' stakes, their scores
-    /// column-major (`n_rows × n`), the compact sides.
+    /// Float weight rows' off-diagonal and present-value sums ([`weight_row_sums`]).
+    row_off_diagonal: Vec<R>,
+    row_sum: Vec<R>,
+    /// Consensus scratch ([`MedianScratch`]): the lane form's side sums, the staked rows'
+    /// stakes, their scores column-major (`n_rows × n`), the compact sides.
+    side_stake: Box<[R; 1 << LANES]>,
     staked_stake: Vec<R>,
     scores: Vec<R>,
     lower: Vec<R>,
@@ -813,13 +829,16 @@ impl<R: Real> YumaWorkspace<R> {
             bonds_input: matrix.clone(),
             ema: matrix.clone(),
             use_stake: vector.clone(),
+            side_stake: Box::new([R::zero(); 1 << LANES]),
             staked_stake: vector.clone(),
             scores: matrix,
             lower: vector.clone(),
             lower_stake: vector.clone(),
             upper: vector.clone(),
             upper_stake: vector.clone(),
-            column_inverse: vector,
+            column_inverse: vector.clone(),
+            row_off_diagonal: vector.clone(),
+            row_sum: vector,
             partition: vec![0; n],
             new_permits: vec![0; n],
         }
@@ -920,6 +939,103 @@ fn col_normalize<R: Real, const FIXED: bool>(
     }
 }
 
+/// Rows summed side by side in [`row_sums`].
+const SUM_ROWS: usize = 4;
+
+/// `sums[i] = +0 + term(m[i][0], 0) + term(m[i][1], 1) + …`, each row of the row-major `matrix`
+/// (`sums.len()` rows of `cols`) summed in column order.
+///
+/// A row's sum is a chain of dependent additions (latency-bound: one addition's latency per
+/// entry); [`SUM_ROWS`] rows are summed side by side, their chains independent, so the additions
+/// of different rows overlap (and share vector registers). Each row's additions, and their
+/// order, are those of a plain per-row loop.
+#[inline(always)]
+fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R, usize) -> R) {
+    let rows = sums.len();
+    let matrix = &matrix[..rows * cols];
+    let mut groups = matrix.chunks_exact(SUM_ROWS * cols);
+    let mut group_sums = sums.chunks_exact_mut(SUM_ROWS);
+    for (group, out) in (&mut groups).zip(&mut group_sums) {
+        let row: [&[R]; SUM_ROWS] = core::array::from_fn(|r| &group[r * cols..][..cols]);
+        let mut total = [R::zero(); SUM_ROWS];
+        for j in 0..cols {
+            for r in 0..SUM_ROWS {
+                total[r] += term(row[r][j], j);
+            }
+        }
+        out.copy_from_slice(&total);
+    }
+    for (row, out) in groups.remainder().chunks_exact(cols).zip(group_sums.into_remainder()) {
+        let mut total = R::zero();
+        for (j, &x) in row.iter().enumerate() {
+            total += term(x, j);
+        }
+        *out = total;
+    }
+}
+
+/// The float weight rows' sums of [`run_epoch_in`]: `off_diagonal[i]` of the raw entries and
+/// `present[i]` of their present values, each over the row's columns except its diagonal `i`, in
+/// column order from `+0` (rows `0..off_diagonal.len()` of the row-major `weights` of `cols`
+/// columns, at most `cols` rows).
+///
+/// As [`row_sums`], [`SUM_ROWS`] rows side by side (independent addition chains). A group of rows
+/// `g..g + SUM_ROWS` has its diagonals in columns `g..g + SUM_ROWS`: the columns before and
+/// after that block add every row's entry, and the block skips each row's own column by a
+/// test on constant indices (no select per entry). Each row's additions and their order are
+/// those of a plain loop around its diagonal.
+fn weight_row_sums<R: Real>(weights: &[R], cols: usize, off_diagonal: &mut [R], present: &mut [R]) {
+    let rows = off_diagonal.len();
+    assert!(rows <= cols && present.len() == rows, "weight row sums shape");
+    let weights = &weights[..rows * cols];
+    let groups = rows / SUM_ROWS;
+    for g in 0..groups {
+        let first = g * SUM_ROWS;
+        let group = &weights[first * cols..][..SUM_ROWS * cols];
+        let row: [&[R]; SUM_ROWS] = core::array::from_fn(|r| &group[r * cols..][..cols]);
+        let mut off = [R::zero(); SUM_ROWS];
+        let mut sum = [R::zero(); SUM_ROWS];
+        let add_all = |off: &mut [R; SUM_ROWS], sum: &mut [R; SUM_ROWS], j: usize| {
+            for r in 0..SUM_ROWS {
+                let w = row[r][j];
+                off[r] += w;
+                sum[r] += present_value(w);
+            }
+        };
+        for j in 0..first {
+            add_all(&mut off, &mut sum, j);
+        }
+        for d in 0..SUM_ROWS {
+            for r in 0..SUM_ROWS {
+                if r != d {
+                    let w = row[r][first + d];
+                    off[r] += w;
+                    sum[r] += present_value(w);
+                }
+            }
+        }
+        for j in first + SUM_ROWS..cols {
+            add_all(&mut off, &mut sum, j);
+        }
+        off_diagonal[first..][..SUM_ROWS].copy_from_slice(&off);
+        present[first..][..SUM_ROWS].copy_from_slice(&sum);
+    }
+    for i in groups * SUM_ROWS..rows {
+        let row = &weights[i * cols..][..cols];
+        let (mut off, mut sum) = (R::zero(), R::zero());
+        for &w in &row[..i] {
+            off += w;
+            sum += present_value(w);
+        }
+        for &w in &row[i + 1..] {
+            off += w;
+            sum += present_value(w);
+        }
+        off_diagonal[i] = off;
+        present[i] = sum;
+    }
+}
+
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
 fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
     let mut sum = R::zero();
@@ -1001,65 +1117,62 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
     // normalised; absent entries marked.
-    for i in 0..rows {
-        // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
-        // `j < n` needs no bounds check.
-        let row = &weights_raw[i * n..][..n];
-        let out = &mut work.weights[i * n..][..n];
-        if !ar.fixed() {
-            // Float: the stored row is the input row, so its sum (the same additions, in the
-            // same order, as over the masked row below) comes with the off-diagonal sum, and
-            // masking and normalising take one more pass instead of two. Were the row masked,
-            // its sum would go unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped
-            // (the two loops around it): the sum starts at +0 and adds values ≥ ±0, so it is
-            // never −0, and adding +0 to it changes no bit.
-            let mut off_diagonal = zero;
-            let mut row_sum = zero;
-            for &w in &row[..i] {
-                off_diagonal += w;
-                row_sum += present_value(w);
-            }
-            for &w in &row[i + 1..] {
-                off_diagonal += w;
-                row_sum += present_value(w);
-            }
-            let row_present = permits[i] != 0 && off_diagonal > zero;
+    if !ar.fixed() {
+        // Float: the stored row is the input row, so its sum (the same additions, in the same
+        // order, as over the masked row) comes with the off-diagonal sum, and masking and
+        // normalising take one more pass instead of two. Were the row masked, its sum would go
+        // unused. The diagonal's term, `max(ABSENT, 0) = +0`, is skipped: the sum starts at +0
+        // and adds values ≥ ±0, so it is never −0, and adding +0 to it changes no bit. The
+        // rows' sums run side by side (`weight_row_sums`).
+        let (off_diagonal, row_sum) =
+            (&mut work.row_off_diagonal[..rows], &mut work.row_sum[..rows]);
+        weight_row_sums(weights_raw, n, off_diagonal, row_sum);
+        for i in 0..rows {
+            // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
+            // `j < n` needs no bounds check.
+            let row = &weights_raw[i * n..][..n];
+            let out = &mut work.weights[i * n..][..n];
+            let row_present = permits[i] != 0 && off_diagonal[i] > zero;
             if !row_present {
                 out.fill(absent);
                 continue;
             }
+            let row_sum = row_sum[i];
             let inverse = safe_div(one, row_sum);
             for j in 0..n {
                 let w = row[j];
                 out[j] = if is_present(w) { ar.div_by_inverse(w, row_sum, inverse) } else { w };
             }
             out[i] = absent;
-            continue;
         }
-        let mut row_max = zero;
-        let mut off_diagonal = zero;
-        for (j, &w) in row.iter().enumerate() {
-            row_max = row_max.max(w);
-            if j != i {
-                off_diagonal += w;
+    } else {
+        // Fixed: rows stored as u16 (max-upscaled) before they are normalised.
+        for i in 0..rows {
+            let row = &weights_raw[i * n..][..n];
+            let out = &mut work.weights[i * n..][..n];
+            let mut row_max = zero;
+            let mut off_diagonal = zero;
+            for (j, &w) in row.iter().enumerate() {
+                row_max = row_max.max(w);
+                if j != i {
+                    off_diagonal += w;
+                }
             }
-        }
-        let row_present = permits[i] != 0 && off_diagonal > zero;
-        let mut row_sum = zero;
-        for j in 0..n {
-            out[j] = if !row_present || j == i {
-                absent
-            } else if ar.fixed() {
-                (row[j] / row_max * u16_max).round()
-            } else {
-                row[j]
-            };
-            row_sum += present_value(out[j]);
-        }
-        let inverse = safe_div(one, row_sum);
-        for w in out.iter_mut() {
-            if is_present(*w) {
-                *w = ar.div_by_inverse(*w, row_sum, inverse);
+            let row_present = permits[i] != 0 && off_diagonal > zero;
+            let mut row_sum = zero;
+            for j in 0..n {
+                out[j] = if !row_present || j == i {
+                    absent
+                } else {
+                    (row[j] / row_max * u16_max).round()
+                };
+                row_sum += present_value(out[j]);
+            }
+            let inverse = safe_div(one, row_sum);
+            for w in out.iter_mut() {
+                if is_present(*w) {
+                    *w = ar.div_by_inverse(*w, row_sum, inverse);
+                }
             }
         }
     }
@@ -1075,6 +1188,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.use_stake,
         &mut work.partition,
         MedianScratch {
+            side_stake: &mut work.side_stake,
             staked_stake: &mut work.staked_stake,
             scores: &mut work.scores,
             lower: &mut work.lower,
@@ -1085,8 +1199,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         &mut work.consensus,
     );
     // Per row: the clip and the incentive terms in one loop without a sequential sum (it
-    // vectorises), the clipped entries' present values kept in scratch (`scores`, free after
-    // the consensus) for the row's trust sum (the same additions in the same order).
+    // vectorises); then the rows' trust sums side by side (`row_sums`), each in column order.
     let consensus = &work.consensus[..n];
     let incentive = &mut work.incentive[..n];
     for j in 0..n {
@@ -1096,22 +1209,15 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         let stake = work.active_stake[i];
         let weights = &work.weights[i * n..][..n];
         let clipped = &mut work.clipped[i * n..][..n];
-        let present = &mut work.scores[..n];
         for j in 0..n {
             let w = weights[j];
             let c = consensus[j];
             let wc = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
             clipped[j] = wc;
-            let p = present_value(wc);
-            present[j] = p;
-            incentive[j] += ar.mul(stake, p);
+            incentive[j] += ar.mul(stake, present_value(wc));
         }
-        let mut trust = zero;
-        for &p in present.iter() {
-            trust += p;
-        }
-        work.validator_trust[i] = trust;
     }
+    row_sums(&work.clipped, n, &mut work.validator_trust[..rows], |wc, _| present_value(wc));
     for i in rows..n {
         work.validator_trust[i] = zero;
     }
@@ -1248,25 +1354,18 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             if !ar.fixed() {
                 // Float: a column with a zero sum leaves its entries as they are, i.e.
                 // multiplies them by an inverse of exactly 1 (`x · 1 = x` for every x that is
-                // not NaN, and a NaN is not present), so one select per entry remains. Each
-                // row's products go to scratch (`scores`) in a loop that vectorises, then are
-                // summed in order.
+                // not NaN, and a NaN is not present), so one select per entry remains. The
+                // rows' sums of products run side by side (`row_sums`), each in column order.
                 for j in 0..n {
                     inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
                 }
+                let inverse = &inverse[..n];
+                row_sums(ema, n, &mut work.dividends[..rows], |bond, j| {
+                    let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
+                    normalized * incentive[j]
+                });
                 for i in 0..rows {
-                    let ema = &ema[i * n..][..n];
-                    let products = &mut work.scores[..n];
-                    for j in 0..n {
-                        let bond = ema[j];
-                        let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
-                        products[j] = normalized * incentive[j];
-                    }
-                    let mut total = zero;
-                    for &p in products.iter() {
-                        total += p;
-                    }
-                    work.dividends[i] = total * work.active_stake[i];
+                    work.dividends[i] = work.dividends[i] * work.active_stake[i];
                 }
                 for i in rows..n {
                     work.dividends[i] = zero * work.active_stake[i];
@@ -1552,6 +1651,138 @@ mod tests {
                 expected.f64().to_bits(),
                 "{rows} rows, column {j}, quarters {quarters}"
             );
+        }
+    }
+
+    /// Every entry of the side-sum table is the side sum a partition pass makes over that lane
+    /// set (`+0`, then each member's stake in lane order), bit for bit, for 1-8 lanes; stakes of
+    /// very different sizes make the order visible in the last bits.
+    #[test]
+    fn side_stake_table_is_the_side_sum_in_lane_order() {
+        let rng = crate::rng::PathRng::new(44, 0, 0);
+        for lanes in 1..=LANES {
+            let stake: Vec<f64> = (0..lanes)
+                .map(|k| {
+                    let u = crate::rng::uniform_open::<f64>(rng.block(lanes as u32, 0, 5)[k % 4]);
+                    u * 10f64.powi(k as i32 % 5 - 2) / 3.0
+                })
+                .collect();
+            let mut table = [f64::NAN; 1 << LANES];
+            side_stake_table(&stake, &mut table);
+            for m in 0..1_usize << lanes {
+                let mut sum = 0.0;
+                for (k, &w) in stake.iter().enumerate() {
+                    sum += if m >> k & 1 == 1 { w } else { 0.0 };
+                }
+                assert_eq!(table[m].to_bits(), sum.to_bits(), "{lanes} lanes, set {m:#b}");
+            }
+            assert!(table[1 << lanes..].iter().all(|t| t.is_nan()), "only 2^lanes entries set");
+        }
+    }
+
+    /// The lane form (2-8 staked rows) against the chain-named `weighted_median` on adversarial
+    /// columns: all equal, all zero or absent, one nonzero, two values tied in halves, distinct
+    /// values ascending and descending, and equal stakes (tied side sums at the boundary).
+    #[test]
+    fn lane_consensus_matches_weighted_median_on_adversarial_columns() {
+        for rows in 2..=LANES {
+            let columns: Vec<Vec<f64>> = vec![
+                vec![0.25; rows],
+                vec![0.0; rows],
+                (0..rows).map(|i| if i % 2 == 0 { ABSENT } else { -0.0 }).collect(),
+                (0..rows).map(|i| if i == rows / 2 { 0.5 } else { 0.0 }).collect(),
+                (0..rows).map(|i| if i < rows / 2 { 0.125 } else { 0.75 }).collect(),
+                (0..rows).map(|i| if i % 2 == 0 { 0.75 } else { 0.125 }).collect(),
+                (0..rows).map(|i| i as f64 / 8.0).collect(),
+                (0..rows).map(|i| (rows - i) as f64 / 8.0).collect(),
+            ];
+            let cols = columns.len();
+            let weights: Vec<f64> = (0..rows * cols).map(|k| columns[k % cols][k / cols]).collect();
+            for stake in [vec![1.0; rows], (0..rows).map(|i| 1.0 + i as f64).collect()] {
+                for kappa in [0.5, 0.49999237048905165, 0.25, 0.75] {
+                    let (median, use_stake) = column_consensus(&stake, &weights, cols, kappa);
+                    let s_sum = use_stake.iter().fold(0.0, |a, &b| a + b);
+                    for (j, column) in columns.iter().enumerate() {
+                        let score: Vec<f64> = column.iter().map(|&w| present_value(w)).collect();
+                        let mut staked: Vec<u32> = (0..rows as u32).collect();
+                        let expected = weighted_median(
+                            &use_stake,
+                            &score,
+                            &mut staked,
+                            s_sum - kappa,
+                            0.0,
+                            s_sum,
+                        );
+                        assert_eq!(
+                            median[j].to_bits(),
+                            expected.to_bits(),
+                            "{rows} rows, column {j}, stake {stake:?}, kappa {kappa}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Entries for the row-sum tests: magnitudes spread over 20 decades (so a changed order of
+    /// additions shows in the last bits), zeros of both signs, and absent (negative) entries.
+    fn row_sum_matrix(rows: usize, cols: usize, seed: u32) -> Vec<f64> {
+        let rng = crate::rng::PathRng::new(45, 0, 0);
+        (0..rows * cols)
+            .map(|k| {
+                let u = crate::rng::uniform_open::<f64>(rng.block(seed, (k / 4) as u32, 6)[k % 4]);
+                match (u * 100.0) as u32 {
+                    0..=7 => 0.0,
+                    8..=14 => -0.0,
+                    15..=21 => ABSENT,
+                    _ => u * 10f64.powi((k * 7 % 21) as i32 - 10),
+                }
+            })
+            .collect()
+    }
+
+    /// [`row_sums`] against one plain loop per row in column order, bit for bit: row counts
+    /// below, at and around multiples of [`SUM_ROWS`], a term that reads the column.
+    #[test]
+    fn row_sums_are_plain_row_loops() {
+        for rows in 0..=13 {
+            for cols in [1, 3, 8, 40] {
+                let m = row_sum_matrix(rows, cols, (rows * 64 + cols) as u32);
+                let term = |x: f64, j: usize| present_value(x) * (1.0 + j as f64 / 7.0);
+                let mut sums = vec![f64::NAN; rows];
+                row_sums(&m, cols, &mut sums, term);
+                for i in 0..rows {
+                    let mut plain = 0.0;
+                    for j in 0..cols {
+                        plain += term(m[i * cols + j], j);
+                    }
+                    assert_eq!(sums[i].to_bits(), plain.to_bits(), "{rows}x{cols}, row {i}");
+                }
+            }
+        }
+    }
+
+    /// [`weight_row_sums`] against the plain loops around each row's diagonal, bit for bit, for
+    /// 1-13 rows of up to 40 columns (square and wide; groups of [`SUM_ROWS`] and leftovers),
+    /// with zeros of both signs and absent entries on and off the diagonal.
+    #[test]
+    fn weight_row_sums_are_plain_loops_around_the_diagonal() {
+        for rows in 1..=13 {
+            for cols in [rows, rows + 1, rows + 5, 40.max(rows)] {
+                let m = row_sum_matrix(rows, cols, (1_000 + rows * 64 + cols) as u32);
+                let (mut off, mut present) = (vec![f64::NAN; rows], vec![f64::NAN; rows]);
+                weight_row_sums(&m, cols, &mut off, &mut present);
+                for i in 0..rows {
+                    let (mut plain_off, mut plain_present) = (0.0, 0.0);
+                    for j in (0..cols).filter(|&j| j != i) {
+                        plain_off += m[i * cols + j];
+                        plain_present += present_value(m[i * cols + j]);
+                    }
+                    let at = format!("{rows}x{cols}, row {i}");
+                    assert_eq!(off[i].to_bits(), plain_off.to_bits(), "off-diagonal, {at}");
+                    assert_eq!(present[i].to_bits(), plain_present.to_bits(), "present, {at}");
+                }
+            }
         }
     }
 
