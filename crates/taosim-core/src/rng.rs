@@ -41,8 +41,9 @@
 //! [`PathRng`] derives the ten round keys once; [`StepRng`] ([`PathRng::at_step`]) also computes
 //! once per step the part of rounds 1-3 that depends only on (step, point, path), so a block of
 //! a hot stage costs about 100 instructions instead of 150. Several blocks at once
-//! ([`StepRng::blocks`] of three or more streams, [`StepRng::fill_blocks`] of a range of streams)
-//! keep each word in a `u64` lane, so the compiler computes them side by side in SSE2 registers (two 32×32→64 products per
+//! ([`StepRng::blocks`] of three or more streams, [`StepRng::fill_blocks`] of a range of streams,
+//! [`StepRng::fill_block_pairs`] of two streams over a run of subnets) keep each word in a `u64`
+//! lane, so the compiler computes them side by side in SSE2 registers (two 32×32→64 products per
 //! `pmuludq`): about 55-65 instructions a block. [`Poisson`] holds `e^{−λ}` for a mean
 //! drawn in every slot. All are exact (integer arithmetic, or the same float value computed once).
 
@@ -257,6 +258,39 @@ impl StepRng {
             *words = if N <= 2 { self.rounds(x0) } else { self.rounds_wide(x0) };
         }
         out
+    }
+
+    /// The blocks of two streams at consecutive subnets of this step: `out[2k]` equals
+    /// [`PathRng::block`]`(step, first_subnet + k, streams[0])` and `out[2k + 1]` the block of
+    /// `streams[1]` there.
+    ///
+    /// A consumer of two blocks per subnet (behaviour) fills them for a run of subnets at once:
+    /// like [`StepRng::fill_blocks`], one plain loop that the compiler vectorises (about 60
+    /// instructions a block), where two blocks alone are computed one after the other (about
+    /// 110 each: two `u64` lanes are not vectorised).
+    ///
+    /// # Panics
+    /// If `out` has an odd length, or a stream or one of the subnets does not fit in 16 bits.
+    #[inline]
+    pub fn fill_block_pairs(&self, first_subnet: u32, streams: [u32; 2], out: &mut [[u32; 4]]) {
+        assert!(out.len().is_multiple_of(2), "rng block pairs: odd length {}", out.len());
+        assert!(
+            first_subnet as usize + out.len() / 2 <= 0x1_0000,
+            "rng subnets {first_subnet}+{} do not fit in 16 bits",
+            out.len() / 2
+        );
+        for &stream in &streams {
+            assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
+        }
+        let [even, odd] = streams.map(|stream| (stream << 16) ^ self.word0_base);
+        for (k, words) in out.iter_mut().enumerate() {
+            let k = k as u32;
+            // The stream of entry k without a branch or an indexed load (either would keep the
+            // loop from being vectorised): all ones selects `odd` for the odd entries.
+            let odd_entry = 0_u32.wrapping_sub(k & 1);
+            let stream_part = even ^ ((even ^ odd) & odd_entry);
+            *words = self.rounds_wide(stream_part ^ (first_subnet + (k >> 1)));
+        }
     }
 
     /// The blocks of consecutive streams at (this step, subnet): `out[k]` equals
@@ -692,6 +726,18 @@ mod tests {
                     philox4x32_10([step, (s << 16) | subnet, 3, 77], [0x0123_4567, 0xDEAD_BEEF]);
                 assert_eq!(two[k], reference, "stream {s:#x}");
             }
+            // Two streams over consecutive subnets (behaviour's fill), lengths around the vector
+            // width, up to the last subnet id.
+            for (first, slots) in [(0, 1), (subnet.min(0xFFF0), 3), (7, 16), (0xFFF0, 16)] {
+                let mut filled = vec![[0_u32; 4]; 2 * slots];
+                rng.at_step(step).fill_block_pairs(first, pair, &mut filled);
+                for (k, words) in filled.iter().enumerate() {
+                    let (sub, s) = (first + k as u32 / 2, pair[k % 2]);
+                    let reference =
+                        philox4x32_10([step, (s << 16) | sub, 3, 77], [0x0123_4567, 0xDEAD_BEEF]);
+                    assert_eq!(*words, reference, "subnet {sub}, stream {s:#x}");
+                }
+            }
             // Consecutive streams in one buffer, lengths around the vector width.
             for (first, len) in [(0, 1), (stream::BEHAVIOUR_NORMALS, 7), (0x2003, 16), (0xFFF0, 16)]
             {
@@ -815,6 +861,20 @@ mod tests {
     fn oversized_stream_range_is_rejected() {
         let mut out = [[0; 4]; 2];
         PathRng::new(1, 0, 0).at_step(0).fill_blocks(0, 0xFFFF, &mut out);
+    }
+
+    #[test]
+    #[should_panic(expected = "16 bits")]
+    fn oversized_subnet_run_is_rejected() {
+        let mut out = [[0; 4]; 4];
+        PathRng::new(1, 0, 0).at_step(0).fill_block_pairs(0xFFFF, [0, 3], &mut out);
+    }
+
+    #[test]
+    #[should_panic(expected = "odd length")]
+    fn odd_block_pair_buffer_is_rejected() {
+        let mut out = [[0; 4]; 3];
+        PathRng::new(1, 0, 0).at_step(0).fill_block_pairs(0, [0, 3], &mut out);
     }
 
     #[test]

@@ -82,7 +82,9 @@
 //! Where this CPU form differs from the shader, for speed, the results are bit for bit the same:
 //! the Poisson samplers ([`Poisson`]) take `e^{−λ}` once per step, the quality jump's normal is
 //! drawn only when it can change a bit (no jump and a nonzero diffusion add an exact ±0), and the
-//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once).
+//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once),
+//! the two of every slot filled for a run of slots at a time (vectorised across the slots), so
+//! inactive slots' blocks are computed too and not read.
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
@@ -102,6 +104,10 @@ use super::swaps::Orders;
 /// is 5.5e-4, so five or more in one step has probability below 1e-18; the clip only bites for
 /// sweeps with thousands of whales a year per subnet.
 pub const WHALES_PER_STEP_MAX: u32 = 4;
+
+/// Slots whose two Philox blocks are filled in one [`crate::rng::StepRng::fill_block_pairs`]
+/// call (32 blocks, 512 bytes on the stack): enough for the vectorised loop's passes of four.
+const SLOTS_PER_FILL: usize = 16;
 
 /// Days per year, for the per-year rates and the yield's annualisation.
 const DAYS_PER_YEAR: f64 = 365.0;
@@ -279,17 +285,28 @@ pub fn behaviour<R: Real>(
     let jump_count = Poisson::new(R::of(c.jump_mean));
     let whale_count = Poisson::new(R::of(c.whale_mean));
     let jump_sigma = R::of(c.jump_sigma);
-    for i in 0..s.tao.len() {
+    // The two blocks of every slot, the step's four normals and its two Poisson counts, filled
+    // for SLOTS_PER_FILL slots at a time (the same words as `PathRng::block`): computed side by
+    // side in vector registers, they cost about half of two blocks drawn slot by slot. An
+    // inactive slot's blocks are computed and not read.
+    let mut blocks = [[0_u32; 4]; 2 * SLOTS_PER_FILL];
+    let slots = s.tao.len();
+    for i in 0..slots {
+        let k = i % SLOTS_PER_FILL;
+        if k == 0 {
+            let len = 2 * (slots - i).min(SLOTS_PER_FILL);
+            step_rng.fill_block_pairs(
+                i as u32,
+                [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS],
+                &mut blocks[..len],
+            );
+        }
         if active[i] == 0 {
             orders[i] = Orders::default();
             continue;
         }
         let subnet = i as u32;
-
-        // The two blocks every active slot draws: the step's four normals and its two Poisson
-        // counts (the same words as `PathRng::block`).
-        let [w_normals, w_counts] =
-            step_rng.blocks(subnet, [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS]);
+        let (w_normals, w_counts) = (blocks[2 * k], blocks[2 * k + 1]);
         let z_quality = normal_icdf::<R>(w_normals[0]);
         // The flow noises are inverted side by side (the same numbers as one at a time).
         let (z_in, z_out) = normal_icdf_pair::<R>(w_normals[1], w_normals[2]);
