@@ -70,11 +70,13 @@ fn behaviour(p: u32, lane: u32) {
         }
         let subnet = i;
 
-        let wq = rng_block(p, step, subnet, STREAM_QUALITY);
-        let z_quality = normal_icdf(wq.x);
-        let wj = rng_block(p, step, subnet, STREAM_QUALITY_JUMP);
-        let jumps = poisson(params_real[P_BEH_JUMP_MEAN], wj.x, wj.y);
-        let z_jump = normal_icdf(wj.z);
+        // The two blocks of every active slot (the twin's stream table): the step's four normals
+        // and its two Poisson counts.
+        let wn = rng_block(p, step, subnet, STREAM_BEHAVIOUR_NORMALS);
+        let wc = rng_block(p, step, subnet, STREAM_BEHAVIOUR_COUNTS);
+        let z_quality = normal_icdf(wn.x);
+        let jumps = poisson(params_real[P_BEH_JUMP_MEAN], wc.x, wc.y);
+        let z_jump = normal_icdf(wn.w);
         let jump = sqrt(Real(jumps)) * params_real[P_BEH_JUMP_SIGMA] * z_jump;
         let quality_at = sr_at(p, SR_QUALITY, i);
         let quality = subnet_real[quality_at]
@@ -102,8 +104,7 @@ fn behaviour(p: u32, lane: u32) {
             + g
             - params_real[P_BEH_BETA_ZERO_SHARE] * zero_share, -limit), limit);
 
-        let wf = rng_block(p, step, subnet, STREAM_FLOW_NOISE);
-        let z_in = normal_icdf(wf.x);
+        let z_in = normal_icdf(wn.y);
         let tao = subnet_real[sr_at(p, SR_TAO, i)];
         let size = safe_div(tao, mean_tao);
         var inflow = Real(0.0);
@@ -113,8 +114,7 @@ fn behaviour(p: u32, lane: u32) {
             inflow = params_real[P_BEH_INFLOW_STEP] * with_lognormal_noise(log_level, flow_sigma, z_in);
         }
 
-        let wo = rng_block(p, step, subnet, STREAM_OUTFLOW_NOISE);
-        let z_out = normal_icdf(wo.x);
+        let z_out = normal_icdf(wn.z);
         var hazard = params_real[P_BEH_OUTFLOW_HAZARD_STEP]
             * with_lognormal_noise(-attractiveness, flow_sigma, z_out);
         let peak = subnet_real[sr_at(p, SR_PEAK_PRICE, i)];
@@ -130,12 +130,11 @@ fn behaviour(p: u32, lane: u32) {
         let held = subnet_real[sr_at(p, SR_HELD_ORGANIC, i)];
         let sold = held * -r_exp_m1(-hazard);
 
-        let ww = rng_block(p, step, subnet, STREAM_WHALE);
-        let whales = min(poisson(params_real[P_BEH_WHALE_MEAN], ww.x, ww.y), WHALES_PER_STEP_MAX);
-        let directions = ww.w;
+        let whales = min(poisson(params_real[P_BEH_WHALE_MEAN], wc.z, wc.w), WHALES_PER_STEP_MAX);
         var whale_in = Real(0.0);
         var whale_out_alpha = Real(0.0);
         if (whales > 0u) {
+            let directions = rng_block(p, step, subnet, STREAM_WHALE).w;
             let ws = rng_block(p, step, subnet, STREAM_WHALE_SIZE);
             for (var j = 0u; j < whales; j = j + 1u) {
                 let size_tao = r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN] + params_real[P_BEH_WHALE_SIGMA] * normal_icdf(ws[j]));

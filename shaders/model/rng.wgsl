@@ -8,11 +8,10 @@
 const GLOBAL_SUBNET: u32 = 0xFFFFu;
 
 // taosim_core::rng::stream (part of the reproducibility contract: never renumber).
-const STREAM_QUALITY: u32 = 0x0000u;
-const STREAM_QUALITY_JUMP: u32 = 0x0001u;
+// The retired ids (QUALITY_JUMP, FLOW_NOISE, OUTFLOW_NOISE) are not read and have no constant here.
+const STREAM_BEHAVIOUR_NORMALS: u32 = 0x0000u;
 const STREAM_MARKET: u32 = 0x0002u;
-const STREAM_FLOW_NOISE: u32 = 0x0010u;
-const STREAM_OUTFLOW_NOISE: u32 = 0x0011u;
+const STREAM_BEHAVIOUR_COUNTS: u32 = 0x0003u;
 const STREAM_PANIC: u32 = 0x0020u;
 const STREAM_ZERO_EMISSION_EXIT: u32 = 0x0021u;
 const STREAM_WHALE: u32 = 0x0030u;

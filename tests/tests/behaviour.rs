@@ -8,6 +8,7 @@
 //! - inflow mean `inflow·dt·size^e·e^a` (mean-one noise), with `a` from every term;
 //! - outflow fraction `1 − e^{−r·dt·e^{−a}}`, exact, and its compounding over steps;
 //! - panic only at drawdown ≥ threshold; exodus only after the patience;
+//! - the draws of a subnet's step (normals and counts that share a Philox block) independent;
 //! - determinism over path order and batch position; f32 against f64.
 
 use taosim_core::Real;
@@ -462,6 +463,100 @@ fn exodus_only_after_patience() {
     b.path(0).sub_int.zero_share_steps[0] = 1;
     let (orders, _) = run_once(&params, &impatient, &reg, &mut b, 0, 1);
     assert!((orders[0].unstake_alpha - exit_sale).abs() <= 1e-9 * held);
+}
+
+/// Pearson correlation of two equally long samples.
+fn correlation(xs: &[f64], ys: &[f64]) -> f64 {
+    let (mx, vx) = moments(xs);
+    let (my, vy) = moments(ys);
+    let n = xs.len() as f64;
+    let cov = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>() / n;
+    cov / (vx * vy).sqrt()
+}
+
+/// Each draw of a subnet's step reads a word of its own. Three of the four normals sharing a
+/// block (quality diffusion, inflow noise, outflow noise) are recovered from the stage's outputs
+/// by the closed forms: each is standard normal and the three are pairwise uncorrelated. The two
+/// Poisson counts sharing a block: the squared quality step `k·σ_J²·z²` (jumps only) is
+/// uncorrelated with the whale count. Two draws wired to one word would correlate by 1 (the
+/// normals) or by 0.5 (the counts at these means). 16 subnets × 4,000 steps: SE of a correlation
+/// `1/√n` = 0.004.
+#[test]
+fn the_draws_of_a_subnet_step_are_independent() {
+    let params = StepParams::default();
+    let reg = no_registrations();
+    let (subnets, steps) = (16, 4_000_u32);
+    let n = f64::from(steps) * subnets as f64;
+
+    // Attractiveness 0 (every weight 0, the market factor 0): inflow `60·dt·LN`, outflow hazard
+    // `0.3·dt·LN'`, quality step `√dt·z` (sigma 1 per √day).
+    let sigma = 0.5;
+    let beh = BehaviourParams {
+        quality_sigma: 1.0,
+        inflow_tao_per_day: 60.0,
+        outflow_rate_per_day: 0.3,
+        flow_noise: sigma,
+        ..quiet()
+    };
+    let mut b = uniform_batch(1, subnets);
+    let held = 50_000.0;
+    let (mut z_quality, mut z_in, mut z_out) = (Vec::new(), Vec::new(), Vec::new());
+    for step in 0..steps {
+        let before: Vec<f64> = b.path(0).sub.quality.to_vec();
+        let (orders, _) = run_once(&params, &beh, &reg, &mut b, 0, step);
+        let after = b.path(0).sub.quality.to_vec();
+        for i in 0..subnets {
+            z_quality.push((after[i] - before[i]) / dt().sqrt());
+            let noise_in = orders[i].stake_tao / (60.0 * dt());
+            z_in.push((noise_in.ln() + 0.5 * sigma * sigma) / sigma);
+            let hazard = -(-orders[i].unstake_alpha / held).ln_1p();
+            z_out.push(((hazard / (0.3 * dt())).ln() + 0.5 * sigma * sigma) / sigma);
+        }
+    }
+    for (name, z) in [("quality", &z_quality), ("inflow", &z_in), ("outflow", &z_out)] {
+        let (mean, var) = moments(z);
+        assert!(mean.abs() < 5.0 / n.sqrt(), "{name} noise mean {mean}");
+        assert!((var - 1.0).abs() < 5.0 * (2.0 / n).sqrt(), "{name} noise variance {var}");
+    }
+    for (name, x, y) in [
+        ("quality/inflow", &z_quality, &z_in),
+        ("quality/outflow", &z_quality, &z_out),
+        ("inflow/outflow", &z_in, &z_out),
+    ] {
+        let r = correlation(x, y);
+        assert!(r.abs() < 5.0 / n.sqrt(), "{name} correlation {r}");
+    }
+
+    // Jumps of N(0, 1) at 0.5 a step (no diffusion, so every jump's normal is drawn), whales of
+    // exactly 1 TAO at 0.5 a step: the whale count is stake TAO plus unstaked alpha × price.
+    let (jump_mean, whale_mean) = (0.5, 0.5);
+    let beh = BehaviourParams {
+        jump_rate_per_year: jump_mean * 365.0 / dt(),
+        jump_sigma: 1.0,
+        whale_rate_per_year: whale_mean * 365.0 / dt(),
+        whale_size_median: 1.0,
+        whale_size_sigma: 0.0,
+        ..quiet()
+    };
+    let mut b = uniform_batch(1, subnets);
+    let (mut jump_square, mut whales) = (Vec::new(), Vec::new());
+    for step in 0..steps {
+        let before: Vec<f64> = b.path(0).sub.quality.to_vec();
+        let (orders, _) = run_once(&params, &beh, &reg, &mut b, 0, step);
+        let after = b.path(0).sub.quality.to_vec();
+        for i in 0..subnets {
+            jump_square.push((after[i] - before[i]).powi(2));
+            whales.push((orders[i].stake_tao + orders[i].unstake_alpha * 0.01).round());
+        }
+    }
+    // E[k·z²] = λ_J and E[count] = λ_W: both draws are live, not stuck at zero.
+    let (mean_jump_square, _) = moments(&jump_square);
+    let (mean_whales, _) = moments(&whales);
+    // Var(k·z²) = 3(λ + λ²) − λ² = 2 at λ = 0.5; Var(count) = λ_W.
+    assert!((mean_jump_square - jump_mean).abs() < 5.0 * (2.0 / n).sqrt(), "{mean_jump_square}");
+    assert!((mean_whales - whale_mean).abs() < 5.0 * (whale_mean / n).sqrt(), "{mean_whales}");
+    let r = correlation(&jump_square, &whales);
+    assert!(r.abs() < 5.0 / n.sqrt(), "jump/whale correlation {r}");
 }
 
 /// The stage leaves the pools, the peak, the zero-share streak and inactive slots alone, and

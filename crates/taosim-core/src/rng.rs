@@ -41,9 +41,10 @@
 //! [`PathRng`] derives the ten round keys once; [`StepRng`] ([`PathRng::at_step`]) also computes
 //! once per step the part of rounds 1-3 that depends only on (step, point, path), so a block of
 //! a hot stage costs about 100 instructions instead of 150. Several blocks at once
-//! ([`StepRng::blocks`] of several streams, [`StepRng::fill_blocks`] of a range) keep each word in
-//! a `u64` lane, so the compiler computes them side by side in SSE2 registers (two 32×32→64
-//! products per `pmuludq`): about 55-65 instructions a block. [`Poisson`] holds `e^{−λ}` for a mean
+//! ([`StepRng::blocks`] of three or more streams, [`StepRng::fill_blocks`] of a range of streams,
+//! [`StepRng::fill_block_pairs`] of two streams over a run of subnets) keep each word in a `u64`
+//! lane, so the compiler computes them side by side in SSE2 registers (two 32×32→64 products per
+//! `pmuludq`): about 55-65 instructions a block. [`Poisson`] holds `e^{−λ}` for a mean
 //! drawn in every slot. All are exact (integer arithmetic, or the same float value computed once).
 
 /// First Philox4x32 round multiplier (Random123 `PHILOX_M4x32_0`).
@@ -252,10 +253,44 @@ impl StepRng {
         let mut out = [[0; 4]; N];
         for (words, &stream) in out.iter_mut().zip(&streams) {
             let x0 = ((stream << 16) | subnet) ^ self.word0_base;
-            // One block alone has no lanes to share: the 32-bit form is the shorter code there.
-            *words = if N == 1 { self.rounds(x0) } else { self.rounds_wide(x0) };
+            // One block alone has no lanes to share, and two are not vectorised (callgrind: 250
+            // instructions a pair in u64 lanes, 228 in 32-bit words): the 32-bit form there.
+            *words = if N <= 2 { self.rounds(x0) } else { self.rounds_wide(x0) };
         }
         out
+    }
+
+    /// The blocks of two streams at consecutive subnets of this step: `out[2k]` equals
+    /// [`PathRng::block`]`(step, first_subnet + k, streams[0])` and `out[2k + 1]` the block of
+    /// `streams[1]` there.
+    ///
+    /// A consumer of two blocks per subnet (behaviour) fills them for a run of subnets at once:
+    /// like [`StepRng::fill_blocks`], one plain loop that the compiler vectorises (about 60
+    /// instructions a block), where two blocks alone are computed one after the other (about
+    /// 110 each: two `u64` lanes are not vectorised).
+    ///
+    /// # Panics
+    /// If `out` has an odd length, or a stream or one of the subnets does not fit in 16 bits.
+    #[inline]
+    pub fn fill_block_pairs(&self, first_subnet: u32, streams: [u32; 2], out: &mut [[u32; 4]]) {
+        assert!(out.len().is_multiple_of(2), "rng block pairs: odd length {}", out.len());
+        assert!(
+            first_subnet as usize + out.len() / 2 <= 0x1_0000,
+            "rng subnets {first_subnet}+{} do not fit in 16 bits",
+            out.len() / 2
+        );
+        for &stream in &streams {
+            assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
+        }
+        let [even, odd] = streams.map(|stream| (stream << 16) ^ self.word0_base);
+        for (k, words) in out.iter_mut().enumerate() {
+            let k = k as u32;
+            // The stream of entry k without a branch or an indexed load (either would keep the
+            // loop from being vectorised): all ones selects `odd` for the odd entries.
+            let odd_entry = 0_u32.wrapping_sub(k & 1);
+            let stream_part = even ^ ((even ^ odd) & odd_entry);
+            *words = self.rounds_wide(stream_part ^ (first_subnet + (k >> 1)));
+        }
     }
 
     /// The blocks of consecutive streams at (this step, subnet): `out[k]` equals
@@ -334,23 +369,38 @@ impl StepRng {
 /// groups are left for that). A consumer that needs more than four words per (step, subnet) uses
 /// a range `BASE..BASE + LEN` and must stay inside it.
 pub mod stream {
-    /// Latent quality diffusion of a subnet (normal pair).
-    pub const QUALITY: u32 = 0x0000;
-    /// Latent quality jumps: arrival (Poisson) and size (normal).
+    /// The four normals of a subnet's step in `behaviour`, one per word by inversion: word 0 the
+    /// latent quality diffusion, 1 the organic inflow noise, 2 the organic outflow noise, 3 the
+    /// size of the step's quality jumps. Word 0 kept its meaning when words 1-3 (unread since the
+    /// normals are drawn by inversion) took the draws of the retired [`QUALITY_JUMP`],
+    /// [`FLOW_NOISE`] and [`OUTFLOW_NOISE`].
+    pub const BEHAVIOUR_NORMALS: u32 = 0x0000;
+    /// Retired: was the quality jumps' count (words 0, 1) and size (word 2), now words 0, 1 of
+    /// [`BEHAVIOUR_COUNTS`] and word 3 of [`BEHAVIOUR_NORMALS`]. Not read; kept so that the id is
+    /// not taken for another meaning (runs before the change drew from it).
     pub const QUALITY_JUMP: u32 = 0x0001;
     /// Global market factor (AR(1)/OU innovation); drawn with `GLOBAL_SUBNET`.
     pub const MARKET: u32 = 0x0002;
-    /// Lognormal noise of the organic inflow.
+    /// The Poisson counts of a subnet's step in `behaviour`: quality jumps (words 0, 1) and
+    /// whale orders (words 2, 3), drawn every step with [`BEHAVIOUR_NORMALS`].
+    pub const BEHAVIOUR_COUNTS: u32 = 0x0003;
+    /// Retired: was the organic inflow noise (word 0), now word 1 of [`BEHAVIOUR_NORMALS`]. Not
+    /// read; kept so that the id is not taken for another meaning.
     pub const FLOW_NOISE: u32 = 0x0010;
-    /// Lognormal noise of the organic outflow.
+    /// Retired: was the organic outflow noise (word 0), now word 2 of [`BEHAVIOUR_NORMALS`]. Not
+    /// read; kept so that the id is not taken for another meaning.
     pub const OUTFLOW_NOISE: u32 = 0x0011;
-    /// Panic selling draws.
+    /// Panic selling draws (reserved: not read, panic is deterministic given the state).
     pub const PANIC: u32 = 0x0020;
-    /// Zero-emission exodus draws.
+    /// Zero-emission exodus draws (reserved: not read, the exodus is deterministic given the
+    /// state).
     pub const ZERO_EMISSION_EXIT: u32 = 0x0021;
-    /// Whale arrivals (Poisson) and direction.
+    /// Whale order directions: bit `j` of word 3 for whale `j` (an exit if 1), drawn only in a
+    /// step with whale orders. (Words 0, 1 held the count, drawn every step, until it moved to
+    /// words 2, 3 of [`BEHAVIOUR_COUNTS`]; they are not read now.)
     pub const WHALE: u32 = 0x0030;
-    /// Whale order sizes (lognormal).
+    /// Whale order sizes: word `j` for whale `j` (normal, by inversion), drawn only in a step
+    /// with whale orders.
     pub const WHALE_SIZE: u32 = 0x0031;
     /// Revenue buyback noise.
     pub const BUYBACK: u32 = 0x0040;
@@ -657,7 +707,7 @@ mod tests {
     #[test]
     fn blocks_equal_the_reference_philox_per_stream() {
         let rng = PathRng::new(0xDEAD_BEEF_0123_4567, 3, 77);
-        let streams = [stream::QUALITY, stream::FLOW_NOISE, 0xFFFF, stream::WHALE];
+        let streams = [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS, 0xFFFF, stream::WHALE];
         for &(step, subnet) in &[(0, 0), (1, 5), (12_345, 127), (u32::MAX, GLOBAL_SUBNET)] {
             let together = rng.blocks(step, subnet, streams);
             for (k, &s) in streams.iter().enumerate() {
@@ -668,8 +718,29 @@ mod tests {
                 assert_eq!(rng.at_step(step).blocks(subnet, streams)[k], reference);
                 assert_eq!(rng.at_step(step).block(subnet, s), reference);
             }
+            // Two streams (the whale blocks' form; `blocks` takes its 32-bit path at N ≤ 2).
+            let pair = [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS];
+            let two = rng.at_step(step).blocks(subnet, pair);
+            for (k, &s) in pair.iter().enumerate() {
+                let reference =
+                    philox4x32_10([step, (s << 16) | subnet, 3, 77], [0x0123_4567, 0xDEAD_BEEF]);
+                assert_eq!(two[k], reference, "stream {s:#x}");
+            }
+            // Two streams over consecutive subnets (behaviour's fill), lengths around the vector
+            // width, up to the last subnet id.
+            for (first, slots) in [(0, 1), (subnet.min(0xFFF0), 3), (7, 16), (0xFFF0, 16)] {
+                let mut filled = vec![[0_u32; 4]; 2 * slots];
+                rng.at_step(step).fill_block_pairs(first, pair, &mut filled);
+                for (k, words) in filled.iter().enumerate() {
+                    let (sub, s) = (first + k as u32 / 2, pair[k % 2]);
+                    let reference =
+                        philox4x32_10([step, (s << 16) | sub, 3, 77], [0x0123_4567, 0xDEAD_BEEF]);
+                    assert_eq!(*words, reference, "subnet {sub}, stream {s:#x}");
+                }
+            }
             // Consecutive streams in one buffer, lengths around the vector width.
-            for (first, len) in [(0, 1), (stream::QUALITY, 7), (0x2003, 16), (0xFFF0, 16)] {
+            for (first, len) in [(0, 1), (stream::BEHAVIOUR_NORMALS, 7), (0x2003, 16), (0xFFF0, 16)]
+            {
                 let mut filled = vec![[0_u32; 4]; len];
                 rng.at_step(step).fill_blocks(subnet, first, &mut filled);
                 for (k, words) in filled.iter().enumerate() {
@@ -760,16 +831,16 @@ mod tests {
     #[test]
     fn distinct_addresses_give_distinct_words() {
         let rng = PathRng::new(42, 1, 1);
-        let base = rng.block(5, 3, stream::QUALITY);
+        let base = rng.block(5, 3, stream::BEHAVIOUR_NORMALS);
         let others = [
-            rng.block(6, 3, stream::QUALITY),
-            rng.block(5, 4, stream::QUALITY),
+            rng.block(6, 3, stream::BEHAVIOUR_NORMALS),
+            rng.block(5, 4, stream::BEHAVIOUR_NORMALS),
             rng.block(5, 3, stream::MARKET),
-            rng.block(5, GLOBAL_SUBNET, stream::QUALITY),
-            PathRng::new(42, 1, 2).block(5, 3, stream::QUALITY),
-            PathRng::new(42, 2, 1).block(5, 3, stream::QUALITY),
-            PathRng::new(43, 1, 1).block(5, 3, stream::QUALITY),
-            PathRng::new(42 | (1 << 40), 1, 1).block(5, 3, stream::QUALITY),
+            rng.block(5, GLOBAL_SUBNET, stream::BEHAVIOUR_NORMALS),
+            PathRng::new(42, 1, 2).block(5, 3, stream::BEHAVIOUR_NORMALS),
+            PathRng::new(42, 2, 1).block(5, 3, stream::BEHAVIOUR_NORMALS),
+            PathRng::new(43, 1, 1).block(5, 3, stream::BEHAVIOUR_NORMALS),
+            PathRng::new(42 | (1 << 40), 1, 1).block(5, 3, stream::BEHAVIOUR_NORMALS),
         ];
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&base, other, "address variant {i} repeats the base words");
@@ -790,6 +861,20 @@ mod tests {
     fn oversized_stream_range_is_rejected() {
         let mut out = [[0; 4]; 2];
         PathRng::new(1, 0, 0).at_step(0).fill_blocks(0, 0xFFFF, &mut out);
+    }
+
+    #[test]
+    #[should_panic(expected = "16 bits")]
+    fn oversized_subnet_run_is_rejected() {
+        let mut out = [[0; 4]; 4];
+        PathRng::new(1, 0, 0).at_step(0).fill_block_pairs(0xFFFF, [0, 3], &mut out);
+    }
+
+    #[test]
+    #[should_panic(expected = "odd length")]
+    fn odd_block_pair_buffer_is_rejected() {
+        let mut out = [[0; 4]; 3];
+        PathRng::new(1, 0, 0).at_step(0).fill_block_pairs(0, [0, 3], &mut out);
     }
 
     #[test]
@@ -846,7 +931,7 @@ mod tests {
         let mut n = 0.0_f64;
         let mut sum = 0.0_f64;
         let mut sum_sq = 0.0_f64;
-        for w in words(25_000, stream::QUALITY) {
+        for w in words(25_000, stream::BEHAVIOUR_NORMALS) {
             for (a, b) in [(w[0], w[1]), (w[2], w[3])] {
                 let (z0, z1) = normal_pair::<f64>(a, b);
                 for z in [z0, z1] {
@@ -866,7 +951,7 @@ mod tests {
 
     #[test]
     fn normal_f32_tracks_f64() {
-        for w in words(2_000, stream::FLOW_NOISE) {
+        for w in words(2_000, stream::BEHAVIOUR_COUNTS) {
             let (a64, b64) = normal_pair::<f64>(w[0], w[1]);
             let (a32, b32) = normal_pair::<f32>(w[0], w[1]);
             assert!((f64::from(a32) - a64).abs() < 1e-4, "{a32} vs {a64}");

@@ -191,11 +191,9 @@ fn rng_and_behaviour_constants_match_rust() {
     let module = naga::front::wgsl::parse_str(&source).expect("the step library parses");
     let expected: &[(&str, u32)] = &[
         ("GLOBAL_SUBNET", GLOBAL_SUBNET),
-        ("STREAM_QUALITY", stream::QUALITY),
-        ("STREAM_QUALITY_JUMP", stream::QUALITY_JUMP),
+        ("STREAM_BEHAVIOUR_NORMALS", stream::BEHAVIOUR_NORMALS),
         ("STREAM_MARKET", stream::MARKET),
-        ("STREAM_FLOW_NOISE", stream::FLOW_NOISE),
-        ("STREAM_OUTFLOW_NOISE", stream::OUTFLOW_NOISE),
+        ("STREAM_BEHAVIOUR_COUNTS", stream::BEHAVIOUR_COUNTS),
         ("STREAM_PANIC", stream::PANIC),
         ("STREAM_ZERO_EMISSION_EXIT", stream::ZERO_EMISSION_EXIT),
         ("STREAM_WHALE", stream::WHALE),

@@ -54,13 +54,16 @@
 //! | draw | subnet | stream | words |
 //! |---|---|---|---|
 //! | market innovation | `GLOBAL_SUBNET` | `MARKET` | 0 (normal) |
-//! | quality diffusion | `i` | `QUALITY` | 0 (normal) |
-//! | quality jump count, size | `i` | `QUALITY_JUMP` | 0, 1 (Poisson); 2 (normal) |
-//! | inflow noise | `i` | `FLOW_NOISE` | 0 (normal) |
-//! | outflow noise | `i` | `OUTFLOW_NOISE` | 0 (normal) |
-//! | whale count, directions | `i` | `WHALE` | 0, 1 (Poisson); bit `j` of word 3 (exit if 1) |
-//! | whale sizes | `i` | `WHALE_SIZE` | word `j` for whale `j` (normal) |
+//! | quality diffusion, inflow noise, outflow noise, quality jump size | `i` | `BEHAVIOUR_NORMALS` | 0, 1, 2, 3 (one normal each) |
+//! | quality jump count, whale count | `i` | `BEHAVIOUR_COUNTS` | 0, 1 (Poisson); 2, 3 (Poisson) |
+//! | whale directions (only when the whale count is > 0) | `i` | `WHALE` | bit `j` of word 3 (exit if 1) |
+//! | whale sizes (only when the whale count is > 0) | `i` | `WHALE_SIZE` | word `j` for whale `j` (normal) |
 //! | registration count, willingness | `GLOBAL_SUBNET` | `REGISTRATION` | 0, 1 (Poisson); 2 (normal) |
+//!
+//! So an active subnet costs two Philox blocks a step (four in the rare step with whale orders).
+//! It used to cost five, one per draw (`QUALITY_JUMP`, `FLOW_NOISE`, `OUTFLOW_NOISE`
+//! and `WHALE`'s count, now retired or moved; [`crate::rng::stream`] keeps their ids reserved),
+//! of which it read about six words: the same laws, other words (docs/performance.md).
 //!
 //! Each normal is one word inverted, [`normal_icdf`] (Acklam's quantile: in 95% of draws one
 //! rational function and no transcendental call). Box–Muller, used before, spent a `ln`, a
@@ -79,7 +82,9 @@
 //! Where this CPU form differs from the shader, for speed, the results are bit for bit the same:
 //! the Poisson samplers ([`Poisson`]) take `e^{−λ}` once per step, the quality jump's normal is
 //! drawn only when it can change a bit (no jump and a nonzero diffusion add an exact ±0), and the
-//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once).
+//! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once),
+//! the two of every slot filled for a run of slots at a time (vectorised across the slots), so
+//! inactive slots' blocks are computed too and not read.
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
@@ -99,6 +104,10 @@ use super::swaps::Orders;
 /// is 5.5e-4, so five or more in one step has probability below 1e-18; the clip only bites for
 /// sweeps with thousands of whales a year per subnet.
 pub const WHALES_PER_STEP_MAX: u32 = 4;
+
+/// Slots whose two Philox blocks are filled in one [`crate::rng::StepRng::fill_block_pairs`]
+/// call (32 blocks, 512 bytes on the stack): enough for the vectorised loop's passes of four.
+const SLOTS_PER_FILL: usize = 16;
 
 /// Days per year, for the per-year rates and the yield's annualisation.
 const DAYS_PER_YEAR: f64 = 365.0;
@@ -276,23 +285,32 @@ pub fn behaviour<R: Real>(
     let jump_count = Poisson::new(R::of(c.jump_mean));
     let whale_count = Poisson::new(R::of(c.whale_mean));
     let jump_sigma = R::of(c.jump_sigma);
-    for i in 0..s.tao.len() {
+    // The two blocks of every slot, the step's four normals and its two Poisson counts, filled
+    // for SLOTS_PER_FILL slots at a time (the same words as `PathRng::block`): computed side by
+    // side in vector registers, they cost about half of two blocks drawn slot by slot. An
+    // inactive slot's blocks are computed and not read.
+    let mut blocks = [[0_u32; 4]; 2 * SLOTS_PER_FILL];
+    let slots = s.tao.len();
+    for i in 0..slots {
+        let k = i % SLOTS_PER_FILL;
+        if k == 0 {
+            let len = 2 * (slots - i).min(SLOTS_PER_FILL);
+            step_rng.fill_block_pairs(
+                i as u32,
+                [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS],
+                &mut blocks[..len],
+            );
+        }
         if active[i] == 0 {
             orders[i] = Orders::default();
             continue;
         }
         let subnet = i as u32;
-
-        // The four blocks every active slot draws (the same words as `PathRng::block`).
-        let [w_quality, w_jump, w_flow, w_outflow] = step_rng.blocks(
-            subnet,
-            [stream::QUALITY, stream::QUALITY_JUMP, stream::FLOW_NOISE, stream::OUTFLOW_NOISE],
-        );
-        let z_quality = normal_icdf::<R>(w_quality[0]);
+        let (w_normals, w_counts) = (blocks[2 * k], blocks[2 * k + 1]);
+        let z_quality = normal_icdf::<R>(w_normals[0]);
         // The flow noises are inverted side by side (the same numbers as one at a time).
-        let (z_in, z_out) = normal_icdf_pair::<R>(w_flow[0], w_outflow[0]);
-        let w = w_jump;
-        let jumps = jump_count.draw(w[0], w[1]);
+        let (z_in, z_out) = normal_icdf_pair::<R>(w_normals[1], w_normals[2]);
+        let jumps = jump_count.draw(w_counts[0], w_counts[1]);
         let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
         // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a nonzero
         // `diffusion` returns it unchanged: the jump's normal is drawn only where it can change a
@@ -300,7 +318,7 @@ pub fn behaviour<R: Real>(
         let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
             diffusion
         } else {
-            let z_jump = normal_icdf::<R>(w[2]);
+            let z_jump = normal_icdf::<R>(w_normals[3]);
             diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
         };
         s.quality[i] += quality_step;
@@ -348,15 +366,16 @@ pub fn behaviour<R: Real>(
         let held = s.held_organic[i];
         let sold = held * -exp_m1(-hazard);
 
-        let w = step_rng.block(subnet, stream::WHALE);
-        let whales = whale_count.draw(w[0], w[1]).min(WHALES_PER_STEP_MAX);
-        let directions = w[3];
+        let whales = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
         let mut whale_in = R::zero();
         let mut whale_out_alpha = R::zero();
         if whales > 0 {
-            let ws = step_rng.block(subnet, stream::WHALE_SIZE);
+            // Drawn only in the rare step with whale orders (~5e-4 of subnet-steps by default).
+            let [w_directions, w_sizes] =
+                step_rng.blocks(subnet, [stream::WHALE, stream::WHALE_SIZE]);
+            let directions = w_directions[3];
             for j in 0..whales {
-                let z = normal_icdf::<R>(ws[j as usize]);
+                let z = normal_icdf::<R>(w_sizes[j as usize]);
                 let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z).exp();
                 if (directions >> j) & 1 == 0 {
                     whale_in += size_tao;
