@@ -56,7 +56,7 @@
 //! read the clipped rows afterwards, in order); Yuma3 dividends scale a zero-sum column by
 //! exactly 1.
 //!
-//! Session 6 (same bits): the lane consensus reads its side sums from a table of every lane
+//! Also with the same bits: the lane consensus reads its side sums from a table of every lane
 //! set's stake sum, made once per epoch (`side_stake_table`: the same additions in the same
 //! order), instead of adding eight masked stakes per partition step; the per-row sums (weight
 //! rows, trust, dividends) run four rows side by side (`row_sums`, `weight_row_sums`), each row
