@@ -24,3 +24,7 @@ if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
   (cd .gl && apt-get "${opts[@]}" download libvulkan1)
 fi
 ls -la .device/taosim .gl/*.deb
+# The device runs this binary as built here: it needs the glibc version printed below or newer.
+if command -v objdump >/dev/null; then
+  echo "needs: $(objdump -T .device/taosim | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -1)"
+fi
