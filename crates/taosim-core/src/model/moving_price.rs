@@ -18,7 +18,7 @@
 
 use crate::Real;
 use crate::model::shares::EmaFactors;
-use crate::real::{SMALL_ARGUMENT, exp_m1_series, ln_1p, ln_1p_series};
+use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series};
 
 /// `b = block − (first_emission_block − 1)`, saturating at 0 before the first emission block.
 #[inline]
@@ -199,9 +199,9 @@ pub fn moving_price_factors_lanes(
                 u_minus_ln_1p_series,
                 ln_1p_series,
             );
-            let g = -exp_m1_series(log_keep);
-            keep[k] = 1.0 - g;
-            gain[k] = g;
+            let factors = EmaFactors::from_small_log_keep(log_keep);
+            keep[k] = factors.keep;
+            gain[k] = factors.gain;
             // The branches the per-subnet form takes, all on the series' side.
             done[k] = since >= 0.0
                 && b0 + halving_blocks >= CLOSED_FORM_MIN_OFFSET

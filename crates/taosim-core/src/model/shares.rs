@@ -18,7 +18,7 @@
 
 use crate::Real;
 use crate::params::EmissionRegime;
-use crate::real::{SMALL_ARGUMENT, exp_m1, ln_1p, safe_div};
+use crate::real::{SMALL_ARGUMENT, exp_m1_series, ln_1p, safe_div};
 
 /// Decay factors of an EMA advanced over several blocks with a constant input:
 /// `s_n = keep·s_0 + gain·x` (`gain = 1 − keep`, computed without cancellation).
@@ -43,9 +43,20 @@ impl EmaFactors {
     /// For a small `ln keep` (a step's worth of a slow EMA) `keep = 1 − gain`, which is `e^{ln
     /// keep}` to an ulp and spares the `exp`.
     pub fn from_log_keep(log_keep: f64) -> Self {
-        let gain = -exp_m1(log_keep);
-        let keep = if log_keep.abs() < SMALL_ARGUMENT { 1.0 - gain } else { log_keep.exp() };
-        EmaFactors { keep, gain }
+        if log_keep.abs() < SMALL_ARGUMENT {
+            Self::from_small_log_keep(log_keep)
+        } else {
+            EmaFactors { keep: log_keep.exp(), gain: -log_keep.exp_m1() }
+        }
+    }
+
+    /// [`EmaFactors::from_log_keep`] for `|ln keep| < SMALL_ARGUMENT`: `gain` by the series of
+    /// [`exp_m1_series`] and `keep = 1 − gain`, with no branch, so a loop over subnets that has
+    /// checked the range vectorises it (the moving price's lanes).
+    #[inline(always)]
+    pub fn from_small_log_keep(log_keep: f64) -> Self {
+        let gain = -exp_m1_series(log_keep);
+        EmaFactors { keep: 1.0 - gain, gain }
     }
 
     /// Factors of `n` blocks of an EMA with constant smoothing `alpha` (in `[0, 1]`):
