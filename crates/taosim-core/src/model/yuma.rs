@@ -62,6 +62,12 @@
 //! rows, trust, dividends) run four rows side by side (`row_sums`, `weight_row_sums`), each row
 //! still summed in column order, so their latency-bound addition chains overlap.
 //!
+//! Session 7 (same bits): a lane column whose `minority` lies clear of every stake boundary
+//! takes its median from the stake below each lane's score, one branch-free pass over the lanes
+//! (`weighted_median_by_rank`; its doc argues why rounding cannot change the answer there), and
+//! the partition runs only for the rest (a zero median, `minority` within 256 ulps of a
+//! boundary). The partition's side decisions were mispredicted branches; the rank pass has none.
+//!
 //! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
 //! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
 //! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
@@ -447,6 +453,56 @@ fn weighted_median_lanes<R: Real>(
     R::zero()
 }
 
+/// How far, in units of the stake sum, `minority` must lie from a column's stake boundaries for
+/// [`weighted_median_by_rank`] to answer: 256 ulps. The partition's decisions compare `minority`
+/// with sums of at most `LANES` stakes, offset by earlier sums over at most `LANES` steps (at
+/// most ~40 roundings of magnitude ≤ the stake sum), and the rank sums here add at most `LANES`
+/// stakes; a boundary farther than both errors together is on the same side of `minority` for
+/// either.
+const RANK_MARGIN_ULPS: f64 = 256.0;
+
+/// [`weighted_median_lanes`]' result where rounding cannot change it, found without the partition
+/// (its decisions are data-dependent branches that mispredict on random scores), or `None`.
+///
+/// In exact arithmetic the partition returns the score `v` with `S(< v) ≤ minority < S(≤ v)`,
+/// `S(< s)` the stake of the lanes scoring below `s`: keeping the lower side tests
+/// `minority < S(< pivot)` (the side's `lo + lo_stake`), keeping the upper side
+/// `S(≤ pivot) ≤ minority` (its `hi − hi_stake`), and otherwise the pivot is returned. Every
+/// decision on the way compares `minority` with `S(< p)` or `S(≤ p)` of a pivot `p`, and these are
+/// at most `S(< v)` for `p < v` and at least `S(≤ v)` for `p > v`. `S(≤ v)` is `S(< u)` of the
+/// next larger score `u`, or the stake sum. So when no lane's `S(< s)`, and not the stake sum,
+/// lies within [`RANK_MARGIN_ULPS`] of `minority`, every rounded decision is the exact one and the
+/// partition returns `v`: the largest score with `S(< s) < minority` (`S(< s)` grows with `s`).
+///
+/// One branch-free pass gives every lane's `S(< s)` (lanes side by side, so it vectorises). Lanes
+/// outside `members` have zero stake and score 0. A zero answer is left to the partition, which
+/// picks one lane's bits where `−0` and `+0` tie; `None` also when `minority` is near a boundary
+/// (equal stakes, κ at a stake sum).
+#[inline(always)]
+fn weighted_median_by_rank<R: Real>(
+    score: &[R; LANES],
+    stake: &[R; LANES],
+    minority: R,
+    stake_sum: R,
+) -> Option<R> {
+    let mut below = [R::zero(); LANES];
+    for j in 0..LANES {
+        let (s, w) = (score[j], stake[j]);
+        for k in 0..LANES {
+            below[k] += if s < score[k] { w } else { R::zero() };
+        }
+    }
+    let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * stake_sum;
+    let mut near = minority + margin >= stake_sum;
+    let mut median = R::zero();
+    for k in 0..LANES {
+        near |= (below[k] - minority).abs() <= margin;
+        let candidate = if below[k] < minority { score[k] } else { R::zero() };
+        median = if candidate > median { candidate } else { median };
+    }
+    (!near && median > R::zero()).then_some(median)
+}
+
 /// `math.rs::weighted_median`: the stake-weighted median of `score` over the index set
 /// `partition` (caller scratch, overwritten), with `minority = s_sum − κ` and the stake segment
 /// `[lo, hi]` (chain.md §5.3).
@@ -554,26 +610,33 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         // (`weighted_median_lanes`).
         side_stake_table(staked_stake, side_stake);
         let members = (1 << staked) - 1;
+        let mut lane_stake = [R::zero(); LANES];
+        lane_stake[..staked].copy_from_slice(staked_stake);
         for j in 0..columns {
             let column = &scores[j * weighted..][..weighted];
             let (pivot, all_equal) = pivot_of(column);
             median[j] = if all_equal {
                 pivot
             } else {
-                let mut key = [0; LANES];
-                for (key, &s) in key.iter_mut().zip(column) {
-                    *key = score_key(s);
-                }
-                weighted_median_lanes(
-                    column,
-                    &key,
-                    staked_stake,
-                    side_stake,
-                    members,
-                    minority,
-                    R::zero(),
-                    stake_sum,
-                )
+                let mut lane_score = [R::zero(); LANES];
+                lane_score[..weighted].copy_from_slice(column);
+                weighted_median_by_rank(&lane_score, &lane_stake, minority, stake_sum)
+                    .unwrap_or_else(|| {
+                        let mut key = [0; LANES];
+                        for (key, &s) in key.iter_mut().zip(column) {
+                            *key = score_key(s);
+                        }
+                        weighted_median_lanes(
+                            column,
+                            &key,
+                            staked_stake,
+                            side_stake,
+                            members,
+                            minority,
+                            R::zero(),
+                            stake_sum,
+                        )
+                    })
             };
         }
         return;
@@ -1677,6 +1740,105 @@ mod tests {
                 assert_eq!(table[m].to_bits(), sum.to_bits(), "{lanes} lanes, set {m:#b}");
             }
             assert!(table[1 << lanes..].iter().all(|t| t.is_nan()), "only 2^lanes entries set");
+        }
+    }
+
+    /// [`weighted_median_by_rank`], where it answers, is the partition's result bit for bit
+    /// ([`weighted_median_lanes`] on the same lanes), on 2-8 lanes of continuous, tied (quarters)
+    /// and zero scores with random, equal and Zipf stakes, and `minority` anywhere: random, on a
+    /// stake boundary (a sum of the lowest-scoring lanes' stakes), a few ulps from one (where the
+    /// rounded sums of the two forms can disagree) or up to 1,024 ulps from one (either side of
+    /// the margin). Both outcomes must occur often.
+    fn rank_consensus_case<R: Real>(answered: &mut usize, declined: &mut usize) {
+        let rng = crate::rng::PathRng::new(46, 0, 0);
+        let draw = |case: usize, k: usize| {
+            crate::rng::uniform_open::<f64>(rng.block(case as u32, (k / 4) as u32, 7)[k % 4])
+        };
+        // `x` moved by about `ulps` units in the last place of `R`.
+        let nudge = |x: f64, ulps: f64| R::of(x + ulps * R::EPS * x.abs() / 2.0);
+        for case in 0..6_000 {
+            let lanes = 2 + case % (LANES - 1);
+            let raw: Vec<f64> = (0..lanes)
+                .map(|k| match case / 7 % 3 {
+                    0 => 0.05 + draw(case, k),
+                    1 => 1.0,
+                    _ => 1.0 / (k + 1) as f64,
+                })
+                .collect();
+            let raw_sum: f64 = raw.iter().sum();
+            let mut stake = [R::zero(); LANES];
+            for k in 0..lanes {
+                stake[k] = R::of(raw[k]) / R::of(raw_sum);
+            }
+            let stake_sum = stake.iter().fold(R::zero(), |a, &b| a + b);
+            let mut score = [R::zero(); LANES];
+            for k in 0..lanes {
+                let u = draw(case, 8 + k);
+                score[k] = R::of(match case / 21 % 3 {
+                    0 => u,
+                    1 => (u * 4.0).floor() / 4.0,
+                    _ => {
+                        if u < 0.3 {
+                            0.0
+                        } else {
+                            u
+                        }
+                    }
+                });
+            }
+            // A boundary: the stake of the lanes scoring below a random lane's score.
+            let pivot = score[(draw(case, 20) * lanes as f64) as usize % lanes];
+            let boundary: f64 =
+                (0..lanes).filter(|&k| score[k] < pivot).map(|k| stake[k].f64()).sum();
+            let minority = match case / 63 % 4 {
+                0 => R::of(draw(case, 21) * stake_sum.f64()),
+                1 => R::of(boundary),
+                2 => nudge(boundary, (draw(case, 22) * 16.0).floor() - 8.0),
+                _ => nudge(boundary, (draw(case, 22) * 2_048.0).floor() - 1_024.0),
+            };
+            let mut table = [R::zero(); 1 << LANES];
+            side_stake_table(&stake[..lanes], &mut table);
+            let mut key = [0; LANES];
+            for k in 0..lanes {
+                key[k] = score_key(score[k]);
+            }
+            let partition = weighted_median_lanes(
+                &score[..lanes],
+                &key,
+                &stake[..lanes],
+                &table,
+                (1 << lanes) - 1,
+                minority,
+                R::zero(),
+                stake_sum,
+            );
+            match weighted_median_by_rank(&score, &stake, minority, stake_sum) {
+                Some(median) => {
+                    assert_eq!(
+                        median.f64().to_bits(),
+                        partition.f64().to_bits(),
+                        "case {case}: {lanes} lanes, minority {minority:?}"
+                    );
+                    *answered += 1;
+                }
+                None => *declined += 1,
+            }
+        }
+    }
+
+    #[test]
+    fn rank_consensus_is_the_partition_where_it_answers() {
+        for f32_lanes in [false, true] {
+            let (mut answered, mut declined) = (0, 0);
+            if f32_lanes {
+                rank_consensus_case::<f32>(&mut answered, &mut declined);
+            } else {
+                rank_consensus_case::<f64>(&mut answered, &mut declined);
+            }
+            assert!(
+                answered > 1_000 && declined > 1_000,
+                "{answered} answered, {declined} declined"
+            );
         }
     }
 
