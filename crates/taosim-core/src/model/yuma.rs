@@ -606,9 +606,10 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         (pivot, tail_equal && column.iter().all(|&s| s == pivot))
     };
     if (2..=LANES).contains(&staked) {
-        // Few staked rows: the whole partition in lanes, no branch per entry
-        // (`weighted_median_lanes`).
-        side_stake_table(staked_stake, side_stake);
+        // Few staked rows: the rank sums where they decide (`weighted_median_by_rank`), else the
+        // whole partition in lanes, no branch per entry (`weighted_median_lanes`). The side sums'
+        // table is made for the first column the partition decides (most epochs have none).
+        let mut side_stake_ready = false;
         let members = (1 << staked) - 1;
         let mut lane_stake = [R::zero(); LANES];
         lane_stake[..staked].copy_from_slice(staked_stake);
@@ -622,6 +623,10 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
                 lane_score[..weighted].copy_from_slice(column);
                 weighted_median_by_rank(&lane_score, &lane_stake, minority, stake_sum)
                     .unwrap_or_else(|| {
+                        if !side_stake_ready {
+                            side_stake_table(staked_stake, side_stake);
+                            side_stake_ready = true;
+                        }
                         let mut key = [0; LANES];
                         for (key, &s) in key.iter_mut().zip(column) {
                             *key = score_key(s);
