@@ -21,9 +21,20 @@ pub const MAX_HALVINGS: u32 = 30;
 
 /// `0.5^k`, exactly (a power of two): the same value as `0.5_f64.powi(k)`, without the
 /// `powi` call on the per-subnet path (`1 / 2^k` is exact for `k ≤ 63`).
-#[inline]
-fn half_power(k: u32) -> f64 {
-    if k < 64 { 1.0 / (1_u64 << k) as f64 } else { 0.5_f64.powi(k as i32) }
+const fn half_power(k: u32) -> f64 {
+    if k < 64 {
+        1.0 / (1_u64 << k) as f64
+    } else {
+        // `0.5^k` underflows to 0 from k = 1075 on; below that it is a subnormal or normal power
+        // of two, reached by exact halvings.
+        let mut x = 1.0 / (1_u64 << 63) as f64;
+        let mut i = 63;
+        while i < k && x > 0.0 {
+            x *= 0.5;
+            i += 1;
+        }
+        x
+    }
 }
 
 /// Issuance (TAO or alpha) at which the `k`-th halving takes effect: `21M·(1 − 2^−k)`.
@@ -31,9 +42,48 @@ fn half_power(k: u32) -> f64 {
 /// Computed in f64 as `21M − 21M·2^−k`, which is exact for every `k ≤ MAX_HALVINGS`, then rounded
 /// once into `R`.
 pub fn halving_threshold<R: Real>(k: u32) -> R {
-    let below_supply = TOTAL_SUPPLY * half_power(k);
-    R::of(TOTAL_SUPPLY - below_supply)
+    match HALVING_THRESHOLDS.get(k as usize) {
+        Some(&threshold) => R::of(threshold),
+        None => R::of(threshold_f64(k)),
+    }
 }
+
+/// [`halving_threshold`] in f64.
+const fn threshold_f64(k: u32) -> f64 {
+    let below_supply = TOTAL_SUPPLY * half_power(k);
+    TOTAL_SUPPLY - below_supply
+}
+
+/// Per-block emission after `k < MAX_HALVINGS` halvings, in f64 (see [`emission_for_halvings`]).
+const fn emission_f64(k: u32) -> f64 {
+    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * half_power(k)).floor();
+    rao / RAO_PER_TAO
+}
+
+/// The thresholds and emissions of halvings `0..=MAX_HALVINGS`, made once at compile time by the
+/// same f64 expressions: [`halvings`] and [`emission_for_halvings`] run for every subnet and step,
+/// and computing them on the way put a division (`half_power`) and a `floor` on each call's
+/// dependent chain (5% of the light step).
+const HALVING_THRESHOLDS: [f64; MAX_HALVINGS as usize + 1] = {
+    let mut table = [0.0; MAX_HALVINGS as usize + 1];
+    let mut k = 0;
+    while k <= MAX_HALVINGS {
+        table[k as usize] = threshold_f64(k);
+        k += 1;
+    }
+    table
+};
+
+/// See [`HALVING_THRESHOLDS`]; entry [`MAX_HALVINGS`] is 0.
+const HALVING_EMISSIONS: [f64; MAX_HALVINGS as usize + 1] = {
+    let mut table = [0.0; MAX_HALVINGS as usize + 1];
+    let mut k = 0;
+    while k < MAX_HALVINGS {
+        table[k as usize] = emission_f64(k);
+        k += 1;
+    }
+    table
+};
 
 /// Number of halvings `k = floor(log2(1/(1 − I/21M)))` at issuance `I`, saturating at
 /// [`MAX_HALVINGS`] (also at or above the 21M supply, where the emission is zero).
@@ -55,8 +105,7 @@ pub fn emission_for_halvings<R: Real>(k: u32) -> R {
     if k >= MAX_HALVINGS {
         return R::zero();
     }
-    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * half_power(k)).floor();
-    R::of(rao / RAO_PER_TAO)
+    R::of(HALVING_EMISSIONS[k as usize])
 }
 
 /// Per-block emission at the given issuance (TAO per block from TAO issuance, or a subnet's alpha
@@ -161,9 +210,26 @@ mod tests {
 
     #[test]
     fn half_power_is_powi() {
-        for k in 0..200 {
+        for k in 0..1_100 {
             assert_eq!(half_power(k).to_bits(), 0.5_f64.powi(k as i32).to_bits(), "k = {k}");
         }
+    }
+
+    /// The compile-time tables against independent forms: whole rao by an integer shift
+    /// (`floor(1e9 / 2^k)`), thresholds through `powi`, in f64 and f32.
+    #[test]
+    fn halving_tables_are_the_chain_values() {
+        for k in 0..=MAX_HALVINGS + 3 {
+            let rao = if k < MAX_HALVINGS { (1_000_000_000_u64 >> k) as f64 } else { 0.0 };
+            assert_eq!(emission_for_halvings::<f64>(k), rao / 1e9, "emission, k = {k}");
+            assert_eq!(emission_for_halvings::<f32>(k), (rao / 1e9) as f32, "emission, k = {k}");
+            let threshold = 21e6 - 21e6 * 0.5_f64.powi(k as i32);
+            assert_eq!(halving_threshold::<f64>(k), threshold, "threshold, k = {k}");
+            assert_eq!(halving_threshold::<f32>(k), threshold as f32, "threshold, k = {k}");
+        }
+        assert_eq!(halving_threshold::<f64>(1), 10_500_000.0);
+        assert_eq!(halving_threshold::<f64>(2), 15_750_000.0);
+        assert_eq!(emission_for_halvings::<f64>(29), 1e-9);
     }
 
     /// Reference: apply the per-block rule `n` times.
