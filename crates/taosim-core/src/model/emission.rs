@@ -56,7 +56,9 @@ const fn threshold_f64(k: u32) -> f64 {
 
 /// Per-block emission after `k < MAX_HALVINGS` halvings, in f64 (see [`emission_for_halvings`]).
 const fn emission_f64(k: u32) -> f64 {
-    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * half_power(k)).floor();
+    // `floor` of a non-negative value below 2^64 is its truncation, which a const fn can take
+    // (`f64::floor` is const only from Rust 1.90, above the workspace's MSRV).
+    let rao = (DEFAULT_BLOCK_EMISSION * RAO_PER_TAO * half_power(k)) as u64 as f64;
     rao / RAO_PER_TAO
 }
 
