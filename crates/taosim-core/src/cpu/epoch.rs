@@ -462,8 +462,10 @@ pub fn build_weights<R: Real>(
                     }
                 }
                 let scale = safe_div(R::one() - burn, sum);
-                for m in 1..miners {
-                    miner_row[m] *= scale;
+                // From miner 0, whose entry the burn then overwrites: the vectorised loop then
+                // covers the whole row (no scalar remainder when M is a multiple of four).
+                for w in miner_row.iter_mut() {
+                    *w *= scale;
                 }
                 miner_row[0] = burn;
             }
