@@ -50,7 +50,13 @@
 //! and fill their blocks in chunks ([`StepRng::fill_blocks`]: consecutive stream ids, a plain
 //! loop the compiler vectorises), and the honest rows invert their noise words two at a time
 //! ([`normal_icdf_pair`]: two central rational functions side by side in vector registers). The
-//! words, and every float operation on them, are those of the per-entry form.
+//! words, and every float operation on them, are those of the per-entry form. A row's sum runs
+//! in the same pass, entry by entry in column order: its chain (two additions a pair) is shorter
+//! than a pair's issue time, and the other schedules measured slower (all raw entries first,
+//! then four rows' sums side by side; four words per group through the central function, the
+//! tail words redone after: docs/performance.md, session 7). The scaling runs over the whole
+//! miner row from miner 0 (the burn then overwrites that entry), so its vectorised loop has no
+//! scalar remainder.
 //!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
