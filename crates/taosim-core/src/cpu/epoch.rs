@@ -50,7 +50,13 @@
 //! and fill their blocks in chunks ([`StepRng::fill_blocks`]: consecutive stream ids, a plain
 //! loop the compiler vectorises), and the honest rows invert their noise words two at a time
 //! ([`normal_icdf_pair`]: two central rational functions side by side in vector registers). The
-//! words, and every float operation on them, are those of the per-entry form.
+//! words, and every float operation on them, are those of the per-entry form. A row's sum runs
+//! in the same pass, entry by entry in column order: its chain (two additions a pair) is shorter
+//! than a pair's issue time, and the other schedules measured slower (all raw entries first,
+//! then four rows' sums side by side; four words per group through the central function, the
+//! tail words redone after: docs/performance.md, session 7). The scaling runs over the whole
+//! miner row from miner 0 (the burn then overwrites that entry), so its vectorised loop has no
+//! scalar remainder.
 //!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
@@ -462,8 +468,10 @@ pub fn build_weights<R: Real>(
                     }
                 }
                 let scale = safe_div(R::one() - burn, sum);
-                for m in 1..miners {
-                    miner_row[m] *= scale;
+                // From miner 0, whose entry the burn then overwrites: the vectorised loop then
+                // covers the whole row (no scalar remainder when M is a multiple of four).
+                for w in miner_row.iter_mut() {
+                    *w *= scale;
                 }
                 miner_row[0] = burn;
             }
@@ -612,6 +620,145 @@ fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, ince
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::uniform_open;
+
+    /// [`build_weights`] in the shader's per-entry form: each row by role, an honest entry from
+    /// its own block ([`PathRng::block`]) and [`normal_icdf`], each row's sum a plain loop in
+    /// column order, then the scaling.
+    fn per_entry_weights<R: Real>(
+        yuma: &YumaRunParams,
+        layout: &YumaLayout,
+        quality: &[R],
+        history: &[R],
+        miner_burn: R,
+        draws: EpochDraws,
+    ) -> Vec<R> {
+        let (validators, miners, n) = (layout.validators, layout.miners, layout.uids());
+        let groups = ValidatorGroups::of(validators, yuma.cartel_stake, yuma.copier_stake);
+        let cartel_miners = cartel_miner_count(yuma, layout);
+        let lag = yuma.reveal_epochs.max(1) as usize;
+        let mut weights = vec![R::zero(); validators * n];
+        for i in 0..validators {
+            let row = &mut weights[i * n..(i + 1) * n];
+            match groups.role(i) {
+                ValidatorRole::Cartel => {
+                    for w in &mut row[n - cartel_miners..] {
+                        *w = R::one() / R::of_usize(cartel_miners);
+                    }
+                }
+                ValidatorRole::Copier => {
+                    if lag * n <= history.len() {
+                        row[validators..]
+                            .copy_from_slice(&history[(lag - 1) * n + validators..lag * n]);
+                    }
+                }
+                ValidatorRole::Honest => {
+                    let mut sum = R::zero();
+                    for m in 1..miners {
+                        let raw = if yuma.weight_noise == 0.0 {
+                            quality[m]
+                        } else {
+                            let k = i * miners + m;
+                            let id = stream::YUMA_NOISE + (k / 4) as u32;
+                            let word = draws.rng.block(draws.step, draws.subnet, id)[k % 4];
+                            quality[m] + R::of(yuma.weight_noise) * normal_icdf::<R>(word)
+                        };
+                        row[validators + m] = raw.max(R::zero());
+                        sum += row[validators + m];
+                    }
+                    let burn = miner_burn.max(R::zero()).min(R::one());
+                    let scale = safe_div(R::one() - burn, sum);
+                    for m in 1..miners {
+                        row[validators + m] *= scale;
+                    }
+                    row[validators] = burn;
+                }
+            }
+        }
+        weights
+    }
+
+    /// Noise words of `draws` outside the central region of [`normal_quantile`]
+    /// (`|p − 1/2| > 0.47575`) among the first `entries` entries.
+    fn tail_words(draws: EpochDraws, entries: usize) -> usize {
+        (0..entries)
+            .filter(|&k| {
+                let id = stream::YUMA_NOISE + (k / 4) as u32;
+                let word = draws.rng.block(draws.step, draws.subnet, id)[k % 4];
+                (uniform_open::<f64>(word) - 0.5).abs() > 0.475_75
+            })
+            .count()
+    }
+
+    /// [`build_weights`] equals the per-entry form bit for bit: layouts whose rows start and end
+    /// off the noise blocks' quads and the draw chunks (several chunks for the larger ones), one
+    /// and two miners, more honest rows than one side-by-side group and fewer; every role mix;
+    /// no noise, the default noise and noise large enough to clip many entries at zero; at f64
+    /// and f32. The draws include tail words (checked), inverted by the tail formula.
+    fn check_build_weights_against_per_entry_form<R: Real>() {
+        let layouts = [(8, 32), (3, 7), (5, 1), (6, 2), (13, 40), (20, 50), (1, 9)];
+        let mixes = [(0.0, 0.0), (0.3, 0.2), (0.0, 0.5), (0.6, 0.0)];
+        let mut tails = 0;
+        for (case, &(validators, miners)) in layouts.iter().enumerate() {
+            let layout = YumaLayout { validators, miners, reveal: 2 };
+            let n = layout.uids();
+            let quality: Vec<R> = (0..miners)
+                .map(|j| R::of([0.0, 1e-3, 0.4, 1.0, 2.5][j % 5] + 0.01 * j as f64))
+                .collect();
+            let history: Vec<R> = (0..2 * n).map(|u| R::of(0.5 + (u % 7) as f64 / 16.0)).collect();
+            for (mix, &(cartel_stake, copier_stake)) in mixes.iter().enumerate() {
+                for weight_noise in [0.0, 0.1, 2.0] {
+                    let yuma = YumaRunParams {
+                        enabled: true,
+                        weight_noise,
+                        cartel_stake,
+                        copier_stake,
+                        reveal_epochs: 2,
+                        ..YumaRunParams::default()
+                    };
+                    let rng = PathRng::new(7 + case as u64, 3, mix as u32);
+                    for step in [0, 17, 90_001] {
+                        let draws = EpochDraws { rng, step, subnet: 5 };
+                        let burn = R::of(0.18);
+                        let expected =
+                            per_entry_weights(&yuma, &layout, &quality, &history, burn, draws);
+                        let mut weights = vec![R::of(f64::NAN); validators * n];
+                        build_weights(
+                            &yuma,
+                            &layout,
+                            &quality,
+                            &history,
+                            burn,
+                            draws,
+                            &mut weights,
+                        );
+                        for (k, (got, want)) in weights.iter().zip(&expected).enumerate() {
+                            assert_eq!(
+                                got.f64().to_bits(),
+                                want.f64().to_bits(),
+                                "V {validators} M {miners} mix {mix} noise {weight_noise} step \
+                                 {step}: entry ({}, {})",
+                                k / n,
+                                k % n
+                            );
+                        }
+                        tails += tail_words(draws, validators * miners);
+                    }
+                }
+            }
+        }
+        assert!(tails > 100, "only {tails} tail words drawn");
+    }
+
+    #[test]
+    fn build_weights_equals_the_per_entry_form_f64() {
+        check_build_weights_against_per_entry_form::<f64>();
+    }
+
+    #[test]
+    fn build_weights_equals_the_per_entry_form_f32() {
+        check_build_weights_against_per_entry_form::<f32>();
+    }
 
     /// The engine's factored stakes equal [`validator_stakes`] bit for bit, for every group mix.
     #[test]
