@@ -344,7 +344,8 @@ fn settle_books<R: Real>(
         }
     };
 
-    // Written out rather than looped, so the lanes' loop has no inner loop and vectorises.
+    // Written out: a loop over an array of the three (its iterator was not unrolled) kept them
+    // apart from the rest of the body, 4% of the light step's Ir.
     let mut sale_of = |amount: R, held: &mut R| {
         let sale = sell(&mut pool, amount.min(*held), terms.fee);
         *held -= sale.input_used;
@@ -371,12 +372,15 @@ const SETTLE_LANES: usize = 8;
 /// Settles the active subnets among `first .. first + SETTLE_LANES` of a constant-product path
 /// with Yuma off, bit for bit as [`settle_subnet`] one after the other.
 ///
-/// One subnet's settlement is four dependent swaps, each behind a division, so one subnet at a
-/// time waits on latency. Here every lane is first evaluated with the branch-free sale
-/// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, which the compiler vectorises; a
-/// lane where either is not what [`settle_subnet`] would compute (an order that may be cut, a
-/// dividend rate outside the series' range) is then redone by [`settle_subnet`]'s form from
-/// its unchanged values. The totals take each subnet's amounts in slot order.
+/// One subnet at a time, a settlement is four calls of [`amm::sell`] whose early returns and
+/// returned structs cost more than their arithmetic, and the totals' sums are interleaved with
+/// them. Here every lane is first evaluated with the branch-free sale
+/// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
+/// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
+/// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes go back
+/// column by column, and the totals take each subnet's amounts in slot order. (The compiler does
+/// not vectorise the lanes' loop for the baseline x86-64 target: its cost model keeps it
+/// scalar; docs/performance.md, session 7.)
 fn settle_lanes<R: Real>(
     terms: &SettleTerms<R>,
     s: &mut SubnetReal<'_, R>,
@@ -384,12 +388,10 @@ fn settle_lanes<R: Real>(
     first: usize,
     totals: &mut PayoutTotals<R>,
 ) {
-    // Only local copies in the lanes' loop: no pointer that could alias its stores.
     let mut lanes = BookLanes::read(s, first);
     let miner_burn: [R; SETTLE_LANES] =
         s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
     let lane_active: [bool; SETTLE_LANES] = core::array::from_fn(|k| active[first + k] != 0);
-    let lane_terms = *terms;
     let mut added = [SubnetPayout::default(); SETTLE_LANES];
     let mut settled = [false; SETTLE_LANES];
     for k in 0..SETTLE_LANES {
@@ -399,11 +401,11 @@ fn settle_lanes<R: Real>(
         let (_, payout) = settle_books(
             &mut books,
             yuma_off_incentive(miner_burn[k]),
-            &lane_terms,
+            terms,
             RootClaim::Swap,
             |pool, amount, fee| {
                 let (sold, sale, uncut) =
-                    amm::constant_product_sale(*pool, amount, fee, lane_terms.min_reserve);
+                    amm::constant_product_sale(*pool, amount, fee, terms.min_reserve);
                 *pool = sold;
                 sales_exact &= uncut;
                 sale
