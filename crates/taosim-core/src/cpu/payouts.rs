@@ -298,6 +298,8 @@ impl<R: Real> SubnetPayout<R> {
 /// One subnet's settlement (module docs, steps 1-4) on its plain values: the expression both
 /// forms evaluate. `sell(pool, amount, fee_rate)` swaps alpha for TAO and `ln_1p` is `ln(1 + x)`:
 /// [`settle_subnet`] passes [`amm::sell`] and [`ln_1p`], the lanes their branch-free forms.
+/// `root_claim` comes apart from `terms` so the lanes can pass it as a constant (`Swap`), leaving
+/// no branch on it in their loop.
 #[inline(always)]
 fn settle_books<R: Real>(
     b: &mut SubnetBooks<R>,
