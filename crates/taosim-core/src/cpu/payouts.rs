@@ -29,13 +29,24 @@
 //!    validators `validator_sell` of theirs (dividends plus take), the owner `owner_sell` of the
 //!    owner cut. These are ordinary unstakes: they pay the fee and count as flow. Organic
 //!    dividends are not sold here; organic holders act through the behaviour stage.
+//!
+//! # CPU form (same bits as the shader's per-subnet form)
+//! One expression, `settle_books`, settles a subnet on plain values; [`settle_subnet`] evaluates
+//! it for one subnet with [`amm::sell`]. With Yuma off, a constant-product pool and root
+//! dividends swapped (the default), [`payouts`] evaluates it for 8 subnets at a time
+//! (`settle_lanes`) with the branch-free sale [`amm::constant_product_sale`] and `ln(1 + x)`'s
+//! series, and redoes by [`settle_subnet`] any subnet where either is not what the per-subnet form
+//! computes (an order its cap may cut, a dividend rate beyond the series' range). The path's
+//! totals take each subnet's amounts in slot order, as one subnet at a time does. The Yuma path
+//! ([`epoch`](super::epoch)) settles one subnet after each epoch with [`settle_subnet`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::Real;
-use crate::model::amm::{self, Pool};
-use crate::real::{ln_1p, safe_div};
-use crate::state::PathState;
+use crate::model::amm::{self, Pool, SwapOutcome};
+use crate::params::AmmKind;
+use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
+use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
 
@@ -134,65 +145,295 @@ pub fn settle_subnet<R: Real>(
     incentive: MinerIncentive<R>,
     totals: &mut PayoutTotals<R>,
 ) -> EpochSplit<R> {
-    let chain = &params.chain;
-    let (fee, min_reserve) = (R::of(chain.fee_rate), R::of(chain.min_reserve));
-    let s = &mut st.sub;
-    let split = EpochSplit::of(s.pending_server[i], s.pending_validator[i], incentive);
-    let owner = s.pending_owner[i];
-    let root = s.pending_root[i];
-    s.pending_server[i] = R::zero();
-    s.pending_validator[i] = R::zero();
-    s.pending_owner[i] = R::zero();
-    s.pending_root[i] = R::zero();
-    totals.burned += split.burned;
+    settle_one(&SettleTerms::of(params, payout), &mut st.sub, i, incentive, totals)
+}
+
+/// [`settle_subnet`] with the step's constants already converted.
+fn settle_one<R: Real>(
+    terms: &SettleTerms<R>,
+    s: &mut SubnetReal<'_, R>,
+    i: usize,
+    incentive: MinerIncentive<R>,
+    totals: &mut PayoutTotals<R>,
+) -> EpochSplit<R> {
+    let mut books = SubnetBooks::read(s, i);
+    let (split, added) = settle_books(
+        &mut books,
+        incentive,
+        terms,
+        terms.root_claim,
+        |pool, amount, fee| amm::sell(terms.amm, pool, amount, fee, terms.min_reserve),
+        ln_1p,
+    );
+    books.write(s, i);
+    added.add_to(totals, terms.root_claim);
+    split
+}
+
+/// A step's settlement constants, converted once per path-step rather than once per subnet.
+#[derive(Clone, Copy, Debug)]
+struct SettleTerms<R> {
+    amm: AmmKind,
+    fee: R,
+    min_reserve: R,
+    miner_sell: R,
+    validator_sell: R,
+    owner_sell: R,
+    root_claim: RootClaim,
+}
+
+impl<R: Real> SettleTerms<R> {
+    fn of(params: &StepParams, payout: &PayoutParams) -> Self {
+        let chain = &params.chain;
+        Self {
+            amm: chain.amm,
+            fee: R::of(chain.fee_rate),
+            min_reserve: R::of(chain.min_reserve),
+            miner_sell: R::of(payout.miner_sell),
+            validator_sell: R::of(payout.validator_sell),
+            owner_sell: R::of(payout.owner_sell),
+            root_claim: payout.root_claim,
+        }
+    }
+}
+
+/// Declares, from one list of [`SubnetReal`] columns, a subnet's values of them
+/// ([`SubnetBooks`]) and [`SETTLE_LANES`] consecutive subnets' values column by column
+/// ([`BookLanes`], so a loop over the lanes reads and writes contiguous values).
+macro_rules! settlement_columns {
+    ($($field:ident),* $(,)?) => {
+        /// One subnet's columns that a settlement reads or writes, as plain values.
+        #[derive(Clone, Copy, Debug)]
+        struct SubnetBooks<R> {
+            $($field: R,)*
+        }
+
+        impl<R: Real> SubnetBooks<R> {
+            fn read(s: &SubnetReal<'_, R>, i: usize) -> Self {
+                Self { $($field: s.$field[i],)* }
+            }
+
+            fn write(&self, s: &mut SubnetReal<'_, R>, i: usize) {
+                $(s.$field[i] = self.$field;)*
+            }
+        }
+
+        /// [`SubnetBooks`] of [`SETTLE_LANES`] consecutive subnets, column by column.
+        struct BookLanes<R> {
+            $($field: [R; SETTLE_LANES],)*
+        }
+
+        impl<R: Real> BookLanes<R> {
+            /// Subnets `first .. first + SETTLE_LANES`.
+            fn read(s: &SubnetReal<'_, R>, first: usize) -> Self {
+                let lanes = |column: &[R]| -> [R; SETTLE_LANES] {
+                    column[first..first + SETTLE_LANES].try_into().expect("a whole lane group")
+                };
+                Self { $($field: lanes(s.$field),)* }
+            }
+
+            fn lane(&self, k: usize) -> SubnetBooks<R> {
+                SubnetBooks { $($field: self.$field[k],)* }
+            }
+
+            fn set_lane(&mut self, k: usize, books: SubnetBooks<R>) {
+                $(self.$field[k] = books.$field;)*
+            }
+
+            /// Back into subnets `first .. first + SETTLE_LANES`.
+            fn write(&self, s: &mut SubnetReal<'_, R>, first: usize) {
+                $(s.$field[first..first + SETTLE_LANES].copy_from_slice(&self.$field);)*
+            }
+        }
+    };
+}
+
+settlement_columns!(
+    pending_server,
+    pending_validator,
+    pending_owner,
+    pending_root,
+    held_organic,
+    held_validators,
+    held_miners,
+    held_owner,
+    held_root,
+    dividend_rate,
+    yield_log,
+    alpha_out,
+    protocol_flow,
+    flow,
+    tao,
+    alpha,
+    w_quote,
+);
+
+/// What one subnet's settlement adds to the path's [`PayoutTotals`].
+#[derive(Clone, Copy, Debug, Default)]
+struct SubnetPayout<R> {
+    burned: R,
+    organic_dividends: R,
+    /// TAO value of the root claim (re-staked too when swapped).
+    root_claimed: R,
+    /// TAO that left the pool in the miners', validators' and owner's sales, added in this order.
+    paid_out: [R; 3],
+}
+
+impl<R: Real> SubnetPayout<R> {
+    /// Adds this subnet's amounts to the running totals (subnets must come in slot order: the
+    /// sums are not associative).
+    fn add_to(&self, totals: &mut PayoutTotals<R>, root_claim: RootClaim) {
+        totals.burned += self.burned;
+        totals.organic_dividends += self.organic_dividends;
+        if root_claim == RootClaim::Swap {
+            totals.root_restaked += self.root_claimed;
+        }
+        totals.root_claimed += self.root_claimed;
+        for paid in self.paid_out {
+            totals.paid_out += paid;
+        }
+    }
+}
+
+/// One subnet's settlement (module docs, steps 1-4) on its plain values: the expression both
+/// forms evaluate. `sell(pool, amount, fee_rate)` swaps alpha for TAO and `ln_1p` is `ln(1 + x)`:
+/// [`settle_subnet`] passes [`amm::sell`] and [`ln_1p`], the lanes their branch-free forms.
+/// `root_claim` comes apart from `terms` so the lanes can pass it as a constant (`Swap`), leaving
+/// no branch on it in their loop.
+#[inline(always)]
+fn settle_books<R: Real>(
+    b: &mut SubnetBooks<R>,
+    incentive: MinerIncentive<R>,
+    terms: &SettleTerms<R>,
+    root_claim: RootClaim,
+    mut sell: impl FnMut(&mut Pool<R>, R, R) -> SwapOutcome<R>,
+    ln_1p: impl Fn(R) -> R,
+) -> (EpochSplit<R>, SubnetPayout<R>) {
+    let split = EpochSplit::of(b.pending_server, b.pending_validator, incentive);
+    let owner = b.pending_owner;
+    let root = b.pending_root;
+    b.pending_server = R::zero();
+    b.pending_validator = R::zero();
+    b.pending_owner = R::zero();
+    b.pending_root = R::zero();
 
     // Delegation: nominators' share of the dividends by stake, less the take.
-    let organic_held = s.held_organic[i];
-    let nominated = safe_div(organic_held, organic_held + s.held_validators[i]);
+    let organic_held = b.held_organic;
+    let nominated = safe_div(organic_held, organic_held + b.held_validators);
     let organic = split.validators * nominated * (R::one() - R::of(DELEGATE_TAKE));
     let validators = split.validators - organic;
     let dividend_rate = safe_div(organic, organic_held);
-    s.dividend_rate[i] = dividend_rate;
-    s.yield_log[i] += ln_1p(dividend_rate);
-    totals.organic_dividends += organic;
-    s.held_organic[i] += organic;
-    s.held_miners[i] += split.miners;
-    s.held_validators[i] += validators;
-    s.held_owner[i] += owner;
+    b.dividend_rate = dividend_rate;
+    b.yield_log += ln_1p(dividend_rate);
+    b.held_organic += organic;
+    b.held_miners += split.miners;
+    b.held_validators += validators;
+    b.held_owner += owner;
 
-    let mut pool = Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]);
-    match payout.root_claim {
+    let mut pool = Pool::weighted(b.tao, b.alpha, b.w_quote);
+    let root_claimed = match root_claim {
         RootClaim::Keep => {
-            s.held_root[i] += root;
-            totals.root_claimed += root * amm::price(chain.amm, &pool);
+            b.held_root += root;
+            root * amm::price(terms.amm, &pool)
         }
         RootClaim::Swap => {
-            let claim = amm::sell(chain.amm, &mut pool, root, R::zero(), min_reserve);
+            let claim = sell(&mut pool, root, R::zero());
             // Alpha the pool could not take (minimum reserve) stays with root claimers.
-            s.held_root[i] += root - claim.input_used;
-            s.alpha_out[i] -= claim.input_used;
-            s.protocol_flow[i] -= claim.output;
-            totals.root_restaked += claim.output;
-            totals.root_claimed += claim.output;
+            b.held_root += root - claim.input_used;
+            b.alpha_out -= claim.input_used;
+            b.protocol_flow -= claim.output;
+            claim.output
+        }
+    };
+
+    // Written out: a loop over an array of the three (its iterator was not unrolled) kept them
+    // apart from the rest of the body, 4% of the light step's Ir.
+    let mut sale_of = |amount: R, held: &mut R| {
+        let sale = sell(&mut pool, amount.min(*held), terms.fee);
+        *held -= sale.input_used;
+        b.alpha_out -= sale.input_used;
+        b.flow -= sale.output;
+        sale.output + sale.author_tao
+    };
+    let paid_out = [
+        sale_of(split.miners * terms.miner_sell, &mut b.held_miners),
+        sale_of(validators * terms.validator_sell, &mut b.held_validators),
+        sale_of(owner * terms.owner_sell, &mut b.held_owner),
+    ];
+    b.tao = pool.tao;
+    b.alpha = pool.alpha;
+    b.w_quote = pool.w_quote;
+    let added =
+        SubnetPayout { burned: split.burned, organic_dividends: organic, root_claimed, paid_out };
+    (split, added)
+}
+
+/// Subnets per call of [`settle_lanes`].
+const SETTLE_LANES: usize = 8;
+
+/// Settles the active subnets among `first .. first + SETTLE_LANES` of a constant-product path
+/// with Yuma off, bit for bit as [`settle_subnet`] one after the other.
+///
+/// One subnet at a time, a settlement is four calls of [`amm::sell`] whose early returns and
+/// returned structs cost more than their arithmetic, and the totals' sums are interleaved with
+/// them. Here every lane is first evaluated with the branch-free sale
+/// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
+/// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
+/// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes go back
+/// column by column, and the totals take each subnet's amounts in slot order. (The compiler does
+/// not vectorise the lanes' loop for the baseline x86-64 target: its cost model keeps it
+/// scalar; docs/performance.md, session 7.)
+fn settle_lanes<R: Real>(
+    terms: &SettleTerms<R>,
+    s: &mut SubnetReal<'_, R>,
+    active: &[u32],
+    first: usize,
+    totals: &mut PayoutTotals<R>,
+) {
+    let mut lanes = BookLanes::read(s, first);
+    let miner_burn: [R; SETTLE_LANES] =
+        s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
+    let lane_active: [bool; SETTLE_LANES] = core::array::from_fn(|k| active[first + k] != 0);
+    let mut added = [SubnetPayout::default(); SETTLE_LANES];
+    let mut settled = [false; SETTLE_LANES];
+    for k in 0..SETTLE_LANES {
+        let unsettled = lanes.lane(k);
+        let mut books = unsettled;
+        let mut sales_exact = true;
+        let (_, payout) = settle_books(
+            &mut books,
+            yuma_off_incentive(miner_burn[k]),
+            terms,
+            RootClaim::Swap,
+            |pool, amount, fee| {
+                let (sold, sale, uncut) =
+                    amm::constant_product_sale(*pool, amount, fee, terms.min_reserve);
+                *pool = sold;
+                sales_exact &= uncut;
+                sale
+            },
+            ln_1p_series,
+        );
+        let exact = sales_exact & (books.dividend_rate.abs() < R::of(SMALL_ARGUMENT));
+        settled[k] = exact & lane_active[k];
+        // An inactive or inexact lane keeps its values (the per-subnet form redoes the latter).
+        lanes.set_lane(k, if settled[k] { books } else { unsettled });
+        added[k] = payout;
+    }
+    lanes.write(s, first);
+    for k in 0..SETTLE_LANES {
+        if settled[k] {
+            added[k].add_to(totals, terms.root_claim);
+        } else if lane_active[k] {
+            let i = first + k;
+            settle_one(terms, s, i, yuma_off_incentive(s.miner_burn[i]), totals);
         }
     }
+}
 
-    let sales = [
-        (split.miners * R::of(payout.miner_sell), &mut s.held_miners[i]),
-        (validators * R::of(payout.validator_sell), &mut s.held_validators[i]),
-        (owner * R::of(payout.owner_sell), &mut s.held_owner[i]),
-    ];
-    for (amount, held) in sales {
-        let sale = amm::sell(chain.amm, &mut pool, amount.min(*held), fee, min_reserve);
-        *held -= sale.input_used;
-        s.alpha_out[i] -= sale.input_used;
-        s.flow[i] -= sale.output;
-        totals.paid_out += sale.output + sale.author_tao;
-    }
-    s.tao[i] = pool.tao;
-    s.alpha[i] = pool.alpha;
-    s.w_quote[i] = pool.w_quote;
-    split
+/// The Yuma-off epoch's trivial incentive: everything to miners, `miner_burn` of it burned.
+fn yuma_off_incentive<R: Real>(miner_burn: R) -> MinerIncentive<R> {
+    MinerIncentive { total: R::one(), owner: miner_burn }
 }
 
 /// The path-wide bookkeeping after every subnet is settled: root re-stake, TAO paid out, root
@@ -213,14 +454,154 @@ pub fn payouts<R: Real>(
     payout: &PayoutParams,
     st: &mut PathState<'_, R>,
 ) -> PayoutTotals<R> {
+    let terms = SettleTerms::of(params, payout);
     let mut totals = PayoutTotals::default();
-    for i in 0..st.sub.tao.len() {
-        if st.sub_int.active[i] == 0 {
-            continue;
+    let slots = st.sub.tao.len();
+    // The lanes' sale is the constant product's; the rest of the slots go one at a time.
+    let lanes_apply = terms.amm == AmmKind::ConstantProduct && terms.root_claim == RootClaim::Swap;
+    let lane_slots = if lanes_apply { slots - slots % SETTLE_LANES } else { 0 };
+    for first in (0..lane_slots).step_by(SETTLE_LANES) {
+        settle_lanes(&terms, &mut st.sub, st.sub_int.active, first, &mut totals);
+    }
+    for i in lane_slots..slots {
+        if st.sub_int.active[i] != 0 {
+            let incentive = yuma_off_incentive(st.sub.miner_burn[i]);
+            settle_one(&terms, &mut st.sub, i, incentive, &mut totals);
         }
-        let incentive = MinerIncentive { total: R::one(), owner: st.sub.miner_burn[i] };
-        settle_subnet(params, payout, st, i, incentive, &mut totals);
     }
     finish_payouts(st, &totals);
     totals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::MIN_RESERVE;
+    use crate::state::BatchState;
+
+    /// Slot `i`'s situation in [`mixed_path`] is `i % SITUATIONS`: odd, so over
+    /// `SITUATIONS · SETTLE_LANES` slots each situation meets every lane position, beside others.
+    const SITUATIONS: usize = 15;
+
+    /// One path of `slots` subnets covering every branch of a settlement: a typical subnet, an
+    /// inactive one, nothing pending, no root dividends, no stake with validators, only organic
+    /// stake, a dividend rate beyond the series' range, a TAO reserve at or just above the floor,
+    /// a sale beyond the cap, an empty alpha reserve, a negative holding, sub-2^-100 amounts, NaN.
+    fn mixed_path(slots: usize) -> BatchState<f64> {
+        let mut batch = BatchState::<f64>::zeroed(1, slots);
+        let mut st = batch.path(0);
+        let s = &mut st.sub;
+        for i in 0..slots {
+            let jitter = 1.0 + 0.013 * i as f64;
+            st.sub_int.active[i] = 1;
+            s.tao[i] = 5_000.0 * jitter;
+            s.alpha[i] = 2.0e6 / jitter;
+            s.w_quote[i] = 0.5;
+            s.pending_server[i] = 300.0 * jitter;
+            s.pending_validator[i] = 280.0 / jitter;
+            s.pending_owner[i] = 90.0 * jitter;
+            s.pending_root[i] = 45.0 / jitter;
+            s.held_organic[i] = 1.0e6 * jitter;
+            s.held_validators[i] = 5.0e5 / jitter;
+            s.held_miners[i] = 1.0e4;
+            s.held_owner[i] = 2.0e4 * jitter;
+            s.held_root[i] = 1.0e3;
+            s.yield_log[i] = 0.01 * jitter;
+            s.alpha_out[i] = 3.0e6;
+            s.protocol_flow[i] = -2.0 * jitter;
+            s.flow[i] = 7.0 / jitter;
+            s.miner_burn[i] = 0.1 * jitter;
+            match i % SITUATIONS {
+                1 => st.sub_int.active[i] = 0,
+                2 => {
+                    s.pending_server[i] = 0.0;
+                    s.pending_validator[i] = 0.0;
+                    s.pending_owner[i] = 0.0;
+                    s.pending_root[i] = 0.0;
+                }
+                3 => s.pending_root[i] = 0.0,
+                4 => {
+                    s.held_organic[i] = 0.0;
+                    s.held_validators[i] = 0.0;
+                }
+                5 => {
+                    s.held_organic[i] = 100.0;
+                    s.held_validators[i] = 100.0;
+                }
+                6 => s.tao[i] = 0.5 * MIN_RESERVE,
+                7 => s.tao[i] = MIN_RESERVE * (1.0 + 1e-9),
+                8 => s.pending_server[i] = 1.0e14,
+                9 => s.alpha[i] = 0.0,
+                10 => s.held_miners[i] = -5.0e3,
+                11 => {
+                    s.pending_server[i] = 1.0e-35;
+                    s.pending_root[i] = 1.0e-35;
+                }
+                12 => s.pending_validator[i] = f64::NAN,
+                13 => s.held_organic[i] = f64::NAN,
+                14 => s.held_validators[i] = 0.0,
+                _ => {}
+            }
+        }
+        batch
+    }
+
+    /// [`payouts`] (lanes where they apply) against [`settle_subnet`] slot by slot: the same bits
+    /// in every state word and total, for the default sell fractions and for selling everything,
+    /// with both root-claim kinds and both pool kinds (the latter two go one subnet at a time).
+    #[test]
+    fn lanes_are_the_per_subnet_form_bit_for_bit() {
+        // Every situation in every lane position, and a partial group at the end.
+        let slots = SITUATIONS * SETTLE_LANES + 5;
+        let mut params = StepParams::default();
+        for amm in [AmmKind::ConstantProduct, AmmKind::Balancer] {
+            params.chain.amm = amm;
+            for root_claim in [RootClaim::Swap, RootClaim::Keep] {
+                for sell in [None, Some(1.0)] {
+                    let mut payout = PayoutParams { root_claim, ..PayoutParams::default() };
+                    if let Some(all) = sell {
+                        payout.miner_sell = all;
+                        payout.validator_sell = all;
+                        payout.owner_sell = all;
+                    }
+                    let mut by_lanes = mixed_path(slots);
+                    let mut by_subnet = by_lanes.clone();
+                    let lane_totals = payouts(&params, &payout, &mut by_lanes.path(0));
+
+                    let mut st = by_subnet.path(0);
+                    let mut totals = PayoutTotals::default();
+                    for i in 0..slots {
+                        if st.sub_int.active[i] != 0 {
+                            let incentive = yuma_off_incentive(st.sub.miner_burn[i]);
+                            settle_subnet(&params, &payout, &mut st, i, incentive, &mut totals);
+                        }
+                    }
+                    finish_payouts(&mut st, &totals);
+
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    let case = format!("{amm:?} {root_claim:?} sell {sell:?}");
+                    let names = SubnetReal::<f64>::NAMES;
+                    for (f, name) in names.iter().enumerate() {
+                        let column = f * slots..(f + 1) * slots;
+                        assert_eq!(
+                            bits(&by_lanes.subnet_real[column.clone()]),
+                            bits(&by_subnet.subnet_real[column]),
+                            "{case}: column {name}"
+                        );
+                    }
+                    assert_eq!(bits(&by_lanes.global_real), bits(&by_subnet.global_real), "{case}");
+                    let t = |t: &PayoutTotals<f64>| {
+                        bits(&[
+                            t.paid_out,
+                            t.root_restaked,
+                            t.root_claimed,
+                            t.burned,
+                            t.organic_dividends,
+                        ])
+                    };
+                    assert_eq!(t(&lane_totals), t(&totals), "{case}: totals");
+                }
+            }
+        }
+    }
 }

@@ -47,7 +47,9 @@
 //!
 //! **CPU fast path.** A constant-product order that is surely below its minimum-reserve cap skips
 //! the cap's two divisions (`surely_below_cap`, an exact test by products; the shader computes the
-//! cap). The result is bit for bit the same: such an order is never cut.
+//! cap). The result is bit for bit the same: such an order is never cut. For a sale this path is
+//! [`constant_product_sale`], branch-free so that the payouts can run it over lanes of subnets;
+//! [`sell`] uses it too.
 
 use crate::Real;
 use crate::params::AmmKind;
@@ -151,11 +153,12 @@ fn pow_minus_one<R: Real>(r: R, e: R) -> R {
 fn surely_below_cap<R: Real>(amount: R, reserve: R, room: R, min_reserve: R, net_share: R) -> bool {
     let tiny = R::of(1.0 / 1_267_650_600_228_229_401_496_703_205_376.0); // 2^-100
     let lhs = amount * min_reserve * net_share;
-    net_share >= R::of(0.5)
-        && net_share <= R::one()
-        && amount >= tiny
-        && lhs >= tiny
-        && lhs < reserve * room * R::of(1.0 - 1.0 / 1024.0)
+    // `&`, not `&&`: every operand is cheap, and no branch lets the payout lanes vectorise.
+    (net_share >= R::of(0.5))
+        & (net_share <= R::one())
+        & (amount >= tiny)
+        & (lhs >= tiny)
+        & (lhs < reserve * room * R::of(1.0 - 1.0 / 1024.0))
 }
 
 /// Buys alpha with `tao_amount` TAO (stake): fee `tao_amount·fee_rate` from the input, alpha out,
@@ -222,6 +225,25 @@ pub fn sell<R: Real>(
     fee_rate: R,
     min_reserve: R,
 ) -> SwapOutcome<R> {
+    if kind == AmmKind::ConstantProduct {
+        let (after, outcome, exact) =
+            constant_product_sale(*pool, alpha_amount, fee_rate, min_reserve);
+        if exact {
+            *pool = after;
+            return outcome;
+        }
+    }
+    sell_with_cap(kind, pool, alpha_amount, fee_rate, min_reserve)
+}
+
+/// [`sell`] computing the order's cap whatever the order (no fast path).
+fn sell_with_cap<R: Real>(
+    kind: AmmKind,
+    pool: &mut Pool<R>,
+    alpha_amount: R,
+    fee_rate: R,
+    min_reserve: R,
+) -> SwapOutcome<R> {
     let zero = R::zero();
     let (x, y) = (pool.alpha, pool.tao);
     if alpha_amount <= zero || x <= zero {
@@ -231,13 +253,7 @@ pub fn sell<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
-        && surely_below_cap(alpha_amount, x, y - min_reserve, min_reserve, net_share)
-    {
-        (alpha_amount, false, false)
-    } else {
-        sell_cut(kind, pool, alpha_amount, net_share, min_reserve)
-    };
+    let (gross, cut, cut_by_reserve) = sell_cut(kind, pool, alpha_amount, net_share, min_reserve);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -261,6 +277,45 @@ pub fn sell<R: Real>(
     output = output.min(total_out);
     pool.alpha = x + gross;
     SwapOutcome { input_used: gross, fee, output, author_tao: total_out - output, cut }
+}
+
+/// [`sell`] on a constant-product pool, without a branch: the pool after the sale, the outcome,
+/// and whether they are exactly what [`sell`] gives.
+///
+/// They are whenever the order trades nothing (a non-positive amount or an empty alpha reserve,
+/// [`sell`]'s first early return, chosen here by selects) or is surely below its minimum-reserve
+/// cap (`surely_below_cap`) and leaves at least the floor in the TAO reserve; otherwise
+/// (`false`) the caller must call [`sell`], which computes the cap. [`sell`] takes its
+/// constant-product result from here whenever it is exact, so the two forms cannot drift apart;
+/// having no branch, this also evaluates in lanes of several pools at once (the payouts' CPU
+/// form, `cpu/payouts.rs`).
+#[inline(always)]
+pub fn constant_product_sale<R: Real>(
+    pool: Pool<R>,
+    alpha_amount: R,
+    fee_rate: R,
+    min_reserve: R,
+) -> (Pool<R>, SwapOutcome<R>, bool) {
+    let zero = R::zero();
+    let (x, y) = (pool.alpha, pool.tao);
+    let trades = !((alpha_amount <= zero) | (x <= zero));
+    let gross = alpha_amount;
+    let fee = gross * fee_rate;
+    let net = gross - fee;
+    let output = y * net / (x + net);
+    // The pool pays `total_out`; uncut, all of it goes to the trader (`output.min(total_out)` is
+    // `output`) and the fee stays in the pool, so [`sell`]'s `author_tao = total_out − output`
+    // is 0 (NaN for an infinite output, as there).
+    let total_out = output;
+    // [`sell`] pins the reserve at the floor when rounding would take it below.
+    let below_floor = y - total_out < min_reserve;
+    // `surely_below_cap` is false for `y ≤ min_reserve` (no room), [`sell`]'s second early return.
+    let uncut = surely_below_cap(gross, x, y - min_reserve, min_reserve, R::one() - fee_rate)
+        & !below_floor;
+    let sold = Pool { tao: y - total_out, alpha: x + gross, w_quote: pool.w_quote };
+    let author_tao = total_out - output;
+    let outcome = SwapOutcome { input_used: gross, fee, output, author_tao, cut: false };
+    if trades { (sold, outcome, uncut) } else { (pool, SwapOutcome::default(), true) }
 }
 
 /// [`buy`]'s order cut: the gross input taken, whether the order was cut, and whether the
@@ -558,6 +613,71 @@ mod tests {
     #[test]
     fn surely_below_cap_is_exact_f32() {
         check_cap_test::<f32>();
+    }
+
+    /// Whenever [`constant_product_sale`] says it is exact, its pool and outcome are those of the
+    /// sale with the cap computed, bit for bit: over orders from nothing (zero, negative) to far
+    /// beyond the cap, TAO reserves from below the floor to barely above it to large, empty
+    /// alpha reserves, tiny amounts and NaN, in both precisions.
+    fn check_sale_test<R: Real>() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut exact, mut inexact) = (0, 0);
+        for n in 0..200_000 {
+            let m = R::of(10f64.powf(next() * 12.0 - 9.0));
+            let x = match n % 10 {
+                0 => R::zero(),
+                _ => R::of(10f64.powf(next() * 30.0 - 10.0)),
+            };
+            let y = match n % 7 {
+                0 => m * R::of(next()),
+                1 => m * (R::one() + R::of(2f64.powf(-60.0 * next()))),
+                _ => R::of(10f64.powf(next() * 30.0 - 10.0)),
+            };
+            let fee = R::of(if n % 5 == 0 { 0.0 } else { next() * 0.6 });
+            let cap = x * (y - m) / m / (R::one() - fee);
+            let amount = match n % 11 {
+                0 => R::zero(),
+                1 => -R::of(next()),
+                2 => R::of(1e-35),
+                3 => R::nan(),
+                _ => cap * R::of(1.0 + (next() - 0.5) * 10f64.powf(-next() * 8.0)),
+            };
+            let pool = Pool::new(y, x);
+            let (fast_pool, fast, is_exact) = constant_product_sale(pool, amount, fee, m);
+            if !is_exact {
+                inexact += 1;
+                continue;
+            }
+            exact += 1;
+            let mut slow_pool = pool;
+            let slow = sell_with_cap(AmmKind::ConstantProduct, &mut slow_pool, amount, fee, m);
+            let bits = |p: &Pool<R>, o: &SwapOutcome<R>| {
+                let v = [p.tao, p.alpha, p.w_quote, o.input_used, o.fee, o.output, o.author_tao];
+                (v.map(|r| r.to_f64().map(f64::to_bits)), o.cut)
+            };
+            assert_eq!(
+                bits(&fast_pool, &fast),
+                bits(&slow_pool, &slow),
+                "x {x:?} y {y:?} m {m:?} fee {fee:?} amount {amount:?}"
+            );
+        }
+        assert!(exact > 50_000 && inexact > 50_000, "both sides taken ({exact}, {inexact})");
+    }
+
+    #[test]
+    fn constant_product_sale_is_the_sale_with_cap_f64() {
+        check_sale_test::<f64>();
+    }
+
+    #[test]
+    fn constant_product_sale_is_the_sale_with_cap_f32() {
+        check_sale_test::<f32>();
     }
 
     #[test]
