@@ -475,7 +475,8 @@ const RANK_MARGIN_ULPS: f64 = 256.0;
 /// partition returns `v`: the largest score with `S(< s) < minority` (`S(< s)` grows with `s`).
 ///
 /// One branch-free pass gives every lane's `S(< s)` (lanes side by side, so it vectorises). Lanes
-/// outside `members` have zero stake and score 0. A zero answer is left to the partition, which
+/// past the staked rows are padding with zero stake and score 0, so they add nothing to any sum
+/// and are never a nonzero answer. A zero answer is left to the partition, which
 /// picks one lane's bits where `−0` and `+0` tie; `None` also when `minority` is near a boundary
 /// (equal stakes, κ at a stake sum).
 #[inline(always)]
