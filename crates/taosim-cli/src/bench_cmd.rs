@@ -13,6 +13,12 @@
 //! lent NVIDIA machine `scripts/device-check.sh` measures the 2-thread CPU rows and a full GPU
 //! in one process. Rates are per subnet-step, so rows of different path counts compare.
 //!
+//! Each CPU row is timed `--repeats` times (default 3, 1 with `--quick`) and reports its fastest
+//! run, with every run's wall time in `wall_s_runs`. The rounds interleave the thread counts (1,
+//! all, 1, all, ...), so a slow spell of a shared machine (a virtual CPU taken by the host) falls
+//! on both rows of a ratio instead of one, and the fastest run is the one least disturbed: noise
+//! only ever adds time. GPU rows run once (a device is not shared with the host's other work).
+//!
 //! Peak: a multiply-add loop over independent f64 accumulators per thread (the same build and
 //! instruction set as the engine, i.e. baseline x86-64 SSE2 without FMA unless the build enables
 //! it), in GFLOP/s counting a multiply and an add as two operations. The fraction of peak is
@@ -45,6 +51,10 @@ pub(crate) struct BenchArgs {
     /// `run.device_batch_paths` (4,096), lowered to the adapter's buffer limits.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     gpu_paths: Option<u32>,
+    /// Runs of each CPU row, interleaved across thread counts; each row reports its fastest
+    /// [default: 3, or 1 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeats: Option<u32>,
     /// Override every workload's horizon in days (tests use it to keep debug builds fast).
     #[arg(long, hide = true)]
     days: Option<f64>,
@@ -84,7 +94,10 @@ struct Record {
     paths: u32,
     steps: u32,
     subnets: usize,
+    /// The fastest run's wall time, which the rates below come from.
     wall_s: f64,
+    /// Every run's wall time, in the order run (one entry for a GPU row).
+    wall_s_runs: Vec<f64>,
     subnet_steps_per_s: f64,
     paths_per_s: f64,
     /// This thread count's throughput over the 1-thread throughput of the same workload.
@@ -93,6 +106,15 @@ struct Record {
     gflops: f64,
     peak_gflops: f64,
     peak_fraction: f64,
+}
+
+impl Record {
+    /// The slowest run's wall time over the fastest's, minus one (0 for a single run): how much
+    /// the machine disturbed the row.
+    fn spread(&self) -> f64 {
+        let slowest = self.wall_s_runs.iter().copied().fold(0.0, f64::max);
+        slowest / self.wall_s - 1.0
+    }
 }
 
 /// f64 operations of one subnet-step, counted by hand from the stage code (docs/performance.md
@@ -230,6 +252,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             steps,
             subnets: plan.slots,
             wall_s: wall,
+            wall_s_runs: vec![wall],
             subnet_steps_per_s: rate,
             paths_per_s: f64::from(paths) / wall,
             speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
@@ -256,6 +279,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         peaks.push(peak_gflops(&pool, t));
         pools.push(pool);
     }
+    let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
     let mut records = Vec::new();
     for w in workloads(args.quick) {
         let plan = plan_of(&w, w.paths, args.days)?;
@@ -263,13 +287,20 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let steps = plan.steps;
         let subnet_steps = f64::from(w.paths) * f64::from(steps) * subnets as f64;
         let ops = ops_per_subnet_step(w.yuma, plan.yuma.validators, plan.yuma.miners);
-        let mut single = 0.0;
-        for (k, &threads) in thread_counts.iter().enumerate() {
-            let wall = time_run(&pools[k], &plan)?;
-            let rate = subnet_steps / wall;
-            if threads == 1 {
-                single = rate;
+        // Round by round, every thread count once per round (module docs).
+        let mut runs = vec![Vec::with_capacity(repeats as usize); thread_counts.len()];
+        for _ in 0..repeats {
+            for (k, pool) in pools.iter().enumerate() {
+                runs[k].push(time_run(pool, &plan)?);
             }
+        }
+        let fastest = |k: usize| runs[k].iter().copied().fold(f64::INFINITY, f64::min);
+        // The 1-thread rate, wherever 1 stands in `--threads` (none: no ratios).
+        let single =
+            thread_counts.iter().position(|&t| t == 1).map_or(0.0, |k| subnet_steps / fastest(k));
+        for (k, &threads) in thread_counts.iter().enumerate() {
+            let wall = fastest(k);
+            let rate = subnet_steps / wall;
             let gflops = rate * ops / 1e9;
             records.push(Record {
                 workload: w.name,
@@ -279,6 +310,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 steps,
                 subnets,
                 wall_s: wall,
+                wall_s_runs: runs[k].clone(),
                 subnet_steps_per_s: rate,
                 paths_per_s: f64::from(w.paths) / wall,
                 speedup_vs_1_thread: if single > 0.0 { rate / single } else { 0.0 },
@@ -304,12 +336,17 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
         println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
     }
     println!(
-        "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14} {:>9} {:>7} {:>9} {:>8} {:>7}",
+        "rates from each row's fastest run; spread: its slowest run's time over the fastest's"
+    );
+    println!(
+        "{:<9} {:>7} {:>6} {:>6} {:>8} {:>5} {:>7} {:>14} {:>9} {:>7} {:>9} {:>8} {:>7}",
         "workload",
         "backend",
         "thr",
         "paths",
         "steps",
+        "runs",
+        "spread",
         "subnet-steps/s",
         "paths/s",
         "vs 1t",
@@ -319,12 +356,14 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
     );
     for r in records {
         println!(
-            "{:<9} {:>7} {:>6} {:>6} {:>8} {:>14.4e} {:>9.3} {:>7} {:>9.0} {:>8.3} {:>6.2}%",
+            "{:<9} {:>7} {:>6} {:>6} {:>8} {:>5} {:>6.1}% {:>14.4e} {:>9.3} {:>7} {:>9.0} {:>8.3} {:>6.2}%",
             r.workload,
             r.backend,
             r.threads,
             r.paths,
             r.steps,
+            r.wall_s_runs.len(),
+            100.0 * r.spread(),
             r.subnet_steps_per_s,
             r.paths_per_s,
             // No 1-thread row (`--threads` without 1): no ratio to print.

@@ -22,6 +22,7 @@ fn quick_bench_prints_json_records() {
         let wall = r["wall_s"].as_f64().unwrap();
         let work = r["paths"].as_f64().unwrap() * r["steps"].as_f64().unwrap() * 128.0;
         assert!(rate > 0.0 && (rate * wall / work - 1.0).abs() < 1e-9, "{r}");
+        assert_eq!(r["wall_s_runs"], serde_json::json!([wall]), "GPU rows run once: {r}");
         let (peak, fraction) =
             (r["peak_gflops"].as_f64().unwrap(), r["peak_fraction"].as_f64().unwrap());
         let ops = r["ops_per_subnet_step"].as_f64().unwrap();
@@ -56,6 +57,8 @@ fn quick_bench_prints_json_records() {
             r["wall_s"].as_f64().unwrap(),
         );
         assert_eq!(steps, 20.0, "one day of 361-block steps");
+        // --quick times each row once.
+        assert_eq!(r["wall_s_runs"], serde_json::json!([wall]), "{r}");
         assert_eq!(subnets, 128.0);
         assert!((rate * wall / (paths * steps * subnets) - 1.0).abs() < 1e-9);
         let ops = r["ops_per_subnet_step"].as_f64().unwrap();
@@ -74,12 +77,25 @@ fn quick_bench_prints_json_records() {
     assert_eq!(workloads, ["baseline", "light"]);
 }
 
-/// `--threads` picks the CPU rows' thread counts and `--gpu-paths` the GPU rows' paths (the
-/// device check's 2-thread CPU rows against a full GPU); a zero count is refused by name.
+/// `--threads` picks the CPU rows' thread counts, `--gpu-paths` the GPU rows' paths (the
+/// device check's 2-thread CPU rows against a full GPU) and `--repeats` the runs of each CPU row,
+/// whose fastest gives the rates; a zero count is refused by name.
 #[test]
-fn bench_threads_and_gpu_paths_flags() {
+fn bench_threads_gpu_paths_and_repeats_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_taosim"))
-        .args(["bench", "--quick", "--json", "--days", "1", "--threads", "2", "--gpu-paths", "3"])
+        .args([
+            "bench",
+            "--quick",
+            "--json",
+            "--days",
+            "1",
+            "--threads",
+            "2",
+            "--gpu-paths",
+            "3",
+            "--repeats",
+            "3",
+        ])
         .output()
         .expect("run taosim");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -92,6 +108,18 @@ fn bench_threads_and_gpu_paths_flags() {
         assert_eq!(r["threads"], 2, "{r}");
         // No 1-thread row to compare against.
         assert_eq!(r["speedup_vs_1_thread"], 0.0, "{r}");
+        let runs: Vec<f64> = r["wall_s_runs"]
+            .as_array()
+            .expect("wall_s_runs")
+            .iter()
+            .map(|w| w.as_f64().expect("a wall time"))
+            .collect();
+        assert_eq!(runs.len(), 3, "{r}");
+        let fastest = runs.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(r["wall_s"].as_f64(), Some(fastest), "{r}");
+        let work = r["paths"].as_f64().unwrap() * r["steps"].as_f64().unwrap() * 128.0;
+        let rate = r["subnet_steps_per_s"].as_f64().unwrap();
+        assert!((rate * fastest / work - 1.0).abs() < 1e-9, "{r}");
     }
     for r in &gpu {
         assert_eq!(r["paths"], 3, "{r}");
@@ -107,4 +135,12 @@ fn bench_threads_and_gpu_paths_flags() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--threads") && stderr.contains("1..=4096"), "{stderr}");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(["bench", "--quick", "--repeats", "0"])
+        .output()
+        .expect("run taosim");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--repeats") && stderr.contains("1..=100"), "{stderr}");
 }
