@@ -181,6 +181,10 @@ pub fn emission_over_blocks_at<R: Real>(
         emitted += emission * blocks;
         issued += growth * blocks;
         blocks_left -= blocks_at_level;
+        // Usually the first level takes every block: done, without looking up the next level.
+        if blocks_left == 0 {
+            break;
+        }
         // A large growth can jump several thresholds in one block; always make progress.
         k = halvings(issued).max(k + 1);
     }
