@@ -620,8 +620,13 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
             median[j] = if all_equal {
                 pivot
             } else {
-                let mut lane_score = [R::zero(); LANES];
-                lane_score[..weighted].copy_from_slice(column);
+                // A full column is copied as one fixed-size array (inline moves); a shorter one
+                // through `copy_from_slice`, whose variable length costs a `memcpy` call.
+                let lane_score = <[R; LANES]>::try_from(column).unwrap_or_else(|_| {
+                    let mut lanes = [R::zero(); LANES];
+                    lanes[..weighted].copy_from_slice(column);
+                    lanes
+                });
                 weighted_median_by_rank(&lane_score, &lane_stake, minority, stake_sum)
                     .unwrap_or_else(|| {
                         if !side_stake_ready {
