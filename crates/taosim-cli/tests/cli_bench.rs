@@ -128,19 +128,14 @@ fn bench_threads_gpu_paths_and_repeats_flags() {
         assert_eq!(gpu.len(), 2, "a GPU row per workload: {json}");
     }
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_taosim"))
-        .args(["bench", "--quick", "--threads", "0"])
-        .output()
-        .expect("run taosim");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("--threads") && stderr.contains("1..=4096"), "{stderr}");
-
-    let refused = Command::new(env!("CARGO_BIN_EXE_taosim"))
-        .args(["bench", "--quick", "--repeats", "0"])
-        .output()
-        .expect("run taosim");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("--repeats") && stderr.contains("1..=100"), "{stderr}");
+    // A zero count is refused with the flag's name and its range.
+    for (flag, range) in [("--threads", "1..=4096"), ("--repeats", "1..=100")] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_taosim"))
+            .args(["bench", "--quick", flag, "0"])
+            .output()
+            .expect("run taosim");
+        assert!(!refused.status.success(), "{flag} 0 accepted");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(flag) && stderr.contains(range), "{stderr}");
+    }
 }
