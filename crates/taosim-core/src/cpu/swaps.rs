@@ -13,9 +13,9 @@
 //! [`amm::constant_product_sale`]: one subnet at a time, the two calls' early returns and
 //! returned structs cost more than their arithmetic. A lane where either is not what the
 //! per-subnet form computes (an order its cap may cut, a reserve at the floor) keeps its values
-//! and is redone by the per-subnet form, as is an inactive lane. The path's totals take each
-//! subnet's amounts in slot order, as one subnet at a time does (the sums are not associative),
-//! so both forms give the same bits.
+//! and is redone by the per-subnet form; an inactive lane keeps its values and adds nothing. The
+//! path's totals take each subnet's amounts in slot order, as one subnet at a time does (the sums
+//! are not associative), so both forms give the same bits, which the tests check in f64 and f32.
 
 use crate::Real;
 use crate::model::amm::{self, Pool, SwapOutcome};
