@@ -48,8 +48,8 @@ pub struct SwapTotals<R> {
 const SWAP_LANES: usize = 8;
 
 /// Declares, from one list of [`SubnetReal`] columns, a subnet's values of them ([`SwapBooks`])
-/// and [`SWAP_LANES`] consecutive subnets' values column by column ([`SwapLanes`], so a loop over
-/// the lanes reads and writes contiguous values).
+/// and [`SWAP_LANES`] consecutive subnets' columns ([`SwapLanes`], so a loop over the lanes reads
+/// and writes contiguous values).
 macro_rules! swap_columns {
     ($($field:ident),* $(,)?) => {
         /// One subnet's columns that its swaps read or write, as plain values.
@@ -68,18 +68,20 @@ macro_rules! swap_columns {
             }
         }
 
-        /// [`SwapBooks`] of [`SWAP_LANES`] consecutive subnets, column by column.
-        struct SwapLanes<R> {
-            $($field: [R; SWAP_LANES],)*
+        /// [`SWAP_LANES`] consecutive subnets' columns, borrowed in place as fixed-size arrays
+        /// (no bounds check per lane, and no copy in and out as a whole group).
+        struct SwapLanes<'a, R> {
+            $($field: &'a mut [R; SWAP_LANES],)*
         }
 
-        impl<R: Real> SwapLanes<R> {
+        impl<'a, R: Real> SwapLanes<'a, R> {
             /// Subnets `first .. first + SWAP_LANES`.
-            fn read(s: &SubnetReal<'_, R>, first: usize) -> Self {
-                let lanes = |column: &[R]| -> [R; SWAP_LANES] {
-                    column[first..first + SWAP_LANES].try_into().expect("a whole lane group")
-                };
-                Self { $($field: lanes(s.$field),)* }
+            fn of(s: &'a mut SubnetReal<'_, R>, first: usize) -> Self {
+                Self {
+                    $($field: (&mut s.$field[first..first + SWAP_LANES])
+                        .try_into()
+                        .expect("a whole lane group"),)*
+                }
             }
 
             fn lane(&self, k: usize) -> SwapBooks<R> {
@@ -88,11 +90,6 @@ macro_rules! swap_columns {
 
             fn set_lane(&mut self, k: usize, books: SwapBooks<R>) {
                 $(self.$field[k] = books.$field;)*
-            }
-
-            /// Back into subnets `first .. first + SWAP_LANES`.
-            fn write(&self, s: &mut SubnetReal<'_, R>, first: usize) {
-                $(s.$field[first..first + SWAP_LANES].copy_from_slice(&self.$field);)*
             }
         }
     };
@@ -200,10 +197,11 @@ fn swap_lanes<R: Real>(
     totals: &mut SwapTotals<R>,
 ) {
     let (fee, min_reserve) = (terms.fee, terms.min_reserve);
-    let mut lanes = SwapLanes::read(s, first);
+    let mut lanes = SwapLanes::of(s, first);
     let orders: &[Orders<R>; SWAP_LANES] =
         orders[first..first + SWAP_LANES].try_into().expect("a whole lane group");
-    let lane_active: [bool; SWAP_LANES] = core::array::from_fn(|k| active[first + k] != 0);
+    let active: &[u32; SWAP_LANES] =
+        active[first..first + SWAP_LANES].try_into().expect("a whole lane group");
     let mut added = [SwapAdded::default(); SWAP_LANES];
     let mut settled = [false; SWAP_LANES];
     for k in 0..SWAP_LANES {
@@ -228,14 +226,13 @@ fn swap_lanes<R: Real>(
                 sale
             },
         );
-        settled[k] = buy_exact & sell_exact & lane_active[k];
+        settled[k] = buy_exact & sell_exact & (active[k] != 0);
         lanes.set_lane(k, if settled[k] { books } else { unswapped });
     }
-    lanes.write(s, first);
     for k in 0..SWAP_LANES {
         if settled[k] {
             added[k].add_to(totals);
-        } else if lane_active[k] {
+        } else if active[k] != 0 {
             swap_one(terms, s, first + k, orders[k], totals);
         }
     }
