@@ -47,9 +47,10 @@
 //!
 //! **CPU fast path.** A constant-product order that is surely below its minimum-reserve cap skips
 //! the cap's two divisions (`surely_below_cap`, an exact test by products; the shader computes the
-//! cap). The result is bit for bit the same: such an order is never cut. For a sale this path is
-//! [`constant_product_sale`], branch-free so that the payouts can run it over lanes of subnets;
-//! [`sell`] uses it too.
+//! cap). The result is bit for bit the same: such an order is never cut. This path is
+//! [`constant_product_purchase`] for a buy and [`constant_product_sale`] for a sale, branch-free
+//! so that the swaps and the payouts can run them over lanes of subnets; [`buy`] and [`sell`] use
+//! them too.
 
 use crate::Real;
 use crate::params::AmmKind;
@@ -172,6 +173,25 @@ pub fn buy<R: Real>(
     fee_rate: R,
     min_reserve: R,
 ) -> SwapOutcome<R> {
+    if kind == AmmKind::ConstantProduct {
+        let (after, outcome, exact) =
+            constant_product_purchase(*pool, tao_amount, fee_rate, min_reserve);
+        if exact {
+            *pool = after;
+            return outcome;
+        }
+    }
+    buy_with_cap(kind, pool, tao_amount, fee_rate, min_reserve)
+}
+
+/// [`buy`] computing the order's cap whatever the order (no fast path).
+fn buy_with_cap<R: Real>(
+    kind: AmmKind,
+    pool: &mut Pool<R>,
+    tao_amount: R,
+    fee_rate: R,
+    min_reserve: R,
+) -> SwapOutcome<R> {
     let zero = R::zero();
     let (x, y) = (pool.alpha, pool.tao);
     if tao_amount <= zero || y <= zero {
@@ -181,13 +201,7 @@ pub fn buy<R: Real>(
         return SwapOutcome { cut: true, ..SwapOutcome::default() };
     }
     let net_share = R::one() - fee_rate;
-    let (gross, cut, cut_by_reserve) = if kind == AmmKind::ConstantProduct
-        && surely_below_cap(tao_amount, y, x - min_reserve, min_reserve, net_share)
-    {
-        (tao_amount, false, false)
-    } else {
-        buy_cut(kind, pool, tao_amount, net_share, min_reserve)
-    };
+    let (gross, cut, cut_by_reserve) = buy_cut(kind, pool, tao_amount, net_share, min_reserve);
     let fee = gross * fee_rate;
     let net = gross - fee;
 
@@ -211,6 +225,42 @@ pub fn buy<R: Real>(
     };
     pool.tao = y + (gross - author_tao);
     SwapOutcome { input_used: gross, fee, output, author_tao, cut }
+}
+
+/// [`buy`] on a constant-product pool, without a branch: the pool after the purchase, the
+/// outcome, and whether they are exactly what [`buy`] gives.
+///
+/// They are whenever the order trades nothing (a non-positive amount or an empty TAO reserve,
+/// [`buy`]'s first early return, chosen here by selects) or is surely below its minimum-reserve
+/// cap (`surely_below_cap`) and leaves at least the floor in the alpha reserve; otherwise
+/// (`false`) the caller must call [`buy`], which computes the cap. The mirror of
+/// [`constant_product_sale`], with the same float operations as [`buy`]'s uncut path; [`buy`]
+/// takes its constant-product result from here whenever it is exact, so the two forms cannot
+/// drift apart, and the swaps' CPU lanes (`cpu/swaps.rs`) evaluate it for several pools at once.
+#[inline(always)]
+pub fn constant_product_purchase<R: Real>(
+    pool: Pool<R>,
+    tao_amount: R,
+    fee_rate: R,
+    min_reserve: R,
+) -> (Pool<R>, SwapOutcome<R>, bool) {
+    let zero = R::zero();
+    let (x, y) = (pool.alpha, pool.tao);
+    let trades = !((tao_amount <= zero) | (y <= zero));
+    let gross = tao_amount;
+    let fee = gross * fee_rate;
+    let net = gross - fee;
+    let output = x * net / (y + net);
+    // [`buy`] pins the reserve at the floor when rounding would take it below.
+    let below_floor = x - output < min_reserve;
+    // `surely_below_cap` is false for `x ≤ min_reserve` (no room), [`buy`]'s second early return.
+    let uncut = surely_below_cap(gross, y, x - min_reserve, min_reserve, R::one() - fee_rate)
+        & !below_floor;
+    // The constant product's fee stays in the pool: no TAO leaves for the author.
+    let author_tao = zero;
+    let bought = Pool { tao: y + (gross - author_tao), alpha: x - output, w_quote: pool.w_quote };
+    let outcome = SwapOutcome { input_used: gross, fee, output, author_tao, cut: false };
+    if trades { (bought, outcome, uncut) } else { (pool, SwapOutcome::default(), true) }
 }
 
 /// Sells `alpha_amount` alpha for TAO (unstake): fee `alpha_amount·fee_rate` from the input, TAO
@@ -615,11 +665,12 @@ mod tests {
         check_cap_test::<f32>();
     }
 
-    /// Whenever [`constant_product_sale`] says it is exact, its pool and outcome are those of the
-    /// sale with the cap computed, bit for bit: over orders from nothing (zero, negative) to far
-    /// beyond the cap, TAO reserves from below the floor to barely above it to large, empty
-    /// alpha reserves, tiny amounts and NaN, in both precisions.
-    fn check_sale_test<R: Real>() {
+    /// Whenever [`constant_product_sale`] (`purchase`: [`constant_product_purchase`]) says it is
+    /// exact, its pool and outcome are those of the swap with the cap computed, bit for bit: over
+    /// orders from nothing (zero, negative) to far beyond the cap, output reserves from below the
+    /// floor to barely above it to large, empty input reserves, tiny amounts and NaN, in both
+    /// precisions.
+    fn check_fast_swap_test<R: Real>(purchase: bool) {
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
             state ^= state << 13;
@@ -630,17 +681,18 @@ mod tests {
         let (mut exact, mut inexact) = (0, 0);
         for n in 0..200_000 {
             let m = R::of(10f64.powf(next() * 12.0 - 9.0));
-            let x = match n % 10 {
+            // `input` is the reserve of the token paid in, `output` the one paid out.
+            let input = match n % 10 {
                 0 => R::zero(),
                 _ => R::of(10f64.powf(next() * 30.0 - 10.0)),
             };
-            let y = match n % 7 {
+            let output = match n % 7 {
                 0 => m * R::of(next()),
                 1 => m * (R::one() + R::of(2f64.powf(-60.0 * next()))),
                 _ => R::of(10f64.powf(next() * 30.0 - 10.0)),
             };
             let fee = R::of(if n % 5 == 0 { 0.0 } else { next() * 0.6 });
-            let cap = x * (y - m) / m / (R::one() - fee);
+            let cap = input * (output - m) / m / (R::one() - fee);
             let amount = match n % 11 {
                 0 => R::zero(),
                 1 => -R::of(next()),
@@ -648,15 +700,24 @@ mod tests {
                 3 => R::nan(),
                 _ => cap * R::of(1.0 + (next() - 0.5) * 10f64.powf(-next() * 8.0)),
             };
-            let pool = Pool::new(y, x);
-            let (fast_pool, fast, is_exact) = constant_product_sale(pool, amount, fee, m);
+            let kind = AmmKind::ConstantProduct;
+            let mut slow_pool;
+            let (fast_pool, fast, is_exact, slow) = if purchase {
+                let pool = Pool::new(input, output);
+                slow_pool = pool;
+                let (p, o, e) = constant_product_purchase(pool, amount, fee, m);
+                (p, o, e, buy_with_cap(kind, &mut slow_pool, amount, fee, m))
+            } else {
+                let pool = Pool::new(output, input);
+                slow_pool = pool;
+                let (p, o, e) = constant_product_sale(pool, amount, fee, m);
+                (p, o, e, sell_with_cap(kind, &mut slow_pool, amount, fee, m))
+            };
             if !is_exact {
                 inexact += 1;
                 continue;
             }
             exact += 1;
-            let mut slow_pool = pool;
-            let slow = sell_with_cap(AmmKind::ConstantProduct, &mut slow_pool, amount, fee, m);
             let bits = |p: &Pool<R>, o: &SwapOutcome<R>| {
                 let v = [p.tao, p.alpha, p.w_quote, o.input_used, o.fee, o.output, o.author_tao];
                 (v.map(|r| r.to_f64().map(f64::to_bits)), o.cut)
@@ -664,7 +725,7 @@ mod tests {
             assert_eq!(
                 bits(&fast_pool, &fast),
                 bits(&slow_pool, &slow),
-                "x {x:?} y {y:?} m {m:?} fee {fee:?} amount {amount:?}"
+                "in {input:?} out {output:?} m {m:?} fee {fee:?} amount {amount:?}"
             );
         }
         assert!(exact > 50_000 && inexact > 50_000, "both sides taken ({exact}, {inexact})");
@@ -672,12 +733,22 @@ mod tests {
 
     #[test]
     fn constant_product_sale_is_the_sale_with_cap_f64() {
-        check_sale_test::<f64>();
+        check_fast_swap_test::<f64>(false);
     }
 
     #[test]
     fn constant_product_sale_is_the_sale_with_cap_f32() {
-        check_sale_test::<f32>();
+        check_fast_swap_test::<f32>(false);
+    }
+
+    #[test]
+    fn constant_product_purchase_is_the_purchase_with_cap_f64() {
+        check_fast_swap_test::<f64>(true);
+    }
+
+    #[test]
+    fn constant_product_purchase_is_the_purchase_with_cap_f32() {
+        check_fast_swap_test::<f32>(true);
     }
 
     #[test]
