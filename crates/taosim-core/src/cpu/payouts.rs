@@ -49,6 +49,7 @@ use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
+use super::lanes::subnet_lanes;
 
 /// The delegate take on nominators' dividends (`DefaultTake` 11,796 / 65,535 ≈ 18%, chain.md
 /// §5.1), kept by the validator.
@@ -197,58 +198,12 @@ impl<R: Real> SettleTerms<R> {
     }
 }
 
-/// Declares, from one list of [`SubnetReal`] columns, a subnet's values of them
-/// ([`SubnetBooks`]) and [`SETTLE_LANES`] consecutive subnets' values column by column
-/// ([`BookLanes`], so a loop over the lanes reads and writes contiguous values).
-macro_rules! settlement_columns {
-    ($($field:ident),* $(,)?) => {
-        /// One subnet's columns that a settlement reads or writes, as plain values.
-        #[derive(Clone, Copy, Debug)]
-        struct SubnetBooks<R> {
-            $($field: R,)*
-        }
-
-        impl<R: Real> SubnetBooks<R> {
-            fn read(s: &SubnetReal<'_, R>, i: usize) -> Self {
-                Self { $($field: s.$field[i],)* }
-            }
-
-            fn write(&self, s: &mut SubnetReal<'_, R>, i: usize) {
-                $(s.$field[i] = self.$field;)*
-            }
-        }
-
-        /// [`SubnetBooks`] of [`SETTLE_LANES`] consecutive subnets, column by column.
-        struct BookLanes<R> {
-            $($field: [R; SETTLE_LANES],)*
-        }
-
-        impl<R: Real> BookLanes<R> {
-            /// Subnets `first .. first + SETTLE_LANES`.
-            fn read(s: &SubnetReal<'_, R>, first: usize) -> Self {
-                let lanes = |column: &[R]| -> [R; SETTLE_LANES] {
-                    column[first..first + SETTLE_LANES].try_into().expect("a whole lane group")
-                };
-                Self { $($field: lanes(s.$field),)* }
-            }
-
-            fn lane(&self, k: usize) -> SubnetBooks<R> {
-                SubnetBooks { $($field: self.$field[k],)* }
-            }
-
-            fn set_lane(&mut self, k: usize, books: SubnetBooks<R>) {
-                $(self.$field[k] = books.$field;)*
-            }
-
-            /// Back into subnets `first .. first + SETTLE_LANES`.
-            fn write(&self, s: &mut SubnetReal<'_, R>, first: usize) {
-                $(s.$field[first..first + SETTLE_LANES].copy_from_slice(&self.$field);)*
-            }
-        }
-    };
-}
-
-settlement_columns!(
+// A subnet's settlement columns as plain values (`SubnetBooks`) and a lane group of them
+// borrowed in place (`BookLanes`).
+subnet_lanes!(
+    SubnetBooks,
+    BookLanes,
+    SETTLE_LANES;
     pending_server,
     pending_validator,
     pending_owner,
@@ -379,8 +334,9 @@ const SETTLE_LANES: usize = 8;
 /// them. Here every lane is first evaluated with the branch-free sale
 /// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
 /// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
-/// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes go back
-/// column by column, and the totals take each subnet's amounts in slot order. (The compiler does
+/// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes are the
+/// group's columns borrowed in place, and the totals take each subnet's amounts in slot order.
+/// (The compiler does
 /// not vectorise the lanes' loop for the baseline x86-64 target: its cost model keeps it
 /// scalar; docs/performance.md, session 7.)
 fn settle_lanes<R: Real>(
@@ -390,9 +346,9 @@ fn settle_lanes<R: Real>(
     first: usize,
     totals: &mut PayoutTotals<R>,
 ) {
-    let mut lanes = BookLanes::read(s, first);
     let miner_burn: [R; SETTLE_LANES] =
         s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
+    let mut lanes = BookLanes::of(s, first);
     let lane_active: [bool; SETTLE_LANES] = core::array::from_fn(|k| active[first + k] != 0);
     let mut added = [SubnetPayout::default(); SETTLE_LANES];
     let mut settled = [false; SETTLE_LANES];
@@ -420,7 +376,6 @@ fn settle_lanes<R: Real>(
         lanes.set_lane(k, if settled[k] { books } else { unsettled });
         added[k] = payout;
     }
-    lanes.write(s, first);
     for k in 0..SETTLE_LANES {
         if settled[k] {
             added[k].add_to(totals, terms.root_claim);

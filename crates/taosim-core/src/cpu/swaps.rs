@@ -23,6 +23,7 @@ use crate::params::AmmKind;
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
+use super::lanes::subnet_lanes;
 
 /// One subnet's orders for a step, aggregated per holder class (filled by the behaviour stage).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -47,55 +48,9 @@ pub struct SwapTotals<R> {
 /// Subnets per call of `swap_lanes`.
 const SWAP_LANES: usize = 8;
 
-/// Declares, from one list of [`SubnetReal`] columns, a subnet's values of them ([`SwapBooks`])
-/// and [`SWAP_LANES`] consecutive subnets' columns ([`SwapLanes`], so a loop over the lanes reads
-/// and writes contiguous values).
-macro_rules! swap_columns {
-    ($($field:ident),* $(,)?) => {
-        /// One subnet's columns that its swaps read or write, as plain values.
-        #[derive(Clone, Copy, Debug)]
-        struct SwapBooks<R> {
-            $($field: R,)*
-        }
-
-        impl<R: Real> SwapBooks<R> {
-            fn read(s: &SubnetReal<'_, R>, i: usize) -> Self {
-                Self { $($field: s.$field[i],)* }
-            }
-
-            fn write(&self, s: &mut SubnetReal<'_, R>, i: usize) {
-                $(s.$field[i] = self.$field;)*
-            }
-        }
-
-        /// [`SWAP_LANES`] consecutive subnets' columns, borrowed in place as fixed-size arrays
-        /// (no bounds check per lane, and no copy in and out as a whole group).
-        struct SwapLanes<'a, R> {
-            $($field: &'a mut [R; SWAP_LANES],)*
-        }
-
-        impl<'a, R: Real> SwapLanes<'a, R> {
-            /// Subnets `first .. first + SWAP_LANES`.
-            fn of(s: &'a mut SubnetReal<'_, R>, first: usize) -> Self {
-                Self {
-                    $($field: (&mut s.$field[first..first + SWAP_LANES])
-                        .try_into()
-                        .expect("a whole lane group"),)*
-                }
-            }
-
-            fn lane(&self, k: usize) -> SwapBooks<R> {
-                SwapBooks { $($field: self.$field[k],)* }
-            }
-
-            fn set_lane(&mut self, k: usize, books: SwapBooks<R>) {
-                $(self.$field[k] = books.$field;)*
-            }
-        }
-    };
-}
-
-swap_columns!(tao, alpha, w_quote, held_organic, alpha_out, flow);
+// A subnet's swap columns as plain values (`SwapBooks`) and a lane group of them borrowed in
+// place (`SwapLanes`).
+subnet_lanes!(SwapBooks, SwapLanes, SWAP_LANES; tao, alpha, w_quote, held_organic, alpha_out, flow);
 
 /// What one subnet's swaps add to the path's [`SwapTotals`].
 #[derive(Clone, Copy, Debug, Default)]

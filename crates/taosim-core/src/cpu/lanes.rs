@@ -1,0 +1,61 @@
+//! Groups of subnet slots side by side, for the stages whose CPU twins run several subnets at a
+//! time ([`payouts`](super::payouts), [`swaps`](super::swaps)).
+//!
+//! Such a stage states its per-subnet arithmetic once, on a subnet's plain values (its "books"),
+//! and evaluates it one subnet at a time (the form its WGSL shader mirrors) or for a group of
+//! consecutive subnets in lanes. [`subnet_lanes!`] declares both views of the columns the stage
+//! reads or writes from one list of [`SubnetReal`](crate::state::SubnetReal) fields, so the two
+//! cannot disagree on which columns they carry.
+
+/// Declares, from one list of [`SubnetReal`](crate::state::SubnetReal) columns:
+///
+/// - `$books<R>`: one subnet's values of them, with `read(s, i)` and `write(&self, s, i)`;
+/// - `$lanes<'a, R>`: `$n` consecutive subnets' columns borrowed in place as `&mut [R; $n]`
+///   (`of(s, first)`), read and written lane by lane (`lane(k)`, `set_lane(k, books)`): a loop
+///   over the lanes touches contiguous values with no bounds check per lane and no copy of the
+///   group in and out.
+macro_rules! subnet_lanes {
+    ($books:ident, $lanes:ident, $n:expr; $($field:ident),* $(,)?) => {
+        /// One subnet's values of the columns its stage reads or writes.
+        #[derive(Clone, Copy, Debug)]
+        struct $books<R> {
+            $($field: R,)*
+        }
+
+        impl<R: $crate::Real> $books<R> {
+            fn read(s: &$crate::state::SubnetReal<'_, R>, i: usize) -> Self {
+                Self { $($field: s.$field[i],)* }
+            }
+
+            fn write(&self, s: &mut $crate::state::SubnetReal<'_, R>, i: usize) {
+                $(s.$field[i] = self.$field;)*
+            }
+        }
+
+        /// A group of consecutive subnets' columns, borrowed in place as fixed-size arrays.
+        struct $lanes<'a, R> {
+            $($field: &'a mut [R; $n],)*
+        }
+
+        impl<'a, R: $crate::Real> $lanes<'a, R> {
+            /// Subnets `first .. first + n`.
+            fn of(s: &'a mut $crate::state::SubnetReal<'_, R>, first: usize) -> Self {
+                Self {
+                    $($field: (&mut s.$field[first..first + $n])
+                        .try_into()
+                        .expect("a whole lane group"),)*
+                }
+            }
+
+            fn lane(&self, k: usize) -> $books<R> {
+                $books { $($field: self.$field[k],)* }
+            }
+
+            fn set_lane(&mut self, k: usize, books: $books<R>) {
+                $(self.$field[k] = books.$field;)*
+            }
+        }
+    };
+}
+
+pub(crate) use subnet_lanes;
