@@ -59,3 +59,30 @@ macro_rules! subnet_lanes {
 }
 
 pub(crate) use subnet_lanes;
+
+/// Every real's bits (`None` where a real has no f64 value), for comparing a lane form with its
+/// per-subnet form bit for bit.
+#[cfg(test)]
+pub(crate) fn real_bits<R: crate::Real>(values: &[R]) -> Vec<Option<u64>> {
+    values.iter().map(|x| x.to_f64().map(f64::to_bits)).collect()
+}
+
+/// Asserts that two one-path batches hold the same bits in every subnet column (named in the
+/// message) and every global word.
+#[cfg(test)]
+pub(crate) fn assert_same_path_bits<R: crate::Real>(
+    by_lanes: &crate::state::BatchState<R>,
+    by_subnet: &crate::state::BatchState<R>,
+    case: &str,
+) {
+    let slots = by_lanes.subnets;
+    for (f, name) in crate::state::SubnetReal::<R>::NAMES.iter().enumerate() {
+        let column = f * slots..(f + 1) * slots;
+        assert_eq!(
+            real_bits(&by_lanes.subnet_real[column.clone()]),
+            real_bits(&by_subnet.subnet_real[column]),
+            "{case}: column {name}"
+        );
+    }
+    assert_eq!(real_bits(&by_lanes.global_real), real_bits(&by_subnet.global_real), "{case}");
+}

@@ -431,6 +431,7 @@ pub fn payouts<R: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::lanes::{assert_same_path_bits, real_bits};
     use crate::params::MIN_RESERVE;
     use crate::state::BatchState;
 
@@ -533,20 +534,10 @@ mod tests {
                     }
                     finish_payouts(&mut st, &totals);
 
-                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     let case = format!("{amm:?} {root_claim:?} sell {sell:?}");
-                    let names = SubnetReal::<f64>::NAMES;
-                    for (f, name) in names.iter().enumerate() {
-                        let column = f * slots..(f + 1) * slots;
-                        assert_eq!(
-                            bits(&by_lanes.subnet_real[column.clone()]),
-                            bits(&by_subnet.subnet_real[column]),
-                            "{case}: column {name}"
-                        );
-                    }
-                    assert_eq!(bits(&by_lanes.global_real), bits(&by_subnet.global_real), "{case}");
+                    assert_same_path_bits(&by_lanes, &by_subnet, &case);
                     let t = |t: &PayoutTotals<f64>| {
-                        bits(&[
+                        real_bits(&[
                             t.paid_out,
                             t.root_restaked,
                             t.root_claimed,

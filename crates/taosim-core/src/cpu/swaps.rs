@@ -201,12 +201,31 @@ pub fn swaps<R: Real>(
     orders: &[Orders<R>],
     st: &mut PathState<'_, R>,
 ) -> SwapTotals<R> {
+    swap_path(params, orders, st, true)
+}
+
+/// [`swaps`] one subnet after the other, as the WGSL stage runs it: the reference form.
+pub fn swaps_per_subnet<R: Real>(
+    params: &StepParams,
+    orders: &[Orders<R>],
+    st: &mut PathState<'_, R>,
+) -> SwapTotals<R> {
+    swap_path(params, orders, st, false)
+}
+
+/// [`swaps`], with the lanes where they apply (`use_lanes`) or one subnet at a time.
+fn swap_path<R: Real>(
+    params: &StepParams,
+    orders: &[Orders<R>],
+    st: &mut PathState<'_, R>,
+    use_lanes: bool,
+) -> SwapTotals<R> {
     let terms = SwapTerms::of(params);
     let mut totals = SwapTotals::default();
     let slots = st.sub.tao.len();
     // The lanes' swaps are the constant product's; the rest of the slots go one at a time.
-    let lane_slots =
-        if terms.amm == AmmKind::ConstantProduct { slots - slots % SWAP_LANES } else { 0 };
+    let lanes_apply = use_lanes && terms.amm == AmmKind::ConstantProduct;
+    let lane_slots = if lanes_apply { slots - slots % SWAP_LANES } else { 0 };
     for first in (0..lane_slots).step_by(SWAP_LANES) {
         swap_lanes(&terms, &mut st.sub, st.sub_int.active, orders, first, &mut totals);
     }
@@ -220,27 +239,10 @@ pub fn swaps<R: Real>(
     totals
 }
 
-/// [`swaps`] one subnet after the other, as the WGSL stage runs it: the reference form.
-pub fn swaps_per_subnet<R: Real>(
-    params: &StepParams,
-    orders: &[Orders<R>],
-    st: &mut PathState<'_, R>,
-) -> SwapTotals<R> {
-    let terms = SwapTerms::of(params);
-    let mut totals = SwapTotals::default();
-    for i in 0..st.sub.tao.len() {
-        if st.sub_int.active[i] != 0 {
-            swap_one(&terms, &mut st.sub, i, orders[i], &mut totals);
-        }
-    }
-    st.global.tao_paid_in[0] += totals.tao_in;
-    st.global.tao_paid_out[0] += totals.tao_out;
-    totals
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::lanes::{assert_same_path_bits, real_bits};
     use crate::params::MIN_RESERVE;
     use crate::state::BatchState;
 
@@ -319,20 +321,9 @@ mod tests {
                 let totals = swaps_per_subnet(&params, &orders, &mut by_subnet.path(0));
                 lane_cut |= lane_totals.cut != 0;
 
-                let bits =
-                    |v: &[R]| v.iter().map(|x| x.to_f64().map(f64::to_bits)).collect::<Vec<_>>();
                 let case = format!("{amm:?} fee {fee}");
-                let slots = orders.len();
-                for (f, name) in SubnetReal::<R>::NAMES.iter().enumerate() {
-                    let column = f * slots..(f + 1) * slots;
-                    assert_eq!(
-                        bits(&by_lanes.subnet_real[column.clone()]),
-                        bits(&by_subnet.subnet_real[column]),
-                        "{case}: column {name}"
-                    );
-                }
-                assert_eq!(bits(&by_lanes.global_real), bits(&by_subnet.global_real), "{case}");
-                let t = |t: &SwapTotals<R>| (bits(&[t.tao_in, t.tao_out]), t.cut);
+                assert_same_path_bits(&by_lanes, &by_subnet, &case);
+                let t = |t: &SwapTotals<R>| (real_bits(&[t.tao_in, t.tao_out]), t.cut);
                 assert_eq!(t(&lane_totals), t(&totals), "{case}: totals");
             }
         }
