@@ -9,7 +9,8 @@
 //! - [`state`]: one batch of paths in kernel shape: field-major struct-of-arrays buffers of
 //!   `Pod` scalars, one path independent of every other, the layout the WGSL shaders read.
 //! - [`cpu`]: the CPU twins of the step stages (model.md §3), loops over the state buffers that a
-//!   shader mirrors line for line, parallel over paths with rayon.
+//!   shader mirrors line for line, parallel over paths with rayon. Where a twin also runs 8
+//!   subnets side by side (payouts, swaps), `lanes` declares the column groups it uses.
 //! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
 //! - [`sweep`]: the `[sweep]` designs (grid, zip, Latin hypercube, Sobol) of `taosim sweep`.
 //! - [`yuma_scenario`]: the `taosim yuma` scenario format.
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod estimate;
 pub mod init;
+mod lanes;
 pub mod model;
 pub mod params;
 pub mod parity;

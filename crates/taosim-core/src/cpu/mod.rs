@@ -36,7 +36,6 @@ pub mod emission_shares;
 pub mod epoch;
 pub mod guards;
 pub mod injection;
-mod lanes;
 pub mod metrics;
 pub mod moving_price;
 pub mod payouts;

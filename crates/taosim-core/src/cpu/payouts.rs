@@ -49,7 +49,7 @@ use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
-use super::lanes::subnet_lanes;
+use crate::lanes::subnet_lanes;
 
 /// The delegate take on nominators' dividends (`DefaultTake` 11,796 / 65,535 ≈ 18%, chain.md
 /// §5.1), kept by the validator.
@@ -431,7 +431,7 @@ pub fn payouts<R: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::lanes::{assert_same_path_bits, real_bits};
+    use crate::lanes::{assert_same_path_bits, real_bits};
     use crate::params::MIN_RESERVE;
     use crate::state::BatchState;
 

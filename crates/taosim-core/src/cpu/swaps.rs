@@ -23,7 +23,7 @@ use crate::params::AmmKind;
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
-use super::lanes::subnet_lanes;
+use crate::lanes::subnet_lanes;
 
 /// One subnet's orders for a step, aggregated per holder class (filled by the behaviour stage).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -242,7 +242,7 @@ fn swap_path<R: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::lanes::{assert_same_path_bits, real_bits};
+    use crate::lanes::{assert_same_path_bits, real_bits};
     use crate::params::MIN_RESERVE;
     use crate::state::BatchState;
 

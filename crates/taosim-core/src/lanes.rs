@@ -1,5 +1,6 @@
 //! Groups of subnet slots side by side, for the stages whose CPU twins run several subnets at a
-//! time ([`payouts`](super::payouts), [`swaps`](super::swaps)).
+//! time ([`payouts`](crate::cpu::payouts), [`swaps`](crate::cpu::swaps)). It sits beside the
+//! stage twins, not among them: `cpu/` holds one file per stage, each with its WGSL shader.
 //!
 //! Such a stage states its per-subnet arithmetic once, on a subnet's plain values (its "books"),
 //! and evaluates it one subnet at a time (the form its WGSL shader mirrors) or for a group of
