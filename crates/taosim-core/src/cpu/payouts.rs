@@ -43,13 +43,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Real;
+use crate::lanes::subnet_lanes;
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
-use crate::lanes::subnet_lanes;
 
 /// The delegate take on nominators' dividends (`DefaultTake` 11,796 / 65,535 ≈ 18%, chain.md
 /// §5.1), kept by the validator.
@@ -336,9 +336,8 @@ const SETTLE_LANES: usize = 8;
 /// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
 /// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes are the
 /// group's columns borrowed in place, and the totals take each subnet's amounts in slot order.
-/// (The compiler does
-/// not vectorise the lanes' loop for the baseline x86-64 target: its cost model keeps it
-/// scalar; docs/performance.md, session 7.)
+/// (The compiler does not vectorise the lanes' loop for the baseline x86-64 target: its cost
+/// model keeps it scalar; docs/performance.md, session 7.)
 fn settle_lanes<R: Real>(
     terms: &SettleTerms<R>,
     s: &mut SubnetReal<'_, R>,

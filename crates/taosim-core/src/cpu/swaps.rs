@@ -18,12 +18,12 @@
 //! are not associative), so both forms give the same bits, which the tests check in f64 and f32.
 
 use crate::Real;
+use crate::lanes::subnet_lanes;
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
-use crate::lanes::subnet_lanes;
 
 /// One subnet's orders for a step, aggregated per holder class (filled by the behaviour stage).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
