@@ -3,7 +3,7 @@
 // CPU twin: crates/taosim-core/src/cpu/epoch.rs. The Yuma block of slot i is yuma_real from
 // yr_base(p, i): miner quality [M], bonds [V × n], consensus history [reveal × n] (newest
 // first); yuma_int from yi_base(p, i): permits [n] (taosim_core::state::YumaLayout). Work arrays:
-// model/yuma.wgsl `yuma_work(lane)`.
+// model/yuma.wgsl `yuma_work()`, in the lane's region (shared/state.wgsl `work_lane`).
 // Dispatch: one workgroup of EPOCH_LANES lanes per path; lane l runs the epochs and payouts of
 // slots l, l + EPOCH_LANES, ... in its own work region (a slot's epoch reads only its own Yuma
 // block); the pool TAO and the payout totals are per-lane partial sums combined in workgroup
@@ -206,7 +206,8 @@ fn yuma_epochs(p: u32, lane: u32) {
     let n = validators + info.yuma_miners;
     let reveal = info.yuma_reveal;
     let step = global_int[gi_at(p, GI_STEP)];
-    let w = yuma_work(lane);
+    work_lane = lane;
+    let w = yuma_work();
     let cfg = yuma_config();
     let cartel_miners = params_int[PI_YUMA_CARTEL_MINERS];
     let tao_weight = params_real[P_EPOCH_TAO_WEIGHT];

@@ -4,9 +4,9 @@
 // model/rng.wgsl; merge them into it once it exists).
 //
 // The work arrays of YumaWorkspace / EpochWorkspace live in the path's scratch `work` area
-// (shared/state.wgsl `work_real_at` / `work_int_at`); `yuma_work(lane)` gives each array's offset
-// there, from V and M (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same
-// layout). Every function here takes those offsets (and absolute indices into yuma_real /
+// (shared/state.wgsl `work_real_at` / `work_int_at`, the lanes' regions interleaved);
+// `yuma_work()` gives each array's offset in a lane's region, from V and M
+// (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same layout). Every function here takes those offsets (and absolute indices into yuma_real /
 // yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
 // (the project's WGSL rule; but see the loop budget below for what really truncated loops).
 //
@@ -50,17 +50,16 @@ struct YumaWork {
     new_permits: u32,
 }
 
-// The work arrays of lane `lane` (each lane of the epoch stage owns one region of
-// 11·n + 5·V·n reals and 2·n integers; stages/epoch.rs::lane_workspace_size).
-fn yuma_work(lane: u32) -> YumaWork {
+// The work arrays' offsets in a lane's region of 11·n + 5·V·n reals and 2·n integers
+// (stages/epoch.rs::lane_workspace_size); the same for every lane, whose regions
+// shared/state.wgsl interleaves (`work_lane`).
+fn yuma_work() -> YumaWork {
     let n = info.yuma_validators + info.yuma_miners;
     let m = info.yuma_validators * n;
-    let r = lane * (11u * n + 5u * m);
-    let k = lane * (2u * n);
     return YumaWork(
-        r, r + n, r + 2u * n, r + 3u * n, r + 4u * n, r + 5u * n, r + 6u * n, r + 7u * n, r + 8u * n, r + 9u * n, r + 10u * n,
-        r + 11u * n, r + 11u * n + m, r + 11u * n + 2u * m, r + 11u * n + 3u * m, r + 11u * n + 4u * m,
-        k, k + n,
+        0u, n, 2u * n, 3u * n, 4u * n, 5u * n, 6u * n, 7u * n, 8u * n, 9u * n, 10u * n,
+        11u * n, 11u * n + m, 11u * n + 2u * m, 11u * n + 3u * m, 11u * n + 4u * m,
+        0u, n,
     );
 }
 

@@ -85,12 +85,19 @@ fn mailbox_int_at(p: u32, k: u32) -> u32 {
     return xi_at(p, info.subnets + k);
 }
 
+// The epoch lane whose work region `work_real_at` / `work_int_at` address; the epoch stage sets
+// it before it touches its workspace. The lanes' regions are interleaved: element k of lane l is
+// word k · EPOCH_LANES + l of the work area, so when the lanes of a warp read or write element k
+// of their own arrays they touch EPOCH_LANES consecutive words (one coalesced 256-byte access in
+// f64) instead of words one region (16 KiB at V = 8, M = 32) apart.
+var<private> work_lane: u32;
+
 fn work_real_at(p: u32, k: u32) -> u32 {
-    return xr_at(p, 2u * info.subnets + SCRATCH_MAILBOX + k);
+    return xr_at(p, 2u * info.subnets + SCRATCH_MAILBOX + k * EPOCH_LANES + work_lane);
 }
 
 fn work_int_at(p: u32, k: u32) -> u32 {
-    return xi_at(p, info.subnets + SCRATCH_MAILBOX + k);
+    return xi_at(p, info.subnets + SCRATCH_MAILBOX + k * EPOCH_LANES + work_lane);
 }
 
 // Events: events_int[p] counts path p's events of the current chunk of steps (the host reads and

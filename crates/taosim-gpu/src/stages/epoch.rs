@@ -11,9 +11,14 @@
 //!
 //! # Workspace
 //! The arrays of the CPU's `EpochWorkspace` (and its `YumaWorkspace`) live in the path's scratch
-//! `work` area (shared/state.wgsl `work_real_at` / `work_int_at`), one region per lane (lane `l`'s
-//! at `l ·` the per-lane size of [`lane_workspace_size`]), laid out by `yuma_work(lane)` in
-//! shaders/model/yuma.wgsl from `n = V + M` and `V`:
+//! `work` area (shared/state.wgsl `work_real_at` / `work_int_at`), one region of
+//! [`lane_workspace_size`] per lane, laid out by `yuma_work()` in shaders/model/yuma.wgsl from
+//! `n = V + M` and `V` (offsets within a region below). The regions are interleaved: element `k`
+//! of lane `l`'s region is word `k · EPOCH_LANES + l` of the work area. Every lane walks its
+//! arrays in the same order, so the lanes of a warp touch element `k` together, and interleaved
+//! that is one run of [`EPOCH_LANES`] consecutive words (256 bytes in f64, one coalesced access)
+//! where contiguous regions put each lane's word 16 KiB (V = 8, M = 32) from its neighbour's:
+//! 32 separate 32-byte sectors, each used for 8 bytes.
 //!
 //! | reals at | array | length |
 //! |---|---|---|
