@@ -1,8 +1,8 @@
 // Stage `epoch` (model.md §3 items 6-7, §7): one Yuma epoch per live subnet of path p, then the
 // payout through settle_subnet (shaders/payouts.wgsl); with Yuma off, the payouts stage alone.
-// CPU twin: crates/taosim-core/src/cpu/epoch.rs. The Yuma block of slot i is yuma_real from
-// yr_base(p, i): miner quality [M], bonds [V × n], consensus history [reveal × n] (newest
-// first); yuma_int from yi_base(p, i): permits [n] (taosim_core::state::YumaLayout). Work arrays:
+// CPU twin: crates/taosim-core/src/cpu/epoch.rs. The Yuma reals of slot i (yuma_slot(p, i),
+// word k at yr_at): miner quality [M], bonds [V × n], consensus history [reveal × n] (newest
+// first); its Yuma integers (yi_at): permits [n] (taosim_core::state::YumaLayout). Work arrays:
 // model/yuma.wgsl `yuma_work()`, in the lane's region (shared/state.wgsl `work_lane`).
 // Dispatch: one workgroup of EPOCH_LANES lanes per path; lane l runs the epochs and payouts of
 // slots l, l + EPOCH_LANES, ... in its own work region (a slot's epoch reads only its own Yuma
@@ -70,10 +70,11 @@ fn pick_normal(words: vec4<u32>, first: u32, index: u32) -> Real {
 fn walk_miner_quality(p: u32, step: u32, i: u32) {
     if (params_int[PI_YUMA_QUALITY_WALK] != 0u) {
         let sigma = params_real[P_YUMA_MINER_QUALITY_SIGMA];
-        let quality = yr_base(p, i);
+        let slot = yuma_slot(p, i);
         for (var j = 0u; j < info.yuma_miners; j = j + 1u) {
             let z = pick_normal(quality_block(p, step, i, j), 0u, j);
-            yuma_real[quality + j] = abs(yuma_real[quality + j] + sigma * z);
+            let at = yr_at(slot, j);
+            yuma_real[at] = abs(yuma_real[at] + sigma * z);
         }
     }
 }
@@ -83,18 +84,17 @@ fn walk_miner_quality(p: u32, step: u32, i: u32) {
 fn init_yuma_block(p: u32, i: u32, step: u32) {
     let validators = info.yuma_validators;
     let n = validators + info.yuma_miners;
-    let base = yr_base(p, i);
+    let slot = yuma_slot(p, i);
     let sigma = params_real[P_YUMA_INITIAL_QUALITY_LOG_SIGMA];
     for (var j = 0u; j < info.yuma_miners; j = j + 1u) {
         let z = pick_normal(quality_block(p, step, i, j), 2u, j);
-        yuma_real[base + j] = r_exp(sigma * z);
+        yuma_real[yr_at(slot, j)] = r_exp(sigma * z);
     }
     for (var k = info.yuma_miners; k < info.yuma_reals; k = k + 1u) {
-        yuma_real[base + k] = Real(0.0);
+        yuma_real[yr_at(slot, k)] = Real(0.0);
     }
-    let permits = yi_base(p, i);
     for (var uid = 0u; uid < n; uid = uid + 1u) {
-        yuma_int[permits + uid] = select(0u, 1u, uid < validators);
+        yuma_int[yi_at(slot, uid)] = select(0u, 1u, uid < validators);
     }
 }
 
@@ -108,8 +108,8 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
     let noise = params_real[P_YUMA_WEIGHT_NOISE];
     let noisy = params_int[PI_YUMA_WEIGHT_NOISE_ON] != 0u;
     let burn = min(max(subnet_real[sr_at(p, SR_MINER_BURN, i)], Real(0.0)), Real(1.0));
-    let quality = yr_base(p, i);
-    let history = yr_base(p, i) + miners + validators * n;
+    let slot = yuma_slot(p, i);
+    let history = miners + validators * n;
     for (var k = 0u; k < validators * n; k = k + 1u) {
         scratch_real[work_real_at(p, weights + k)] = Real(0.0);
     }
@@ -123,7 +123,7 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
         } else if (role == VALIDATOR_COPIER) {
             if (lag <= info.yuma_reveal) {
                 for (var j = validators; j < n; j = j + 1u) {
-                    scratch_real[work_real_at(p, row + j)] = yuma_real[history + (lag - 1u) * n + j];
+                    scratch_real[work_real_at(p, row + j)] = yuma_real[yr_at(slot, history + (lag - 1u) * n + j)];
                 }
             }
         } else {
@@ -132,7 +132,7 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
             // each group of four (and on the row's first miner, mid-group).
             var words = vec4<u32>(0u);
             for (var m = 1u; m < miners; m = m + 1u) {
-                var x = yuma_real[quality + m];
+                var x = yuma_real[yr_at(slot, m)];
                 if (noisy) {
                     let entry = v * miners + m;
                     if (m == 1u || entry % 4u == 0u) {
@@ -239,18 +239,19 @@ fn yuma_epochs(p: u32, lane: u32) {
 
         walk_miner_quality(p, step, i);
         build_weights(p, step, i, w.epoch_weights);
-        let bonds = yr_base(p, i) + info.yuma_miners;
-        yuma_run_epoch(p, w, cfg, w.epoch_stake, w.epoch_weights, bonds, yi_base(p, i));
+        let slot = yuma_slot(p, i);
+        let bonds = info.yuma_miners;
+        yuma_run_epoch(p, w, cfg, w.epoch_stake, w.epoch_weights, slot, bonds);
         // Newest first: shift the history one epoch back, this epoch's consensus in front.
         let history = bonds + validators * n;
         for (var r = reveal - min(reveal, 1u); r >= 1u; r = r - 1u) {
             for (var j = 0u; j < n; j = j + 1u) {
-                yuma_real[history + r * n + j] = yuma_real[history + (r - 1u) * n + j];
+                yuma_real[yr_at(slot, history + r * n + j)] = yuma_real[yr_at(slot, history + (r - 1u) * n + j)];
             }
         }
         if (reveal > 0u) {
             for (var j = 0u; j < n; j = j + 1u) {
-                yuma_real[history + j] = scratch_real[work_real_at(p, w.consensus + j)];
+                yuma_real[yr_at(slot, history + j)] = scratch_real[work_real_at(p, w.consensus + j)];
             }
         }
 

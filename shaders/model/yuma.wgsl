@@ -6,9 +6,10 @@
 // The work arrays of YumaWorkspace / EpochWorkspace live in the path's scratch `work` area
 // (shared/state.wgsl `work_real_at` / `work_int_at`, the lanes' regions interleaved);
 // `yuma_work()` gives each array's offset in a lane's region, from V and M
-// (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same layout). Every function here takes those offsets (and absolute indices into yuma_real /
-// yuma_int for the carried bonds and permits) instead of slices. Functions have a single exit
-// (the project's WGSL rule; but see the loop budget below for what really truncated loops).
+// (crates/taosim-gpu/src/stages/epoch.rs::workspace_size documents the same layout). Every
+// function here takes those offsets (and the slot's Yuma blocks, shared/state.wgsl `YumaSlot`,
+// for the carried bonds and permits) instead of slices. Functions have a single exit (the
+// project's WGSL rule; but see the loop budget below for what really truncated loops).
 //
 // Loop budget on lavapipe (Mesa's llvmpipe, checked on 22.3): gallivm gives each shader
 // invocation ONE loop limiter, LP_MAX_TGSI_LOOP_ITERATIONS = 65535, set up once in the (fully
@@ -270,9 +271,10 @@ fn yuma_liquid_alpha_rate(cfg: YumaConfig, consensus: Real, weight: Real, bond: 
 }
 
 // run_epoch (float storage) for one subnet: stake work[stake_raw .. + n), weights
-// work[weights_raw .. + V·n), bonds yuma_real[bonds .. + V·n), permits yuma_int[permits .. + n).
-// Outputs in the work arrays of `w`, as YumaWorkspace's public vectors.
-fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_raw: u32, bonds: u32, permits: u32) {
+// work[weights_raw .. + V·n), bonds words bonds .. + V·n of the slot's Yuma reals, permits its
+// Yuma integers 0 .. n (shared/state.wgsl `yuma_slot`). Outputs in the work arrays of `w`, as
+// YumaWorkspace's public vectors.
+fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_raw: u32, slot: YumaSlot, bonds: u32) {
     let rows = info.yuma_validators;
     let n = rows + info.yuma_miners;
     let zero = Real(0.0);
@@ -289,7 +291,7 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
     yuma_is_topk_nonzero(p, w.stake, n, cfg.max_validators, w.new_permits);
     for (var i = 0u; i < n; i = i + 1u) {
         scratch_real[work_real_at(p, w.active_stake + i)] =
-            select(zero, scratch_real[work_real_at(p, w.stake + i)], yuma_int[permits + i] != 0u);
+            select(zero, scratch_real[work_real_at(p, w.stake + i)], yuma_int[yi_at(slot, i)] != 0u);
     }
     yuma_normalize(p, w.active_stake, n);
 
@@ -301,7 +303,7 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
                 off_diagonal = off_diagonal + scratch_real[work_real_at(p, weights_raw + i * n + j)];
             }
         }
-        let row_present = yuma_int[permits + i] != 0u && off_diagonal > zero;
+        let row_present = yuma_int[yi_at(slot, i)] != 0u && off_diagonal > zero;
         var row_sum = zero;
         for (var j = 0u; j < n; j = j + 1u) {
             var x = absent;
@@ -375,7 +377,7 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
     let sums = w.use_stake;
     if (cfg.version == YUMA2) {
         for (var k = 0u; k < rows * n; k = k + 1u) {
-            scratch_real[work_real_at(p, w.ema + k)] = yuma_real[bonds + k];
+            scratch_real[work_real_at(p, w.ema + k)] = yuma_real[yr_at(slot, bonds + k)];
         }
         yuma_col_normalize(p, w.ema, rows, n, sums);
         // ΔB = col_normalize(W^b ∘ A), kept in `clipped`.
@@ -425,7 +427,7 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
         for (var i = 0u; i < rows; i = i + 1u) {
             for (var column = 0u; column < n; column = column + 1u) {
                 let k = i * n + column;
-                let old = yuma_real[bonds + k];
+                let old = yuma_real[yr_at(slot, bonds + k)];
                 let wb = scratch_real[work_real_at(p, w.bonds_input + k)];
                 var ema = zero;
                 if (liquid) {
@@ -463,13 +465,13 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
         for (var j = 0u; j < n; j = j + 1u) {
             let k = i * n + j;
             if (scratch_int[work_int_at(p, w.new_permits + i)] != 0u) {
-                yuma_real[bonds + k] = scratch_real[work_real_at(p, w.ema + k)];
-            } else if (yuma_int[permits + i] != 0u) {
-                yuma_real[bonds + k] = zero;
+                yuma_real[yr_at(slot, bonds + k)] = scratch_real[work_real_at(p, w.ema + k)];
+            } else if (yuma_int[yi_at(slot, i)] != 0u) {
+                yuma_real[yr_at(slot, bonds + k)] = zero;
             }
         }
     }
     for (var i = 0u; i < n; i = i + 1u) {
-        yuma_int[permits + i] = scratch_int[work_int_at(p, w.new_permits + i)];
+        yuma_int[yi_at(slot, i)] = scratch_int[work_int_at(p, w.new_permits + i)];
     }
 }

@@ -42,14 +42,32 @@ fn gi_at(p: u32, f: u32) -> u32 {
     return p * GI_FIELDS + f;
 }
 
-// First index of subnet i's Yuma block (taosim_core::state::YumaLayout) of path p in yuma_real.
-fn yr_base(p: u32, i: u32) -> u32 {
-    return (p * info.subnets + i) * info.yuma_reals;
+// Subnet i's Yuma blocks (taosim_core::state::YumaLayout) of path p: word k of its reals at
+// yuma_real[yr_at(slot, k)], of its integers at yuma_int[yi_at(slot, k)]. The slots come in groups
+// of EPOCH_LANES (the epoch's lane l runs slots l, l + EPOCH_LANES, ...), and a group's blocks are
+// interleaved word by word: word k of the group's slot l at k · stride + l after the group's
+// start, stride being the group's slot count (EPOCH_LANES, less in a last partial group). The
+// lanes reading word k of their slots then touch consecutive words (crates/taosim-gpu/src/
+// slot_groups.rs, which reorders the host's slot-after-slot blocks on upload and download).
+struct YumaSlot {
+    real: u32,
+    int: u32,
+    stride: u32,
 }
 
-// First index of subnet i's Yuma integers of path p in yuma_int.
-fn yi_base(p: u32, i: u32) -> u32 {
-    return (p * info.subnets + i) * info.yuma_ints;
+fn yuma_slot(p: u32, i: u32) -> YumaSlot {
+    let first = i - i % EPOCH_LANES;
+    let group = p * info.subnets + first;
+    let lane = i - first;
+    return YumaSlot(group * info.yuma_reals + lane, group * info.yuma_ints + lane, min(EPOCH_LANES, info.subnets - first));
+}
+
+fn yr_at(slot: YumaSlot, k: u32) -> u32 {
+    return slot.real + k * slot.stride;
+}
+
+fn yi_at(slot: YumaSlot, k: u32) -> u32 {
+    return slot.int + k * slot.stride;
 }
 
 // Per-path scratch, reals: [stake orders S][unstake orders S][mailbox SCRATCH_MAILBOX][work ...];

@@ -1,8 +1,10 @@
 //! A batch of paths on the device: the buffers of `BatchState` plus scratch, parameters and the
 //! event log (the bindings of `shaders/shared/state.wgsl`), with upload and download.
 //!
-//! The state buffers hold exactly the bytes of [`BatchState`]'s vectors (same layout), so upload
-//! and download are plain copies and a parity test compares the two backends field by field.
+//! The state buffers hold exactly the values of [`BatchState`]'s vectors, in the same layout
+//! except the Yuma blocks, which are reordered by slot groups on the way ([`crate::slot_groups`]:
+//! coalesced access for the epoch's lanes), so a parity test compares the two backends field by
+//! field.
 
 use taosim_core::Real;
 use taosim_core::state::{BatchState, YumaLayout};
@@ -12,7 +14,7 @@ use crate::params::Params;
 use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision};
 use crate::stages::read_back;
 use crate::types::{LOOP_PROBE, SCRATCH_MAILBOX, StepInfo};
-use crate::{Context, GpuError};
+use crate::{Context, GpuError, slot_groups};
 
 /// Sizes of the per-path scratch (shared/state.wgsl): orders, eligibility, mailbox and the epoch's
 /// workspace.
@@ -92,6 +94,15 @@ fn padded(bytes: &[u8], element: usize) -> Vec<u8> {
     if bytes.is_empty() { vec![0; element.max(4)] } else { bytes.to_vec() }
 }
 
+/// The bytes of Yuma blocks in device order ([`slot_groups`]), [`padded`] when there are none.
+fn yuma_bytes<T: bytemuck::Pod>(host: &[T], slots: usize, words: usize) -> Vec<u8> {
+    if host.is_empty() {
+        padded(&[], size_of::<T>())
+    } else {
+        slot_groups::device_bytes(host, slots, words)
+    }
+}
+
 fn precision_of<R: Real>() -> Precision {
     if size_of::<R>() == 8 { Precision::F64 } else { Precision::F32 }
 }
@@ -134,8 +145,8 @@ impl DeviceState {
             padded(bytemuck::cast_slice(&state.subnet_int), 4),
             padded(bytemuck::cast_slice(&state.global_real), rsize),
             padded(bytemuck::cast_slice(&state.global_int), 4),
-            padded(bytemuck::cast_slice(&state.yuma_real), rsize),
-            padded(bytemuck::cast_slice(&state.yuma_int), 4),
+            yuma_bytes(&state.yuma_real, state.subnets, y.reals()),
+            yuma_bytes(&state.yuma_int, state.subnets, y.ints()),
             vec![0; (paths * scratch.reals * rsize).max(rsize)],
             vec![0; (paths * scratch.ints * 4).max(4)],
             bytemuck::cast_slice(&params.real_values()).to_vec(),
@@ -263,7 +274,11 @@ impl DeviceState {
                     };
                     let per = v.len() / n;
                     let got: Vec<R> = self.read_range(ctx, k, 0, per * paths, what)?;
-                    v[..per * paths].copy_from_slice(&got);
+                    if k == YUMA_REAL {
+                        slot_groups::to_host(&got, v, state.subnets, state.yuma.reals());
+                    } else {
+                        v[..per * paths].copy_from_slice(&got);
+                    }
                 }
                 _ => {
                     let v = match k {
@@ -273,7 +288,11 @@ impl DeviceState {
                     };
                     let per = v.len() / n;
                     let got: Vec<u32> = self.read_range(ctx, k, 0, per * paths, what)?;
-                    v[..per * paths].copy_from_slice(&got);
+                    if k == YUMA_INT {
+                        slot_groups::to_host(&got, v, state.subnets, state.yuma.ints());
+                    } else {
+                        v[..per * paths].copy_from_slice(&got);
+                    }
                 }
             }
         }
@@ -291,8 +310,11 @@ impl DeviceState {
         state.subnet_int = self.read(ctx, SUBNET_INT, state.subnet_int.len(), "subnet_int")?;
         state.global_real = self.read(ctx, GLOBAL_REAL, state.global_real.len(), "global_real")?;
         state.global_int = self.read(ctx, GLOBAL_INT, state.global_int.len(), "global_int")?;
-        state.yuma_real = self.read(ctx, YUMA_REAL, state.yuma_real.len(), "yuma_real")?;
-        state.yuma_int = self.read(ctx, YUMA_INT, state.yuma_int.len(), "yuma_int")?;
+        let (slots, yuma) = (state.subnets, state.yuma);
+        let yuma_real: Vec<R> = self.read(ctx, YUMA_REAL, state.yuma_real.len(), "yuma_real")?;
+        slot_groups::to_host(&yuma_real, &mut state.yuma_real, slots, yuma.reals());
+        let yuma_int: Vec<u32> = self.read(ctx, YUMA_INT, state.yuma_int.len(), "yuma_int")?;
+        slot_groups::to_host(&yuma_int, &mut state.yuma_int, slots, yuma.ints());
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //!   stage, and the stage table with each stage's bindings.
 //! - [`engine`]: the run loop on the device (batches, chunks of steps, event log, records).
 //! - [`device`]: a batch's buffers on the device (state, scratch, parameters, events).
+//! - [`slot_groups`]: the device order of the per-slot Yuma blocks (interleaved by lane groups).
 //! - [`params`]: the step's parameters as named arrays.
 //! - [`peak`]: the device's multiply-add peak (for `taosim bench`).
 //! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod params;
 pub mod peak;
 pub mod shaders;
+pub mod slot_groups;
 pub mod stages;
 pub mod types;
 

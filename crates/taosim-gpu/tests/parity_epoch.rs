@@ -234,6 +234,28 @@ fn yuma_epoch_matches_its_twin_in_f64() {
     }
 }
 
+/// `epoch` with Yuma on over 45 slots (a synthetic network): a full group of `EPOCH_LANES` = 32
+/// slots and a partial one of 13, whose Yuma blocks the device interleaves 13 words wide
+/// (`taosim_gpu::slot_groups`, shared/state.wgsl `yuma_slot`). f64, within 1e-12 relative,
+/// integers exact; every live slot's bonds, history and permits are compared after the round
+/// trip to the device order and back.
+#[test]
+fn yuma_epoch_matches_its_twin_with_a_partial_lane_group() {
+    let Some(ctx) = context() else { return };
+    let (name, yuma) = YUMA_CASES[1];
+    let plan = yuma_plan(yuma, "[chain]\nsubnet_limit = 45\n[init.synthetic]\nsubnets = 45");
+    assert_eq!(plan.slots, 45);
+    let mut gpu = epoch_batch::<f64>(&plan, 5, 60);
+    let live = live_slots(&mut gpu);
+    assert!(live > 32, "{name}: {live} live slots, none in the partial group");
+    let mut cpu = gpu.clone();
+    let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
+    run_step_stage(&ctx, "epoch", &plan, id, &mut gpu, &[], &[]).expect("dispatch");
+    cpu_epoch(&plan, id, &mut cpu);
+    report_int_diffs(name, &gpu, &cpu);
+    assert_states_match(&format!("epoch {name}, 45 slots"), &gpu, &cpu, 1e-12, 1e-300);
+}
+
 /// `epoch` with Yuma on, in f32, over the same cases; integers exact, Yuma reals within 1e-5 and
 /// amounts within 1e-4 relative. f32 runs the device's native `exp`, `ln` and `pow` (lavapipe's are within a few f32
 /// ulps of libm's, not bit-equal), and they feed every later quantity: the Zipf stakes (pow), the
