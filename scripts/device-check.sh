@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # The NVIDIA device check of issue 6 in one call (docs/performance.md, "NVIDIA device check"):
-# GPU-against-CPU parity of the baseline with Yuma off and on, then `taosim bench` with the CPU
-# rows at 2 threads (the CI machine's core count) and the GPU rows at DEVICE_GPU_PATHS paths,
-# both over DEVICE_DAYS days (30, the standard workloads' horizon),
-# and the GPU/2-thread ratio per workload. Everything it prints is also written under $OUT.
+# `taosim bench` with the CPU rows at 2 threads (the CI machine's core count) and the GPU rows at
+# many paths, each workload's GPU/2-thread ratio, then GPU-against-CPU parity (`taosim compare`)
+# of the baseline with Yuma off and on, in f64 and f32. Everything it prints is also written
+# under $OUT.
+#
+# The device gives one call of at most 540 s here, and what is under $OUT comes back even when
+# the call is cut, so the steps run most important first, each under a timeout that ends before
+# DEVICE_DEADLINE_S (default 500) seconds from the start; a step with no time left is skipped and
+# said so:
+#   1. a short bench (DEVICE_QUICK_GPU_PATHS = 1024 GPU paths, 5 days): a ratio even if the card
+#      is much slower than expected;
+#   2. the full bench (DEVICE_GPU_PATHS = 8192 GPU paths, DEVICE_DAYS = 30 days, the standard
+#      workloads' horizon);
+#   3. the four compares (DEVICE_COMPARE_PATHS = 256 paths, DEVICE_DAYS days).
 #
 # Runs the binary that scripts/device-pack.sh left in .device/ (the lent machine has no Rust), and
 # installs the Vulkan loader from .gl/ when the machine has none (it starts bare). Locally it runs
 # against whatever adapter wgpu finds, e.g. lavapipe, with smaller sizes:
-#   DEVICE_COMPARE_PATHS=8 DEVICE_GPU_PATHS=16 DEVICE_DAYS=2 OUT=/tmp/dc bash scripts/device-check.sh
+#   DEVICE_COMPARE_PATHS=8 DEVICE_QUICK_GPU_PATHS=4 DEVICE_GPU_PATHS=16 DEVICE_DAYS=2 \
+#     OUT=/tmp/dc bash scripts/device-check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-/tmp/taosim-device-check}"
 compare_paths="${DEVICE_COMPARE_PATHS:-256}"
 gpu_paths="${DEVICE_GPU_PATHS:-8192}"
+quick_gpu_paths="${DEVICE_QUICK_GPU_PATHS:-1024}"
+deadline="${DEVICE_DEADLINE_S:-500}"
 days="${DEVICE_DAYS:-30}"
 bin="${DEVICE_BIN:-.device/taosim}"
 mkdir -p "$out"
@@ -51,29 +64,29 @@ sed "s#^snapshot = \"snapshots/#snapshot = \"$(pwd)/configs/snapshots/#" configs
 { cat "$work/light.toml"; printf '\n[yuma]\nenabled = true\n'; } >"$work/yuma.toml"
 
 status=0
-for w in light yuma; do
-  for precision in f64 f32; do
-    say "== compare $w $precision: $compare_paths paths x $days days"
-    timeout 240 "$bin" compare "$work/$w.toml" --paths "$compare_paths" --days "$days" \
-      --precision "$precision" 2>&1 | tee "$out/compare-$w-$precision.txt" | tee -a "$log" >/dev/null
-    rc=${PIPESTATUS[0]}
-    tail -n 3 "$out/compare-$w-$precision.txt"
-    say "compare $w $precision: exit $rc"
-    [ "$rc" -eq 0 ] || status=1
-  done
-done
+# step NAME TIMEOUT OUTFILE COMMAND...: runs COMMAND (stdout to OUTFILE, stderr to the log) under
+# min(TIMEOUT, the time left before the deadline); skips it when under 20 s are left.
+step() {
+  local name="$1" limit="$2" file="$3"
+  shift 3
+  local left=$((deadline - SECONDS))
+  if [ "$left" -lt 20 ]; then
+    say "== $name: skipped, ${left}s left before the ${deadline}s deadline"
+    status=1
+    return 1
+  fi
+  [ "$limit" -le "$left" ] || limit="$left"
+  say "== $name (timeout ${limit}s)"
+  timeout "$limit" "$@" >"$file" 2>>"$log"
+  local rc=$?
+  say "$name: exit $rc after ${SECONDS}s"
+  [ "$rc" -eq 0 ] || status=1
+  return "$rc"
+}
 
-say "== bench: CPU rows at 2 threads, GPU rows at $gpu_paths paths"
-timeout 300 "$bin" bench --json --threads 2 --gpu-paths "$gpu_paths" --days "$days" \
-  >"$out/bench.json" 2>"$out/bench.err"
-rc=$?
-cat "$out/bench.err" >>"$log"
-say "bench: exit $rc"
-if [ "$rc" -ne 0 ]; then
-  say "== done, status 1"
-  exit 1
-fi
-python3 - "$out/bench.json" <<'EOF' 2>&1 | tee -a "$log"
+# Each workload's rows and its GPU / 2-thread-CPU ratio, from a bench's JSON.
+ratios() {
+  python3 - "$1" <<'EOF' 2>&1 | tee -a "$log"
 import json, sys
 records = json.load(open(sys.argv[1]))
 for workload in ("baseline", "light"):
@@ -86,5 +99,25 @@ for workload in ("baseline", "light"):
     if cpu and gpu:
         print(f"{workload:9} GPU / CPU 2 threads: {gpu[0]['subnet_steps_per_s'] / cpu[0]['subnet_steps_per_s']:.3g}x")
 EOF
-say "== done, status $status"
+}
+
+if step "bench, short: CPU rows at 2 threads, GPU rows at $quick_gpu_paths paths, 5 days" 120 \
+  "$out/bench-short.json" "$bin" bench --json --threads 2 --repeats 1 \
+  --gpu-paths "$quick_gpu_paths" --days 5; then
+  ratios "$out/bench-short.json"
+fi
+if step "bench: CPU rows at 2 threads, GPU rows at $gpu_paths paths, $days days" 240 \
+  "$out/bench.json" "$bin" bench --json --threads 2 --gpu-paths "$gpu_paths" --days "$days"; then
+  ratios "$out/bench.json"
+fi
+for w in light yuma; do
+  for precision in f64 f32; do
+    if step "compare $w $precision: $compare_paths paths x $days days" 120 \
+      "$out/compare-$w-$precision.txt" "$bin" compare "$work/$w.toml" \
+      --paths "$compare_paths" --days "$days" --precision "$precision"; then
+      tail -n 3 "$out/compare-$w-$precision.txt" | tee -a "$log"
+    fi
+  done
+done
+say "== done after ${SECONDS}s, status $status"
 exit "$status"
