@@ -122,12 +122,23 @@ fn yuma_col_normalize(p: u32, matrix: u32, rows: u32, cols: u32, sums: u32) {
     }
 }
 
-// is_topk_nonzero over work[stake .. stake + n) into work_int[permit .. permit + n).
+// is_topk_nonzero over work[stake .. stake + n) into work_int[permit .. permit + n). As in the
+// twin: when no stake is negative or NaN and at most k are nonzero (the engine's case: only the
+// V <= k validators hold stake), the permits are the nonzero stakes and no rank is computed, so
+// the epoch reads its n stakes twice instead of n² times; otherwise ranks of nonzero stakes only.
 fn yuma_is_topk_nonzero(p: u32, stake: u32, n: u32, k: u32, permit: u32) {
+    var nonzero = 0u;
+    var all_non_negative = true;
+    for (var i = 0u; i < n; i = i + 1u) {
+        let s = scratch_real[work_real_at(p, stake + i)];
+        nonzero = nonzero + select(0u, 1u, s != 0.0);
+        all_non_negative = all_non_negative && s >= 0.0;
+    }
+    let rank_needed = n >= k && !(all_non_negative && nonzero <= k);
     for (var i = 0u; i < n; i = i + 1u) {
         let si = scratch_real[work_real_at(p, stake + i)];
         var permitted = si != 0.0;
-        if (n >= k) {
+        if (permitted && rank_needed) {
             var rank = 0u;
             for (var j = 0u; j < n; j = j + 1u) {
                 let sj = scratch_real[work_real_at(p, stake + j)];
