@@ -306,47 +306,38 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
     }
     yuma_normalize(p, w.active_stake, n);
 
-    // Weights: permit and diagonal masks, rows normalised, absent entries marked.
+    // Weights: permit and diagonal masks, rows normalised, absent entries marked. As the twin's
+    // float form: the masked row's sum is the raw row's present sum without the diagonal (the
+    // same additions in the same order), taken with the off-diagonal sum, so the row is read
+    // twice and written once.
     for (var i = 0u; i < rows; i = i + 1u) {
         var off_diagonal = zero;
+        var row_sum = zero;
         for (var j = 0u; j < n; j = j + 1u) {
             if (j != i) {
-                off_diagonal = off_diagonal + scratch_real[work_real_at(p, weights_raw + i * n + j)];
+                let x = scratch_real[work_real_at(p, weights_raw + i * n + j)];
+                off_diagonal = off_diagonal + x;
+                row_sum = row_sum + present_value(x);
             }
         }
         let row_present = yuma_int[yi_at(slot, i)] != 0u && off_diagonal > zero;
-        var row_sum = zero;
+        let inverse = safe_div(one, row_sum);
         for (var j = 0u; j < n; j = j + 1u) {
             var x = absent;
             if (row_present && j != i) {
                 x = scratch_real[work_real_at(p, weights_raw + i * n + j)];
+                if (is_present(x)) {
+                    x = x * inverse;
+                }
             }
             scratch_real[work_real_at(p, w.weights + i * n + j)] = x;
-            row_sum = row_sum + present_value(x);
-        }
-        let inverse = safe_div(one, row_sum);
-        for (var j = 0u; j < n; j = j + 1u) {
-            let at = work_real_at(p, w.weights + i * n + j);
-            if (is_present(scratch_real[at])) {
-                scratch_real[at] = scratch_real[at] * inverse;
-            }
         }
     }
 
     // Consensus, clip, validator trust, incentive.
     yuma_weighted_median_col(p, w, w.active_stake, w.weights, rows, n, cfg.kappa, w.consensus);
-    for (var i = 0u; i < rows; i = i + 1u) {
-        for (var j = 0u; j < n; j = j + 1u) {
-            let k = i * n + j;
-            let x = scratch_real[work_real_at(p, w.weights + k)];
-            let c = scratch_real[work_real_at(p, w.consensus + j)];
-            var clipped = x;
-            if (is_present(x) && c < x) {
-                clipped = select(absent, c, c > zero);
-            }
-            scratch_real[work_real_at(p, w.clipped + k)] = clipped;
-        }
-    }
+    // Clip, the row's trust and the incentive terms in one pass (the twin's order: rows in
+    // order, each row's columns in order).
     for (var j = 0u; j < n; j = j + 1u) {
         scratch_real[work_real_at(p, w.incentive + j)] = zero;
     }
@@ -355,31 +346,47 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
         if (i < rows) {
             let a = scratch_real[work_real_at(p, w.active_stake + i)];
             for (var j = 0u; j < n; j = j + 1u) {
-                let x = present_value(scratch_real[work_real_at(p, w.clipped + i * n + j)]);
-                trust = trust + x;
+                let k = i * n + j;
+                let x = scratch_real[work_real_at(p, w.weights + k)];
+                let c = scratch_real[work_real_at(p, w.consensus + j)];
+                var clipped = x;
+                if (is_present(x) && c < x) {
+                    clipped = select(absent, c, c > zero);
+                }
+                scratch_real[work_real_at(p, w.clipped + k)] = clipped;
+                let term = present_value(clipped);
+                trust = trust + term;
                 let at = work_real_at(p, w.incentive + j);
-                scratch_real[at] = scratch_real[at] + a * x;
+                scratch_real[at] = scratch_real[at] + a * term;
             }
         }
         scratch_real[work_real_at(p, w.validator_trust + i)] = trust;
     }
     yuma_normalize(p, w.incentive, n);
 
-    // Bonds input W^b = W + β(W̄ − W) (interpolate_sparse).
+    // Bonds input W^b = W + β(W̄ − W) (interpolate_sparse). As in the twin, Yuma3 with β = 0
+    // or 1 reads the weights or the clipped weights in place (entry for entry the same matrix);
+    // Yuma2, which overwrites `clipped`, and any other β get the matrix in `bonds_input`.
     let beta = cfg.bonds_penalty;
-    for (var k = 0u; k < rows * n; k = k + 1u) {
-        let x = scratch_real[work_real_at(p, w.weights + k)];
-        let xc = scratch_real[work_real_at(p, w.clipped + k)];
-        var wb = xc;
-        if (beta == zero) {
-            wb = x;
-        } else if (beta != one) {
-            let a = present_value(x);
-            let b = present_value(xc);
-            let mixed = a + beta * (b - a);
-            wb = select(absent, mixed, mixed > zero);
+    let in_place = cfg.version != YUMA2 && (beta == zero || beta == one);
+    var bonds_input = w.bonds_input;
+    if (in_place) {
+        bonds_input = select(w.clipped, w.weights, beta == zero);
+    } else {
+        for (var k = 0u; k < rows * n; k = k + 1u) {
+            let x = scratch_real[work_real_at(p, w.weights + k)];
+            let xc = scratch_real[work_real_at(p, w.clipped + k)];
+            var wb = xc;
+            if (beta == zero) {
+                wb = x;
+            } else if (beta != one) {
+                let a = present_value(x);
+                let b = present_value(xc);
+                let mixed = a + beta * (b - a);
+                wb = select(absent, mixed, mixed > zero);
+            }
+            scratch_real[work_real_at(p, w.bonds_input + k)] = wb;
         }
-        scratch_real[work_real_at(p, w.bonds_input + k)] = wb;
     }
 
     // Bonds and dividends. `use_stake` is free now: column sums.
@@ -435,11 +442,15 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
             any_consensus = any_consensus || scratch_real[work_real_at(p, w.consensus + j)] != zero;
         }
         let liquid = cfg.liquid_alpha != 0u && any_consensus;
+        // Column sums of the new bonds (col_normalize's first step) as they are produced.
+        for (var j = 0u; j < n; j = j + 1u) {
+            scratch_real[work_real_at(p, sums + j)] = zero;
+        }
         for (var i = 0u; i < rows; i = i + 1u) {
             for (var column = 0u; column < n; column = column + 1u) {
                 let k = i * n + column;
                 let old = yuma_real[yr_at(slot, bonds + k)];
-                let wb = scratch_real[work_real_at(p, w.bonds_input + k)];
+                let wb = scratch_real[work_real_at(p, bonds_input + k)];
                 var ema = zero;
                 if (liquid) {
                     if (is_present(wb)) {
@@ -452,18 +463,30 @@ fn yuma_run_epoch(p: u32, w: YumaWork, cfg: YumaConfig, stake_raw: u32, weights_
                     ema = rate * present_value(wb) + keep * old;
                 }
                 scratch_real[work_real_at(p, w.ema + k)] = ema;
+                let sum = work_real_at(p, sums + column);
+                scratch_real[sum] = scratch_real[sum] + present_value(ema);
             }
         }
-        // Dividends from the column-normalised copy (kept in `clipped`).
-        for (var k = 0u; k < rows * n; k = k + 1u) {
-            scratch_real[work_real_at(p, w.clipped + k)] = scratch_real[work_real_at(p, w.ema + k)];
+        // Dividends from the column-normalised bonds, each entry normalised as it is read (as
+        // col_normalize would: present entries of a column with a nonzero sum; a zero sum's
+        // inverse is 1, and x · 1 = x for every present x), no normalised copy.
+        for (var j = 0u; j < n; j = j + 1u) {
+            let at = work_real_at(p, sums + j);
+            if (scratch_real[at] == zero) {
+                scratch_real[at] = one;
+            } else {
+                scratch_real[at] = one / scratch_real[at];
+            }
         }
-        yuma_col_normalize(p, w.clipped, rows, n, sums);
         for (var i = 0u; i < n; i = i + 1u) {
             var total = zero;
             if (i < rows) {
                 for (var j = 0u; j < n; j = j + 1u) {
-                    total = total + scratch_real[work_real_at(p, w.clipped + i * n + j)] * scratch_real[work_real_at(p, w.incentive + j)];
+                    var bond = scratch_real[work_real_at(p, w.ema + i * n + j)];
+                    if (is_present(bond)) {
+                        bond = bond * scratch_real[work_real_at(p, sums + j)];
+                    }
+                    total = total + bond * scratch_real[work_real_at(p, w.incentive + j)];
                 }
             }
             scratch_real[work_real_at(p, w.dividends + i)] = total * scratch_real[work_real_at(p, w.active_stake + i)];
