@@ -110,23 +110,30 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
     let burn = min(max(subnet_real[sr_at(p, SR_MINER_BURN, i)], Real(0.0)), Real(1.0));
     let slot = yuma_slot(p, i);
     let history = miners + validators * n;
-    for (var k = 0u; k < validators * n; k = k + 1u) {
-        scratch_real[work_real_at(p, weights + k)] = Real(0.0);
-    }
+    // Each role zeroes the entries it does not set, as the twin does (no zeroing pass first).
     for (var v = 0u; v < validators; v = v + 1u) {
         let row = weights + v * n;
         let role = validator_role(v);
         if (role == VALIDATOR_CARTEL) {
+            for (var j = 0u; j < n - cartel_miners; j = j + 1u) {
+                scratch_real[work_real_at(p, row + j)] = Real(0.0);
+            }
             for (var j = n - cartel_miners; j < n; j = j + 1u) {
                 scratch_real[work_real_at(p, row + j)] = Real(1.0) / Real(cartel_miners);
             }
         } else if (role == VALIDATOR_COPIER) {
-            if (lag <= info.yuma_reveal) {
-                for (var j = validators; j < n; j = j + 1u) {
-                    scratch_real[work_real_at(p, row + j)] = yuma_real[yr_at(slot, history + (lag - 1u) * n + j)];
+            let copies = lag <= info.yuma_reveal;
+            for (var j = 0u; j < n; j = j + 1u) {
+                var x = Real(0.0);
+                if (copies && j >= validators) {
+                    x = yuma_real[yr_at(slot, history + (lag - 1u) * n + j)];
                 }
+                scratch_real[work_real_at(p, row + j)] = x;
             }
         } else {
+            for (var j = 0u; j < validators; j = j + 1u) {
+                scratch_real[work_real_at(p, row + j)] = Real(0.0);
+            }
             var sum = Real(0.0);
             // One Philox block serves four consecutive entries; fetched on the first entry of
             // each group of four (and on the row's first miner, mid-group).
@@ -140,9 +147,9 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
                     }
                     x = x + noise * normal_icdf(words[entry % 4u]);
                 }
-                let at = work_real_at(p, row + validators + m);
-                scratch_real[at] = max(x, Real(0.0));
-                sum = sum + scratch_real[at];
+                let raw = max(x, Real(0.0));
+                scratch_real[work_real_at(p, row + validators + m)] = raw;
+                sum = sum + raw;
             }
             let scale = safe_div(1.0 - burn, sum);
             for (var m = 1u; m < miners; m = m + 1u) {
