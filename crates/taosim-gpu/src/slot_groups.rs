@@ -27,28 +27,41 @@ pub fn device_index(slot: usize, word: usize, slots: usize, words: usize) -> usi
 pub fn device_bytes<T: bytemuck::Pod>(host: &[T], slots: usize, words: usize) -> Vec<u8> {
     let size = size_of::<T>();
     let mut bytes = vec![0_u8; std::mem::size_of_val(host)];
-    for (host_at, device_at) in places(host.len(), slots, words) {
+    for_each_place(host.len(), slots, words, |host_at, device_at| {
         bytes[device_at * size..][..size].copy_from_slice(bytemuck::bytes_of(&host[host_at]));
-    }
+    });
     bytes
 }
 
 /// Writes `device` (whole paths in device order) into the same paths of `host`, in host order.
 /// `device` may hold fewer paths than `host`; the rest of `host` is left as it is.
 pub fn to_host<T: Copy>(device: &[T], host: &mut [T], slots: usize, words: usize) {
-    for (host_at, device_at) in places(device.len(), slots, words) {
+    for_each_place(device.len(), slots, words, |host_at, device_at| {
         host[host_at] = device[device_at];
-    }
+    });
 }
 
-/// The (host, device) positions of each of the first `len` words (whole paths).
-fn places(len: usize, slots: usize, words: usize) -> impl Iterator<Item = (usize, usize)> {
-    let per_path = (slots * words).max(1);
+/// Calls `place(host_at, device_at)` for each of the first `len` words (whole paths), in device
+/// order: loops over paths, groups, words and lanes, no division per word (a batch holds
+/// hundreds of millions of them).
+fn for_each_place(len: usize, slots: usize, words: usize, mut place: impl FnMut(usize, usize)) {
+    let per_path = slots * words;
+    if per_path == 0 {
+        return;
+    }
     debug_assert_eq!(len % per_path, 0, "whole paths");
-    (0..len).map(move |host_at| {
-        let (path, at) = (host_at / per_path, host_at % per_path);
-        (host_at, path * per_path + device_index(at / words, at % words, slots, words))
-    })
+    let lanes = EPOCH_LANES as usize;
+    for path_start in (0..len).step_by(per_path) {
+        for first in (0..slots).step_by(lanes) {
+            let width = lanes.min(slots - first);
+            let group = path_start + first * words;
+            for word in 0..words {
+                for lane in 0..width {
+                    place(group + lane * words + word, group + word * width + lane);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
