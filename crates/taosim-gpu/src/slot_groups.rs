@@ -9,18 +9,9 @@
 //! slot count ([`EPOCH_LANES`], less in a last partial group). A warp reading word `k` of its
 //! slots then touches `width` consecutive words (one coalesced run) instead of `width` words one
 //! block apart. A path's region keeps its size (no padding), and shaders/shared/state.wgsl
-//! (`yuma_slot`, `yr_at`, `yi_at`) computes the same index as [`device_index`].
+//! (`yuma_slot`, `yr_at`, `yi_at`) computes the same index as the walk here.
 
 use crate::types::EPOCH_LANES;
-
-/// The position of word `word` of slot `slot`'s block within a path's region of `slots` blocks
-/// of `words` words each, in device order (module docs).
-pub fn device_index(slot: usize, word: usize, slots: usize, words: usize) -> usize {
-    let lanes = EPOCH_LANES as usize;
-    let first = slot - slot % lanes;
-    let width = lanes.min(slots - first);
-    first * words + word * width + (slot - first)
-}
 
 /// The bytes of `host` (paths of `slots` blocks of `words` words, host order) in device order:
 /// what the device buffer is created from, with no copy in host order on the way.
@@ -68,9 +59,19 @@ fn for_each_place(len: usize, slots: usize, words: usize, mut place: impl FnMut(
 mod tests {
     use super::*;
 
+    /// The device position of word `word` of slot `slot` within a path's region, straight from
+    /// the module docs' definition (the form shaders/shared/state.wgsl `yuma_slot` computes).
+    fn device_index(slot: usize, word: usize, slots: usize, words: usize) -> usize {
+        let lanes = EPOCH_LANES as usize;
+        let first = slot - slot % lanes;
+        let width = lanes.min(slots - first);
+        first * words + word * width + (slot - first)
+    }
+
     /// Every (slot, word) lands on its own place in the region, for slot counts below, at and
     /// around multiples of the group size; a group's slots are `width` words apart and its words
-    /// consecutive across slots.
+    /// consecutive across slots; and the walk of `for_each_place` visits each word once, at
+    /// exactly that place, over several paths.
     #[test]
     fn device_order_is_a_permutation_with_consecutive_lanes() {
         let lanes = EPOCH_LANES as usize;
@@ -88,6 +89,16 @@ mod tests {
                 }
             }
             assert!(seen.iter().all(|&s| s), "slots {slots}: a place is never used");
+
+            let (paths, per_path) = (3, slots * words);
+            let mut visits = vec![0; paths * per_path];
+            for_each_place(paths * per_path, slots, words, |host_at, device_at| {
+                let (path, at) = (host_at / per_path, host_at % per_path);
+                let expected = path * per_path + device_index(at / words, at % words, slots, words);
+                assert_eq!(device_at, expected, "slots {slots}: host word {host_at}");
+                visits[host_at] += 1;
+            });
+            assert!(visits.iter().all(|&v| v == 1), "slots {slots}: a word not visited once");
         }
     }
 
