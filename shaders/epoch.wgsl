@@ -66,11 +66,10 @@ fn pick_normal(words: vec4<u32>, first: u32, index: u32) -> Real {
     return normal_icdf(words[first + index % 2u]);
 }
 
-// walk_miner_quality: u_j ← |u_j + σ z_j| for the M miners of slot i.
-fn walk_miner_quality(p: u32, step: u32, i: u32) {
+// walk_miner_quality: u_j ← |u_j + σ z_j| for the M miners of slot i (Yuma blocks `slot`).
+fn walk_miner_quality(p: u32, step: u32, i: u32, slot: YumaSlot) {
     if (params_int[PI_YUMA_QUALITY_WALK] != 0u) {
         let sigma = params_real[P_YUMA_MINER_QUALITY_SIGMA];
-        let slot = yuma_slot(p, i);
         for (var j = 0u; j < info.yuma_miners; j = j + 1u) {
             let z = pick_normal(quality_block(p, step, i, j), 0u, j);
             let at = yr_at(slot, j);
@@ -98,8 +97,9 @@ fn init_yuma_block(p: u32, i: u32, step: u32) {
     }
 }
 
-// build_weights: work[weights .. + V·n) for slot i (module docs of cpu/epoch.rs, step 3).
-fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
+// build_weights: work[weights .. + V·n) for slot i, its Yuma blocks `slot` (module docs of
+// cpu/epoch.rs, step 3).
+fn build_weights(p: u32, step: u32, i: u32, slot: YumaSlot, weights: u32) {
     let validators = info.yuma_validators;
     let miners = info.yuma_miners;
     let n = validators + miners;
@@ -108,7 +108,6 @@ fn build_weights(p: u32, step: u32, i: u32, weights: u32) {
     let noise = params_real[P_YUMA_WEIGHT_NOISE];
     let noisy = params_int[PI_YUMA_WEIGHT_NOISE_ON] != 0u;
     let burn = min(max(subnet_real[sr_at(p, SR_MINER_BURN, i)], Real(0.0)), Real(1.0));
-    let slot = yuma_slot(p, i);
     let history = miners + validators * n;
     // Each role zeroes the entries it does not set, as the twin does (no zeroing pass first).
     for (var v = 0u; v < validators; v = v + 1u) {
@@ -244,9 +243,9 @@ fn yuma_epochs(p: u32, lane: u32) {
             scratch_real[work_real_at(p, w.epoch_stake + j)] = Real(0.0);
         }
 
-        walk_miner_quality(p, step, i);
-        build_weights(p, step, i, w.epoch_weights);
         let slot = yuma_slot(p, i);
+        walk_miner_quality(p, step, i, slot);
+        build_weights(p, step, i, slot, w.epoch_weights);
         let bonds = info.yuma_miners;
         yuma_run_epoch(p, w, cfg, w.epoch_stake, w.epoch_weights, slot, bonds);
         // Newest first: shift the history one epoch back, this epoch's consensus in front.
