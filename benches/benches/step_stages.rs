@@ -189,7 +189,7 @@ fn gpu_stage_benches_in<R: Real>(
     let run = |stages: &[usize]| {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         for &k in stages {
-            dispatch(&mut encoder, &pipelines[k], &binds[k], paths);
+            dispatch(&mut encoder, &pipelines[k], &binds[k], paths, None);
         }
         ctx.queue.submit([encoder.finish()]);
         ctx.device.poll(wgpu::PollType::wait_indefinitely()).expect("the device completes");

@@ -56,6 +56,11 @@ pub(crate) struct BenchArgs {
     /// [default: 3, or 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     repeats: Option<u32>,
+    /// After each GPU row, run the workload again with every stage's passes timed on the device
+    /// (timestamp queries) and report each stage's time and share; the rows' own rates come
+    /// from the untimed runs.
+    #[arg(long)]
+    gpu_stages: bool,
     /// Override every workload's horizon in days (tests use it to keep debug builds fast).
     #[arg(long, hide = true)]
     days: Option<f64>,
@@ -107,6 +112,36 @@ struct Record {
     gflops: f64,
     peak_gflops: f64,
     peak_fraction: f64,
+    /// GPU rows with `--gpu-stages`: each step stage's device time in a second, timed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu_stages: Option<Vec<StageShare>>,
+}
+
+/// One step stage's device time in a `--gpu-stages` run.
+#[derive(Clone, Debug, Serialize)]
+struct StageShare {
+    stage: &'static str,
+    /// Device seconds of the stage's passes (timestamps at each pass's start and end).
+    seconds: f64,
+    /// Its part of the stages' summed time.
+    share: f64,
+    /// Passes timed (one per step and path batch).
+    passes: u64,
+}
+
+impl StageShare {
+    fn all(times: &taosim_gpu::stage_timing::StageTimes) -> Vec<Self> {
+        times
+            .stages
+            .iter()
+            .map(|s| Self {
+                stage: s.stage,
+                seconds: s.seconds,
+                share: times.share(s.stage),
+                passes: s.passes,
+            })
+            .collect()
+    }
 }
 
 impl Record {
@@ -228,23 +263,26 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
         let steps = plan.steps;
         let subnet_steps = f64::from(paths) * f64::from(steps) * plan.slots as f64;
         let started = Instant::now();
-        let discard = |batch| {
-            black_box(&batch);
-            Ok::<(), RunError>(())
-        };
-        let result = match engine.precision {
-            taosim_gpu::shaders::Precision::F64 => {
-                engine.run_point::<f64, RunError>(&plan, 0, 0..paths, discard).map(black_box)
-            }
-            taosim_gpu::shaders::Precision::F32 => {
-                engine.run_point::<f32, RunError>(&plan, 0, 0..paths, discard).map(black_box)
-            }
-        };
-        if let Err(e) = result {
+        if let Err(e) = run_on_gpu(&engine, &plan, paths) {
             eprintln!("bench: {} on {}: skipped ({e})", w.name, engine.adapter());
             continue;
         }
         let wall = started.elapsed().as_secs_f64();
+        // The stage profile comes from a second run, so the row's rate carries no query.
+        let gpu_stages = if args.gpu_stages {
+            match engine.start_stage_timing() {
+                Ok(()) => {
+                    run_on_gpu(&engine, &plan, paths)?;
+                    engine.take_stage_times().map(|t| StageShare::all(&t))
+                }
+                Err(e) => {
+                    eprintln!("bench: no stage times on {} ({e})", engine.adapter());
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let rate = subnet_steps / wall;
         let single = records
             .iter()
@@ -267,8 +305,31 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             gflops: rate * ops / 1e9,
             peak_gflops: peak,
             peak_fraction: rate * ops / 1e9 / peak,
+            gpu_stages,
         });
     }
+    Ok(())
+}
+
+/// Runs `plan`'s `paths` paths on `engine` at its precision, outputs discarded.
+fn run_on_gpu(
+    engine: &taosim_gpu::engine::GpuEngine,
+    plan: &RunPlan,
+    paths: u32,
+) -> Result<(), RunError> {
+    let discard = |batch| {
+        black_box(&batch);
+        Ok::<(), RunError>(())
+    };
+    let acc = match engine.precision {
+        taosim_gpu::shaders::Precision::F64 => {
+            engine.run_point::<f64, RunError>(plan, 0, 0..paths, discard)?
+        }
+        taosim_gpu::shaders::Precision::F32 => {
+            engine.run_point::<f32, RunError>(plan, 0, 0..paths, discard)?
+        }
+    };
+    black_box(acc);
     Ok(())
 }
 
@@ -333,6 +394,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 // Set below, from the final peaks.
                 peak_gflops: 0.0,
                 peak_fraction: 0.0,
+                gpu_stages: None,
             });
         }
     }
@@ -396,5 +458,19 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
             r.gflops,
             100.0 * r.peak_fraction
         );
+    }
+    for r in records {
+        if let Some(stages) = &r.gpu_stages {
+            println!("{} on {}: device time by stage (a timed second run)", r.workload, r.backend);
+            for s in stages {
+                println!(
+                    "  {:<16} {:>10.4} s {:>6.1}%  ({} passes)",
+                    s.stage,
+                    s.seconds,
+                    100.0 * s.share,
+                    s.passes
+                );
+            }
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! `taosim devices`: the GPU adapters wgpu finds (honouring `WGPU_BACKEND`), with what taosim
-//! needs to know of each: backend, device type, f64 and int64 support, key limits.
+//! needs to know of each: backend, device type, f64, int64 and timestamp support, key limits.
 
 /// Arguments of `taosim devices`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,12 @@ pub(crate) fn run(_args: &DevicesArgs) -> anyhow::Result<()> {
     for (k, a) in adapters.iter().enumerate() {
         println!("[{k}] {}", a.name);
         println!("    backend {}, type {}, driver {}", a.backend, a.device_type, a.driver);
-        println!("    SHADER_F64 {}, SHADER_INT64 {}", yes(a.f64), yes(a.int64));
+        println!(
+            "    SHADER_F64 {}, SHADER_INT64 {}, TIMESTAMP_QUERY {}",
+            yes(a.f64),
+            yes(a.int64),
+            yes(a.timestamps)
+        );
         println!(
             "    max storage binding {} MiB, max buffer {} MiB, max workgroups/dim {}, storage buffers/stage {}",
             a.max_storage_buffer_binding_size >> 20,

@@ -4,7 +4,8 @@
 //! name; wgpu 30 reads `WGPU_BACKEND` only through
 //! `InstanceDescriptor::new_without_display_handle_from_env`, which is why the instance is made
 //! with it. The device asks for `SHADER_F64` when the adapter has it (lavapipe and NVIDIA Vulkan
-//! do) and the adapter's own limits, so large batches fit.
+//! do), `TIMESTAMP_QUERY` when it has that (the per-stage times of `taosim bench --gpu-stages`),
+//! and the adapter's own limits, so large batches fit.
 
 use thiserror::Error;
 
@@ -130,6 +131,8 @@ pub struct AdapterReport {
     pub f64: bool,
     /// `SHADER_INT64` supported.
     pub int64: bool,
+    /// `TIMESTAMP_QUERY` supported (per-pass GPU times, [`crate::stage_timing`]).
+    pub timestamps: bool,
     /// `max_storage_buffer_binding_size`, bytes.
     pub max_storage_buffer_binding_size: u64,
     /// `max_buffer_size`, bytes.
@@ -152,6 +155,7 @@ impl AdapterReport {
             driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
             f64: features.contains(wgpu::Features::SHADER_F64),
             int64: features.contains(wgpu::Features::SHADER_INT64),
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_buffer_size: limits.max_buffer_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
@@ -187,7 +191,7 @@ pub struct Context {
 
 impl Context {
     /// The adapter chosen by `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` (else wgpu's default), and a
-    /// device with `SHADER_F64` when available and the adapter's limits.
+    /// device with `SHADER_F64` and `TIMESTAMP_QUERY` when available and the adapter's limits.
     pub fn from_env() -> Result<Self, GpuError> {
         let instance = instance();
         // wgpu's own WGPU_ADAPTER_NAME lookup panics when nothing matches: look it up here.
@@ -215,6 +219,9 @@ impl Context {
         let mut features = wgpu::Features::empty();
         if report.f64 {
             features |= wgpu::Features::SHADER_F64;
+        }
+        if report.timestamps {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("taosim"),

@@ -36,6 +36,7 @@ use taosim_core::{Error, Real};
 use crate::device::{BatchId, DeviceState, ScratchLayout, binding};
 use crate::params::step_params;
 use crate::shaders::{EVENT_INTS, EVENT_REALS, Precision, STEP_SEQUENCE};
+use crate::stage_timing::{PassTimer, StageTimes};
 use crate::stages::{Pipeline, dispatch};
 use crate::types::LOOP_BUDGET_EXHAUSTED;
 use crate::{Context, GpuError};
@@ -61,6 +62,8 @@ pub struct GpuEngine {
     table_shapes: bool,
     /// Rows a path holds before they go to the plan's spill (see [`Self::with_spill_rows`]).
     spill_rows: usize,
+    /// The stage times since [`Self::start_stage_timing`], while timing is on.
+    stage_times: RefCell<Option<StageTimes>>,
 }
 
 impl GpuEngine {
@@ -85,6 +88,7 @@ impl GpuEngine {
             pipelines: RefCell::new(None),
             table_shapes: false,
             spill_rows: RECORD_SPILL_ROWS,
+            stage_times: RefCell::new(None),
         })
     }
 
@@ -103,6 +107,26 @@ impl GpuEngine {
     pub fn with_spill_rows(mut self, rows: usize) -> Self {
         self.spill_rows = rows;
         self
+    }
+
+    /// Times every step stage's passes from now on, with timestamp queries, until
+    /// [`Self::take_stage_times`] (restarting from zero if already on). An adapter without
+    /// `TIMESTAMP_QUERY` is an error.
+    pub fn start_stage_timing(&self) -> Result<(), GpuError> {
+        if !self.ctx.adapter.timestamps {
+            return Err(GpuError::Unsupported {
+                adapter: self.ctx.adapter.name.clone(),
+                what: "timestamp queries (TIMESTAMP_QUERY)".into(),
+            });
+        }
+        *self.stage_times.borrow_mut() = Some(StageTimes::of(STEP_SEQUENCE));
+        Ok(())
+    }
+
+    /// The stage times since [`Self::start_stage_timing`] (`None` when timing was off), and
+    /// timing off.
+    pub fn take_stage_times(&self) -> Option<StageTimes> {
+        self.stage_times.borrow_mut().take()
     }
 
     /// The adapter's name.
@@ -194,6 +218,12 @@ impl GpuEngine {
             rec.trace(0, &state.path(i));
         }
         let mut snapshot = BatchState::<R>::with_yuma(1, plan.slots, Default::default());
+        // Every pass of a chunk timed, when stage timing is on.
+        let timer = self
+            .stage_times
+            .borrow()
+            .is_some()
+            .then(|| PassTimer::new(ctx, CHUNK_STEPS * STEP_SEQUENCE.len() as u32));
         let mut step = 0;
         while step < plan.steps {
             let mut end = (step + CHUNK_STEPS).min(plan.steps);
@@ -201,18 +231,28 @@ impl GpuEngine {
                 let next_sample = (step / plan.trace_every + 1) * plan.trace_every;
                 end = end.min(next_sample);
             }
-            self.with_pipelines(plan, |pipelines| {
+            let passes = self.with_pipelines(plan, |pipelines| {
                 let binds: Vec<wgpu::BindGroup> =
                     pipelines.iter().map(|p| device.bind_group(ctx, &p.layout)).collect();
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                let mut passes = 0;
                 for _ in step..end {
                     for (pipeline, bind) in pipelines.iter().zip(&binds) {
-                        dispatch(&mut encoder, pipeline, bind, n);
+                        let timestamps = timer.as_ref().map(|t| t.writes(passes));
+                        dispatch(&mut encoder, pipeline, bind, n, timestamps);
+                        passes += 1;
                     }
                 }
+                if let Some(timer) = &timer {
+                    timer.resolve(&mut encoder, passes);
+                }
                 ctx.queue.submit([encoder.finish()]);
+                passes
             })?;
             ctx.check()?;
+            if let (Some(timer), Some(times)) = (&timer, self.stage_times.borrow_mut().as_mut()) {
+                timer.collect(ctx, passes, times)?;
+            }
             read_events(&device, ctx, plan, n, cap, &mut snapshot, &mut recorders)?;
             // Every path runs to the horizon before any finishes: without this, the batch would
             // hold each path's pruned occupants and events for the whole horizon (issue 6).

@@ -13,6 +13,7 @@
 //! - [`slot_groups`]: the device order of the per-slot Yuma blocks (interleaved by lane groups).
 //! - [`params`]: the step's parameters as named arrays.
 //! - [`peak`]: the device's multiply-add peak (for `taosim bench`).
+//! - [`stage_timing`]: per-stage device time from timestamp queries (`taosim bench --gpu-stages`).
 //! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
 //! - [`stages`]: one module per stage: pipeline, buffers, dispatch, readback.
 
@@ -23,6 +24,7 @@ pub mod params;
 pub mod peak;
 pub mod shaders;
 pub mod slot_groups;
+pub mod stage_timing;
 pub mod stages;
 pub mod types;
 

@@ -171,16 +171,18 @@ pub fn read_back_range(
 }
 
 /// Records one dispatch of a step stage over `paths` paths into `encoder`, in the pipeline's
-/// [`Dispatch`] shape.
+/// [`Dispatch`] shape, in a compute pass of its own (with `timestamps` written at its start and
+/// end when given: [`crate::stage_timing`]).
 pub fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &Pipeline,
     bind: &wgpu::BindGroup,
     paths: u32,
+    timestamps: Option<wgpu::ComputePassTimestampWrites<'_>>,
 ) {
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some(pipeline.stage.name),
-        timestamp_writes: None,
+        timestamp_writes: timestamps,
     });
     pass.set_pipeline(&pipeline.pipeline);
     pass.set_bind_group(0, bind, &[]);
@@ -217,7 +219,7 @@ pub fn run_step_stage<R: Real>(
     }
     let bind = device.bind_group(ctx, &pipeline.layout);
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    dispatch(&mut encoder, &pipeline, &bind, state.paths as u32);
+    dispatch(&mut encoder, &pipeline, &bind, state.paths as u32, None);
     ctx.queue.submit([encoder.finish()]);
     device.download(ctx, state)?;
     Ok(device)
