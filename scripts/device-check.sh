@@ -13,8 +13,9 @@
 #      is much slower than expected;
 #   2. the full bench (DEVICE_GPU_PATHS = 8192 GPU paths, DEVICE_DAYS = 30 days, the standard
 #      workloads' horizon);
-#   both with each GPU row's device time by stage (`--gpu-stages`: a second, timed run of the
-#   workload), which says where the card spends a step and so what to optimise next;
+#   both with the time by stage (`--stages`: a second, timed run of each workload; on the card,
+#   device time from timestamps), which says where the card spends a step and so what to
+#   optimise next;
 #   3. the four compares (DEVICE_COMPARE_PATHS = 256 paths, DEVICE_DAYS days).
 #
 # Runs the binary that scripts/device-pack.sh left in .device/ (the lent machine has no Rust), and
@@ -100,19 +101,20 @@ for workload in ("baseline", "light"):
               f"{r['subnet_steps_per_s']:.4e} subnet-steps/s, peak {100 * r['peak_fraction']:.2f}%")
     if cpu and gpu:
         print(f"{workload:9} GPU / CPU 2 threads: {gpu[0]['subnet_steps_per_s'] / cpu[0]['subnet_steps_per_s']:.3g}x")
-    for r in gpu:
-        for s in r.get("gpu_stages") or []:
-            print(f"{workload:9}   stage {s['stage']:16} {s['seconds']:10.4f} s {100 * s['share']:5.1f}%")
+    for r in rows:
+        for s in r.get("stages") or []:
+            print(f"{workload:9}   {r['backend'][:24]:24} stage {s['stage']:16} "
+                  f"{s['seconds']:10.4f} s {100 * s['share']:5.1f}%")
 EOF
 }
 
 if step "bench, short: CPU rows at 2 threads, GPU rows at $quick_gpu_paths paths, 5 days" 120 \
-  "$out/bench-short.json" "$bin" bench --json --threads 2 --repeats 1 --gpu-stages \
+  "$out/bench-short.json" "$bin" bench --json --threads 2 --repeats 1 --stages \
   --gpu-paths "$quick_gpu_paths" --days 5; then
   ratios "$out/bench-short.json"
 fi
 if step "bench: CPU rows at 2 threads, GPU rows at $gpu_paths paths, $days days" 240 \
-  "$out/bench.json" "$bin" bench --json --threads 2 --gpu-stages --gpu-paths "$gpu_paths" \
+  "$out/bench.json" "$bin" bench --json --threads 2 --stages --gpu-paths "$gpu_paths" \
   --days "$days"; then
   ratios "$out/bench.json"
 fi

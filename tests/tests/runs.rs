@@ -206,3 +206,39 @@ fn records_do_not_depend_on_the_batch_size() {
     // Debug text compares the NaN quantiles of a run without spirals as equal.
     assert_eq!(format!("{sa:?}"), format!("{sb:?}"));
 }
+
+/// The stage clock of `taosim bench --stages` (`taosim_core::stage_clock`): every stage of every
+/// step of every path is clocked once, in step order; no path's laps add up to more than the run
+/// took, so the sum stays within paths × the run's wall time; the stages that do real work take
+/// time; and a clocked run's records and summary are the unclocked run's, bit for bit.
+#[test]
+fn the_stage_clock_counts_every_stage_once_and_changes_no_result() {
+    use std::sync::Arc;
+    use taosim_core::stage_clock::{STEP_STAGES, StageClock};
+
+    let paths = 4;
+    let plan = plan(paths, 5.0, |cfg| cfg.yuma.enabled = true);
+    let (plain, plain_summary) = run(&plan);
+    let clock = Arc::new(StageClock::default());
+    let mut clocked = plan.clone();
+    clocked.stage_clock = Some(clock.clone());
+    let started = std::time::Instant::now();
+    let (timed, timed_summary) = run(&clocked);
+    let wall = started.elapsed().as_secs_f64();
+    // Debug prints every f64 in its shortest round-trip form (and −0 apart from +0).
+    assert!(format!("{timed:?}") == format!("{plain:?}"), "the clocked run's records differ");
+    assert_eq!(format!("{timed_summary:?}"), format!("{plain_summary:?}"));
+
+    let totals = clock.totals();
+    let names: Vec<&str> = totals.iter().map(|t| t.stage).collect();
+    assert_eq!(names, STEP_STAGES);
+    for t in &totals {
+        assert_eq!(t.laps, u64::from(paths * plan.steps), "{}: once per path-step", t.stage);
+    }
+    let total: f64 = totals.iter().map(|t| t.seconds).sum();
+    assert!(total <= f64::from(paths) * wall, "{total} s of laps in a {wall} s run");
+    for busy in ["behaviour", "epoch"] {
+        let t = totals.iter().find(|t| t.stage == busy).unwrap();
+        assert!(t.seconds > 0.0, "{busy}: {} s", t.seconds);
+    }
+}

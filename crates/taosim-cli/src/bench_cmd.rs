@@ -19,6 +19,12 @@
 //! on both rows of a ratio instead of one, and the fastest run is the one least disturbed: noise
 //! only ever adds time. GPU rows run once (a device is not shared with the host's other work).
 //!
+//! `--stages` adds where the time goes: each workload once more on the CPU, at the first thread
+//! count, with the engine's stage clock (`taosim_core::stage_clock`), and on the GPU with
+//! timestamp queries around every stage's pass (`taosim_gpu::stage_timing`); the seconds and
+//! shares by stage go with the first CPU row and each GPU row (`stages` in the JSON). The timed
+//! runs are extra, so no rate carries a clock or a query.
+//!
 //! Peak: a multiply-add loop over independent f64 accumulators per thread (the same build and
 //! instruction set as the engine, i.e. baseline x86-64 SSE2 without FMA unless the build enables
 //! it), in GFLOP/s counting a multiply and an add as two operations, the best of
@@ -27,11 +33,13 @@
 //! [`ops_per_subnet_step`].
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::stage_clock::StageClock;
 use taosim_core::workload::baseline_plan;
 use taosim_gpu::engine::RunError;
 
@@ -56,11 +64,12 @@ pub(crate) struct BenchArgs {
     /// [default: 3, or 1 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     repeats: Option<u32>,
-    /// After each GPU row, run the workload again with every stage's passes timed on the device
-    /// (timestamp queries) and report each stage's time and share; the rows' own rates come
-    /// from the untimed runs.
+    /// Each workload's time by stage, from a second, timed run per row kind (the rows' rates
+    /// come from the untimed runs): on the CPU at the first thread count (a clock read after
+    /// every stage, thread time summed over threads), on the GPU from device timestamps at each
+    /// stage's pass.
     #[arg(long)]
-    gpu_stages: bool,
+    stages: bool,
     /// Override every workload's horizon in days (tests use it to keep debug builds fast).
     #[arg(long, hide = true)]
     days: Option<f64>,
@@ -112,33 +121,37 @@ struct Record {
     gflops: f64,
     peak_gflops: f64,
     peak_fraction: f64,
-    /// GPU rows with `--gpu-stages`: each step stage's device time in a second, timed run.
+    /// With `--stages` (the first thread count's CPU row and every GPU row): each step stage's
+    /// time in a second, timed run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    gpu_stages: Option<Vec<StageShare>>,
+    stages: Option<Vec<StageShare>>,
 }
 
-/// One step stage's device time in a `--gpu-stages` run.
+/// One step stage's time in a `--stages` run.
 #[derive(Clone, Debug, Serialize)]
 struct StageShare {
     stage: &'static str,
-    /// Device seconds of the stage's passes (timestamps at each pass's start and end).
+    /// Seconds in the stage: CPU thread time summed over threads, or GPU device time of its
+    /// passes (timestamps at each pass's start and end).
     seconds: f64,
     /// Its part of the stages' summed time.
     share: f64,
-    /// Passes timed (one per step and path batch).
-    passes: u64,
+    /// Times the stage ran: one per step of every path (CPU) or of every device batch (GPU).
+    count: u64,
 }
 
 impl StageShare {
-    fn all(times: &taosim_gpu::stage_timing::StageTimes) -> Vec<Self> {
+    /// The shares of `(stage, seconds, count)` triples.
+    fn all(times: impl Iterator<Item = (&'static str, f64, u64)>) -> Vec<Self> {
+        let times: Vec<_> = times.collect();
+        let total: f64 = times.iter().map(|t| t.1).sum();
         times
-            .stages
-            .iter()
-            .map(|s| Self {
-                stage: s.stage,
-                seconds: s.seconds,
-                share: times.share(s.stage),
-                passes: s.passes,
+            .into_iter()
+            .map(|(stage, seconds, count)| Self {
+                stage,
+                seconds,
+                share: if total > 0.0 { seconds / total } else { 0.0 },
+                count,
             })
             .collect()
     }
@@ -269,11 +282,13 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
         }
         let wall = started.elapsed().as_secs_f64();
         // The stage profile comes from a second run, so the row's rate carries no query.
-        let gpu_stages = if args.gpu_stages {
+        let stages = if args.stages {
             match engine.start_stage_timing() {
                 Ok(()) => {
                     run_on_gpu(&engine, &plan, paths)?;
-                    engine.take_stage_times().map(|t| StageShare::all(&t))
+                    engine.take_stage_times().map(|t| {
+                        StageShare::all(t.stages.iter().map(|s| (s.stage, s.seconds, s.passes)))
+                    })
                 }
                 Err(e) => {
                     eprintln!("bench: no stage times on {} ({e})", engine.adapter());
@@ -305,7 +320,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             gflops: rate * ops / 1e9,
             peak_gflops: peak,
             peak_fraction: rate * ops / 1e9 / peak,
-            gpu_stages,
+            stages,
         });
     }
     Ok(())
@@ -369,6 +384,16 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             }
         }
         measure_peaks(&mut peaks);
+        // `--stages`: one more run, at the first thread count, with the stage clock.
+        let stages = if args.stages {
+            let clock = Arc::new(StageClock::default());
+            let mut timed = plan.clone();
+            timed.stage_clock = Some(clock.clone());
+            time_run(&pools[0], &timed)?;
+            Some(StageShare::all(clock.totals().into_iter().map(|t| (t.stage, t.seconds, t.laps))))
+        } else {
+            None
+        };
         let fastest = |k: usize| runs[k].iter().copied().fold(f64::INFINITY, f64::min);
         // The 1-thread rate, wherever 1 stands in `--threads` (none: no ratios).
         let single =
@@ -394,7 +419,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 // Set below, from the final peaks.
                 peak_gflops: 0.0,
                 peak_fraction: 0.0,
-                gpu_stages: None,
+                stages: if k == 0 { stages.clone() } else { None },
             });
         }
     }
@@ -460,15 +485,20 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
         );
     }
     for r in records {
-        if let Some(stages) = &r.gpu_stages {
-            println!("{} on {}: device time by stage (a timed second run)", r.workload, r.backend);
+        if let Some(stages) = &r.stages {
+            let (what, each) = if r.backend == "cpu" {
+                (format!("cpu, {} thread(s): thread time", r.threads), "path-steps")
+            } else {
+                (format!("{}: device time", r.backend), "passes")
+            };
+            println!("{} on {what} by stage (a second, timed run)", r.workload);
             for s in stages {
                 println!(
-                    "  {:<16} {:>10.4} s {:>6.1}%  ({} passes)",
+                    "  {:<16} {:>10.4} s {:>6.1}%  ({} {each})",
                     s.stage,
                     s.seconds,
                     100.0 * s.share,
-                    s.passes
+                    s.count
                 );
             }
         }

@@ -23,7 +23,7 @@ fn quick_bench_prints_json_records() {
         let work = r["paths"].as_f64().unwrap() * r["steps"].as_f64().unwrap() * 128.0;
         assert!(rate > 0.0 && (rate * wall / work - 1.0).abs() < 1e-9, "{r}");
         assert_eq!(r["wall_s_runs"], serde_json::json!([wall]), "GPU rows run once: {r}");
-        assert!(r.get("gpu_stages").is_none(), "stage times only with --gpu-stages: {r}");
+        assert!(r.get("stages").is_none(), "stage times only with --stages: {r}");
         let (peak, fraction) =
             (r["peak_gflops"].as_f64().unwrap(), r["peak_fraction"].as_f64().unwrap());
         let ops = r["ops_per_subnet_step"].as_f64().unwrap();
@@ -80,9 +80,9 @@ fn quick_bench_prints_json_records() {
 
 /// `--threads` picks the CPU rows' thread counts, `--gpu-paths` the GPU rows' paths (the
 /// device check's 2-thread CPU rows against a full GPU), `--repeats` the runs of each CPU row,
-/// whose fastest gives the rates, and `--gpu-stages` adds each GPU row's device time by stage
-/// (every step stage in order, one timed pass per step, shares summing to 1); a zero count is
-/// refused by name.
+/// whose fastest gives the rates, and `--stages` adds the time by stage to the first CPU row and
+/// each GPU row (every step stage in order, one lap per path-step on the CPU and one timed pass
+/// per step on the GPU, shares summing to 1); a zero count is refused by name.
 #[test]
 fn bench_threads_gpu_paths_and_repeats_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_taosim"))
@@ -98,7 +98,7 @@ fn bench_threads_gpu_paths_and_repeats_flags() {
             "3",
             "--repeats",
             "3",
-            "--gpu-stages",
+            "--stages",
         ])
         .output()
         .expect("run taosim");
@@ -127,16 +127,13 @@ fn bench_threads_gpu_paths_and_repeats_flags() {
     }
     for r in &gpu {
         assert_eq!(r["paths"], 3, "{r}");
-        let stages = r["gpu_stages"].as_array().expect("gpu_stages with --gpu-stages");
-        let names: Vec<&str> = stages.iter().map(|s| s["stage"].as_str().unwrap()).collect();
-        assert_eq!(names, taosim_gpu::shaders::STEP_SEQUENCE, "{r}");
-        let mut shares = 0.0;
-        for s in stages {
-            assert_eq!(s["passes"], r["steps"], "one timed pass per step (one batch): {s}");
-            assert!(s["seconds"].as_f64().unwrap() > 0.0, "{s}");
-            shares += s["share"].as_f64().unwrap();
-        }
-        assert!((shares - 1.0).abs() < 1e-9, "shares sum to {shares}");
+        // One device batch: one timed pass per step.
+        assert_stages(r, r["steps"].as_u64().unwrap());
+    }
+    for r in &cpu {
+        // Every path-step runs every stage once.
+        let path_steps = r["paths"].as_u64().unwrap() * r["steps"].as_u64().unwrap();
+        assert_stages(r, path_steps);
     }
     if std::env::var("TAOSIM_REQUIRE_GPU").as_deref() == Ok("1") {
         assert_eq!(gpu.len(), 2, "a GPU row per workload: {json}");
@@ -152,4 +149,23 @@ fn bench_threads_gpu_paths_and_repeats_flags() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(flag) && stderr.contains(range), "{stderr}");
     }
+}
+
+/// A `--stages` record's `stages`: every step stage in order, run `count` times each, positive
+/// seconds where the stage does real work, shares summing to 1.
+fn assert_stages(r: &serde_json::Value, count: u64) {
+    let stages = r["stages"].as_array().expect("stages with --stages");
+    let names: Vec<&str> = stages.iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(names, taosim_core::stage_clock::STEP_STAGES, "{r}");
+    let mut shares = 0.0;
+    for s in stages {
+        assert_eq!(s["count"], count, "{s}");
+        let seconds = s["seconds"].as_f64().unwrap();
+        assert!(seconds >= 0.0, "{s}");
+        if ["behaviour", "epoch"].contains(&s["stage"].as_str().unwrap()) {
+            assert!(seconds > 0.0, "{s}");
+        }
+        shares += s["share"].as_f64().unwrap();
+    }
+    assert!((shares - 1.0).abs() < 1e-9, "shares sum to {shares}");
 }

@@ -65,6 +65,7 @@ use crate::records::{
     BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord,
 };
 use crate::rng::PathRng;
+use crate::stage_clock::{PathClock, StageClock, index, lap};
 use crate::state::{BatchState, PathState, YumaLayout};
 use crate::state::{GlobalReal, SubnetReal};
 use crate::{Error, Real, Result};
@@ -177,6 +178,9 @@ pub struct RunPlan {
     /// Where finished paths' rows and traced paths' trace rows go while the run goes on (see
     /// [`RecordSpill`]); `None` from [`RunPlan::new`]: every row stays in the [`PathRecords`].
     pub spill: Option<Arc<dyn RecordSpill>>,
+    /// Where each path adds its time per stage ([`StageClock`], `taosim bench --stages`); `None`
+    /// from [`RunPlan::new`]: no clock is read.
+    pub stage_clock: Option<Arc<StageClock>>,
 }
 
 /// Rows a traced path holds before it hands them to the plan's [`RecordSpill`]
@@ -305,6 +309,7 @@ impl RunPlan {
             top10,
             fault: None,
             spill: None,
+            stage_clock: None,
         })
     }
 
@@ -741,20 +746,30 @@ fn simulate_path<R: Real>(
         rec.trace(0, st);
     }
 
+    let mut clock = plan.stage_clock.as_ref().map(|_| PathClock::start());
     for step in 0..plan.steps {
+        if let Some(clock) = &mut clock {
+            clock.restart();
+        }
         let block = st.global_int.block[0];
         let arrival =
             behaviour(&plan.step, &cfg.behaviour, &cfg.registration, &rng, step, st, &mut orders);
+        lap(&mut clock, index::BEHAVIOUR);
         guard.check(step, Stage::Behaviour, st)?;
         swaps(&plan.step, &orders, st);
+        lap(&mut clock, index::SWAPS);
         guard.check(step, Stage::Swaps, st)?;
         emission_shares(&plan.step, st, &mut eligible);
+        lap(&mut clock, index::EMISSION_SHARES);
         guard.check(step, Stage::EmissionShares, st)?;
         injection(&plan.step, st, &eligible);
+        lap(&mut clock, index::INJECTION);
         guard.check(step, Stage::Injection, st)?;
         moving_price(&plan.step, st, &eligible);
+        lap(&mut clock, index::MOVING_PRICE);
         guard.check(step, Stage::MovingPrice, st)?;
         epoch(&plan.step, &cfg.yuma, &plan.payout, &rng, step, &mut yuma_work, st);
+        lap(&mut clock, index::EPOCH);
         guard.check(step, Stage::Epoch, st)?;
         if let Some(reg) = registration_decision(&plan.step, arrival, st) {
             let slot = reg.slot;
@@ -775,16 +790,22 @@ fn simulate_path<R: Real>(
             let (cost, start_pool) = (done.registration.cost.f64(), done.start_pool.f64());
             rec.registered(step, block, slot, cost, start_pool);
         }
+        lap(&mut clock, index::REGISTRATION);
         guard.check(step, Stage::Registration, st)?;
         new_spirals.clear();
         metrics(&plan.step, &plan.spiral, &eligible, st, |slot| new_spirals.push(slot));
         for &slot in &new_spirals {
             rec.spiral(step, block, slot, st);
         }
+        lap(&mut clock, index::METRICS);
         guard.check(step, Stage::Metrics, st)?;
+        lap(&mut clock, index::GUARDS);
         if rec.traced() && rec.traces_after(step) {
             rec.trace(step + 1, st);
         }
+    }
+    if let (Some(clock), Some(total)) = (&clock, &plan.stage_clock) {
+        clock.add_to(total);
     }
     Ok(rec.finish(st, &eligible))
 }

@@ -12,6 +12,7 @@
 //!   shader mirrors line for line, parallel over paths with rayon. Where a twin also runs 8
 //!   subnets side by side (payouts, swaps), `lanes` declares the column groups it uses.
 //! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
+//! - [`engine`]: the CPU run loop; [`stage_clock`]: its optional per-stage timing.
 //! - [`sweep`]: the `[sweep]` designs (grid, zip, Latin hypercube, Sobol) of `taosim sweep`.
 //! - [`yuma_scenario`]: the `taosim yuma` scenario format.
 //!
@@ -31,6 +32,7 @@ pub mod real;
 pub mod records;
 pub mod rng;
 pub mod sensitivity;
+pub mod stage_clock;
 pub mod state;
 pub mod sweep;
 pub mod workload;

@@ -4,7 +4,7 @@
 //! name; wgpu 30 reads `WGPU_BACKEND` only through
 //! `InstanceDescriptor::new_without_display_handle_from_env`, which is why the instance is made
 //! with it. The device asks for `SHADER_F64` when the adapter has it (lavapipe and NVIDIA Vulkan
-//! do), `TIMESTAMP_QUERY` when it has that (the per-stage times of `taosim bench --gpu-stages`),
+//! do), `TIMESTAMP_QUERY` when it has that (the per-stage times of `taosim bench --stages`),
 //! and the adapter's own limits, so large batches fit.
 
 use thiserror::Error;

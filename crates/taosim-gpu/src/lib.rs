@@ -13,7 +13,7 @@
 //! - [`slot_groups`]: the device order of the per-slot Yuma blocks (interleaved by lane groups).
 //! - [`params`]: the step's parameters as named arrays.
 //! - [`peak`]: the device's multiply-add peak (for `taosim bench`).
-//! - [`stage_timing`]: per-stage device time from timestamp queries (`taosim bench --gpu-stages`).
+//! - [`stage_timing`]: per-stage device time from timestamp queries (`taosim bench --stages`).
 //! - [`types`]: `#[repr(C)]` `Pod` structs shared with WGSL (the layout test checks them with naga).
 //! - [`stages`]: one module per stage: pipeline, buffers, dispatch, readback.
 

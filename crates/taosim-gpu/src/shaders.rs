@@ -233,19 +233,11 @@ pub const STAGES: &[Stage] = &[
     step_stage!("guards", Dispatch::Lanes(LANES)),
 ];
 
-/// The step stages a step dispatches, in order (model.md §3). `payouts` is not dispatched on its
-/// own: the `epoch` stage runs it (Yuma off) or its own payout (Yuma on), as its CPU twin does.
-pub const STEP_SEQUENCE: &[&str] = &[
-    "behaviour",
-    "swaps",
-    "emission_shares",
-    "injection",
-    "moving_price",
-    "epoch",
-    "registration",
-    "metrics",
-    "guards",
-];
+/// The step stages a step dispatches, in order (model.md §3): the CPU engine's
+/// ([`taosim_core::stage_clock::STEP_STAGES`]), so both backends' stage times name the same
+/// stages. `payouts` is not dispatched on its own: the `epoch` stage runs it (Yuma off) or its
+/// own payout (Yuma on), as its CPU twin does.
+pub const STEP_SEQUENCE: &[&str] = taosim_core::stage_clock::STEP_STAGES;
 
 /// The stage named `name`.
 pub fn stage(name: &str) -> Option<&'static Stage> {

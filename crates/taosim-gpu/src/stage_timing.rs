@@ -1,5 +1,5 @@
 //! Per-stage device time, from timestamp queries written at the start and end of each stage's
-//! compute pass: where a step's time goes on a given card (`taosim bench --gpu-stages`).
+//! compute pass: where a step's time goes on a given card (`taosim bench --stages`).
 //!
 //! The throughput of a run says how fast the device is, not why; the next GPU optimisation
 //! depends on which stage holds the time (the Yuma epoch, on every adapter measured so far) and,

@@ -1,4 +1,4 @@
-//! Per-stage device times (`taosim bench --gpu-stages`, `taosim_gpu::stage_timing`): every pass
+//! Per-stage device times (`taosim bench --stages`, `taosim_gpu::stage_timing`): every pass
 //! of every step stage is timed, the times fit inside the run that produced them, timing changes
 //! no result, and the stage the model makes expensive (the epoch, with Yuma on) is the one the
 //! times show.
