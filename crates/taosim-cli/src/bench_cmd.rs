@@ -287,7 +287,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
                 Ok(()) => {
                     run_on_gpu(&engine, &plan, paths)?;
                     engine.take_stage_times().map(|t| {
-                        StageShare::all(t.stages.iter().map(|s| (s.stage, s.seconds, s.passes)))
+                        StageShare::all(t.stages.iter().map(|s| (s.stage, s.seconds, s.laps)))
                     })
                 }
                 Err(e) => {

@@ -48,14 +48,16 @@ pub struct StageClock {
     laps: [AtomicU64; STAGES],
 }
 
-/// One stage's total in a [`StageClock`].
+/// One stage's total in a [`StageClock`] (and in the GPU backend's stage timing).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageTotal {
     /// The stage (a name of [`STEP_STAGES`]).
     pub stage: &'static str,
-    /// Thread time in the stage, seconds, summed over paths and threads.
+    /// Time in the stage, seconds: on the CPU thread time summed over paths and threads, on
+    /// the GPU device time of its passes.
     pub seconds: f64,
-    /// Times the stage ran: one per step of every path.
+    /// Times the stage ran: on the CPU one per step of every path, on the GPU one pass per step
+    /// of every device batch.
     pub laps: u64,
 }
 

@@ -11,24 +11,17 @@
 //! caller asks ([`crate::engine::GpuEngine::start_stage_timing`]), so ordinary runs and the
 //! throughput rows carry no query at all. Timing changes no result.
 
+use taosim_core::stage_clock::StageTotal;
+
 use crate::{Context, GpuError};
 
-/// Time one stage's passes took on the device, summed over the runs timed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StageTime {
-    /// The stage (a name of [`crate::shaders::STEP_SEQUENCE`]).
-    pub stage: &'static str,
-    /// Device time of its passes, seconds (end-of-pass minus start-of-pass timestamps).
-    pub seconds: f64,
-    /// Passes timed: one per step of every path batch.
-    pub passes: u64,
-}
-
-/// The step stages' device times, in step order.
+/// The step stages' device times, in step order: each stage's seconds (end-of-pass minus
+/// start-of-pass timestamps, summed) and passes timed (its `laps`: one per step of every path
+/// batch), as the CPU's [`taosim_core::stage_clock::StageClock`] reports its stages.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageTimes {
     /// One entry per stage of the step, in the order a step dispatches them.
-    pub stages: Vec<StageTime>,
+    pub stages: Vec<StageTotal>,
 }
 
 impl StageTimes {
@@ -37,7 +30,7 @@ impl StageTimes {
         Self {
             stages: stages
                 .iter()
-                .map(|&stage| StageTime { stage, seconds: 0.0, passes: 0 })
+                .map(|&stage| StageTotal { stage, seconds: 0.0, laps: 0 })
                 .collect(),
         }
     }
@@ -124,7 +117,7 @@ impl PassTimer {
             let elapsed = pair[1].saturating_sub(pair[0]);
             let stage = &mut times.stages[k % stages];
             stage.seconds += elapsed as f64 * self.period_ns * 1e-9;
-            stage.passes += 1;
+            stage.laps += 1;
         }
         Ok(())
     }

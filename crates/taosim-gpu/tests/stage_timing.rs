@@ -48,7 +48,7 @@ fn every_pass_is_timed_inside_the_run_and_timing_changes_nothing() {
     let names: Vec<&str> = times.stages.iter().map(|s| s.stage).collect();
     assert_eq!(names, STEP_SEQUENCE, "the step's stages, in order");
     for s in &times.stages {
-        assert_eq!(s.passes, u64::from(plan.steps), "{}: one pass per step", s.stage);
+        assert_eq!(s.laps, u64::from(plan.steps), "{}: one pass per step", s.stage);
         assert!(s.seconds > 0.0, "{}: {} s", s.stage, s.seconds);
     }
     let total = times.total_seconds();
