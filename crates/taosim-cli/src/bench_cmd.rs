@@ -39,7 +39,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use taosim_core::engine::{RunPlan, run_point};
-use taosim_core::stage_clock::StageClock;
+use taosim_core::stage_clock::{StageClock, StageTotal, shares};
 use taosim_core::workload::baseline_plan;
 use taosim_gpu::engine::RunError;
 
@@ -141,18 +141,12 @@ struct StageShare {
 }
 
 impl StageShare {
-    /// The shares of `(stage, seconds, count)` triples.
-    fn all(times: impl Iterator<Item = (&'static str, f64, u64)>) -> Vec<Self> {
-        let times: Vec<_> = times.collect();
-        let total: f64 = times.iter().map(|t| t.1).sum();
-        times
-            .into_iter()
-            .map(|(stage, seconds, count)| Self {
-                stage,
-                seconds,
-                share: if total > 0.0 { seconds / total } else { 0.0 },
-                count,
-            })
+    /// The seconds, shares and counts of `totals`.
+    fn all(totals: &[StageTotal]) -> Vec<Self> {
+        totals
+            .iter()
+            .zip(shares(totals))
+            .map(|(t, share)| Self { stage: t.stage, seconds: t.seconds, share, count: t.laps })
             .collect()
     }
 }
@@ -286,9 +280,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             match engine.start_stage_timing() {
                 Ok(()) => {
                     run_on_gpu(&engine, &plan, paths)?;
-                    engine.take_stage_times().map(|t| {
-                        StageShare::all(t.stages.iter().map(|s| (s.stage, s.seconds, s.laps)))
-                    })
+                    engine.take_stage_times().map(|t| StageShare::all(&t.stages))
                 }
                 Err(e) => {
                     eprintln!("bench: no stage times on {} ({e})", engine.adapter());
@@ -390,7 +382,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             let mut timed = plan.clone();
             timed.stage_clock = Some(clock.clone());
             time_run(&pools[0], &timed)?;
-            Some(StageShare::all(clock.totals().into_iter().map(|t| (t.stage, t.seconds, t.laps))))
+            Some(StageShare::all(&clock.totals()))
         } else {
             None
         };

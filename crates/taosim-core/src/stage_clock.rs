@@ -76,6 +76,12 @@ impl StageClock {
     }
 }
 
+/// Each total's part of their summed seconds, in order (all 0 when nothing was timed).
+pub fn shares(totals: &[StageTotal]) -> Vec<f64> {
+    let sum: f64 = totals.iter().map(|t| t.seconds).sum();
+    totals.iter().map(|t| if sum > 0.0 { t.seconds / sum } else { 0.0 }).collect()
+}
+
 /// One path's laps, added to its [`StageClock`] when the path ends.
 #[derive(Debug)]
 pub(crate) struct PathClock {
@@ -117,5 +123,42 @@ impl PathClock {
 pub(crate) fn lap(clock: &mut Option<PathClock>, k: usize) {
     if let Some(clock) = clock {
         clock.lap(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{STEP_STAGES, StageTotal, index, shares};
+    use crate::engine::Stage;
+
+    /// The engine's laps count towards the stage it just ran: each index names the same stage
+    /// as the engine's own [`Stage`] (its guard errors' names), and `guards` is the last.
+    #[test]
+    fn lap_indices_name_the_engine_stages() {
+        for (k, stage) in [
+            (index::BEHAVIOUR, Stage::Behaviour),
+            (index::SWAPS, Stage::Swaps),
+            (index::EMISSION_SHARES, Stage::EmissionShares),
+            (index::INJECTION, Stage::Injection),
+            (index::MOVING_PRICE, Stage::MovingPrice),
+            (index::EPOCH, Stage::Epoch),
+            (index::REGISTRATION, Stage::Registration),
+            (index::METRICS, Stage::Metrics),
+        ] {
+            assert_eq!(STEP_STAGES[k], stage.name());
+        }
+        assert_eq!(index::GUARDS, STEP_STAGES.len() - 1);
+        assert_eq!(STEP_STAGES[index::GUARDS], "guards");
+    }
+
+    /// Shares are each stage's seconds over their sum (1/8, 3/8, 1/2 here, exact in binary),
+    /// and all 0 when nothing was timed.
+    #[test]
+    fn shares_divide_by_the_sum() {
+        let total = |stage, seconds| StageTotal { stage, seconds, laps: 1 };
+        let timed = [total("behaviour", 0.5), total("swaps", 1.5), total("epoch", 2.0)];
+        assert_eq!(shares(&timed), [0.125, 0.375, 0.5]);
+        let untimed = [total("behaviour", 0.0), total("epoch", 0.0)];
+        assert_eq!(shares(&untimed), [0.0, 0.0]);
     }
 }

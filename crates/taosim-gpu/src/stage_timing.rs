@@ -17,7 +17,8 @@ use crate::{Context, GpuError};
 
 /// The step stages' device times, in step order: each stage's seconds (end-of-pass minus
 /// start-of-pass timestamps, summed) and passes timed (its `laps`: one per step of every path
-/// batch), as the CPU's [`taosim_core::stage_clock::StageClock`] reports its stages.
+/// batch), as the CPU's [`taosim_core::stage_clock::StageClock`] reports its stages (and
+/// [`taosim_core::stage_clock::shares`] divides them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageTimes {
     /// One entry per stage of the step, in the order a step dispatches them.
@@ -33,18 +34,6 @@ impl StageTimes {
                 .map(|&stage| StageTotal { stage, seconds: 0.0, laps: 0 })
                 .collect(),
         }
-    }
-
-    /// The sum over the stages, seconds.
-    pub fn total_seconds(&self) -> f64 {
-        self.stages.iter().map(|s| s.seconds).sum()
-    }
-
-    /// Stage `stage`'s part of [`Self::total_seconds`] (0 when nothing was timed).
-    pub fn share(&self, stage: &str) -> f64 {
-        let total = self.total_seconds();
-        let seconds = self.stages.iter().find(|s| s.stage == stage).map_or(0.0, |s| s.seconds);
-        if total > 0.0 { seconds / total } else { 0.0 }
     }
 }
 
