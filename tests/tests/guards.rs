@@ -97,6 +97,25 @@ fn a_nan_is_caught_after_every_stage() {
     }
 }
 
+/// A NaN in each Yuma part is caught after the stage that wrote it, named by its part, whatever
+/// the stage: the end-of-step check covers the Yuma reals too (as the GPU's guards stage does), so
+/// a NaN the epoch would swallow (a miner quality under `max(0, ·)` gives a zero weight) still
+/// stops the run on both backends.
+#[test]
+fn a_nan_in_a_yuma_part_is_caught_and_named() {
+    let cases = [
+        ("miner_quality", Stage::Behaviour, "behaviour"),
+        ("bonds", Stage::Metrics, "metrics"),
+        ("consensus_history", Stage::Registration, "registration"),
+    ];
+    for (field, stage, name) in cases {
+        let s = stopped(plan(3, true), fault(2, 4, stage, Some(40), field));
+        assert_eq!(s.kind, GuardKind::NotFinite, "{field}");
+        assert_eq!((s.path, s.step, s.subnet, s.stage, s.field), (2, 4, Some(40), name, field));
+        assert!(s.value.is_nan(), "{field}");
+    }
+}
+
 /// The message names everything, on one line.
 #[test]
 fn the_message_names_path_step_subnet_and_stage() {

@@ -20,8 +20,8 @@
 //! depend on the thread count, the batch size or how the paths are sharded.
 //!
 //! Runtime guards: after `init` and after every stage of every step, the path's state is checked
-//! (see `check_state`): every per-subnet real of every slot, every path-wide real and, after the
-//! epoch stage, the Yuma reals must be finite; no pool reserve (`tao`, `alpha`) may be negative,
+//! (see `check_state`): every per-subnet real of every slot, every path-wide real and every Yuma
+//! real (miner quality, bonds, consensus history) must be finite; no pool reserve (`tao`, `alpha`) may be negative,
 //! nor, in a live subnet, below `chain.min_reserve` (the AMM keeps every live pool above it, so a
 //! zero reserve is a bug, not a state); and TAO must be conserved,
 //! `Σ active pools + paid_out − paid_in + recycled = start pools + minted`, to a relative
@@ -29,8 +29,9 @@
 //! relative to `max(|start pools + minted|, 1)`. A violation
 //! stops the run with [`Error::Guard`] naming the point, path, step, subnet, stage and field, so a
 //! run never ends with a silently wrong number. The checks are branch-light sums over the state
-//! (a slow scan that locates the value runs only once one has failed). To stay cheap (under 1% of
-//! a run) they run at the end of every step; a path that fails one is replayed from its start
+//! (a slow scan that locates the value runs only once one has failed). To stay cheap (by
+//! callgrind, 1.9% of a path's instructions with Yuma on, 5% with Yuma off, whose steps are
+//! short) they run at the end of every step; a path that fails one is replayed from its start
 //! (its draws depend only on seed, point and path, so the replay is the same run) with the checks
 //! after every stage, and the error names the first stage after which the state was bad. A value
 //! that goes bad and is overwritten again within the same step, without leaving a trace in the
@@ -66,7 +67,7 @@ use crate::records::{
 };
 use crate::rng::PathRng;
 use crate::stage_clock::{PathClock, StageClock, index, lap};
-use crate::state::{BatchState, PathState, YumaLayout};
+use crate::state::{BatchState, PathState, YumaBlock, YumaLayout};
 use crate::state::{GlobalReal, SubnetReal};
 use crate::{Error, Real, Result};
 
@@ -140,7 +141,8 @@ pub struct Fault {
     pub stage: Stage,
     /// Netuid whose [`SubnetReal`] field is corrupted, or `None` for a [`GlobalReal`] field.
     pub subnet: Option<u16>,
-    /// Field name, as in `SubnetReal::NAMES` / `GlobalReal::NAMES` (`tao`, `tao_minted`, ...).
+    /// Field name, as in `SubnetReal::NAMES` / `GlobalReal::NAMES` (`tao`, `tao_minted`, ...),
+    /// or a Yuma part of `YumaBlock::REAL_NAMES` (`bonds`, ...; its first value) with `subnet`.
     pub field: &'static str,
     /// The corruption.
     pub value: FaultValue,
@@ -828,24 +830,22 @@ impl<R: Real> Guard<'_, R> {
     fn check(&self, step: u32, stage: Stage, st: &mut PathState<'_, R>) -> Result<()> {
         if let Some(fault) = &self.plan.fault {
             if fault.path == self.path && fault.step == step && fault.stage == stage {
-                inject(fault, st);
+                inject(fault, self.plan.yuma, st);
             }
         }
         if !(self.every_stage || matches!(stage, Stage::Init | Stage::Metrics)) {
             return Ok(());
         }
         let minimum = self.plan.step.chain.min_reserve;
-        check_state(st, stage == Stage::Epoch, self.start_pools, minimum).map_err(|found| {
-            Error::Guard {
-                kind: found.kind,
-                point: self.point,
-                path: self.path,
-                step,
-                subnet: found.subnet,
-                stage: stage.name(),
-                field: found.field,
-                value: found.value,
-            }
+        check_state(st, self.plan.yuma, self.start_pools, minimum).map_err(|found| Error::Guard {
+            kind: found.kind,
+            point: self.point,
+            path: self.path,
+            step,
+            subnet: found.subnet,
+            stage: stage.name(),
+            field: found.field,
+            value: found.value,
         })
     }
 }
@@ -859,12 +859,14 @@ struct Finding {
     value: f64,
 }
 
-/// Checks one path's state (module docs): finite reals (the Yuma reals too when `yuma`),
-/// non-negative reserves, live reserves at least `min_reserve`, TAO conservation. The fast path is three branch-free folds; only when
-/// one fails does [`locate`] scan for the value to name.
+/// Checks one path's state (module docs): finite reals, the Yuma reals of `yuma`'s layout among
+/// them, at every check (as the GPU's guards stage does every step: a NaN the epoch swallows, such
+/// as a miner quality under `max(0, ·)`, would otherwise stop a GPU run and not the CPU's),
+/// non-negative reserves, live reserves at least `min_reserve`, TAO conservation. The fast path is
+/// three branch-free folds; only when one fails does [`locate`] scan for the value to name.
 fn check_state<R: Real>(
     st: &mut PathState<'_, R>,
-    yuma: bool,
+    yuma: YumaLayout,
     start_pools: f64,
     min_reserve: f64,
 ) -> core::result::Result<(), Finding> {
@@ -874,7 +876,7 @@ fn check_state<R: Real>(
         CONSERVATION_TOLERANCE_F32
     };
     let limits = GuardLimits { start_pools, min_reserve, tolerance };
-    if guards(&limits, yuma, st) {
+    if guards(&limits, yuma.uids() > 0, st) {
         return Ok(());
     }
     let residual = conservation_residual(&limits, st);
@@ -888,7 +890,7 @@ fn check_state<R: Real>(
 /// reserves below `floor`, conservation.
 fn locate<R: Real>(
     st: &mut PathState<'_, R>,
-    yuma: bool,
+    yuma: YumaLayout,
     residual: f64,
     tolerance: f64,
     floor: R,
@@ -924,15 +926,17 @@ fn locate<R: Real>(
     if let Some(f) = found {
         return f;
     }
-    if yuma {
-        let per_subnet = st.yuma_real.len() / st.sub.tao.len().max(1);
-        if let Some(j) = st.yuma_real.iter().position(|x| !x.is_finite()) {
-            return Finding {
-                kind: GuardKind::NotFinite,
-                subnet: Some((j / per_subnet.max(1) + 1) as u16),
-                field: "yuma",
-                value: st.yuma_real[j].f64(),
-            };
+    for i in 0..st.sub.tao.len() {
+        let mut block = yuma.block(&mut *st.yuma_real, &mut *st.yuma_int, i);
+        for (k, part) in block.real_parts().into_iter().enumerate() {
+            if let Some(x) = part.iter().find(|x| !x.is_finite()) {
+                return Finding {
+                    kind: GuardKind::NotFinite,
+                    subnet: Some((i + 1) as u16),
+                    field: YumaBlock::<R>::REAL_NAMES[k],
+                    value: x.f64(),
+                };
+            }
         }
     }
     for (field, xs) in [("tao", &*st.sub.tao), ("alpha", &*st.sub.alpha)] {
@@ -978,7 +982,7 @@ fn zero_path<R: Real>(st: &mut PathState<'_, R>) {
 ///
 /// # Panics
 /// If the fault names a field or netuid that does not exist: a bug in the test that set it.
-fn inject<R: Real>(fault: &Fault, st: &mut PathState<'_, R>) {
+fn inject<R: Real>(fault: &Fault, yuma: YumaLayout, st: &mut PathState<'_, R>) {
     let apply = |x: &mut R| {
         *x = match fault.value {
             FaultValue::Set(v) => R::of(v),
@@ -997,6 +1001,12 @@ fn inject<R: Real>(fault: &Fault, st: &mut PathState<'_, R>) {
                 }
                 k += 1;
             });
+            if let Some(part) = YumaBlock::<R>::REAL_NAMES.iter().position(|&n| n == fault.field) {
+                let mut block = yuma.block(&mut *st.yuma_real, &mut *st.yuma_int, i);
+                let first = block.real_parts()[part].first_mut();
+                apply(first.expect("a fault on a Yuma part needs Yuma on"));
+                hit = true;
+            }
         }
         None => st.global.for_each_field(|xs| {
             if GlobalReal::<R>::NAMES[k] == fault.field {

@@ -253,6 +253,16 @@ pub struct YumaBlock<'a, R> {
     pub permits: &'a mut [u32],
 }
 
+impl<R> YumaBlock<'_, R> {
+    /// Names of the real parts, in [`YumaBlock::real_parts`]'s order (what guard errors print).
+    pub const REAL_NAMES: [&'static str; 3] = ["miner_quality", "bonds", "consensus_history"];
+
+    /// The real parts, in the order of [`YumaBlock::REAL_NAMES`].
+    pub fn real_parts(&mut self) -> [&mut [R]; 3] {
+        [&mut *self.miner_quality, &mut *self.bonds, &mut *self.consensus_history]
+    }
+}
+
 impl YumaLayout {
     /// Splits subnet `i`'s block out of one path's Yuma buffers.
     pub fn block<'a, R>(
