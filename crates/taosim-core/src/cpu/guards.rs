@@ -9,8 +9,8 @@
 //! reads back per chunk; the CPU engine uses the returned flag, and on failure locates the value
 //! to name it (`engine`).
 //!
-//! CPU twin of shaders/guards.wgsl. The finiteness test differs in form, not in answer: sums of
-//! `x·0` over eight lanes (SIMD) instead of one `is_finite` per value.
+//! CPU twin of shaders/guards.wgsl. The finiteness test differs in form, not in answer: eight
+//! lane sums of the values (SIMD), with the per-value test only when a sum is not finite.
 
 use crate::Real;
 use crate::state::PathState;
@@ -28,11 +28,11 @@ pub struct GuardLimits {
 
 /// The conservation residual of one path, relative to `max(|start pools + minted|, 1)`.
 pub fn conservation_residual<R: Real>(limits: &GuardLimits, st: &PathState<'_, R>) -> f64 {
+    // Adding +0 for an empty slot changes no bit of the sum (it starts at +0 and stays ≥ +0
+    // while the reserves are valid), and keeps the loop free of branches.
     let mut pools = R::zero();
     for i in 0..st.sub.tao.len() {
-        if st.sub_int.active[i] != 0 {
-            pools += st.sub.tao[i];
-        }
+        pools += if st.sub_int.active[i] != 0 { st.sub.tao[i] } else { R::zero() };
     }
     let g = &st.global;
     let lhs =
@@ -41,10 +41,12 @@ pub fn conservation_residual<R: Real>(limits: &GuardLimits, st: &PathState<'_, R
     (lhs - rhs) / rhs.abs().max(1.0)
 }
 
-/// Whether every value of `xs` is finite. `x · 0` is ±0 for a finite `x` and NaN otherwise, and a
-/// sum of such terms stays ±0 until one is NaN: the same answer as testing each value, in eight
-/// independent sums the compiler can run in SIMD lanes (a per-value `is_finite` fold compiled to
-/// scalar code). The shader keeps the per-value test.
+/// Whether every value of `xs` is finite. A sum of finite values is finite unless it overflows,
+/// and a NaN or an infinity among the values makes it NaN or infinite (`∞ − ∞` is NaN), so a
+/// finite sum proves every value finite with one addition per value, in eight independent sums
+/// the compiler runs in SIMD lanes (a per-value `is_finite` fold compiles to scalar code, and
+/// `x · 0` sums cost a multiply more). Only a non-finite sum, a bad value or an overflow of huge
+/// ones, pays for the exact per-value test. The shader keeps the per-value test.
 #[inline]
 fn all_finite<R: Real>(xs: &[R]) -> bool {
     const LANES: usize = 8;
@@ -52,17 +54,17 @@ fn all_finite<R: Real>(xs: &[R]) -> bool {
     let mut chunks = xs.chunks_exact(LANES);
     for chunk in &mut chunks {
         for k in 0..LANES {
-            sums[k] += chunk[k] * R::zero();
+            sums[k] += chunk[k];
         }
     }
-    let mut finite = true;
     for &x in chunks.remainder() {
-        finite &= x.is_finite();
+        sums[0] += x;
     }
+    let mut finite = true;
     for sum in sums {
-        finite &= sum == R::zero();
+        finite &= sum.is_finite();
     }
-    finite
+    finite || xs.iter().all(|x| x.is_finite())
 }
 
 /// Checks one path's state; returns `true` when every guard holds. On the first failure,
@@ -76,12 +78,12 @@ pub fn guards<R: Real>(limits: &GuardLimits, yuma: bool, st: &mut PathState<'_, 
     }
     let floor = R::of(limits.min_reserve * (1.0 - 1e-6));
     let mut reserves = true;
+    // Branch-free: a live slot's bound is the floor (`chain.min_reserve` is validated
+    // non-negative, so it implies the zero bound), an empty slot's zero.
     for i in 0..st.sub.tao.len() {
         let (tao, alpha) = (st.sub.tao[i], st.sub.alpha[i]);
-        reserves &= tao >= R::zero() && alpha >= R::zero();
-        if st.sub_int.active[i] != 0 {
-            reserves &= tao >= floor && alpha >= floor;
-        }
+        let bound = if st.sub_int.active[i] != 0 { floor } else { R::zero() };
+        reserves &= (tao >= bound) & (alpha >= bound);
     }
     let conserved = conservation_residual(limits, st).abs() <= limits.tolerance;
     let ok = finite && reserves && conserved;
@@ -96,7 +98,8 @@ mod tests {
     use super::all_finite;
 
     /// One bad value anywhere (inside the SIMD chunks or in the remainder) is found, in slices
-    /// of every length around the lane count; huge finite values are not flagged.
+    /// of every length around the lane count; huge finite values, whose lane sums overflow,
+    /// are not flagged.
     #[test]
     fn all_finite_finds_each_bad_value() {
         for len in 0..27 {
@@ -113,5 +116,16 @@ mod tests {
             }
         }
         assert!(all_finite(&[f32::MAX, -f32::MAX, 0.0, -0.0, f32::MIN_POSITIVE]));
+        // Lane sums that overflow to ±∞ (and to NaN in the remainder's lane) fall back to the
+        // per-value test.
+        for len in [3, 8, 16, 17, 40] {
+            assert!(all_finite(&vec![f64::MAX; len]), "len {len}");
+            assert!(all_finite(&vec![-f32::MAX; len]), "len {len}");
+            let mut mixed: Vec<f64> =
+                (0..len).map(|k| if k % 2 == 0 { f64::MAX } else { -f64::MAX }).collect();
+            assert!(all_finite(&mixed), "len {len}");
+            mixed[len - 1] = f64::NAN;
+            assert!(!all_finite(&mixed), "len {len}");
+        }
     }
 }
