@@ -99,6 +99,60 @@ fn workloads(quick: bool) -> [Workload; 2] {
     }
 }
 
+/// The host a measurement ran on, so a recorded number names its machine (docs/performance.md
+/// keeps numbers from more than one kind of VM) and the build that produced it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+struct Machine {
+    /// The CPU's model name (`/proc/cpuinfo`), or `unknown` where it cannot be read.
+    cpu: String,
+    /// Logical cores the process may use.
+    logical_cores: usize,
+    /// The widest vector instruction set this build was compiled for (`RUSTFLAGS="-C
+    /// target-cpu=..."` raises it; the default x86-64 build is `sse2`). The CPU may have more.
+    build_simd: &'static str,
+}
+
+impl Machine {
+    fn this() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| cpu_model(&info))
+            .unwrap_or_else(|| "unknown".into());
+        let logical_cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self { cpu, logical_cores, build_simd: build_simd() }
+    }
+}
+
+/// The first `model name` of a `/proc/cpuinfo` text (x86), else its first `Model` / `cpu model`
+/// line (some ARM and MIPS kernels).
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    ["model name", "Model", "cpu model"].iter().find_map(|key| {
+        cpuinfo.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k.trim() == *key && !v.trim().is_empty()).then(|| v.trim().to_string())
+        })
+    })
+}
+
+/// The widest SIMD extension enabled at compile time.
+fn build_simd() -> &'static str {
+    if cfg!(target_feature = "avx512f") {
+        "avx512f"
+    } else if cfg!(target_feature = "avx2") {
+        if cfg!(target_feature = "fma") { "avx2+fma" } else { "avx2" }
+    } else if cfg!(target_feature = "avx") {
+        "avx"
+    } else if cfg!(target_feature = "sse4.2") {
+        "sse4.2"
+    } else if cfg!(target_feature = "sse2") {
+        "sse2"
+    } else if cfg!(target_feature = "neon") {
+        "neon"
+    } else {
+        "scalar"
+    }
+}
+
 /// One measurement, as printed by `--json`.
 #[derive(Clone, Debug, Serialize)]
 struct Record {
@@ -121,6 +175,8 @@ struct Record {
     gflops: f64,
     peak_gflops: f64,
     peak_fraction: f64,
+    /// The host (for a GPU row, the host of the adapter named in `backend`).
+    machine: Machine,
     /// With `--stages` (the first thread count's CPU row and every GPU row): each step stage's
     /// time in a second, timed run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -312,6 +368,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             gflops: rate * ops / 1e9,
             peak_gflops: peak,
             peak_fraction: rate * ops / 1e9 / peak,
+            machine: Machine::this(),
             stages,
         });
     }
@@ -411,6 +468,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 // Set below, from the final peaks.
                 peak_gflops: 0.0,
                 peak_fraction: 0.0,
+                machine: Machine::this(),
                 stages: if k == 0 { stages.clone() } else { None },
             });
         }
@@ -431,6 +489,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// The human-readable report.
 fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
+    let m = Machine::this();
+    println!("machine: {}, {} logical cores; build: {}", m.cpu, m.logical_cores, m.build_simd);
     for (t, p) in thread_counts.iter().zip(peaks) {
         println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
     }
@@ -494,5 +554,24 @@ fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_model;
+
+    /// The model name comes from the first processor's entry, trimmed; kernels that name it
+    /// differently, or not at all, are handled.
+    #[test]
+    fn cpu_model_reads_proc_cpuinfo() {
+        let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel\t\t: 207\n\
+                   model name\t: Intel(R) Xeon(R) Processor\n\nprocessor\t: 1\n\
+                   model name\t: Other\n";
+        assert_eq!(cpu_model(x86).as_deref(), Some("Intel(R) Xeon(R) Processor"));
+        let arm = "processor\t: 0\nBogoMIPS\t: 48.00\n\nModel\t\t: Raspberry Pi 4 Model B\n";
+        assert_eq!(cpu_model(arm).as_deref(), Some("Raspberry Pi 4 Model B"));
+        assert_eq!(cpu_model("processor\t: 0\nmodel name\t:   \n"), None);
+        assert_eq!(cpu_model(""), None);
     }
 }

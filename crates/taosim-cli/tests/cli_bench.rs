@@ -24,6 +24,7 @@ fn quick_bench_prints_json_records() {
         assert!(rate > 0.0 && (rate * wall / work - 1.0).abs() < 1e-9, "{r}");
         assert_eq!(r["wall_s_runs"], serde_json::json!([wall]), "GPU rows run once: {r}");
         assert!(r.get("stages").is_none(), "stage times only with --stages: {r}");
+        assert!(r["machine"]["cpu"].is_string(), "the adapter's host is named: {r}");
         let (peak, fraction) =
             (r["peak_gflops"].as_f64().unwrap(), r["peak_fraction"].as_f64().unwrap());
         let ops = r["ops_per_subnet_step"].as_f64().unwrap();
@@ -43,6 +44,15 @@ fn quick_bench_prints_json_records() {
         let workload = r["workload"].as_str().expect("workload");
         workloads.push(workload.to_string());
         assert_eq!(r["backend"], "cpu");
+        // The host is named: CPU model, the cores this process sees, the build's vector set.
+        let machine = &r["machine"];
+        assert!(!machine["cpu"].as_str().expect("machine.cpu").is_empty(), "{r}");
+        assert_eq!(machine["logical_cores"].as_u64(), Some(cores as u64), "{r}");
+        let simd = machine["build_simd"].as_str().expect("machine.build_simd");
+        if cfg!(target_arch = "x86_64") {
+            // x86-64 always has SSE2; a default build targets exactly that.
+            assert_ne!(simd, "scalar", "{r}");
+        }
         let threads = r["threads"].as_u64().expect("threads");
         assert!(threads == 1 || threads == cores as u64, "threads {threads}");
         let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");
