@@ -21,22 +21,21 @@
 //!
 //! Runtime guards: after `init` and after every stage of every step, the path's state is checked
 //! (see `check_state`): every per-subnet real of every slot, every path-wide real and every Yuma
-//! real (miner quality, bonds, consensus history) must be finite; no pool reserve (`tao`, `alpha`) may be negative,
-//! nor, in a live subnet, below `chain.min_reserve` (the AMM keeps every live pool above it, so a
-//! zero reserve is a bug, not a state); and TAO must be conserved,
-//! `Σ active pools + paid_out − paid_in + recycled = start pools + minted`, to a relative
-//! tolerance of [`CONSERVATION_TOLERANCE_F64`] (f64) or [`CONSERVATION_TOLERANCE_F32`] (f32),
-//! relative to `max(|start pools + minted|, 1)`. A violation
-//! stops the run with [`Error::Guard`] naming the point, path, step, subnet, stage and field, so a
-//! run never ends with a silently wrong number. The checks are branch-light sums over the state
-//! (a slow scan that locates the value runs only once one has failed). To stay cheap (by
-//! callgrind, 1.9% of a path's instructions with Yuma on, 5% with Yuma off, whose steps are
-//! short) they run at the end of every step; a path that fails one is replayed from its start
-//! (its draws depend only on seed, point and path, so the replay is the same run) with the checks
-//! after every stage, and the error names the first stage after which the state was bad. A value
-//! that goes bad and is overwritten again within the same step, without leaving a trace in the
-//! state, is not seen. For tests, a
-//! [`RunPlan::fault`] corrupts one value at a chosen place so each guard can be seen to fire.
+//! real (miner quality, bonds, consensus history) must be finite; no pool reserve (`tao`, `alpha`)
+//! may be negative, nor, in a live subnet, below `chain.min_reserve` (the AMM keeps every live pool
+//! above it, so a zero reserve is a bug, not a state); and TAO must be conserved, `Σ active pools +
+//! paid_out − paid_in + recycled = start pools + minted`, to a relative tolerance of
+//! [`CONSERVATION_TOLERANCE_F64`] (f64) or [`CONSERVATION_TOLERANCE_F32`] (f32), relative to
+//! `max(|start pools + minted|, 1)`. A violation stops the run with [`Error::Guard`] naming the
+//! point, path, step, subnet, stage and field, so a run never ends with a silently wrong number.
+//! The checks are branch-light sums over the state (a slow scan that locates the value runs only
+//! once one has failed). To stay cheap (by callgrind, 1.2% of a path's instructions with Yuma on,
+//! 3.5% with Yuma off, whose steps are short) they run at the end of every step; a path that fails
+//! one is replayed from its start (its draws depend only on seed, point and path, so the replay is
+//! the same run) with the checks after every stage, and the error names the first stage after which
+//! the state was bad. A value that goes bad and is overwritten again within the same step, without
+//! leaving a trace in the state, is not seen. For tests, a [`RunPlan::fault`] corrupts one value at
+//! a chosen place so each guard can be seen to fire.
 //!
 //! Lock state at the start: the chain's lock history before a snapshot is not in the data, so a
 //! path starts as if a 1,250 TAO lock had been paid one reduction interval ago (cost at the
