@@ -39,13 +39,23 @@ for module in polars duckdb; do
   fi
 done
 
+# Mesa's drivers call libwayland-client as the Vulkan instance starts, and on a headless machine
+# without XDG_RUNTIME_DIR it prints `error: XDG_RUNTIME_DIR is invalid or not set` at every
+# adapter probe: harmless (docs/gpu.md, "Pitfalls"), but hundreds of lines that look like
+# failures among the tests' output. A private folder for the run silences it.
+runtime_dir=""
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  runtime_dir="$(mktemp -d)"
+  export XDG_RUNTIME_DIR="$runtime_dir"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; [ -z "$runtime_dir" ] || rm -rf "$runtime_dir"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 # The criterion benches run once each in test mode (quick sizes): the harness is checked on every
 # commit; timings come from `cargo bench` and `taosim bench` (docs/performance.md), not from CI.
