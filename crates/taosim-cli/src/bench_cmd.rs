@@ -101,7 +101,7 @@ fn workloads(quick: bool) -> [Workload; 2] {
 
 /// The host a measurement ran on, so a recorded number names its machine (docs/performance.md
 /// keeps numbers from more than one kind of VM) and the build that produced it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize)]
 struct Machine {
     /// The CPU's model name (`/proc/cpuinfo`), or `unknown` where it cannot be read.
     cpu: String,
@@ -311,7 +311,11 @@ fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> anyhow::Result<f64> {
 /// `speedup_vs_1_thread`). No adapter: no GPU rows, with a note. The device's peak comes from a
 /// multiply-add kernel in the run's precision (`taosim_gpu::peak`). A workload the adapter cannot
 /// run (lavapipe's loop budget at large Yuma sizes) is reported on stderr and skipped.
-fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()> {
+fn gpu_records(
+    args: &BenchArgs,
+    machine: &Machine,
+    records: &mut Vec<Record>,
+) -> anyhow::Result<()> {
     let engine = match taosim_gpu::engine::GpuEngine::new(None) {
         Ok(engine) => engine,
         Err(e) => {
@@ -368,7 +372,7 @@ fn gpu_records(args: &BenchArgs, records: &mut Vec<Record>) -> anyhow::Result<()
             gflops: rate * ops / 1e9,
             peak_gflops: peak,
             peak_fraction: rate * ops / 1e9 / peak,
-            machine: Machine::this(),
+            machine: machine.clone(),
             stages,
         });
     }
@@ -418,6 +422,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     };
     measure_peaks(&mut peaks);
     let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
+    // Read once: every row runs on this host.
+    let machine = Machine::this();
     let mut records = Vec::new();
     for w in workloads(args.quick) {
         let plan = plan_of(&w, w.paths, args.days)?;
@@ -468,7 +474,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 // Set below, from the final peaks.
                 peak_gflops: 0.0,
                 peak_fraction: 0.0,
-                machine: Machine::this(),
+                machine: machine.clone(),
                 stages: if k == 0 { stages.clone() } else { None },
             });
         }
@@ -478,18 +484,17 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         r.peak_gflops = peaks[k];
         r.peak_fraction = r.gflops / peaks[k];
     }
-    gpu_records(args, &mut records)?;
+    gpu_records(args, &machine, &mut records)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
-        print_table(&records, &thread_counts, &peaks);
+        print_table(&machine, &records, &thread_counts, &peaks);
     }
     Ok(())
 }
 
 /// The human-readable report.
-fn print_table(records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
-    let m = Machine::this();
+fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
     println!("machine: {}, {} logical cores; build: {}", m.cpu, m.logical_cores, m.build_simd);
     for (t, p) in thread_counts.iter().zip(peaks) {
         println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
