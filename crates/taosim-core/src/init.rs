@@ -54,6 +54,7 @@
 use std::path::Path;
 
 use crate::config::{InitConfig, RunConfig};
+use crate::csv::{CsvTable, Row};
 use crate::rng::{PathRng, lognormal, stream};
 use crate::{Error, Result};
 
@@ -247,7 +248,7 @@ pub fn load_snapshot(path: &Path, config: &RunConfig) -> Result<InitialNetwork> 
 
 /// [`load_snapshot`] on text already read; `file` names the source in errors.
 pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<InitialNetwork> {
-    let table = CsvTable::parse(file, text)?;
+    let table = CsvTable::parse(file, text, "netuid,name,tao_in,...")?;
     let cols = Columns::find(&table)?;
     let defaults = InitConfig::default();
     let block = if config.init.block == defaults.block {
@@ -283,8 +284,8 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
         }
         seen_on_line[slot] = row.line;
 
-        let tao = row.reserve(cols.tao_in, "tao_in")?;
-        let alpha = row.reserve(cols.alpha_in, "alpha_in")?;
+        let tao = reserve(&row, cols.tao_in, "tao_in")?;
+        let alpha = reserve(&row, cols.alpha_in, "alpha_in")?;
         let alpha_out_name = cols.format.alpha_out_column();
         let alpha_out = row.number(cols.alpha_out, alpha_out_name)?;
         row.check(alpha_out >= 0.0, alpha_out_name, alpha_out, "a negative amount")?;
@@ -314,7 +315,7 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
         };
         let name = cols
             .name
-            .map(|c| row.cells[c].trim().to_string())
+            .map(|c| row.cell(c).to_string())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("sn{netuid}"));
         subnets.push(with_holders(
@@ -364,120 +365,6 @@ fn blocks_u32(blocks: u64) -> u32 {
     u32::try_from(blocks).unwrap_or(u32::MAX)
 }
 
-// ---------------------------------------------------------------------------------------------
-// A minimal CSV reader: header line, one record per line, optional double quotes.
-// ---------------------------------------------------------------------------------------------
-
-/// A CSV file split into cells, with the 1-based line number of each record.
-struct CsvTable<'a> {
-    file: &'a str,
-    header: Vec<String>,
-    records: Vec<(usize, Vec<String>)>,
-}
-
-impl<'a> CsvTable<'a> {
-    fn parse(file: &'a str, text: &str) -> Result<Self> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-        let header_err = |m: String| Error::Parse(format!("{file}: line 1 (header): {m}"));
-        let header: Vec<String> = match lines.next() {
-            Some((_, line)) if !line.trim().is_empty() => split_record(line)
-                .map_err(header_err)?
-                .into_iter()
-                .map(|c| c.trim().to_string())
-                .collect(),
-            _ => {
-                return Err(Error::Parse(format!(
-                    "{file}: empty file (expected a header line such as `netuid,name,tao_in,...`)"
-                )));
-            }
-        };
-        let mut records = Vec::new();
-        for (line_no, line) in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cells = split_record(line)
-                .map_err(|m| Error::Parse(format!("{file}: line {line_no}: {m}")))?;
-            if cells.len() != header.len() {
-                return Err(Error::Parse(format!(
-                    "{file}: line {line_no}: {} cells, the header has {} columns",
-                    cells.len(),
-                    header.len()
-                )));
-            }
-            records.push((line_no, cells));
-        }
-        Ok(Self { file, header, records })
-    }
-
-    fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
-    }
-
-    fn required(&self, name: &str) -> Result<usize> {
-        self.column(name).ok_or_else(|| {
-            Error::Parse(format!(
-                "{}: line 1 (header): missing required column `{name}`",
-                self.file
-            ))
-        })
-    }
-
-    fn rows(&self) -> impl Iterator<Item = Row<'_>> {
-        self.records.iter().map(|(line, cells)| Row {
-            file: self.file,
-            line: *line,
-            cells,
-            header: &self.header,
-        })
-    }
-}
-
-/// Splits one CSV line into cells. A cell wrapped in double quotes may hold commas and `""`
-/// (a literal quote); a quote anywhere else is an error.
-fn split_record(line: &str) -> core::result::Result<Vec<String>, String> {
-    let mut cells = Vec::new();
-    let mut cell = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut cell_was_quoted = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    cell.push('"');
-                }
-                '"' => quoted = false,
-                _ => cell.push(c),
-            }
-            continue;
-        }
-        match c {
-            ',' => {
-                cells.push(std::mem::take(&mut cell));
-                cell_was_quoted = false;
-            }
-            '"' if cell.trim().is_empty() && !cell_was_quoted => {
-                cell.clear();
-                quoted = true;
-                cell_was_quoted = true;
-            }
-            '"' => return Err(format!("a stray double quote in cell {}", cells.len() + 1)),
-            _ if cell_was_quoted && !c.is_whitespace() => {
-                return Err(format!("text after a closing quote in cell {}", cells.len() + 1));
-            }
-            _ => cell.push(c),
-        }
-    }
-    if quoted {
-        return Err(format!("an unterminated quoted cell {}", cells.len() + 1));
-    }
-    cells.push(cell);
-    Ok(cells)
-}
-
 /// The column indices a snapshot uses.
 struct Columns {
     format: SnapshotFormat,
@@ -520,91 +407,21 @@ impl Columns {
     }
 }
 
-/// One record, with what its errors need to name.
-struct Row<'a> {
-    file: &'a str,
-    line: usize,
-    cells: &'a [String],
-    header: &'a [String],
-}
-
-impl Row<'_> {
-    fn error(&self, column: &str, message: impl std::fmt::Display) -> Error {
-        Error::Parse(format!("{}: line {}, column `{column}`: {message}", self.file, self.line))
-    }
-
-    fn cell(&self, col: usize) -> &str {
-        self.cells[col].trim()
-    }
-
-    /// Passes `value` through when `ok`, else names it as `what`.
-    fn check(&self, ok: bool, column: &str, value: f64, what: &str) -> Result<f64> {
-        if ok { Ok(value) } else { Err(self.error(column, format!("`{value}` is {what}"))) }
-    }
-
-    /// A required finite number.
-    fn number(&self, col: usize, name: &str) -> Result<f64> {
-        self.optional_number(Some(col), name)?
-            .ok_or_else(|| self.error(name, "empty cell (a number is required)"))
-    }
-
-    /// A finite number, or `None` for an absent column or an empty cell.
-    fn optional_number(&self, col: Option<usize>, name: &str) -> Result<Option<f64>> {
-        let Some(col) = col else { return Ok(None) };
-        debug_assert_eq!(self.header[col], name);
-        let text = self.cell(col);
-        if text.is_empty() {
-            return Ok(None);
-        }
-        match text.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.error(name, format!("`{text}` is not a finite number"))),
-        }
-    }
-
-    /// A pool reserve: a number > 0.
-    fn reserve(&self, col: usize, name: &str) -> Result<f64> {
-        let v = self.number(col, name)?;
-        if v < 0.0 {
-            Err(self.error(name, format!("`{v}` is a negative reserve")))
-        } else if v == 0.0 {
-            Err(self.error(name, "a zero reserve (pools need TAO and alpha above 0)"))
-        } else {
-            Ok(v)
-        }
-    }
-
-    /// A required non-negative integer that fits in `u32` (netuids, blocks).
-    fn integer(&self, col: usize, name: &str) -> Result<u32> {
-        self.optional_integer(col, name)?
-            .ok_or_else(|| self.error(name, "empty cell (an integer is required)"))
-    }
-
-    fn optional_integer(&self, col: usize, name: &str) -> Result<Option<u32>> {
-        debug_assert_eq!(self.header[col], name);
-        let text = self.cell(col);
-        if text.is_empty() {
-            return Ok(None);
-        }
-        text.parse::<u32>().map(Some).map_err(|_| {
-            self.error(name, format!("`{text}` is not an integer in 0..={}", u32::MAX))
-        })
+/// A pool reserve: a number > 0.
+fn reserve(row: &Row<'_>, col: usize, name: &str) -> Result<f64> {
+    let v = row.number(col, name)?;
+    if v < 0.0 {
+        Err(row.error(name, format!("`{v}` is a negative reserve")))
+    } else if v == 0.0 {
+        Err(row.error(name, "a zero reserve (pools need TAO and alpha above 0)"))
+    } else {
+        Ok(v)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_record_handles_quotes() {
-        assert_eq!(split_record("1,a,2").unwrap(), ["1", "a", "2"]);
-        assert_eq!(split_record("1,\"a, b\",2").unwrap(), ["1", "a, b", "2"]);
-        assert_eq!(split_record("1,\"say \"\"hi\"\"\",").unwrap(), ["1", "say \"hi\"", ""]);
-        assert!(split_record("1,\"open,2").unwrap_err().contains("unterminated"));
-        assert!(split_record("1,a\"b,2").unwrap_err().contains("stray"));
-        assert!(split_record("1,\"a\"b,2").unwrap_err().contains("after a closing quote"));
-    }
 
     #[test]
     fn holder_split_sums_to_one() {

@@ -20,6 +20,7 @@
 
 pub mod config;
 pub mod cpu;
+mod csv;
 pub mod engine;
 pub mod error;
 pub mod estimate;
