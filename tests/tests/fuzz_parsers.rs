@@ -227,7 +227,7 @@ fn check_snapshot(text: &str) -> Result<(), TestCaseError> {
 
 /// Parses a Yuma scenario; an error must say where.
 fn check_scenario(text: &str) -> Result<(), TestCaseError> {
-    if let Err(e) = parse_scenario(text) {
+    if let Err(e) = parse_scenario(text, std::path::Path::new(".")) {
         let m = e.to_string();
         prop_assert!(names_where(&m), "scenario error does not say where: {m:?}");
     }
@@ -276,7 +276,7 @@ fn the_bundled_files_parse() {
         parse_snapshot("bundled.csv", text, &RunConfig::default()).expect("bundled snapshot");
     }
     for text in SCENARIOS {
-        parse_scenario(text).expect("bundled scenario is valid");
+        parse_scenario(text, std::path::Path::new(".")).expect("bundled scenario is valid");
     }
 }
 

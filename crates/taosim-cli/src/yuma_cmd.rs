@@ -3,7 +3,7 @@
 //! incentive, dividends, validator trust and stored bonds.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use taosim_core::yuma_scenario::{EpochReport, parse_scenario};
@@ -33,7 +33,10 @@ pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
     let path = args.scenario.display();
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read scenario {path}"))?;
-    let scenario = parse_scenario(&text).with_context(|| format!("invalid scenario {path}"))?;
+    // A `[metagraph]` table's files are relative to the scenario's folder.
+    let dir = args.scenario.parent().unwrap_or(Path::new("."));
+    let scenario =
+        parse_scenario(&text, dir).with_context(|| format!("invalid scenario {path}"))?;
     let reports = scenario.replay();
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
@@ -43,7 +46,12 @@ pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per-epoch blocks: one line per uid, then the nonzero bond rows.
+/// Widest subnet whose bond rows are printed whole; a larger one (a real metagraph) lists each
+/// bonded row's nonzero entries as `uid:bond`.
+const DENSE_BONDS_MAX_UIDS: usize = 16;
+
+/// Per-epoch blocks: one line per uid with any nonzero output (a count of the others), then the
+/// nonzero bond rows.
 fn table(reports: &[EpochReport]) -> String {
     let mut s = String::new();
     for r in reports {
@@ -53,22 +61,42 @@ fn table(reports: &[EpochReport]) -> String {
             "  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}",
             "uid", "consensus", "incentive", "dividends", "v_trust"
         );
-        for uid in 0..r.consensus.len() {
+        let n = r.consensus.len();
+        let mut quiet = 0;
+        for uid in 0..n {
+            let row =
+                [r.consensus[uid], r.incentive[uid], r.dividends[uid], r.validator_trust[uid]];
+            if row.iter().all(|&x| x == 0.0) {
+                quiet += 1;
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "  {:>4}  {:>10.6}  {:>10.6}  {:>10.6}  {:>10.6}",
-                uid, r.consensus[uid], r.incentive[uid], r.dividends[uid], r.validator_trust[uid]
+                uid, row[0], row[1], row[2], row[3]
             );
+        }
+        if quiet > 0 {
+            let _ = writeln!(s, "  ({quiet} of {n} uids with all four 0 not listed)");
         }
         let bonded: Vec<usize> =
             (0..r.bonds.len()).filter(|&i| r.bonds[i].iter().any(|&b| b != 0.0)).collect();
         if bonded.is_empty() {
             let _ = writeln!(s, "  bonds: none");
-        } else {
+        } else if n <= DENSE_BONDS_MAX_UIDS {
             let _ = writeln!(s, "  bonds (row = bonding uid, columns = uids 0..n):");
             for i in bonded {
                 let cells: Vec<String> = r.bonds[i].iter().map(|b| format!("{b:.6}")).collect();
                 let _ = writeln!(s, "  {:>4}  {}", i, cells.join("  "));
+            }
+        } else {
+            let _ = writeln!(s, "  bonds (row = bonding uid, then uid:bond where nonzero):");
+            for i in bonded {
+                let cells: Vec<String> = (0..n)
+                    .filter(|&j| r.bonds[i][j] != 0.0)
+                    .map(|j| format!("{j}:{:.6}", r.bonds[i][j]))
+                    .collect();
+                let _ = writeln!(s, "  {:>4}  {}", i, cells.join(" "));
             }
         }
         s.push('\n');

@@ -1,4 +1,4 @@
-//! A minimal CSV reader for the input files (snapshots): a header line, one record per
+//! A minimal CSV reader for the input files (snapshots, metagraphs): a header line, one record per
 //! line, cells optionally in double quotes (`""` is a quote inside one; a line break inside a
 //! quoted cell is not supported). Every error names the file, the 1-based line and, for a cell,
 //! its column, as [`Error::Parse`].

@@ -191,7 +191,7 @@ fn v7_test_10_graph() {
 }
 
 fn replay(toml_text: &str) -> Vec<EpochReport> {
-    parse_scenario(toml_text).expect("scenario parses").replay()
+    parse_scenario(toml_text, std::path::Path::new(".")).expect("scenario parses").replay()
 }
 
 /// The published dividends of A, B, C per epoch for scenario `name` (`tests/fixtures`).
@@ -271,7 +271,7 @@ fn v8_yuma3_stable_miner() {
 #[test]
 fn v8_yuma3_float_storage_matches() {
     let text = include_str!("../../../configs/yuma/kappa_moves_first.toml");
-    let mut scenario = parse_scenario(text).unwrap();
+    let mut scenario = parse_scenario(text, std::path::Path::new(".")).unwrap();
     scenario.params.bond_storage = BondStorage::Float;
     let float = scenario.replay();
     let chain = replay(text);
