@@ -11,6 +11,7 @@
 //! - `fuzz_parsers`: proptest fuzzing of the config, snapshot and Yuma scenario parsers.
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 //! - `draws`: the inverse-CDF normal against a high-precision reference, the weight-noise draws.
+//! - `observed`: the model against observed mainnet data (the TAO issuance of a week in 2025-11).
 
 mod behaviour;
 mod config_init;
@@ -18,6 +19,7 @@ mod draws;
 mod epoch;
 mod fuzz_parsers;
 mod guards;
+mod observed;
 mod precision;
 mod properties;
 mod runs;
