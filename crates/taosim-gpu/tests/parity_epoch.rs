@@ -256,6 +256,40 @@ fn yuma_epoch_matches_its_twin_with_a_partial_lane_group() {
     assert_states_match(&format!("epoch {name}, 45 slots"), &gpu, &cpu, 1e-12, 1e-300);
 }
 
+/// `epoch` with Yuma on and more than eight staked validators, where the CPU's column consensus
+/// leaves its rank and lane forms (at most `LANES` = 8 staked rows) for the compact partition
+/// (`weighted_median_compact`), which the shader's single partition must match: V = 16, M = 64
+/// (Yuma3, a cartel with 0.3 of the stake) and V = 12, M = 40 (Yuma2, liquid alpha, copiers). 32
+/// slots, one per epoch lane: at these sizes lavapipe's loop budget allows one slot per
+/// invocation (the engine stops a run that needs more, `GpuError::LoopBudget`; at V = 8, M = 32
+/// it allows the four slots of 128). f64, within 1e-12 relative, integers exact.
+#[test]
+fn yuma_epoch_matches_its_twin_with_more_than_eight_validators() {
+    let Some(ctx) = context() else { return };
+    let slots32 = "[chain]\nsubnet_limit = 32\n[init.synthetic]\nsubnets = 32";
+    for (case, yuma) in [
+        "enabled = true\nversion = \"yuma3\"\nvalidators = 16\nminers = 64\ncartel_stake = 0.3\n\
+         cartel_miners = 4",
+        "enabled = true\nversion = \"yuma2\"\nliquid_alpha = true\nvalidators = 12\nminers = 40\n\
+         copier_stake = 0.2\nreveal_epochs = 2",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let plan = yuma_plan(yuma, slots32);
+        let name = format!("V {} M {}", plan.yuma.validators, plan.yuma.miners);
+        let mut gpu = epoch_batch::<f64>(&plan, 24, 70 + case as u64);
+        let live = live_slots(&mut gpu);
+        assert!(live >= 24, "{name}: {live} live slots");
+        let mut cpu = gpu.clone();
+        let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
+        run_step_stage(&ctx, "epoch", &plan, id, &mut gpu, &[], &[]).expect("dispatch");
+        cpu_epoch(&plan, id, &mut cpu);
+        report_int_diffs(&name, &gpu, &cpu);
+        assert_states_match(&format!("epoch {name}"), &gpu, &cpu, 1e-12, 1e-300);
+    }
+}
+
 /// `epoch` with Yuma on, in f32, over the same cases; integers exact, Yuma reals within 1e-5 and
 /// amounts within 1e-4 relative. f32 runs the device's native `exp`, `ln` and `pow` (lavapipe's are within a few f32
 /// ulps of libm's, not bit-equal), and they feed every later quantity: the Zipf stakes (pow), the
