@@ -286,3 +286,45 @@ fn sn15_metagraph_replay_matches_a_plain_reference() {
     let last = reference.last().unwrap();
     assert!((last.dividends.iter().sum::<f64>() - 1.0).abs() < 1e-12);
 }
+
+/// The engine's float bond storage (what the simulator's CPU and GPU epochs run) tracks the
+/// chain's u16 storage on the real SN15 metagraph: dividends within 1e-4 (1.1e-5 seen, from the
+/// u16 bonds), consensus, incentive and validator trust within 1e-7 (2e-8 seen).
+#[test]
+fn sn15_float_storage_tracks_chain_storage() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/yuma/sn15_2025-01-23");
+    let float = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sn15_float.toml");
+    let file = |name: &str| dir.join(name).display().to_string();
+    std::fs::write(
+        &float,
+        format!(
+            "version = \"yuma2\"\nbond_storage = \"float\"\n[metagraph]\nstakes = {:?}\n\
+             weights = {:?}\nepochs = 10\n",
+            file("stakes.csv"),
+            file("weights.csv")
+        ),
+    )
+    .unwrap();
+    let replay = |path: &std::path::Path| -> serde_json::Value {
+        let out = taosim(&["yuma", path.to_str().unwrap(), "--format", "json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    };
+    let (float, chain) = (replay(&float), replay(&config("sn15_2025-01-23")));
+    let (float, chain) = (float.as_array().unwrap(), chain.as_array().unwrap());
+    assert_eq!(float.len(), chain.len());
+    for (k, (f, c)) in float.iter().zip(chain).enumerate() {
+        for (key, tolerance) in [
+            ("consensus", 1e-7),
+            ("incentive", 1e-7),
+            ("validator_trust", 1e-7),
+            ("dividends", 1e-4),
+        ] {
+            let (f, c) = (f[key].as_array().unwrap(), c[key].as_array().unwrap());
+            for (uid, (a, b)) in f.iter().zip(c).enumerate() {
+                let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                assert!((a - b).abs() <= tolerance, "epoch {k} {key}[{uid}]: float {a}, chain {b}");
+            }
+        }
+    }
+}
