@@ -203,6 +203,20 @@ fn yuma_plan(yuma: &str, extra: &str) -> RunPlan {
     plan(&format!("[yuma]\n{yuma}\n{extra}"))
 }
 
+/// The plans of [`YUMA_CASES`] (odd cases on the Balancer AMM), with their index and name; only
+/// case `EPOCH_CASE` when that variable is set.
+fn yuma_cases() -> impl Iterator<Item = (u64, &'static str, RunPlan)> {
+    let only = std::env::var("EPOCH_CASE").ok();
+    YUMA_CASES
+        .iter()
+        .enumerate()
+        .filter(move |(case, _)| only.as_ref().is_none_or(|c| *c == case.to_string()))
+        .map(|(case, &(name, yuma))| {
+            let amm = if case % 2 == 1 { "[chain]\namm = \"balancer\"" } else { "" };
+            (case as u64, name, yuma_plan(yuma, amm))
+        })
+}
+
 /// `payouts` in f64, Yuma off: within 1e-12 relative. The stage is arithmetic plus the AMM sell
 /// (Balancer: software ln_1p/expm1/ln/exp within 4 ulps of libm, tests/parity.rs) and the
 /// yields' ln_1p, whose few-ulp errors stay ~1e-15 relative in the state.
@@ -238,13 +252,8 @@ fn payouts_match_their_twin_in_f64() {
 #[test]
 fn yuma_epoch_matches_its_twin_in_f64() {
     let Some(ctx) = context() else { return };
-    for (case, &(name, yuma)) in YUMA_CASES.iter().enumerate() {
-        if std::env::var("EPOCH_CASE").is_ok_and(|c| c != case.to_string()) {
-            continue;
-        }
-        let amm = if case % 2 == 1 { "[chain]\namm = \"balancer\"" } else { "" };
-        let plan = yuma_plan(yuma, amm);
-        let (gpu, cpu) = epoch_on_both::<f64>(&ctx, &plan, name, 37, 20 + case as u64, 100);
+    for (case, name, plan) in yuma_cases() {
+        let (gpu, cpu) = epoch_on_both::<f64>(&ctx, &plan, name, 37, 20 + case, 100);
         let (worst, _) = common::max_rel_diff(&gpu.yuma_real, &cpu.yuma_real, 1e-300);
         eprintln!("epoch {name}: worst Yuma real difference {worst:e} relative");
         assert_states_match(&format!("epoch {name}"), &gpu, &cpu, 1e-12, 1e-300);
@@ -332,13 +341,8 @@ fn yuma_epoch_matches_its_twin_with_more_than_eight_validators() {
 #[test]
 fn yuma_epoch_matches_its_twin_in_f32() {
     let Some(ctx) = context() else { return };
-    for (case, &(name, yuma)) in YUMA_CASES.iter().enumerate() {
-        if std::env::var("EPOCH_CASE").is_ok_and(|c| c != case.to_string()) {
-            continue;
-        }
-        let amm = if case % 2 == 1 { "[chain]\namm = \"balancer\"" } else { "" };
-        let plan = yuma_plan(yuma, amm);
-        let (gpu, cpu) = epoch_on_both::<f32>(&ctx, &plan, name, 37, 40 + case as u64, 100);
+    for (case, name, plan) in yuma_cases() {
+        let (gpu, cpu) = epoch_on_both::<f32>(&ctx, &plan, name, 37, 40 + case, 100);
         assert_f32_epoch_matches(name, &gpu, &cpu);
     }
 }
