@@ -3,6 +3,7 @@
 //! incentive, dividends, validator trust and stored bonds.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -37,12 +38,25 @@ pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
     let dir = args.scenario.parent().unwrap_or(Path::new("."));
     let scenario =
         parse_scenario(&text, dir).with_context(|| format!("invalid scenario {path}"))?;
-    let reports = scenario.replay();
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
-        Format::Table => table(&reports),
-    };
-    print!("{out}");
+    // Each epoch is written as it is replayed: a long metagraph replay never holds every
+    // epoch's bonds at once.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            let mut separator = "[\n";
+            scenario.replay_each(|report| -> anyhow::Result<()> {
+                out.write_all(separator.as_bytes())?;
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                separator = ",\n";
+                Ok(())
+            })?;
+            out.write_all(b"\n]\n")?;
+        }
+        Format::Table => {
+            scenario.replay_each(|report| out.write_all(epoch_block(&report).as_bytes()))?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }
 
@@ -50,56 +64,53 @@ pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
 /// bonded row's nonzero entries as `uid:bond`.
 const DENSE_BONDS_MAX_UIDS: usize = 16;
 
-/// Per-epoch blocks: one line per uid with any nonzero output (a count of the others), then the
-/// nonzero bond rows.
-fn table(reports: &[EpochReport]) -> String {
+/// One epoch's block of the table: one line per uid with any nonzero output (a count of the
+/// others), then the nonzero bond rows, then a blank line.
+fn epoch_block(r: &EpochReport) -> String {
     let mut s = String::new();
-    for r in reports {
-        let _ = writeln!(s, "epoch {}", r.epoch);
+    let _ = writeln!(s, "epoch {}", r.epoch);
+    let _ = writeln!(
+        s,
+        "  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}",
+        "uid", "consensus", "incentive", "dividends", "v_trust"
+    );
+    let n = r.consensus.len();
+    let mut quiet = 0;
+    for uid in 0..n {
+        let row = [r.consensus[uid], r.incentive[uid], r.dividends[uid], r.validator_trust[uid]];
+        if row.iter().all(|&x| x == 0.0) {
+            quiet += 1;
+            continue;
+        }
         let _ = writeln!(
             s,
-            "  {:>4}  {:>10}  {:>10}  {:>10}  {:>10}",
-            "uid", "consensus", "incentive", "dividends", "v_trust"
+            "  {:>4}  {:>10.6}  {:>10.6}  {:>10.6}  {:>10.6}",
+            uid, row[0], row[1], row[2], row[3]
         );
-        let n = r.consensus.len();
-        let mut quiet = 0;
-        for uid in 0..n {
-            let row =
-                [r.consensus[uid], r.incentive[uid], r.dividends[uid], r.validator_trust[uid]];
-            if row.iter().all(|&x| x == 0.0) {
-                quiet += 1;
-                continue;
-            }
-            let _ = writeln!(
-                s,
-                "  {:>4}  {:>10.6}  {:>10.6}  {:>10.6}  {:>10.6}",
-                uid, row[0], row[1], row[2], row[3]
-            );
-        }
-        if quiet > 0 {
-            let _ = writeln!(s, "  ({quiet} of {n} uids with all four 0 not listed)");
-        }
-        let bonded: Vec<usize> =
-            (0..r.bonds.len()).filter(|&i| r.bonds[i].iter().any(|&b| b != 0.0)).collect();
-        if bonded.is_empty() {
-            let _ = writeln!(s, "  bonds: none");
-        } else if n <= DENSE_BONDS_MAX_UIDS {
-            let _ = writeln!(s, "  bonds (row = bonding uid, columns = uids 0..n):");
-            for i in bonded {
-                let cells: Vec<String> = r.bonds[i].iter().map(|b| format!("{b:.6}")).collect();
-                let _ = writeln!(s, "  {:>4}  {}", i, cells.join("  "));
-            }
-        } else {
-            let _ = writeln!(s, "  bonds (row = bonding uid, then uid:bond where nonzero):");
-            for i in bonded {
-                let cells: Vec<String> = (0..n)
-                    .filter(|&j| r.bonds[i][j] != 0.0)
-                    .map(|j| format!("{j}:{:.6}", r.bonds[i][j]))
-                    .collect();
-                let _ = writeln!(s, "  {:>4}  {}", i, cells.join(" "));
-            }
-        }
-        s.push('\n');
     }
+    if quiet > 0 {
+        let _ = writeln!(s, "  ({quiet} of {n} uids with all four 0 not listed)");
+    }
+    let bonded: Vec<usize> =
+        (0..r.bonds.len()).filter(|&i| r.bonds[i].iter().any(|&b| b != 0.0)).collect();
+    if bonded.is_empty() {
+        let _ = writeln!(s, "  bonds: none");
+    } else if n <= DENSE_BONDS_MAX_UIDS {
+        let _ = writeln!(s, "  bonds (row = bonding uid, columns = uids 0..n):");
+        for i in bonded {
+            let cells: Vec<String> = r.bonds[i].iter().map(|b| format!("{b:.6}")).collect();
+            let _ = writeln!(s, "  {:>4}  {}", i, cells.join("  "));
+        }
+    } else {
+        let _ = writeln!(s, "  bonds (row = bonding uid, then uid:bond where nonzero):");
+        for i in bonded {
+            let cells: Vec<String> = (0..n)
+                .filter(|&j| r.bonds[i][j] != 0.0)
+                .map(|j| format!("{j}:{:.6}", r.bonds[i][j]))
+                .collect();
+            let _ = writeln!(s, "  {:>4}  {}", i, cells.join(" "));
+        }
+    }
+    s.push('\n');
     s
 }

@@ -394,12 +394,17 @@ impl YumaScenario {
         self.stakes.len()
     }
 
-    /// Replays every epoch in `f64` and reports each epoch's outputs.
-    pub fn replay(&self) -> Vec<EpochReport> {
+    /// Replays every epoch in `f64`, handing each epoch's outputs to `each` as soon as they are
+    /// computed, so memory stays that of one epoch however many are replayed (a metagraph's
+    /// `n × n` bonds are 0.5 MB an epoch at 256 uids). Stops at the first error `each` returns.
+    pub fn replay_each<E>(
+        &self,
+        mut each: impl FnMut(EpochReport) -> core::result::Result<(), E>,
+    ) -> core::result::Result<(), E> {
         let n = self.n();
         let mut subnet = YumaSubnet::<f64>::new(self.params, n, n);
         let mut weights = vec![0.0; n * n];
-        let mut reports = Vec::with_capacity(self.epochs.iter().map(|e| e.repeat).sum());
+        let mut epoch_index = 0;
         for epoch in &self.epochs {
             weights.iter_mut().for_each(|w| *w = 0.0);
             for (i, row) in epoch.weights.iter().enumerate() {
@@ -408,16 +413,29 @@ impl YumaScenario {
             for _ in 0..epoch.repeat {
                 subnet.epoch(&self.stakes, &weights);
                 let work = &subnet.work;
-                reports.push(EpochReport {
-                    epoch: reports.len(),
+                each(EpochReport {
+                    epoch: epoch_index,
                     consensus: work.consensus.clone(),
                     incentive: work.incentive.clone(),
                     dividends: work.dividends.clone(),
                     validator_trust: work.validator_trust.clone(),
                     bonds: subnet.bonds.chunks(n).map(<[f64]>::to_vec).collect(),
-                });
+                })?;
+                epoch_index += 1;
             }
         }
+        Ok(())
+    }
+
+    /// Every epoch's outputs ([`Self::replay_each`], collected).
+    pub fn replay(&self) -> Vec<EpochReport> {
+        let mut reports = Vec::with_capacity(self.epochs.iter().map(|e| e.repeat).sum());
+        let done: core::result::Result<(), core::convert::Infallible> =
+            self.replay_each(|report| {
+                reports.push(report);
+                Ok(())
+            });
+        let Ok(()) = done;
         reports
     }
 }
