@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Merge(args) => merge_cmd::run(&args),
-        Command::Yuma(args) => yuma_cmd::run(&args).map_err(Failure::BadInput),
+        Command::Yuma(args) => yuma_cmd::run(&args),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
         Command::Report(args) => report_cmd::run(&args),

@@ -7,7 +7,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use taosim_core::yuma_scenario::{EpochReport, parse_scenario};
+use taosim_core::yuma_scenario::{EpochReport, YumaScenario, parse_scenario};
+
+use crate::Failure;
 
 /// Output format of `taosim yuma`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -29,19 +31,29 @@ pub(crate) struct YumaArgs {
     format: Format,
 }
 
-/// Runs the `yuma` subcommand.
-pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
+/// Runs the `yuma` subcommand: a bad scenario is bad input (exit 2), a failed write a failure
+/// (exit 1), and a reader that stops reading (`taosim yuma ... | head`) ends the replay quietly.
+pub(crate) fn run(args: &YumaArgs) -> Result<(), Failure> {
     let path = args.scenario.display();
     let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("cannot read scenario {path}"))?;
+        .with_context(|| format!("cannot read scenario {path}"))
+        .map_err(Failure::BadInput)?;
     // A `[metagraph]` table's files are relative to the scenario's folder.
     let dir = args.scenario.parent().unwrap_or(Path::new("."));
-    let scenario =
-        parse_scenario(&text, dir).with_context(|| format!("invalid scenario {path}"))?;
-    // Each epoch is written as it is replayed: a long metagraph replay never holds every
-    // epoch's bonds at once.
+    let scenario = parse_scenario(&text, dir)
+        .with_context(|| format!("invalid scenario {path}"))
+        .map_err(Failure::BadInput)?;
+    match write_replay(&scenario, args.format) {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        written => written.map_err(Failure::Failed),
+    }
+}
+
+/// Replays `scenario` onto stdout in `format`, each epoch written as it is replayed: a long
+/// metagraph replay never holds every epoch's bonds at once.
+fn write_replay(scenario: &YumaScenario, format: Format) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
+    match format {
         Format::Json => {
             let mut separator = "[\n";
             scenario.replay_each(|report| -> anyhow::Result<()> {
@@ -58,6 +70,16 @@ pub(crate) fn run(args: &YumaArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Whether `error` is stdout's reader having gone away (directly, or inside a JSON write).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == broken
+    })
 }
 
 /// Widest subnet whose bond rows are printed whole; a larger one (a real metagraph) lists each

@@ -328,3 +328,34 @@ fn sn15_float_storage_tracks_chain_storage() {
         }
     }
 }
+
+/// Output that cannot be written: a reader that stops early (`taosim yuma ... | head`) ends the
+/// replay quietly with exit 0, as the SN15 replay's 7 MB of JSON outlasts the pipe's buffer; a
+/// full disk (`/dev/full`) is a failure, exit 1, naming the cause.
+#[test]
+fn output_errors_end_the_replay_by_their_kind() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let path = config("sn15_2025-01-23");
+    let replay = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_taosim"));
+        command.args(["yuma", path.to_str().unwrap(), "--format", "json"]).stderr(Stdio::piped());
+        command
+    };
+    let mut child = replay().stdout(Stdio::piped()).spawn().expect("spawn taosim");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0_u8; 2];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"[\n");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let out = replay().stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}
