@@ -102,10 +102,15 @@ fn bad_scenarios_exit_2_naming_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("yuma_no_such_file.toml"));
 }
 
+/// The folder of the SN15 metagraph's CSV files (`configs/yuma/sn15_2025-01-23.toml` names them).
+fn sn15_dir() -> PathBuf {
+    config("sn15_2025-01-23").with_extension("")
+}
+
 /// The SN15 metagraph's files (`configs/yuma/sn15_2025-01-23/`), read here with a plain split:
 /// stake per uid and the dense weight matrix `[n][n]`.
 fn sn15_inputs() -> (Vec<f64>, Vec<Vec<f64>>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/yuma/sn15_2025-01-23");
+    let dir = sn15_dir();
     let rows = |file: &str| -> Vec<Vec<String>> {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
@@ -292,7 +297,7 @@ fn sn15_metagraph_replay_matches_a_plain_reference() {
 /// u16 bonds), consensus, incentive and validator trust within 1e-7 (2e-8 seen).
 #[test]
 fn sn15_float_storage_tracks_chain_storage() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/yuma/sn15_2025-01-23");
+    let dir = sn15_dir();
     let float = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sn15_float.toml");
     let file = |name: &str| dir.join(name).display().to_string();
     std::fs::write(
