@@ -1,7 +1,7 @@
 //! Criterion benchmarks of taosim's stages, one group per layer.
 //!
-//! - `model/*`: single mechanisms (an AMM swap, a standard normal draw, one Yuma epoch at the
-//!   standard V = 8, M = 32).
+//! - `model/*`: single mechanisms (an AMM swap, a standard normal draw, a subnet-epoch's weight
+//!   noise at each SIMD level, one Yuma epoch at the standard V = 8, M = 32).
 //! - `cpu_stage/*` and `gpu_stage/<precision>/*`: every step stage and a whole step, its CPU twin
 //!   and its WGSL stage, on the standard workload's state (module `step_stages`).
 //!
@@ -17,6 +17,7 @@ use taosim_core::model::amm::{self, Pool};
 use taosim_core::model::yuma::{BondStorage, YumaParams, YumaSubnet, YumaVersion};
 use taosim_core::params::AmmKind;
 use taosim_core::rng;
+use taosim_core::simd::SimdLevel;
 
 fn quick() -> bool {
     std::env::var_os("TAOSIM_BENCH_QUICK").is_some()
@@ -74,6 +75,25 @@ fn model_benches(c: &mut Criterion) {
             rng::normal_icdf::<f64>(black_box(w))
         });
     });
+    // The standard subnet-epoch's weight noise: 64 Philox blocks inverted into 256 normals, at
+    // each vector level this CPU runs (the same numbers at each).
+    g.throughput(Throughput::Elements(256));
+    let step_rng = rng::PathRng::new(20_260_411, 0, 0).at_step(7);
+    let mut normals = [0.0_f64; 256];
+    for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+        g.bench_function(format!("weight_noise_256/{level}"), |b| {
+            b.iter(|| {
+                step_rng.fill_normals_at(
+                    level,
+                    black_box(3),
+                    rng::stream::YUMA_NOISE,
+                    &mut normals,
+                );
+                normals[255]
+            });
+        });
+    }
+    g.throughput(Throughput::Elements(1));
     let mut subnet = YumaSubnet::<f64>::new(params, n, v);
     g.bench_function("yuma3_epoch/v8_m32", |b| {
         b.iter(|| subnet.epoch(black_box(&stake), black_box(&weights)));

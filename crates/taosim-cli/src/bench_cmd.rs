@@ -39,6 +39,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use taosim_core::engine::{RunPlan, run_point};
+use taosim_core::simd::SimdLevel;
 use taosim_core::stage_clock::{StageClock, StageTotal, shares};
 use taosim_core::workload::baseline_plan;
 use taosim_gpu::engine::RunError;
@@ -110,6 +111,9 @@ struct Machine {
     /// The widest vector instruction set this build was compiled for (`RUSTFLAGS="-C
     /// target-cpu=..."` raises it; the default x86-64 build is `sse2`). The CPU may have more.
     build_simd: &'static str,
+    /// The vector level the run-time-dispatched CPU kernels used (taosim-core `simd`: the
+    /// widest the CPU has, at most `TAOSIM_SIMD`): `baseline` or `avx2`.
+    kernel_simd: &'static str,
 }
 
 impl Machine {
@@ -119,7 +123,12 @@ impl Machine {
             .and_then(|info| cpu_model(&info))
             .unwrap_or_else(|| "unknown".into());
         let logical_cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { cpu, logical_cores, build_simd: build_simd() }
+        Self {
+            cpu,
+            logical_cores,
+            build_simd: build_simd(),
+            kernel_simd: SimdLevel::current().name(),
+        }
     }
 }
 
@@ -495,7 +504,10 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// The human-readable report.
 fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
-    println!("machine: {}, {} logical cores; build: {}", m.cpu, m.logical_cores, m.build_simd);
+    println!(
+        "machine: {}, {} logical cores; build: {}; kernels: {}",
+        m.cpu, m.logical_cores, m.build_simd, m.kernel_simd
+    );
     for (t, p) in thread_counts.iter().zip(peaks) {
         println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
     }

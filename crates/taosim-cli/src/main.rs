@@ -22,6 +22,7 @@ mod yuma_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use taosim_core::simd::{self, SimdLevel, UnknownSimdLevel};
 
 /// taosim: Monte Carlo simulation of Bittensor subnet economics.
 #[derive(Debug, Parser)]
@@ -54,6 +55,26 @@ enum Command {
     Compare(compare_cmd::CompareArgs),
 }
 
+/// Caps the CPU kernels' vector level at `TAOSIM_SIMD` when it is set (`baseline` or `avx2`;
+/// taosim-core's `simd` module): for measuring one level against another with one
+/// binary. The output is the same at every level.
+fn cap_simd_from_env() -> Result<(), Failure> {
+    let Some(value) = std::env::var_os("TAOSIM_SIMD") else {
+        return Ok(());
+    };
+    let bad = |why: String| Failure::BadInput(anyhow::anyhow!("TAOSIM_SIMD: {why}"));
+    let value = value.into_string().map_err(|v| bad(format!("{v:?} is not UTF-8")))?;
+    let level: SimdLevel = value.parse().map_err(|e: UnknownSimdLevel| bad(e.to_string()))?;
+    if !level.is_available() {
+        return Err(bad(format!(
+            "this CPU does not run `{level}`; its widest level is `{}`",
+            SimdLevel::detected()
+        )));
+    }
+    simd::cap(level);
+    Ok(())
+}
+
 /// Why a command failed, which decides the exit status.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -73,7 +94,7 @@ pub(crate) enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result = cap_simd_from_env().and_then(|()| match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Merge(args) => merge_cmd::run(&args),
@@ -82,7 +103,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
         Command::Report(args) => report_cmd::run(&args),
         Command::Compare(args) => compare_cmd::run(&args),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadInput(err)) => {

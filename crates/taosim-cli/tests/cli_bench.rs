@@ -2,6 +2,7 @@
 //! timings (a debug build on a shared CI machine times nothing useful).
 
 use std::process::Command;
+use taosim_core::simd::SimdLevel;
 
 /// Runs the quick bench with a one-day horizon (the hidden `--days` keeps a debug build fast) and
 /// checks one record per workload and thread count with the documented fields.
@@ -53,6 +54,9 @@ fn quick_bench_prints_json_records() {
             // x86-64 always has SSE2; a default build targets exactly that.
             assert_ne!(simd, "scalar", "{r}");
         }
+        // The dispatched kernels' level: the widest this CPU runs (no TAOSIM_SIMD here).
+        let kernels = machine["kernel_simd"].as_str().expect("machine.kernel_simd");
+        assert_eq!(kernels, SimdLevel::detected().name(), "{r}");
         let threads = r["threads"].as_u64().expect("threads");
         assert!(threads == 1 || threads == cores as u64, "threads {threads}");
         let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");

@@ -7,6 +7,7 @@ mod common;
 use common::{repo, taosim};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use taosim_core::simd::SimdLevel;
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("run", name)
@@ -73,6 +74,60 @@ fn bytes_do_not_depend_on_threads_or_batch_size() {
             );
         }
     }
+}
+
+/// The Yuma weight noise runs at the CPU's widest SIMD level (taosim-core `simd`); capping it
+/// with `TAOSIM_SIMD` must not change a byte of a Yuma-on run.
+#[test]
+fn bytes_do_not_depend_on_the_simd_level() {
+    let dir = scratch("simd");
+    let small = std::fs::read_to_string(repo().join("configs/tests/small.toml")).unwrap();
+    let snapshot = repo().join("configs/snapshots/2026-04-11.csv");
+    let config = dir.join("yuma.toml");
+    let text = small.replace("../snapshots/2026-04-11.csv", snapshot.to_str().unwrap());
+    std::fs::write(&config, format!("{text}\n[yuma]\nenabled = true\nweight_noise = 0.3\n"))
+        .unwrap();
+    let levels: Vec<SimdLevel> =
+        SimdLevel::ALL.into_iter().filter(|level| level.is_available()).collect();
+    if cfg!(target_arch = "x86_64") {
+        assert!(levels.len() > 1, "no AVX2 on this x86-64 CPU: nothing to compare");
+    }
+    let out = |level: SimdLevel| dir.join(level.name());
+    for &level in &levels {
+        let o = Command::new(env!("CARGO_BIN_EXE_taosim"))
+            .args(["run", config.to_str().unwrap(), "--out"])
+            .arg(out(level))
+            .env("TAOSIM_SIMD", level.name())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{level}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    for file in ["summary.arrow", "subnets.arrow", "events.arrow", "traces.arrow"] {
+        let reference = std::fs::read(out(levels[0]).join(file)).unwrap();
+        for &level in &levels[1..] {
+            let other = std::fs::read(out(level).join(file)).unwrap();
+            assert!(reference == other, "{file} differs at SIMD level {level}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_simd_level_is_bad_input() {
+    let dir = scratch("simd-bad");
+    let out = dir.join("out");
+    let config = repo().join("configs/tests/small.toml");
+    let args = ["run", config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(args)
+        .env("TAOSIM_SIMD", "avx512")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {stderr}");
+    for needle in ["TAOSIM_SIMD", "`avx512`", "baseline, avx2"] {
+        assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+    }
+    assert!(!out.exists(), "no output folder may be left");
 }
 
 /// One bad input: the config text (and an optional snapshot), what stderr must name.

@@ -33,6 +33,7 @@ pub mod real;
 pub mod records;
 pub mod rng;
 pub mod sensitivity;
+pub mod simd;
 pub mod stage_clock;
 pub mod state;
 pub mod sweep;

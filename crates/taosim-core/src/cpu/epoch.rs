@@ -47,16 +47,15 @@
 //! # CPU form (same bits as the shader's per-entry form)
 //! The shader draws each entry's block where it needs it. Here the draws are the subnet-epoch's
 //! hottest part, so [`build_weights`] and [`walk_miner_quality`] take one [`StepRng`] per call
-//! and fill their blocks in chunks ([`StepRng::fill_blocks`]: consecutive stream ids, a plain
-//! loop the compiler vectorises), and the honest rows invert their noise words two at a time
-//! ([`normal_icdf_pair`]: two central rational functions side by side in vector registers). The
-//! words, and every float operation on them, are those of the per-entry form. A row's sum runs
-//! in the same pass, entry by entry in column order: its chain (two additions a pair) is shorter
-//! than a pair's issue time, and the other schedules measured slower (all raw entries first,
-//! then four rows' sums side by side; four words per group through the central function, the
-//! tail words redone after: docs/performance.md, session 7). The scaling runs over the whole
-//! miner row from miner 0 (the burn then overwrites that entry), so its vectorised loop has no
-//! scalar remainder.
+//! and draw in chunks. The honest rows' noise comes from [`StepRng::fill_normals`]: the blocks
+//! of consecutive stream ids and every word's normal in branch-free loops at the CPU's widest
+//! vector level (AVX2 where it has it, chosen at run time), the few words outside the central
+//! region finished after, their logarithms side by side. The miner walk fills its blocks with
+//! [`StepRng::fill_blocks`] and inverts two words at a time ([`normal_icdf_pair`]). The words,
+//! and every float operation on them, are those of the per-entry form. A row's entries and sum
+//! then run in one pass, entry by entry in column order. The scaling runs over the whole miner
+//! row from miner 0 (the burn then overwrites that entry), so its vectorised loop has no scalar
+//! remainder. (Sessions 7 and 13 of docs/performance.md measured the other schedules.)
 //!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
@@ -65,7 +64,7 @@ use crate::Real;
 use crate::config::YumaRunParams;
 use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
 use crate::real::safe_div;
-use crate::rng::{PathRng, StepRng, normal_icdf, normal_icdf_pair, stream};
+use crate::rng::{PathRng, StepRng, normal_icdf_pair, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -285,7 +284,7 @@ pub struct EpochDraws {
 /// many blocks serves walks of any length, chunk by chunk; 32 blocks are 64 miners).
 const QUALITY_CHUNK: usize = 32;
 
-/// Most weight-noise blocks generated per [`StepRng::fill_blocks`] call: 64 blocks are the whole
+/// Most weight-noise blocks inverted per [`StepRng::fill_normals`] call: 64 blocks are the whole
 /// noise of 8 honest validators over 32 miners, so the baseline subnet fills them in one call.
 const NOISE_CHUNK: usize = 64;
 
@@ -302,10 +301,10 @@ impl EpochDraws {
         step_rng.fill_blocks(self.subnet, stream::YUMA_MINER_QUALITY + first_pair as u32, out);
     }
 
-    /// The blocks holding the noise words of entries `4·first_quad ..`, one per entry of `out`.
-    fn noise_blocks(&self, step_rng: &StepRng, first_quad: usize, out: &mut [[u32; 4]]) {
-        debug_assert!(first_quad + out.len() <= stream::YUMA_NOISE_LEN as usize);
-        step_rng.fill_blocks(self.subnet, stream::YUMA_NOISE + first_quad as u32, out);
+    /// The noise normals of entries `4·first_quad ..`, one per entry of `out` (whole blocks).
+    fn noise_normals<R: Real>(&self, step_rng: &StepRng, first_quad: usize, out: &mut [R]) {
+        debug_assert!(first_quad + out.len() / 4 <= stream::YUMA_NOISE_LEN as usize);
+        step_rng.fill_normals(self.subnet, stream::YUMA_NOISE + first_quad as u32, out);
     }
 }
 
@@ -386,8 +385,9 @@ pub fn build_weights<R: Real>(
     let noise = R::of(yuma.weight_noise);
     let burn = miner_burn.max(R::zero()).min(R::one());
     let step_rng = draws.step_rng();
-    // Noise blocks `buffered_first ..` of the `noise_quads` the matrix's entries span.
-    let mut noise_blocks = [[0_u32; 4]; NOISE_CHUNK];
+    // The normals of noise blocks `buffered_first ..` of the `noise_quads` the matrix's entries
+    // span, four per block.
+    let mut noise_normals = [R::zero(); 4 * NOISE_CHUNK];
     let (mut buffered_first, mut buffered_len) = (0, 0);
     let noise_quads = (validators * miners).div_ceil(4);
     // Each role zeroes the entries it does not set (rather than zeroing the whole matrix first).
@@ -423,10 +423,11 @@ pub fn build_weights<R: Real>(
                     }
                 } else {
                     // Entry `k = i·M + m` takes word `k % 4` of noise block `k / 4`. The honest
-                    // rows are the last ones, so their blocks are one range of ids: they come in
-                    // chunks of up to `NOISE_CHUNK` blocks (several rows' worth) from one
-                    // vectorised loop into `noise_blocks`, which holds blocks
-                    // `buffered_first .. buffered_first + buffered_len`.
+                    // rows are the last ones, so their blocks are one range of ids: their normals
+                    // come in chunks of up to `NOISE_CHUNK` blocks (several rows' worth) from one
+                    // call in the CPU's widest vectors ([`StepRng::fill_normals`]) into
+                    // `noise_normals`, which holds blocks `buffered_first ..
+                    // buffered_first + buffered_len`.
                     let mut m = 1;
                     while m < miners {
                         let first_quad = (i * miners + m) / 4;
@@ -435,33 +436,17 @@ pub fn build_weights<R: Real>(
                         {
                             buffered_first = first_quad;
                             buffered_len = NOISE_CHUNK.min(noise_quads - first_quad);
-                            let chunk = &mut noise_blocks[..buffered_len];
-                            draws.noise_blocks(&step_rng, first_quad, chunk);
+                            let chunk = &mut noise_normals[..4 * buffered_len];
+                            draws.noise_normals(&step_rng, first_quad, chunk);
                         }
                         let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
-                        // Entries `m..end` and their words as zipped exact-length slices (no
-                        // bounds checks), in pairs so that two central inversions share vector
-                        // registers ([`normal_icdf_pair`]); the sum still runs entry by entry.
+                        // Entries `m..end` and their normals as zipped exact-length slices (no
+                        // bounds checks); the sum runs entry by entry.
                         let first_word = i * miners + m - 4 * buffered_first;
-                        let words = &noise_blocks[..buffered_len].as_flattened()[first_word..];
-                        let words = &words[..end - m];
-                        let mut rows = miner_row[m..end].chunks_exact_mut(2);
-                        let mut qualities = quality[m..end].chunks_exact(2);
-                        let mut word_pairs = words.chunks_exact(2);
-                        let pairs = (&mut rows).zip(&mut qualities).zip(&mut word_pairs);
-                        for ((w, q), word) in pairs {
-                            let (z0, z1) = normal_icdf_pair::<R>(word[0], word[1]);
-                            let x0 = q[0] + noise * z0;
-                            w[0] = x0.max(R::zero());
-                            sum += w[0];
-                            let x1 = q[1] + noise * z1;
-                            w[1] = x1.max(R::zero());
-                            sum += w[1];
-                        }
-                        let last = rows.into_remainder().iter_mut().zip(qualities.remainder());
-                        for ((w, &q), &word) in last.zip(word_pairs.remainder()) {
-                            let x = q + noise * normal_icdf::<R>(word);
-                            *w = x.max(R::zero());
+                        let normals = &noise_normals[first_word..][..end - m];
+                        let entries = miner_row[m..end].iter_mut().zip(&quality[m..end]);
+                        for ((w, &q), &z) in entries.zip(normals) {
+                            *w = (q + noise * z).max(R::zero());
                             sum += *w;
                         }
                         m = end;
@@ -620,7 +605,7 @@ fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, ince
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::uniform_open;
+    use crate::rng::{normal_icdf, uniform_open};
 
     /// [`build_weights`] in the shader's per-entry form: each row by role, an honest entry from
     /// its own block ([`PathRng::block`]) and [`normal_icdf`], each row's sum a plain loop in

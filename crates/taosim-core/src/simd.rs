@@ -1,0 +1,107 @@
+//! The vector instruction set that the wide CPU kernels use, chosen at run time.
+//!
+//! The default build targets baseline x86-64 (SSE2: two f64 lanes) so that one binary runs on
+//! every x86-64 machine, including the container image and the Slurm job's nodes. A few kernels
+//! are long loops of independent lanes that gain from wider vectors: [`StepRng::fill_normals`]
+//! (the Philox blocks and the inversion of the Yuma weight noise). Each is compiled once per
+//! [`SimdLevel`] and the call takes the widest level that the CPU has and the cap allows.
+//!
+//! **Same bits at every level.** These kernels use only operations that IEEE 754 rounds
+//! exactly (integer arithmetic, `+ − × ÷`, `min`/`max`, comparisons), and a vector lane rounds
+//! them as a scalar register does; Rust never contracts `a·b + c` into a fused multiply-add on its
+//! own. So a run's output does not depend on the level, which `rng`'s tests check lane against
+//! scalar for every level the machine has.
+//!
+//! **Not the whole step.** Compiling everything for AVX2 made the Yuma epoch's rank pass slower
+//! (docs/performance.md, session 8), so the level applies to the named kernels only. **No
+//! AVX-512 level:** on the project's Sapphire Rapids VM the kernel ran as fast in AVX-512 as in
+//! AVX2 and a whole Yuma-on run 3% slower (docs/performance.md, session 13).
+//!
+//! [`StepRng::fill_normals`]: crate::rng::StepRng::fill_normals
+
+use core::fmt;
+use core::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// A vector instruction set that the wide kernels are compiled for, narrowest first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SimdLevel {
+    /// What the build targets (SSE2 on x86-64): no run-time feature needed.
+    #[default]
+    Baseline,
+    /// AVX2: four f64 (eight f32) lanes.
+    Avx2,
+}
+
+impl SimdLevel {
+    /// Every level, narrowest first.
+    pub const ALL: [SimdLevel; 2] = [SimdLevel::Baseline, SimdLevel::Avx2];
+
+    /// The name used by `TAOSIM_SIMD` and the bench records.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Baseline => "baseline",
+            SimdLevel::Avx2 => "avx2",
+        }
+    }
+
+    /// Whether this CPU runs the level's instructions.
+    pub fn is_available(self) -> bool {
+        match self {
+            SimdLevel::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The widest level this CPU runs.
+    pub fn detected() -> SimdLevel {
+        SimdLevel::ALL.into_iter().rev().find(|level| level.is_available()).unwrap_or_default()
+    }
+
+    /// The level the wide kernels use now: the widest this CPU runs, at most [`cap`].
+    pub fn current() -> SimdLevel {
+        let cap = match CAP.load(Ordering::Relaxed) {
+            0 => SimdLevel::Baseline,
+            _ => SimdLevel::Avx2,
+        };
+        SimdLevel::ALL
+            .into_iter()
+            .rev()
+            .find(|level| *level <= cap && level.is_available())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A `TAOSIM_SIMD` value that names no level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown SIMD level `{0}`: allowed values are baseline, avx2")]
+pub struct UnknownSimdLevel(pub String);
+
+impl FromStr for SimdLevel {
+    type Err = UnknownSimdLevel;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SimdLevel::ALL
+            .into_iter()
+            .find(|level| level.name() == s)
+            .ok_or_else(|| UnknownSimdLevel(s.to_string()))
+    }
+}
+
+/// The widest level the kernels may use, as its index in [`SimdLevel::ALL`] (no cap: the last).
+static CAP: AtomicU8 = AtomicU8::new(1);
+
+/// Caps the level of every wide kernel in this process (the CLI's `TAOSIM_SIMD`): for measuring
+/// one level against another in one binary. The output does not change (module docs).
+pub fn cap(level: SimdLevel) {
+    CAP.store(level as u8, Ordering::Relaxed);
+}
