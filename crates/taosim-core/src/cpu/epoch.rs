@@ -61,8 +61,10 @@
 //! [`run_epoch`]: crate::model::yuma::run_epoch
 
 use crate::Real;
-use crate::config::YumaRunParams;
-use crate::model::yuma::{BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, run_epoch};
+use crate::config::{MAX_VALIDATORS, YumaRunParams};
+use crate::model::yuma::{
+    BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, row_sums_from, run_epoch,
+};
 use crate::real::safe_div;
 use crate::rng::{PathRng, StepRng, normal_icdf_pair, stream};
 use crate::state::{PathState, YumaLayout};
@@ -379,6 +381,10 @@ pub fn build_weights<R: Real>(
 ) {
     let (validators, miners, n) = (layout.validators, layout.miners, layout.uids());
     assert_eq!(weights.len(), validators * n, "weights shape");
+    assert!(
+        validators <= MAX_VALIDATORS as usize,
+        "{validators} validators: at most {MAX_VALIDATORS}"
+    );
     let groups = ValidatorGroups::of(validators, yuma.cartel_stake, yuma.copier_stake);
     let cartel_miners = cartel_miner_count(yuma, layout);
     let lag = yuma.reveal_epochs.max(1) as usize;
@@ -415,11 +421,9 @@ pub fn build_weights<R: Real>(
                 // The miners' entries and qualities as exact-length slices (no bounds checks).
                 let miner_row = &mut row[validators..][..miners];
                 let quality = &quality[..miners];
-                let mut sum = R::zero();
                 if yuma.weight_noise == 0.0 {
                     for m in 1..miners {
                         miner_row[m] = quality[m].max(R::zero());
-                        sum += miner_row[m];
                     }
                 } else {
                     // Entry `k = i·M + m` takes word `k % 4` of noise block `k / 4`. The honest
@@ -441,26 +445,36 @@ pub fn build_weights<R: Real>(
                         }
                         let end = miners.min(4 * (buffered_first + buffered_len) - i * miners);
                         // Entries `m..end` and their normals as zipped exact-length slices (no
-                        // bounds checks); the sum runs entry by entry.
+                        // bounds checks).
                         let first_word = i * miners + m - 4 * buffered_first;
                         let normals = &noise_normals[first_word..][..end - m];
                         let entries = miner_row[m..end].iter_mut().zip(&quality[m..end]);
                         for ((w, &q), &z) in entries.zip(normals) {
                             *w = (q + noise * z).max(R::zero());
-                            sum += *w;
                         }
                         m = end;
                     }
                 }
-                let scale = safe_div(R::one() - burn, sum);
-                // From miner 0, whose entry the burn then overwrites: the vectorised loop then
-                // covers the whole row (no scalar remainder when M is a multiple of four).
-                for w in miner_row.iter_mut() {
-                    *w *= scale;
-                }
-                miner_row[0] = burn;
             }
         }
+    }
+    // The honest rows (the last ones) are scaled to `1 − burn` over miners `1..M` and take the
+    // burn on miner 0. Their sums, each over miners `1..M` in column order from +0 (the
+    // per-entry form's), run side by side: one row's chain of additions is latency-bound.
+    let honest = groups.honest;
+    let honest_rows = &mut weights[(validators - honest) * n..];
+    let mut sums = [R::zero(); MAX_VALIDATORS as usize];
+    let sums = &mut sums[..honest];
+    row_sums_from(honest_rows, n, validators + 1, sums, |w, _| w);
+    for (row, &sum) in honest_rows.chunks_exact_mut(n).zip(sums.iter()) {
+        let miner_row = &mut row[validators..][..miners];
+        let scale = safe_div(R::one() - burn, sum);
+        // From miner 0, whose entry the burn then overwrites: the vectorised loop then covers
+        // the whole row (no scalar remainder when M is a multiple of four).
+        for w in miner_row.iter_mut() {
+            *w *= scale;
+        }
+        miner_row[0] = burn;
     }
 }
 

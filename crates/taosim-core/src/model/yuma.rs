@@ -1025,6 +1025,19 @@ const SUM_ROWS: usize = 4;
 /// order, are those of a plain per-row loop.
 #[inline(always)]
 fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R, usize) -> R) {
+    row_sums_from(matrix, cols, 0, sums, term);
+}
+
+/// [`row_sums`] over columns `first_col..cols` of each row only (each from `+0`, in column
+/// order; `term` gets the column's index in the row).
+#[inline(always)]
+pub(crate) fn row_sums_from<R: Real>(
+    matrix: &[R],
+    cols: usize,
+    first_col: usize,
+    sums: &mut [R],
+    term: impl Fn(R, usize) -> R,
+) {
     let rows = sums.len();
     let matrix = &matrix[..rows * cols];
     let mut groups = matrix.chunks_exact(SUM_ROWS * cols);
@@ -1032,7 +1045,7 @@ fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R,
     for (group, out) in (&mut groups).zip(&mut group_sums) {
         let row: [&[R]; SUM_ROWS] = core::array::from_fn(|r| &group[r * cols..][..cols]);
         let mut total = [R::zero(); SUM_ROWS];
-        for j in 0..cols {
+        for j in first_col..cols {
             for r in 0..SUM_ROWS {
                 total[r] += term(row[r][j], j);
             }
@@ -1041,7 +1054,7 @@ fn row_sums<R: Real>(matrix: &[R], cols: usize, sums: &mut [R], term: impl Fn(R,
     }
     for (row, out) in groups.remainder().chunks_exact(cols).zip(group_sums.into_remainder()) {
         let mut total = R::zero();
-        for (j, &x) in row.iter().enumerate() {
+        for (j, &x) in row.iter().enumerate().skip(first_col) {
             total += term(x, j);
         }
         *out = total;
