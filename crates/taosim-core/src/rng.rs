@@ -46,10 +46,11 @@
 //! lane, so the compiler computes them side by side in SSE2 registers (two 32×32→64 products per
 //! `pmuludq`): about 55-65 instructions a block. [`Poisson`] holds `e^{−λ}` for a mean
 //! drawn in every slot. All are exact (integer arithmetic, or the same float value computed once).
-//! [`StepRng::fill_normals`], the blocks of a range of streams inverted word by word into
-//! normals, runs at the CPU's widest [`SimdLevel`] (AVX2 lanes where the CPU has them, chosen at run time).
+//! [`StepRng::fill_normals`] (the blocks of a range of streams inverted word by word into
+//! normals) and [`StepRng::fill_block_pairs`] run at the CPU's widest [`SimdLevel`] (AVX2 lanes
+//! where the CPU has them, chosen at run time; [`crate::simd`]), with the same words and normals.
 
-use crate::simd::SimdLevel;
+use crate::simd::{self, Kernel, SimdLevel};
 
 /// First Philox4x32 round multiplier (Random123 `PHILOX_M4x32_0`).
 pub const PHILOX_M0: u32 = 0xD251_1F53;
@@ -284,6 +285,12 @@ impl StepRng {
         for &stream in &streams {
             assert!(stream < 0x1_0000, "rng stream id {stream} does not fit in 16 bits");
         }
+        simd::run(FillBlockPairs { rng: self, first_subnet, streams, out });
+    }
+
+    /// The body of [`StepRng::fill_block_pairs`] ([`FillBlockPairs`]), ranges checked.
+    #[inline(always)]
+    fn fill_block_pairs_in(&self, first_subnet: u32, streams: [u32; 2], out: &mut [[u32; 4]]) {
         let [even, odd] = streams.map(|stream| (stream << 16) ^ self.word0_base);
         for (k, words) in out.iter_mut().enumerate() {
             let k = k as u32;
@@ -346,11 +353,6 @@ impl StepRng {
     ///
     /// # Panics
     /// As [`StepRng::fill_normals`], and if this CPU does not run `level`.
-    #[allow(
-        unsafe_code,
-        reason = "the workspace's one exception: a #[target_feature] kernel, called after the \
-                  CPU is checked to run its instructions"
-    )]
     pub fn fill_normals_at<R: crate::Real>(
         &self,
         level: SimdLevel,
@@ -365,26 +367,10 @@ impl StepRng {
             "rng stream ids {first_stream}+{} do not fit in 16 bits",
             out.len() / 4
         );
-        assert!(level.is_available(), "this CPU does not run SIMD level {level}");
-        match level {
-            SimdLevel::Baseline => self.fill_normals_in(subnet, first_stream, out),
-            // SAFETY: the CPU runs the level's instructions (asserted above).
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => unsafe { self.fill_normals_avx2(subnet, first_stream, out) },
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => unreachable!("no wide level is available off x86-64"),
-        }
+        simd::run_at(level, FillNormals { rng: self, subnet, first_stream, out });
     }
 
-    /// [`StepRng::fill_normals_in`] compiled for AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn fill_normals_avx2<R: crate::Real>(&self, subnet: u32, first_stream: u32, out: &mut [R]) {
-        self.fill_normals_in(subnet, first_stream, out);
-    }
-
-    /// The body of [`StepRng::fill_normals`], inlined into each level's function so that the
-    /// loops are compiled for that level's vectors.
+    /// The body of [`StepRng::fill_normals`] ([`FillNormals`]).
     #[inline(always)]
     fn fill_normals_in<R: crate::Real>(&self, subnet: u32, first_stream: u32, out: &mut [R]) {
         let mut blocks = [[0_u32; 4]; NORMALS_PASS];
@@ -464,6 +450,38 @@ impl StepRng {
             ctr = philox_round(ctr, key);
         }
         ctr
+    }
+}
+
+/// [`StepRng::fill_normals`] as a [`Kernel`] (compiled once per SIMD level).
+struct FillNormals<'a, R> {
+    rng: &'a StepRng,
+    subnet: u32,
+    first_stream: u32,
+    out: &'a mut [R],
+}
+
+impl<R: crate::Real> Kernel for FillNormals<'_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.rng.fill_normals_in(self.subnet, self.first_stream, self.out);
+    }
+}
+
+/// [`StepRng::fill_block_pairs`] as a [`Kernel`] (compiled once per SIMD level).
+struct FillBlockPairs<'a> {
+    rng: &'a StepRng,
+    first_subnet: u32,
+    streams: [u32; 2],
+    out: &'a mut [[u32; 4]],
+}
+
+impl Kernel for FillBlockPairs<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.rng.fill_block_pairs_in(self.first_subnet, self.streams, self.out);
     }
 }
 
@@ -1046,6 +1064,27 @@ mod tests {
             // 4.85% of the grid lies outside the centre: the tail path really ran.
             assert!(tails > 12_000, "{level}: only {tails} tail words");
             check_fill_normals::<f32>(level);
+        }
+    }
+
+    #[test]
+    fn wide_block_pairs_equal_the_reference_blocks_at_every_level() {
+        let rng = PathRng::new(20_260_411, 2, 5);
+        let step_rng = rng.at_step(11);
+        let streams = [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS];
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            for (first_subnet, pairs) in [(0_u32, 16_usize), (16, 16), (120, 8), (3, 1), (0, 129)] {
+                let mut out = vec![[0_u32; 4]; 2 * pairs];
+                simd::run_at(
+                    level,
+                    FillBlockPairs { rng: &step_rng, first_subnet, streams, out: &mut out },
+                );
+                for (k, block) in out.iter().enumerate() {
+                    let subnet = first_subnet + (k / 2) as u32;
+                    let expected = rng.block(11, subnet, streams[k % 2]);
+                    assert_eq!(*block, expected, "{level}: subnet {subnet}, entry {k}");
+                }
+            }
         }
     }
 

@@ -3,8 +3,10 @@
 //! The default build targets baseline x86-64 (SSE2: two f64 lanes) so that one binary runs on
 //! every x86-64 machine, including the container image and the Slurm job's nodes. A few kernels
 //! are long loops of independent lanes that gain from wider vectors: [`StepRng::fill_normals`]
-//! (the Philox blocks and the inversion of the Yuma weight noise). Each is compiled once per
-//! [`SimdLevel`] and the call takes the widest level that the CPU has and the cap allows.
+//! (the Philox blocks and the inversion of the Yuma weight noise) and
+//! [`StepRng::fill_block_pairs`] (behaviour's blocks). Each is a [`Kernel`], compiled once per
+//! [`SimdLevel`] by [`run_at`], and the call takes the widest level that the CPU has and the cap
+//! allows ([`SimdLevel::current`]). [`run_at`] holds the workspace's one `unsafe` block.
 //!
 //! **Same bits at every level.** These kernels use only operations that IEEE 754 rounds
 //! exactly (integer arithmetic, `+ − × ÷`, `min`/`max`, comparisons), and a vector lane rounds
@@ -18,6 +20,7 @@
 //! AVX2 and a whole Yuma-on run 3% slower (docs/performance.md, session 13).
 //!
 //! [`StepRng::fill_normals`]: crate::rng::StepRng::fill_normals
+//! [`StepRng::fill_block_pairs`]: crate::rng::StepRng::fill_block_pairs
 
 use core::fmt;
 use core::str::FromStr;
@@ -104,4 +107,48 @@ static CAP: AtomicU8 = AtomicU8::new(1);
 /// one level against another in one binary. The output does not change (module docs).
 pub fn cap(level: SimdLevel) {
     CAP.store(level as u8, Ordering::Relaxed);
+}
+
+/// A loop nest that [`run_at`] compiles once per [`SimdLevel`]: its [`Kernel::run`] must be
+/// `#[inline(always)]` (with everything it calls in its loops), so that each level's copy is
+/// compiled for that level's instructions. It may use only exactly rounded operations (module
+/// docs), so that every level gives the same bits.
+pub trait Kernel {
+    /// What the kernel returns.
+    type Output;
+    /// The kernel's work.
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for `level`.
+///
+/// # Panics
+/// If this CPU does not run `level`.
+#[allow(
+    unsafe_code,
+    reason = "the workspace's one exception: a #[target_feature] function, called after the CPU \
+              is checked to run its instructions"
+)]
+pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
+    assert!(level.is_available(), "this CPU does not run SIMD level {level}");
+    match level {
+        SimdLevel::Baseline => kernel.run(),
+        // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above).
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { run_avx2(kernel) },
+        #[cfg(not(target_arch = "x86_64"))]
+        SimdLevel::Avx2 => unreachable!("AVX2 is never available off x86-64"),
+    }
+}
+
+/// Runs `kernel` at [`SimdLevel::current`].
+pub fn run<K: Kernel>(kernel: K) -> K::Output {
+    run_at(SimdLevel::current(), kernel)
+}
+
+/// [`Kernel::run`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run()
 }
