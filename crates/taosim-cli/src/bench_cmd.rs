@@ -495,26 +495,32 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     gpu_records(args, &machine, &mut records)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
+        outln!("{}", serde_json::to_string_pretty(&records)?)?;
     } else {
-        print_table(&machine, &records, &thread_counts, &peaks);
+        print_table(&machine, &records, &thread_counts, &peaks)?;
     }
     Ok(())
 }
 
 /// The human-readable report.
-fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: &[f64]) {
-    println!(
+fn print_table(
+    m: &Machine,
+    records: &[Record],
+    thread_counts: &[usize],
+    peaks: &[f64],
+) -> std::io::Result<()> {
+    outln!(
         "machine: {}, {} logical cores; build: {}; kernels: {}",
-        m.cpu, m.logical_cores, m.build_simd, m.kernel_simd
-    );
+        m.cpu,
+        m.logical_cores,
+        m.build_simd,
+        m.kernel_simd
+    )?;
     for (t, p) in thread_counts.iter().zip(peaks) {
-        println!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s");
+        outln!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s")?;
     }
-    println!(
-        "rates from each row's fastest run; spread: its slowest run's time over the fastest's"
-    );
-    println!(
+    outln!("rates from each row's fastest run; spread: its slowest run's time over the fastest's")?;
+    outln!(
         "{:<9} {:>7} {:>6} {:>6} {:>8} {:>5} {:>7} {:>14} {:>9} {:>7} {:>9} {:>8} {:>7}",
         "workload",
         "backend",
@@ -529,9 +535,9 @@ fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: 
         "ops/s-s",
         "GFLOP/s",
         "peak%"
-    );
+    )?;
     for r in records {
-        println!(
+        outln!(
             "{:<9} {:>7} {:>6} {:>6} {:>8} {:>5} {:>6.1}% {:>14.4e} {:>9.3} {:>7} {:>9.0} {:>8.3} {:>6.2}%",
             r.workload,
             r.backend,
@@ -551,7 +557,7 @@ fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: 
             r.ops_per_subnet_step,
             r.gflops,
             100.0 * r.peak_fraction
-        );
+        )?;
     }
     for r in records {
         if let Some(stages) = &r.stages {
@@ -560,18 +566,19 @@ fn print_table(m: &Machine, records: &[Record], thread_counts: &[usize], peaks: 
             } else {
                 (format!("{}: device time", r.backend), "passes")
             };
-            println!("{} on {what} by stage (a second, timed run)", r.workload);
+            outln!("{} on {what} by stage (a second, timed run)", r.workload)?;
             for s in stages {
-                println!(
+                outln!(
                     "  {:<16} {:>10.4} s {:>6.1}%  ({} {each})",
                     s.stage,
                     s.seconds,
                     100.0 * s.share,
                     s.count
-                );
+                )?;
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

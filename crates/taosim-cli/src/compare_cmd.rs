@@ -80,19 +80,19 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
     });
     let engine = GpuEngine::new(precision).map_err(|e| Failure::Failed(e.into()))?;
     let (point, n) = (args.point_id, args.paths);
-    println!(
+    outln!(
         "taosim compare {}: {n} paths x {} days ({} steps), point {point}, seed {}",
         args.config.display(),
         args.days,
         plan.steps,
         plan.config.run.seed
-    );
-    println!(
+    )?;
+    outln!(
         "reference: CPU f64 ({} threads); candidate: GPU {} ({})",
         rayon::current_num_threads(),
         engine.adapter(),
         engine.precision.name()
-    );
+    )?;
     let t = Instant::now();
     let (cpu_state, cpu_records) =
         run_batch::<f64>(plan, point, 0, n).context("CPU run").map_err(Failure::Failed)?;
@@ -108,32 +108,32 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
     };
     let (diffs, gpu_records) = result.context("GPU run").map_err(Failure::Failed)?;
     let gpu_s = t.elapsed().as_secs_f64();
-    println!("time: CPU {cpu_s:.2} s, GPU {gpu_s:.2} s");
+    outln!("time: CPU {cpu_s:.2} s, GPU {gpu_s:.2} s")?;
 
     let f64_mode = engine.precision == Precision::F64;
     let mut pass = true;
-    println!("\n{:<26} {:>14}  at (path, slot)", "state field", "max rel diff");
+    outln!("\n{:<26} {:>14}  at (path, slot)", "state field", "max rel diff")?;
     for d in &diffs {
         let integer = taosim_core::state::SubnetInt::<u32>::NAMES.contains(&d.field)
             || taosim_core::state::GlobalInt::<u32>::NAMES.contains(&d.field);
         let limit = if integer { 0.0 } else { F64_TOLERANCE };
         let bad = f64_mode && d.max_rel > limit;
         pass &= !bad;
-        println!(
+        outln!(
             "{:<26} {:>14.3e}  ({}, {}){}",
             d.field,
             d.max_rel,
             d.at.0,
             d.at.1,
             if bad { "  <-- outside tolerance" } else { "" }
-        );
+        )?;
     }
     let div = divergence(&cpu_records, &gpu_records);
-    println!("\ndiscrete decisions: {} of {n} paths diverged", div.paths);
+    outln!("\ndiscrete decisions: {} of {n} paths diverged", div.paths)?;
     for (path, step) in div.first_steps.iter().take(10) {
         match step {
-            Some(s) => println!("  path {path}: first divergent step {s}"),
-            None => println!("  path {path}: events agree, final counts differ"),
+            Some(s) => outln!("  path {path}: first divergent step {s}")?,
+            None => outln!("  path {path}: events agree, final counts differ")?,
         }
     }
     if f64_mode && div.paths > 0 {
@@ -141,21 +141,21 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
     }
     let cpu_out: Vec<PathOutcome> = cpu_records.iter().map(|r| r.outcome.clone()).collect();
     let gpu_out: Vec<PathOutcome> = gpu_records.iter().map(|r| r.outcome.clone()).collect();
-    println!("\n{:<22} {:>24} {:>24}  within 2 SE", "estimate", "CPU f64 (se)", "GPU (se)");
+    outln!("\n{:<22} {:>24} {:>24}  within 2 SE", "estimate", "CPU f64 (se)", "GPU (se)")?;
     for (name, f) in ESTIMATES {
         let (a, b) = (mean_se(&cpu_out, f), mean_se(&gpu_out, f));
         let ok = agree(a, b, 2.0);
         pass &= ok;
-        println!(
+        outln!(
             "{name:<22} {:>13.6} ({:>8.2e}) {:>13.6} ({:>8.2e})  {}",
             a.mean,
             a.se,
             b.mean,
             b.se,
             if ok { "yes" } else { "NO" }
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\ntolerances ({}): {}",
         engine.precision.name(),
         if f64_mode {
@@ -163,12 +163,12 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
         } else {
             "estimates within 2 SE (field differences are the f32 path's divergence from f64)"
         }
-    );
+    )?;
     if pass {
-        println!("result: PASS");
+        outln!("result: PASS")?;
         Ok(())
     } else {
-        println!("result: FAIL");
+        outln!("result: FAIL")?;
         Err(Failure::Failed(anyhow::anyhow!("GPU and CPU differ beyond the tolerances above")))
     }
 }

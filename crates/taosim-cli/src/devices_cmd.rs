@@ -9,29 +9,29 @@ pub(crate) struct DevicesArgs {}
 pub(crate) fn run(_args: &DevicesArgs) -> anyhow::Result<()> {
     let adapters = taosim_gpu::context::adapters();
     if adapters.is_empty() {
-        println!(
+        outln!(
             "no GPU adapter found (WGPU_BACKEND = {:?}); on Debian/Ubuntu, Mesa's software Vulkan \
              driver (package mesa-vulkan-drivers) provides one",
             std::env::var("WGPU_BACKEND").ok()
-        );
+        )?;
         return Ok(());
     }
     for (k, a) in adapters.iter().enumerate() {
-        println!("[{k}] {}", a.name);
-        println!("    backend {}, type {}, driver {}", a.backend, a.device_type, a.driver);
-        println!(
+        outln!("[{k}] {}", a.name)?;
+        outln!("    backend {}, type {}, driver {}", a.backend, a.device_type, a.driver)?;
+        outln!(
             "    SHADER_F64 {}, SHADER_INT64 {}, TIMESTAMP_QUERY {}",
             yes(a.f64),
             yes(a.int64),
             yes(a.timestamps)
-        );
-        println!(
+        )?;
+        outln!(
             "    max storage binding {} MiB, max buffer {} MiB, max workgroups/dim {}, storage buffers/stage {}",
             a.max_storage_buffer_binding_size >> 20,
             a.max_buffer_size >> 20,
             a.max_workgroups_per_dimension,
             a.max_storage_buffers_per_stage
-        );
+        )?;
     }
     Ok(())
 }

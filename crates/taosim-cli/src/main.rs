@@ -4,6 +4,18 @@
 //! backend and writes outputs. It is the only crate that uses `anyhow`; errors print their whole
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag), 1 (a run
 //! that failed) or 130 / 143 (a run stopped by SIGINT / SIGTERM, resumable with `--resume`).
+//! A reader that closes standard output early (`taosim bench | head`) ends a command quietly with
+//! status 0: every report line goes through [`outln!`], whose broken pipe is not a failure.
+
+/// `println!` that returns the write's `io::Result` instead of panicking when standard output
+/// is gone: a command's report lines use it with `?`, and `main` treats a broken pipe as the
+/// reader having had enough.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
 
 mod backend;
 mod bench_cmd;
@@ -75,6 +87,16 @@ fn cap_simd_from_env() -> Result<(), Failure> {
     Ok(())
 }
 
+/// Whether `error` is stdout's reader having gone away (directly, or inside a JSON write).
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == broken
+    })
+}
+
 /// Why a command failed, which decides the exit status.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -92,6 +114,13 @@ pub(crate) enum Failure {
     },
 }
 
+/// A failed write of a command's report to standard output (a broken pipe ends it quietly).
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        Failure::Failed(anyhow::Error::new(err).context("cannot write to standard output"))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = cap_simd_from_env().and_then(|()| match cli.command {
@@ -106,6 +135,9 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(err) | Failure::Failed(err)) if is_broken_pipe(&err) => {
+            ExitCode::SUCCESS
+        }
         Err(Failure::BadInput(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

@@ -148,11 +148,11 @@ fn merge(args: &MergeArgs, job: &Job, dirs: &[PathBuf]) -> anyhow::Result<()> {
     move_into_place(&staging, &args.out)?;
     remove_bookkeeping(&args.out)?;
     let paths: u32 = summaries.iter().map(|s| s.paths).sum();
-    println!(
+    outln!(
         "merged {} shards ({} point(s), {paths} paths) into {}",
         dirs.len(),
         summaries.len(),
         args.out.display()
-    );
+    )?;
     Ok(())
 }

@@ -65,7 +65,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<(), Failure> {
     let loaded = load(args).map_err(Failure::BadInput)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("report"));
     let pages = write(args, &loaded, &out).map_err(Failure::Failed)?;
-    println!("taosim: report with {pages} figure(s): {}", out.join("index.html").display());
+    outln!("taosim: report with {pages} figure(s): {}", out.join("index.html").display())?;
     Ok(())
 }
 

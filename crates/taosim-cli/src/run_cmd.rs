@@ -473,12 +473,12 @@ fn execute(
             move_into_place(staging, out)
         };
         finish().map_err(failed)?;
-        println!(
+        outln!(
             "shard {shard}: {} batches in {run_time:.1} s; merge all {} shards with `taosim merge`: {}",
             units.len(),
             shard.count,
             out.display()
-        );
+        )?;
         return Ok(());
     }
     let t = Instant::now();
@@ -509,16 +509,16 @@ fn execute(
                     ParamValue::Text(t) => format!("{k} = {t}"),
                 })
                 .collect();
-            println!("\n== point {}: {}", summary.point, label.join(", "));
+            outln!("\n== point {}: {}", summary.point, label.join(", "))?;
         }
-        print_summary(plan, summary, wall);
+        print_summary(plan, summary, wall)?;
     }
-    println!(
+    outln!(
         "\noutputs: {}/{{summary,subnets,events{}{}}}.arrow, manifest.json",
         out.display(),
         if job.traces { ",traces" } else { "" },
         if job.sensitivity().is_some() { ",sensitivity" } else { "" }
-    );
+    )?;
     Ok(())
 }
 
@@ -619,41 +619,43 @@ impl Progress {
 }
 
 /// The one-screen result table.
-fn print_summary(plan: &RunPlan, s: &PointSummary, wall: f64) {
+fn print_summary(plan: &RunPlan, s: &PointSummary, wall: f64) -> std::io::Result<()> {
     let pct = |x: f64| 100.0 * x;
-    println!(
+    outln!(
         "\n{} paths x {:.0} days in {wall:.1} s ({:.1} paths/s)",
         s.paths,
         plan.config.run.days,
         f64::from(s.paths) / wall
-    );
-    println!(
+    )?;
+    outln!(
         "P(any subnet spirals)    {:5.1}%  [{:.1}, {:.1}]",
         pct(s.p_any_spiral.p),
         pct(s.p_any_spiral.lo),
         pct(s.p_any_spiral.hi)
-    );
-    println!(
+    )?;
+    outln!(
         "P(a top-10 subnet spirals) {:3.1}%  [{:.1}, {:.1}]",
         pct(s.p_top10_spiral.p),
         pct(s.p_top10_spiral.lo),
         pct(s.p_top10_spiral.hi)
-    );
-    println!("spirals per path         {:.2} ± {:.2}", s.spirals_mean, s.spirals_se);
-    println!("prunings per path        {:.2}", s.prunings_mean);
-    println!(
+    )?;
+    outln!("spirals per path         {:.2} ± {:.2}", s.spirals_mean, s.spirals_se)?;
+    outln!("prunings per path        {:.2}", s.prunings_mean)?;
+    outln!(
         "time to spiral (days)    q10 {:.0}  median {:.0}  q90 {:.0}",
-        s.spiral_days_q10, s.spiral_days_q50, s.spiral_days_q90
-    );
-    println!("pool TAO at the horizon  {:.0} (mean)", s.pool_tao_end_mean);
+        s.spiral_days_q10,
+        s.spiral_days_q50,
+        s.spiral_days_q90
+    )?;
+    outln!("pool TAO at the horizon  {:.0} (mean)", s.pool_tao_end_mean)?;
     let mut ranked: Vec<_> = s.spiral_by_netuid.iter().filter(|(_, p)| p.p > 0.0).collect();
     ranked.sort_by(|a, b| b.1.p.total_cmp(&a.1.p).then(a.0.cmp(&b.0)));
     if ranked.is_empty() {
-        println!("\nno initial subnet spiralled in any path");
+        outln!("\nno initial subnet spiralled in any path")?;
     } else {
-        println!(
+        outln!(
             "\ntop spiral risks (initial subnets)\n  netuid  name                  P(spiral)  95% interval"
-        );
+        )?;
         for (netuid, p) in ranked.iter().take(10) {
             let name = plan
                 .network
@@ -661,12 +663,13 @@ fn print_summary(plan: &RunPlan, s: &PointSummary, wall: f64) {
                 .iter()
                 .find(|x| x.netuid == *netuid)
                 .map_or("", |x| x.name.as_str());
-            println!(
+            outln!(
                 "  {netuid:>6}  {name:<20}  {:>8.1}%  [{:.1}, {:.1}]",
                 pct(p.p),
                 pct(p.lo),
                 pct(p.hi)
-            );
+            )?;
         }
     }
+    Ok(())
 }

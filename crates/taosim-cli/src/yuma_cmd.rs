@@ -44,7 +44,7 @@ pub(crate) fn run(args: &YumaArgs) -> Result<(), Failure> {
         .with_context(|| format!("invalid scenario {path}"))
         .map_err(Failure::BadInput)?;
     match write_replay(&scenario, args.format) {
-        Err(e) if is_broken_pipe(&e) => Ok(()),
+        Err(e) if crate::is_broken_pipe(&e) => Ok(()),
         written => written.map_err(Failure::Failed),
     }
 }
@@ -70,16 +70,6 @@ fn write_replay(scenario: &YumaScenario, format: Format) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// Whether `error` is stdout's reader having gone away (directly, or inside a JSON write).
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    let broken = Some(std::io::ErrorKind::BrokenPipe);
-    error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
-            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
-                == broken
-    })
 }
 
 /// Widest subnet whose bond rows are printed whole; a larger one (a real metagraph) lists each

@@ -130,6 +130,36 @@ fn an_unknown_simd_level_is_bad_input() {
     assert!(!out.exists(), "no output folder may be left");
 }
 
+/// `taosim run ... | true`: the reader is gone before the result table is printed. The outputs
+/// are already in place, so the run ends with status 0 and no panic (before, `println!`
+/// panicked: status 101); a full disk for stdout is a failure (status 1) naming the cause.
+#[test]
+fn a_closed_or_full_stdout_ends_a_run_by_its_kind() {
+    use std::process::Stdio;
+    let dir = scratch("stdout");
+    let config = repo().join("configs/tests/small.toml");
+    let run = |out: &Path| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_taosim"));
+        command.args(["run", config.to_str().unwrap(), "--out"]).arg(out).stderr(Stdio::piped());
+        command
+    };
+    let out = dir.join("closed");
+    let mut child = run(&out).stdout(Stdio::piped()).spawn().expect("spawn taosim");
+    drop(child.stdout.take());
+    let finished = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert_eq!(finished.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("manifest.json").is_file(), "the outputs are complete");
+
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let finished = run(&dir.join("full")).stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert_eq!(finished.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to standard output"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}
+
 /// One bad input: the config text (and an optional snapshot), what stderr must name.
 fn assert_bad_input(name: &str, config: &str, snapshot: Option<&str>, must_name: &[&str]) {
     let dir = scratch(name);
