@@ -12,6 +12,8 @@
 //!   shader mirrors line for line, parallel over paths with rayon. Where a twin also runs 8
 //!   subnets side by side (payouts, swaps), `lanes` declares the column groups it uses.
 //! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
+//! - [`simd`]: the vector level (baseline or AVX2) of the few CPU kernels compiled twice and
+//!   chosen at run time, with the same bits at either level.
 //! - [`engine`]: the CPU run loop; [`stage_clock`]: its optional per-stage timing.
 //! - [`sweep`]: the `[sweep]` designs (grid, zip, Latin hypercube, Sobol) of `taosim sweep`.
 //! - [`yuma_scenario`]: the `taosim yuma` scenario format.
