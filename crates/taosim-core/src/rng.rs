@@ -338,9 +338,10 @@ impl StepRng {
     /// The Yuma weight noise draws all its normals this way. The work is lanes of independent
     /// words, so it runs at the widest [`SimdLevel`] the CPU has ([`crate::simd`]): blocks in
     /// passes of [`NORMALS_PASS`], each pass's words through the central rational function in
-    /// one branch-free loop, then the few outside the central region (5% of words) redone one by
-    /// one by the tail formula. A word outside the centre costs one more evaluation, a word in
-    /// it no branch.
+    /// one branch-free loop that also marks the words outside the central region (4.85% of
+    /// them) in a bit mask; those are then redone by the tail formula, their `ln` calls first,
+    /// side by side (each tail word is a long dependent chain, which one at a time cost 13% of a
+    /// Yuma-on run: docs/performance.md, session 13). A word in the centre costs no branch.
     ///
     /// # Panics
     /// If `out.len()` is not a multiple of four, or `subnet` or one of the streams does not fit in
@@ -1020,8 +1021,6 @@ mod tests {
         let _ = PathRng::new(1, 0, 0).block(0, 0, 0x1_0000);
     }
 
-    /// The paired inversion equals two single ones bit for bit over the whole 24-bit grid (each
-    /// grid point paired with a central, a tail and an edge neighbour), at f64 and f32.
     /// `fill_normals` at `level` against `fill_blocks` and `normal_icdf` word by word.
     fn check_fill_normals<R: crate::Real>(level: SimdLevel) -> usize {
         let mut tails = 0;
@@ -1094,18 +1093,8 @@ mod tests {
         PathRng::new(1, 0, 0).at_step(0).fill_normals(0, 0, &mut [0.0_f64; 6]);
     }
 
-    #[test]
-    fn simd_levels_parse_by_name() {
-        for level in SimdLevel::ALL {
-            assert_eq!(level.name().parse::<SimdLevel>(), Ok(level));
-        }
-        let err = "avx512".parse::<SimdLevel>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown SIMD level `avx512`: allowed values are baseline, avx2"
-        );
-    }
-
+    /// The paired inversion equals two single ones bit for bit over the whole 24-bit grid (each
+    /// grid point paired with a central, a tail and an edge neighbour), at f64 and f32.
     #[test]
     fn paired_normal_icdf_equals_two_single_ones() {
         let partners = [0x8000_0000_u32, 0x0000_0100, 0xFFFF_FF00, 0x0634_0000, 0xF9CC_0000];

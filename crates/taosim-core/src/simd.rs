@@ -9,10 +9,11 @@
 //! allows ([`SimdLevel::current`]). [`run_at`] holds the workspace's one `unsafe` block.
 //!
 //! **Same bits at every level.** These kernels use only operations that IEEE 754 rounds
-//! exactly (integer arithmetic, `+ − × ÷`, `min`/`max`, comparisons), and a vector lane rounds
-//! them as a scalar register does; Rust never contracts `a·b + c` into a fused multiply-add on its
-//! own. So a run's output does not depend on the level, which `rng`'s tests check lane against
-//! scalar for every level the machine has.
+//! exactly (integer arithmetic, `+ − × ÷`, `sqrt`, `min`/`max`, comparisons) and libm's `ln`
+//! through the same call at every level; a vector lane rounds them as a scalar register does, and
+//! Rust never contracts `a·b + c` into a fused multiply-add on its own. So a run's output does not
+//! depend on the level: `rng`'s tests check each kernel against its scalar reference at every
+//! level the machine has, and `cli_run` a Yuma-on run's files byte for byte across levels.
 //!
 //! **Not the whole step.** Compiling everything for AVX2 made the Yuma epoch's rank pass slower
 //! (docs/performance.md, session 8), so the level applies to the named kernels only. **No
@@ -151,4 +152,28 @@ pub fn run<K: Kernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2")]
 fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_by_name_and_refuse_others() {
+        for level in SimdLevel::ALL {
+            assert_eq!(level.name().parse::<SimdLevel>(), Ok(level));
+        }
+        let err = "avx512".parse::<SimdLevel>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown SIMD level `avx512`: allowed values are baseline, avx2"
+        );
+    }
+
+    #[test]
+    fn the_baseline_level_is_always_available_and_current_is_at_most_detected() {
+        assert!(SimdLevel::Baseline.is_available());
+        assert!(SimdLevel::current() <= SimdLevel::detected());
+        assert!(SimdLevel::detected().is_available());
+    }
 }
