@@ -52,10 +52,11 @@
 //! vector level (AVX2 where it has it, chosen at run time), the few words outside the central
 //! region finished after, their logarithms side by side. The miner walk fills its blocks with
 //! [`StepRng::fill_blocks`] and inverts two words at a time ([`normal_icdf_pair`]). The words,
-//! and every float operation on them, are those of the per-entry form. A row's entries and sum
-//! then run in one pass, entry by entry in column order. The scaling runs over the whole miner
-//! row from miner 0 (the burn then overwrites that entry), so its vectorised loop has no scalar
-//! remainder. (Sessions 7 and 13 of docs/performance.md measured the other schedules.)
+//! and every float operation on them, are those of the per-entry form. The honest rows' entries
+//! come first; then their sums (each from +0 over miners `1..M` in column order, as the per-entry
+//! form adds them) run side by side, their addition chains independent. The scaling runs over
+//! the whole miner row from miner 0 (the burn then overwrites that entry), so its vectorised loop
+//! has no scalar remainder. (Sessions 7 and 13 of docs/performance.md measured other schedules.)
 //!
 //! [`settle_subnet`]: super::payouts::settle_subnet
 //! [`run_epoch`]: crate::model::yuma::run_epoch
