@@ -5,7 +5,7 @@
 //! chain on one line and exit with status 2 (bad input: a config, a snapshot, a flag), 1 (a run
 //! that failed) or 130 / 143 (a run stopped by SIGINT / SIGTERM, resumable with `--resume`).
 //! A reader that closes standard output early (`taosim bench | head`) ends a command quietly with
-//! status 0: every report line goes through [`outln!`], whose broken pipe is not a failure.
+//! status 0: every report line goes through `outln!` (below), whose broken pipe is not a failure.
 
 /// `println!` that returns the write's `io::Result` instead of panicking when standard output
 /// is gone: a command's report lines use it with `?`, and `main` treats a broken pipe as the
