@@ -314,12 +314,7 @@ impl StepRng {
     /// If `subnet` or one of the streams does not fit in 16 bits.
     #[inline]
     pub fn fill_blocks(&self, subnet: u32, first_stream: u32, out: &mut [[u32; 4]]) {
-        assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
-        assert!(
-            first_stream as usize + out.len() <= 0x1_0000,
-            "rng stream ids {first_stream}+{} do not fit in 16 bits",
-            out.len()
-        );
+        check_stream_run(subnet, first_stream, out.len());
         self.fill_blocks_unchecked(subnet, first_stream, out);
     }
 
@@ -362,12 +357,7 @@ impl StepRng {
         out: &mut [R],
     ) {
         assert!(out.len().is_multiple_of(4), "rng normals: {} words, not whole blocks", out.len());
-        assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
-        assert!(
-            first_stream as usize + out.len() / 4 <= 0x1_0000,
-            "rng stream ids {first_stream}+{} do not fit in 16 bits",
-            out.len() / 4
-        );
+        check_stream_run(subnet, first_stream, out.len() / 4);
         simd::run_at(level, FillNormals { rng: self, subnet, first_stream, out });
     }
 
@@ -452,6 +442,16 @@ impl StepRng {
         }
         ctr
     }
+}
+
+/// Panics unless `subnet` and the `blocks` consecutive streams from `first_stream` fit in their
+/// 16-bit counter fields (a larger one would alias another stream's words).
+fn check_stream_run(subnet: u32, first_stream: u32, blocks: usize) {
+    assert!(subnet < 0x1_0000, "rng subnet field {subnet} does not fit in 16 bits");
+    assert!(
+        first_stream as usize + blocks <= 0x1_0000,
+        "rng stream ids {first_stream}+{blocks} do not fit in 16 bits"
+    );
 }
 
 /// [`StepRng::fill_normals`] as a [`Kernel`] (compiled once per SIMD level).

@@ -65,17 +65,14 @@ impl SimdLevel {
         SimdLevel::ALL.into_iter().rev().find(|level| level.is_available()).unwrap_or_default()
     }
 
-    /// The level the wide kernels use now: the widest this CPU runs, at most [`cap`].
+    /// The level the wide kernels use now: the widest this CPU runs, at most [`cap`] (the
+    /// levels nest, so a CPU that runs one runs every narrower one).
     pub fn current() -> SimdLevel {
         let cap = match CAP.load(Ordering::Relaxed) {
             0 => SimdLevel::Baseline,
             _ => SimdLevel::Avx2,
         };
-        SimdLevel::ALL
-            .into_iter()
-            .rev()
-            .find(|level| *level <= cap && level.is_available())
-            .unwrap_or_default()
+        SimdLevel::detected().min(cap)
     }
 }
 
