@@ -7,12 +7,16 @@
 // pool TAO are lanes_sum partial sums; lane 0 checks the path's fields and conservation and writes
 // the flag.
 
-// The relative TAO conservation residual of path p, with `pools` its live pools' TAO.
+// The relative TAO conservation residual of path p, with `pools` its live pools' TAO: relative to
+// the largest of the identity's terms, at least 1 (twin: `relative_residual`).
 fn conservation_residual(p: u32, pools: Real) -> Real {
-    let lhs = pools + global_real[gr_at(p, GR_TAO_PAID_OUT)] - global_real[gr_at(p, GR_TAO_PAID_IN)]
-        + global_real[gr_at(p, GR_TAO_RECYCLED)];
+    let paid_out = global_real[gr_at(p, GR_TAO_PAID_OUT)];
+    let paid_in = global_real[gr_at(p, GR_TAO_PAID_IN)];
+    let recycled = global_real[gr_at(p, GR_TAO_RECYCLED)];
+    let lhs = pools + paid_out - paid_in + recycled;
     let rhs = params_real[P_GUARD_START_POOLS] + global_real[gr_at(p, GR_TAO_MINTED)];
-    return (lhs - rhs) / max(abs(rhs), 1.0);
+    let scale = max(max(max(abs(pools), abs(paid_out)), max(abs(paid_in), abs(recycled))), max(abs(rhs), 1.0));
+    return (lhs - rhs) / scale;
 }
 
 fn guards(p: u32, lane: u32) {

@@ -7,7 +7,7 @@
 
 use taosim_core::Error;
 use taosim_core::config::RunConfig;
-use taosim_core::engine::{Fault, FaultValue, RunPlan, Stage, run_point};
+use taosim_core::engine::{Fault, FaultValue, RunPlan, Stage, run_batch, run_point};
 use taosim_core::error::GuardKind;
 
 /// A small plan from the bundled 2026-04-11 snapshot: `paths` paths of 3 days, batches of 4.
@@ -210,4 +210,35 @@ fn a_guard_stops_before_the_failing_batch_is_written() {
     let (result, seen) = run_with(plan(10, false), Some(fault(5, 1, Stage::Swaps, Some(1), "tao")));
     assert!(matches!(result, Err(Error::Guard { path: 5, step: 1, .. })), "{result:?}");
     assert_eq!(seen, [0]);
+}
+
+/// Flows in and out that dwarf the pools are no breach: `configs/tests/extreme_flows.toml`
+/// (valid, found by running random valid configs) pays in and out ~1e14 TAO in its first step
+/// against ~1e6 TAO in the pools. The identity's rounding, ~0.03 TAO, is measured against its
+/// largest term (~1e-16); measured against the pools (the old scale) it was 2.7e-8 and stopped
+/// the run after `swaps` of step 0.
+#[test]
+fn flows_that_dwarf_the_pools_are_no_breach() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tests");
+    let text = std::fs::read_to_string(dir.join("extreme_flows.toml")).expect("bundled config");
+    let cfg = RunConfig::from_toml(&text).expect("valid config");
+    cfg.validate().expect("valid config");
+    let net = taosim_core::init::initial_network(&cfg, &dir).expect("synthetic network");
+    let start_pools: f64 = net.subnets.iter().map(|s| s.tao).sum();
+    let plan = RunPlan::new(cfg, net).expect("valid plan");
+    let paths = plan.config.run.paths;
+    let (mut state, records) =
+        run_batch::<f64>(&plan, 0, 0, paths).expect("the run completes: no guard trips");
+    for (p, records) in records.iter().enumerate() {
+        let st = state.path(p);
+        let g = &st.global;
+        // The premise: the flows are a million times the pools.
+        assert!(g.tao_paid_in[0] > 1e6 * start_pools, "path {p}: paid in {}", g.tao_paid_in[0]);
+        let o = &records.outcome;
+        assert!(o.conservation_residual.abs() <= 1e-12, "path {p}: {o:?}");
+        // The residual in TAO is the rounding of ~1e14-TAO sums, far above the old tolerance
+        // against the pools.
+        let absolute = o.conservation_residual * g.tao_paid_in[0].max(g.tao_paid_out[0]);
+        assert!(absolute.abs() <= 1e-14 * g.tao_paid_in[0], "path {p}: {absolute} TAO");
+    }
 }

@@ -26,7 +26,7 @@
 //! above it, so a zero reserve is a bug, not a state); and TAO must be conserved, `Σ active pools +
 //! paid_out − paid_in + recycled = start pools + minted`, to a relative tolerance of
 //! [`CONSERVATION_TOLERANCE_F64`] (f64) or [`CONSERVATION_TOLERANCE_F32`] (f32), relative to
-//! `max(|start pools + minted|, 1)`. A violation stops the run with [`Error::Guard`] naming the
+//! the identity's largest term ([`relative_residual`](crate::cpu::guards::relative_residual)). A violation stops the run with [`Error::Guard`] naming the
 //! point, path, step, subnet, stage and field, so a run never ends with a silently wrong number.
 //! The checks are branch-light sums over the state (a slow scan that locates the value runs only
 //! once one has failed). To stay cheap (by callgrind, 1.2% of a path's instructions with Yuma on,
@@ -49,7 +49,7 @@ use crate::cpu::StepParams;
 use crate::cpu::behaviour::behaviour;
 use crate::cpu::emission_shares::emission_shares;
 use crate::cpu::epoch::{EpochDraws, EpochWorkspace, epoch, init_yuma_block};
-use crate::cpu::guards::{GuardLimits, conservation_residual, guards};
+use crate::cpu::guards::{GuardLimits, conservation_residual, guards, relative_residual};
 use crate::cpu::injection::injection;
 use crate::cpu::metrics::{SpiralRule, in_zero_emission, metrics};
 use crate::cpu::moving_price::moving_price;
@@ -593,11 +593,14 @@ impl<'p> PathRecorder<'p> {
         }
         out.subnets.sort_by_key(|r| (r.netuid, r.occupant));
         let g = &st.global;
-        let lhs =
-            pools + g.tao_paid_out[0].f64() - g.tao_paid_in[0].f64() + g.tao_recycled[0].f64();
-        let rhs = self.start_pools + g.tao_minted[0].f64();
         out.outcome.pool_tao_end = pools;
-        out.outcome.conservation_residual = (lhs - rhs) / rhs.abs().max(1.0);
+        out.outcome.conservation_residual = relative_residual(
+            pools,
+            g.tao_paid_out[0].f64(),
+            g.tao_paid_in[0].f64(),
+            g.tao_recycled[0].f64(),
+            self.start_pools + g.tao_minted[0].f64(),
+        );
         if let Some(spill) = &plan.spill {
             if self.traced() {
                 self.spill_traces();
