@@ -216,6 +216,17 @@ fn cross_field_rules_name_both_keys() {
         "1..=chain.subnet_limit (64)",
     );
     assert_out_of_range("[run]\ndays = 1e6", "init.block + run.days", "u32 block numbers");
+    // A new subnet's pool may start with only the minimum lock (found by running random valid
+    // configs: `min_reserve = 100` stopped the run by a reserve guard at the first registration).
+    assert_out_of_range(
+        "[chain]\nmin_reserve = 100.0\nmin_lock_cost = 1.0",
+        "chain.min_reserve, chain.min_lock_cost",
+        "min_reserve at most min_lock_cost",
+    );
+    RunConfig::from_toml("[chain]\nmin_reserve = 1.0\nmin_lock_cost = 1.0")
+        .unwrap()
+        .validate()
+        .unwrap();
     // Validators + miners exactly 256 is allowed.
     RunConfig::from_toml("[yuma]\nvalidators = 64\nminers = 192").unwrap().validate().unwrap();
 }
@@ -441,6 +452,43 @@ fn snapshot_negative_reserve_is_named() {
     let text = format!("{SDK_HEADER}\n1,a,2,4,0,1,0.3,7\n");
     let err = snapshot_error("zero.csv", &text);
     assert!(err.contains("line 2, column `alpha_in`") && err.contains("zero reserve"), "{err}");
+}
+
+/// A snapshot pool below `chain.min_reserve`, which the runtime guard holds every live pool to,
+/// is an input error naming its line and column (it was a guard stop after `init`).
+#[test]
+fn snapshot_reserve_below_the_minimum_is_named() {
+    let mut config = RunConfig::default();
+    config.chain.min_reserve = 30.0;
+    config.chain.min_lock_cost = 1000.0;
+    config.validate().unwrap();
+    let path = configs_dir().join("snapshots/2026-04-11.csv");
+    let err = load_snapshot(&path, &config).unwrap_err().to_string();
+    // Line 38 is netuid 36, the first pool under 30 TAO (23.7563).
+    assert!(err.contains("line 38, column `tao_in`"), "{err}");
+    assert!(err.contains("`23.7563` is below `chain.min_reserve` = 30"), "{err}");
+    // The default minimum reserve (0.001 TAO) passes every bundled pool.
+    snapshot("2026-04-11.csv");
+}
+
+/// A synthetic pool below `chain.min_reserve` names the keys that set the pools.
+#[test]
+fn synthetic_reserve_below_the_minimum_names_the_keys() {
+    let mut config = RunConfig::from_toml(
+        "[chain]\nmin_reserve = 1.0\n[init.synthetic]\nsubnets = 128\npool_tao_median = 2.0",
+    )
+    .unwrap();
+    config.validate().unwrap();
+    match initial_network(&config, &configs_dir()) {
+        Err(Error::OutOfRange { key, allowed, .. }) => {
+            assert!(key.contains("init.synthetic.pool_tao_median"), "{key}");
+            assert!(key.contains("chain.min_reserve"), "{key}");
+            assert!(allowed.contains("at least `chain.min_reserve` = 1"), "{allowed}");
+        }
+        other => panic!("expected an out-of-range error, got {other:?}"),
+    }
+    config.chain.min_reserve = 0.001;
+    initial_network(&config, &configs_dir()).unwrap();
 }
 
 #[test]

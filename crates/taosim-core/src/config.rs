@@ -498,6 +498,16 @@ impl RunConfig {
         // Tempo is a u16 on the chain; tempo 0 means "never run an epoch".
         integer("chain.tempo", c.tempo, 1, u16::MAX.into())?;
         non_negative("chain.min_lock_cost", c.min_lock_cost)?;
+        // A new subnet's pool starts with as little as the minimum lock, TAO and alpha alike
+        // (`cpu::registration`), and a live pool must hold the minimum reserve.
+        if c.min_reserve > c.min_lock_cost {
+            return Err(out_of_range(
+                "chain.min_reserve, chain.min_lock_cost",
+                format!("{}, {}", c.min_reserve, c.min_lock_cost),
+                "min_reserve at most min_lock_cost (a new subnet's pool may start with only the \
+                 minimum lock, and a live pool keeps at least the minimum reserve)",
+            ));
+        }
         // The lock cost divides by this interval (chain.md §10).
         blocks("chain.lock_reduction_interval", c.lock_reduction_interval, 1)?;
         blocks("chain.network_rate_limit", c.network_rate_limit, 0)?;

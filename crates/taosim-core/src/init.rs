@@ -174,12 +174,27 @@ impl SnapshotFormat {
 
 /// The initial network of a run: synthetic when `init.synthetic` is set (seeded by `run.seed`),
 /// else the snapshot `init.snapshot` resolved against `config_dir` (the config file's folder).
+///
+/// Every pool must hold at least `chain.min_reserve` of TAO and alpha (the runtime guard's bound
+/// for a live pool): a snapshot row below it is an error naming its line, a synthetic subnet one
+/// naming the keys that set its pool.
 pub fn initial_network(config: &RunConfig, config_dir: &Path) -> Result<InitialNetwork> {
-    if config.init.synthetic.is_some() {
-        Ok(synthetic(config, config.run.seed))
-    } else {
-        load_snapshot(&config_dir.join(&config.init.snapshot), config)
+    if config.init.synthetic.is_none() {
+        return load_snapshot(&config_dir.join(&config.init.snapshot), config);
     }
+    let network = synthetic(config, config.run.seed);
+    let floor = config.chain.min_reserve;
+    if let Some(s) = network.subnets.iter().find(|s| s.tao < floor || s.alpha < floor) {
+        return Err(Error::OutOfRange {
+            key: "init.synthetic.pool_tao_median, init.synthetic.price_median, chain.min_reserve"
+                .to_string(),
+            value: format!("netuid {}: pool {} TAO, {} alpha", s.netuid, s.tao, s.alpha),
+            allowed: format!(
+                "every synthetic pool at least `chain.min_reserve` = {floor} TAO and alpha"
+            ),
+        });
+    }
+    Ok(network)
 }
 
 /// A synthetic network from `init.synthetic` (defaults if unset): `subnets` subnets (at most
@@ -284,8 +299,9 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
         }
         seen_on_line[slot] = row.line;
 
-        let tao = reserve(&row, cols.tao_in, "tao_in")?;
-        let alpha = reserve(&row, cols.alpha_in, "alpha_in")?;
+        let floor = config.chain.min_reserve;
+        let tao = reserve(&row, cols.tao_in, "tao_in", floor)?;
+        let alpha = reserve(&row, cols.alpha_in, "alpha_in", floor)?;
         let alpha_out_name = cols.format.alpha_out_column();
         let alpha_out = row.number(cols.alpha_out, alpha_out_name)?;
         row.check(alpha_out >= 0.0, alpha_out_name, alpha_out, "a negative amount")?;
@@ -408,12 +424,17 @@ impl Columns {
 }
 
 /// A pool reserve: a number > 0.
-fn reserve(row: &Row<'_>, col: usize, name: &str) -> Result<f64> {
+fn reserve(row: &Row<'_>, col: usize, name: &str, floor: f64) -> Result<f64> {
     let v = row.number(col, name)?;
     if v < 0.0 {
         Err(row.error(name, format!("`{v}` is a negative reserve")))
     } else if v == 0.0 {
         Err(row.error(name, "a zero reserve (pools need TAO and alpha above 0)"))
+    } else if v < floor {
+        Err(row.error(
+            name,
+            format!("`{v}` is below `chain.min_reserve` = {floor}, which a live pool keeps"),
+        ))
     } else {
         Ok(v)
     }
