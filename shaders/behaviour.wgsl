@@ -108,10 +108,12 @@ fn behaviour(p: u32, lane: u32) {
         let tao = subnet_real[sr_at(p, SR_TAO, i)];
         let size = safe_div(tao, mean_tao);
         var inflow = Real(0.0);
-        if (size > 0.0) {
-            // size^elasticity·e^a·LN as one exp (the twin's with_lognormal_noise).
+        if (size > 0.0 && params_real[P_BEH_INFLOW_STEP] > 0.0) {
+            // size^elasticity·e^a·LN as one exp (the twin's with_lognormal_noise), at most
+            // MAX_STEP_INFLOW (an overflow to infinity included).
             let log_level = params_real[P_BEH_SIZE_ELASTICITY] * r_ln(size) + attractiveness;
-            inflow = params_real[P_BEH_INFLOW_STEP] * with_lognormal_noise(log_level, flow_sigma, z_in);
+            inflow = min(params_real[P_BEH_INFLOW_STEP] * with_lognormal_noise(log_level, flow_sigma, z_in),
+                MAX_STEP_INFLOW);
         }
 
         let z_out = normal_icdf(wn.z);

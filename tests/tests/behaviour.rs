@@ -362,6 +362,39 @@ fn inflow_mean_matches_closed_form() {
     }
 }
 
+/// A pool drained towards zero at a negative size elasticity: `size^e` overflows, and the inflow
+/// is the TAO supply (`MAX_STEP_INFLOW`) rather than infinite; at a zero inflow rate it is 0,
+/// not `0·∞ = NaN`. The other subnet's inflow is the closed form, unchanged by the cap.
+#[test]
+fn a_drained_pool_takes_at_most_the_supply() {
+    use taosim_core::cpu::behaviour::MAX_STEP_INFLOW;
+    use taosim_core::params::TOTAL_SUPPLY;
+    let params = StepParams::default();
+    let reg = no_registrations();
+    let beh = BehaviourParams { inflow_tao_per_day: 60.0, size_elasticity: -2.0, ..quiet() };
+    let drained = 1e-300;
+    let fresh = |b: &mut BatchState<f64>| {
+        let mut p = b.path(0);
+        set_subnet(&mut p, 0, drained, 0.01, 1.0e5);
+        set_subnet(&mut p, 1, 1_000.0, 0.01, 1.0e5);
+    };
+    let mut b = BatchState::<f64>::zeroed(1, 2);
+    fresh(&mut b);
+    let (orders, _) = run_once(&params, &beh, &reg, &mut b, 0, 0);
+    // size = 1e-300 / 500 (the mean pool): size^-2 = 2.5e605, beyond f64.
+    assert_eq!(MAX_STEP_INFLOW, TOTAL_SUPPLY);
+    assert_eq!(orders[0].stake_tao, TOTAL_SUPPLY);
+    let size: f64 = 1_000.0 / ((drained + 1_000.0) / 2.0);
+    let expected = 60.0 * dt() * size.powf(-2.0);
+    assert!((orders[1].stake_tao / expected - 1.0).abs() < 1e-12, "{:?}", orders[1]);
+
+    let still = BehaviourParams { inflow_tao_per_day: 0.0, ..beh };
+    let mut b = BatchState::<f64>::zeroed(1, 2);
+    fresh(&mut b);
+    let (orders, _) = run_once(&params, &still, &reg, &mut b, 0, 0);
+    assert_eq!((orders[0].stake_tao, orders[1].stake_tao), (0.0, 0.0));
+}
+
 /// Outflow without noise sells exactly `held·(1 − e^{−r·dt·e^{−a}})`, and two steps of
 /// `dt` sell what one step of `2dt` does (the hazard form compounds exactly).
 #[test]

@@ -97,6 +97,39 @@ fn yuma_on_runs_and_matches_the_cpu() {
     assert!(worst <= 1e-9, "Yuma block real {at}: {worst:e} relative");
 }
 
+/// Extreme but valid flows (`configs/tests/extreme_flows.toml`: 1e7 TAO a day of inflow at
+/// attractiveness up to e^50, sold again at once): the device's conservation guard
+/// (`guards.wgsl`), like its twin, measures the identity's rounding against its largest term, so
+/// the run completes with every path's residual within the tolerance. Before, the device flagged
+/// step 0 (residual 2.7e-8 against the pools) and the CPU replay stopped the run.
+#[test]
+fn extreme_flows_run_without_a_guard_stop() {
+    if context().is_none() {
+        return;
+    }
+    let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
+    let plan = plan_from("configs/tests/extreme_flows.toml", "");
+    let (_, records) = engine.run_batch::<f64>(&plan, 0, 0, 2).expect("no guard stops the run");
+    for r in &records {
+        assert!(r.outcome.conservation_residual.abs() <= 1e-9, "{:?}", r.outcome);
+    }
+}
+
+/// A pool drained towards zero at a negative size elasticity
+/// (`configs/tests/drained_pool_inflow.toml`): the device caps the inflow at the TAO supply as
+/// its twin does (`MAX_STEP_INFLOW`, a generated constant), so no stake is infinite and the run
+/// completes. Before, the swap of step 4 made a pool's TAO NaN.
+#[test]
+fn a_drained_pool_takes_a_finite_inflow() {
+    if context().is_none() {
+        return;
+    }
+    let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
+    let plan = plan_from("configs/tests/drained_pool_inflow.toml", "");
+    let (state, _) = engine.run_batch::<f64>(&plan, 0, 0, 3).expect("no guard stops the run");
+    assert!(state.subnet_real.iter().all(|x| x.is_finite()), "a non-finite subnet real");
+}
+
 /// No diverged path, the states within [`assert_states_match`], and the same events (values
 /// within 1e-9 relative), subnet rows and outcome counts in every path; the run must have events.
 fn assert_run_matches(

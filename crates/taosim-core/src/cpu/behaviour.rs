@@ -24,7 +24,9 @@
 //!    otherwise run away, and `exp(±a)` must stay finite in f32.
 //! 6. **Organic inflow** (TAO) `inflow_tao_per_day·dt·size^size_elasticity·e^a·LN`, with
 //!    `size` = pool TAO / mean pool TAO over the active subnets and `LN = e^{σN − σ²/2}` the
-//!    mean-one lognormal of `flow_noise` (so the noise changes no expectation).
+//!    mean-one lognormal of `flow_noise` (so the noise changes no expectation), at most
+//!    [`MAX_STEP_INFLOW`] (the TAO supply: the formula is unbounded as a pool drains when the
+//!    elasticity is negative).
 //! 7. **Selling by organic holders** as competing hazards per day: outflow
 //!    `outflow_rate_per_day·e^{−a}·LN'`, plus `panic_rate_per_day` while the drawdown
 //!    `1 − p / peak_price ≥ panic_drawdown`, plus `zero_emission_exit_per_day` once the
@@ -104,6 +106,15 @@ use super::swaps::Orders;
 /// is 5.5e-4, so five or more in one step has probability below 1e-18; the clip only bites for
 /// sweeps with thousands of whales a year per subnet.
 pub const WHALES_PER_STEP_MAX: u32 = 4;
+
+/// Most organic inflow one subnet receives in one step, TAO: the whole supply.
+///
+/// The inflow `inflow_step·size^elasticity·e^a·LN` has no bound of its own: with a negative
+/// `size_elasticity` and a pool drained towards zero (possible with `chain.min_reserve = 0`),
+/// `size^elasticity` overflows, the inflow becomes infinite and the swap that stakes it NaN
+/// (found by the engine fuzz, docs/fuzzing.md). No step can stake more TAO than exists; below
+/// the cap the inflow is unchanged, bit for bit.
+pub const MAX_STEP_INFLOW: f64 = crate::params::TOTAL_SUPPLY;
 
 /// Slots whose two Philox blocks are filled in one [`crate::rng::StepRng::fill_block_pairs`]
 /// call (32 blocks, 512 bytes on the stack): enough for the vectorised loop's passes of four.
@@ -346,9 +357,12 @@ pub fn behaviour<R: Real>(
 
         // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
         let size = safe_div(s.tao[i], mean_tao);
-        let inflow = if size > R::zero() {
+        // No inflow without a pool or a rate (the latter also keeps `0·∞` out when the size
+        // factor overflows), and at most `MAX_STEP_INFLOW` (`∞` included).
+        let inflow = if size > R::zero() && c.inflow_step > 0.0 {
             let log_level = R::of(c.size_elasticity) * size.ln() + attractiveness;
-            R::of(c.inflow_step) * with_lognormal_noise(log_level, flow_sigma, z_in)
+            (R::of(c.inflow_step) * with_lognormal_noise(log_level, flow_sigma, z_in))
+                .min(R::of(MAX_STEP_INFLOW))
         } else {
             R::zero()
         };
