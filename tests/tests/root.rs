@@ -9,6 +9,7 @@
 //! - `epoch`: the Yuma epoch stage and its payout (closed forms, κ threshold, copiers, accounting).
 //! - `guards`: the engine's runtime guards, each fault injected and named.
 //! - `fuzz_parsers`: proptest fuzzing of the config, snapshot and Yuma scenario parsers.
+//! - `fuzz_engine`: random valid configs run to their horizon with every guard holding.
 //! - `stages`: the CPU stages over many steps (conservation, pruning, closed-form step).
 //! - `draws`: the inverse-CDF normal against a high-precision reference, the weight-noise draws.
 //! - `observed`: the model against observed mainnet data (the TAO issuance of a week in 2025-11).
@@ -17,6 +18,7 @@ mod behaviour;
 mod config_init;
 mod draws;
 mod epoch;
+mod fuzz_engine;
 mod fuzz_parsers;
 mod guards;
 mod observed;
