@@ -26,9 +26,21 @@ fn guards(p: u32, lane: u32) {
             finite = finite && r_is_finite(subnet_real[sr_at(p, f, i)]);
         }
     }
+    // Eight Yuma reals a pass: lavapipe counts loop passes per invocation (65,535 in all, docs/
+    // gpu.md), and with one invocation per path on CPU adapters a network's Yuma reals alone
+    // can exceed that (256 slots with 100 reveal epochs hold 78k). An index past the path's last
+    // value re-reads the last one.
     let yuma_reals = info.subnets * info.yuma_reals;
-    for (var k = lane; k < yuma_reals; k = k + PATH_LANES) {
-        finite = finite && r_is_finite(yuma_real[p * yuma_reals + k]);
+    if (yuma_reals > 0u) {
+        let first = p * yuma_reals;
+        let last = first + yuma_reals - 1u;
+        for (var k = lane * 8u; k < yuma_reals; k = k + PATH_LANES * 8u) {
+            let at = first + k;
+            finite = finite && r_is_finite(yuma_real[at]) && r_is_finite(yuma_real[min(at + 1u, last)])
+                && r_is_finite(yuma_real[min(at + 2u, last)]) && r_is_finite(yuma_real[min(at + 3u, last)])
+                && r_is_finite(yuma_real[min(at + 4u, last)]) && r_is_finite(yuma_real[min(at + 5u, last)])
+                && r_is_finite(yuma_real[min(at + 6u, last)]) && r_is_finite(yuma_real[min(at + 7u, last)]);
+        }
     }
     let floor = params_real[P_GUARD_RESERVE_FLOOR];
     var reserves = true;

@@ -98,7 +98,7 @@ pub enum GpuError {
     /// The driver cut a stage's loops short (lavapipe's per-invocation loop budget of 65,535
     /// passes): the results would be wrong, so the run stops.
     #[error(
-        "path {path}: the adapter {adapter} stopped a stage's loops early (Mesa's lavapipe allows 65,535 loop passes per invocation; Yuma with this many validators and miners needs more): run this config with --backend cpu or on a real GPU"
+        "path {path}: the adapter {adapter} stopped a stage's loops early (Mesa's lavapipe allows 65,535 loop passes per invocation; a Yuma epoch lane of this many uids, subnet slots or reveal epochs needs more): run this config with --backend cpu or on a real GPU"
     )]
     LoopBudget {
         /// Adapter name.

@@ -115,6 +115,30 @@ fn extreme_flows_run_without_a_guard_stop() {
     }
 }
 
+/// The `guards` stage's finiteness check of the Yuma reals fits lavapipe's loop budget (65,535
+/// passes per invocation, one invocation per path on CPU adapters) for a network of 256 slots
+/// with 100 reveal epochs of consensus history: 256 × (2 + 1·3 + 100·3) = 78,080 values, which
+/// one pass per value exceeded (the run stopped with `GpuError::LoopBudget`, found by the engine
+/// fuzz). The run completes, registering new subnets into the free slots (each starting its
+/// 100-epoch history), and its state and events match the CPU's.
+#[test]
+fn the_guards_fit_the_loop_budget_of_a_long_history() {
+    if context().is_none() {
+        return;
+    }
+    let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
+    let plan = plan_from(
+        "configs/tests/small.toml",
+        "[run]\npaths = 2\ndays = 1.0\n[chain]\nsubnet_limit = 256\nnetwork_rate_limit = 0\n\
+         [yuma]\nenabled = true\nvalidators = 1\nminers = 2\nreveal_epochs = 100\n\
+         [registration]\nrate_per_day = 20.0",
+    );
+    assert_eq!(plan.yuma.reveal, 100);
+    let (cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 2).expect("CPU run");
+    let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 2).expect("within the budget");
+    assert_run_matches("long history", &cpu, &cpu_records, &gpu, &gpu_records);
+}
+
 /// A pool drained towards zero at a negative size elasticity
 /// (`configs/tests/drained_pool_inflow.toml`): the device caps the inflow at the TAO supply as
 /// its twin does (`MAX_STEP_INFLOW`, a generated constant), so no stake is infinite and the run
