@@ -1,5 +1,5 @@
 //! The GPU backend through the binary (issue 4): device batching does not change a byte of the
-//! outputs, `taosim compare` passes on a small config, f32 mode runs and reports its divergence,
+//! outputs, `taosim compare` passes on a small config and runs the device in batches, f32 mode runs and reports its divergence,
 //! and a missing adapter is a clear error (`--backend gpu`) or a notice and a CPU run (`auto`).
 //!
 //! These need an adapter: without one they skip with a message, unless `TAOSIM_REQUIRE_GPU=1`
@@ -97,6 +97,32 @@ fn compare_passes_on_a_small_config() {
     for field in ["tao", "alpha_out", "moving_price", "issuance", "held_organic", "block"] {
         assert!(stdout.lines().any(|l| l.starts_with(field)), "no row for {field}: {stdout}");
     }
+}
+
+/// `taosim compare` runs the device in batches of `run.device_batch_paths` (lowered to the
+/// adapter's buffer limits), as `taosim run` does: 5 paths at 2 per batch are 3 batches, and the
+/// parity is that of the whole. Before, it put every path in one device batch, and a large Yuma
+/// config (V = 3, M = 253, 100 reveal epochs: 27 MB of Yuma state a path) exceeded lavapipe's
+/// 128 MiB binding limit at 5 paths with a wgpu validation error (found by the engine fuzz).
+#[test]
+fn compare_runs_the_device_in_batches() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = scratch("gpu", "compare-batches");
+    let config = config_with(&dir, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 2"),
+    )
+    .unwrap();
+    let o = taosim(&["compare", &config, "--paths", "5", "--days", "5"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("device batches: 3 of at most 2 paths"), "{stdout}");
+    assert!(stdout.contains("discrete decisions: 0 of 5 paths diverged"), "{stdout}");
+    assert!(stdout.contains("result: PASS"), "{stdout}");
 }
 
 /// f32 mode: a run completes with `--precision f32`, and `compare --precision f32` reports the f32

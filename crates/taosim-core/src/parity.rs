@@ -184,14 +184,39 @@ pub const ESTIMATES: &[(&str, PerPath)] = &[
     ("zero_share_end_mean", |o| f64::from(o.zero_share_end)),
 ];
 
-/// Whether two estimates agree within `k` combined standard errors (equal values always agree).
-pub fn agree(a: MeanSe, b: MeanSe, k: f64) -> bool {
-    a.mean == b.mean || (a.mean - b.mean).abs() <= k * (a.se * a.se + b.se * b.se).sqrt()
+/// Whether two estimates agree: within `k` combined standard errors, or within `rel` of the
+/// larger magnitude (equal values always agree).
+///
+/// The relative floor is for estimates whose standard error is zero or below the backends'
+/// rounding: one path, or paths whose values coincide. Without it a one-path comparison failed
+/// on a mean pool TAO that differed in the 16th digit (found by the engine fuzz).
+pub fn agree(a: MeanSe, b: MeanSe, k: f64, rel: f64) -> bool {
+    let diff = (a.mean - b.mean).abs();
+    a.mean == b.mean
+        || diff <= k * (a.se * a.se + b.se * b.se).sqrt()
+        || diff <= rel * a.mean.abs().max(b.mean.abs())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Agreement by standard errors, and by the relative floor where the errors are zero.
+    #[test]
+    fn estimates_agree_by_standard_errors_or_the_relative_floor() {
+        let est = |mean, se| MeanSe { mean, se };
+        // One path on each side: se 0; a difference in the 16th digit agrees at 1e-9 relative.
+        let (a, b) = (est(14_560_485.031_288, 0.0), est(14_560_485.031_288 * (1.0 + 2e-16), 0.0));
+        assert!(a.mean != b.mean);
+        assert!(!agree(a, b, 2.0, 0.0));
+        assert!(agree(a, b, 2.0, 1e-9));
+        // 1e-6 relative is beyond that floor.
+        assert!(!agree(a, est(a.mean * (1.0 + 1e-6), 0.0), 2.0, 1e-9));
+        // Within 2 combined SE: |1.0 − 1.25| = 0.25 ≤ 2·√(0.1² + 0.1²) = 0.283; 0.3 is not.
+        assert!(agree(est(1.0, 0.1), est(1.25, 0.1), 2.0, 0.0));
+        assert!(!agree(est(1.0, 0.1), est(1.3, 0.1), 2.0, 0.0));
+        assert!(agree(est(0.0, 0.0), est(0.0, 0.0), 2.0, 0.0));
+    }
 
     fn worst(diffs: &[FieldDiff], field: &str) -> f64 {
         diffs.iter().find(|d| d.field == field).map(|d| d.max_rel).unwrap()
