@@ -97,11 +97,12 @@ fn yuma_on_runs_and_matches_the_cpu() {
     assert!(worst <= 1e-9, "Yuma block real {at}: {worst:e} relative");
 }
 
-/// Extreme but valid flows (`configs/tests/extreme_flows.toml`: 1e7 TAO a day of inflow at
-/// attractiveness up to e^50, sold again at once): the device's conservation guard
+/// Extreme but valid flows (`configs/tests/extreme_flows.toml`: whale orders of ~1e11 TAO
+/// against pools of ~1e4, ~4e14 TAO paid in over half a day): the device's conservation guard
 /// (`guards.wgsl`), like its twin, measures the identity's rounding against its largest term, so
-/// the run completes with every path's residual within the tolerance. Before, the device flagged
-/// step 0 (residual 2.7e-8 against the pools) and the CPU replay stopped the run.
+/// the run completes with every path's residual within the tolerance. Against the pools (the old
+/// scale) that rounding is 8e-9 to 1.5e-8 (`guards::flows_that_dwarf_the_pools_are_no_breach`),
+/// which made the device flag the path and the CPU replay stop the run.
 #[test]
 fn extreme_flows_run_without_a_guard_stop() {
     if context().is_none() {
