@@ -3,8 +3,9 @@
 //! its range), on the bundled snapshot or a synthetic network, with Yuma on or off. A config that
 //! validation or the initial state rejects must say which key or line; one that is accepted must
 //! run to its horizon with every guard holding (finite state, reserves above the minimum, TAO
-//! conserved to 1e-9 of the identity's largest term): a run a valid config stops is a bug, either
-//! in the engine or in the validation that let the config through.
+//! conserved to 1e-9 of the identity's largest term), and its last path, run alone, must write
+//! the same records as in the batch: a run a valid config stops is a bug, either in the engine or
+//! in the validation that let the config through.
 //!
 //! The first runs of this kind (session 14) found four such bugs, each kept as a named regression
 //! test here or in `guards`/`config_init`: the conservation guard measured rounding against the
@@ -157,6 +158,19 @@ fn check(text: &str, paths: u32) -> Result<Outcome, TestCaseError> {
                 let o = &r.outcome;
                 prop_assert!(o.conservation_residual.abs() <= 1e-9, "path {path}: {o:?}\n{text}");
                 prop_assert!(o.pool_tao_end.is_finite(), "path {path}: {o:?}\n{text}");
+            }
+            // Reproducibility: the last path run alone writes the same records (its rows,
+            // events, traces and outcome) as it does beside the others in one batch. Compared
+            // as their `Debug` text, where every distinct float prints differently and a NaN
+            // equals a NaN (an extreme config's `staker_return` can be NaN: docs/fuzzing.md).
+            if paths > 1 {
+                let last = paths - 1;
+                let (_, alone) = run_batch::<f64>(&plan, 0, last, 1)
+                    .map_err(|e| TestCaseError::fail(format!("path {last} alone: {e}\n{text}")))?;
+                prop_assert!(
+                    format!("{:?}", alone[0]) == format!("{:?}", records[last as usize]),
+                    "path {last} alone differs from its run in a batch of {paths}\n{text}"
+                );
             }
             Ok(Outcome::Ran)
         }
