@@ -185,17 +185,18 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
             if ok { "yes" } else { "NO" }
         )?;
     }
-    outln!(
-        "\ntolerances ({}): {}",
-        engine.precision.name(),
-        if f64_mode {
-            "reals within 1e-9 relative, integers equal, no diverged path, estimates within 2 SE \
-             or 1e-9 relative"
-        } else {
-            "estimates within 2 SE or 1e-3 relative (field differences are the f32 path's \
-             divergence from f64)"
-        }
-    )?;
+    if f64_mode {
+        outln!(
+            "\ntolerances (f64): reals within {F64_TOLERANCE:e} relative, integers equal, no \
+             diverged path, estimates within 2 SE or {floor:e} relative"
+        )?;
+    } else {
+        outln!(
+            "\ntolerances ({}): estimates within 2 SE or {floor:e} relative (field differences \
+             are the f32 path's divergence from f64)",
+            engine.precision.name()
+        )?;
+    }
     if pass {
         outln!("result: PASS")?;
         Ok(())

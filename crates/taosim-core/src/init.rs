@@ -273,6 +273,7 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
     };
     let start_call = blocks_u32(config.chain.start_call_blocks);
     let limit = config.chain.subnet_limit;
+    let min_reserve = config.chain.min_reserve;
 
     let mut root_from_file: Option<f64> = None;
     let mut seen_on_line = vec![0_usize; limit as usize + 1];
@@ -299,9 +300,8 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
         }
         seen_on_line[slot] = row.line;
 
-        let floor = config.chain.min_reserve;
-        let tao = reserve(&row, cols.tao_in, "tao_in", floor)?;
-        let alpha = reserve(&row, cols.alpha_in, "alpha_in", floor)?;
+        let tao = reserve(&row, cols.tao_in, "tao_in", min_reserve)?;
+        let alpha = reserve(&row, cols.alpha_in, "alpha_in", min_reserve)?;
         let alpha_out_name = cols.format.alpha_out_column();
         let alpha_out = row.number(cols.alpha_out, alpha_out_name)?;
         row.check(alpha_out >= 0.0, alpha_out_name, alpha_out, "a negative amount")?;

@@ -214,19 +214,16 @@ fn guards_flags_match_their_twin() {
             st.global_int.step[0] = 7 + p as u32;
             // Conservation: the random perturbation broke it; restore it for most paths by
             // booking the difference as paid in, then break it on purpose in some.
-            let limits = GuardLimits { start_pools, min_reserve: 0.001, tolerance: 1e-9 };
-            let r = taosim_core::cpu::guards::conservation_residual(&limits, &st);
-            // The residual's scale: the identity's largest term, at least 1.
+            // The identity's difference in TAO, `pools + out − in + recycled − (start + minted)`.
             let pools: f64 = (0..st.sub.tao.len())
                 .filter(|&i| st.sub_int.active[i] != 0)
                 .map(|i| st.sub.tao[i])
                 .sum();
             let g = &st.global;
-            let terms = [pools, g.tao_paid_out[0], g.tao_paid_in[0], g.tao_recycled[0]];
-            let scale = terms
-                .iter()
-                .fold((start_pools + g.tao_minted[0]).abs().max(1.0), |m, x| m.max(x.abs()));
-            st.global.tao_paid_in[0] += r * scale;
+            let rhs = start_pools + g.tao_minted[0];
+            let difference = pools + g.tao_paid_out[0] - g.tao_paid_in[0] + g.tao_recycled[0] - rhs;
+            st.global.tao_paid_in[0] += difference;
+            let scale = rhs.abs().max(1.0);
             let i = 3 + p % 50;
             match p % 8 {
                 1 => st.sub.quality[i] = f64::NAN,
