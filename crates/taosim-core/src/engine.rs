@@ -60,7 +60,7 @@ use crate::error::GuardKind;
 use crate::estimate::PointAccumulator;
 use crate::init::InitialNetwork;
 use crate::model::amm::{self, Pool};
-use crate::params::BLOCKS_PER_DAY;
+use crate::params::{AmmKind, BLOCKS_PER_DAY};
 use crate::records::{
     BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord,
 };
@@ -682,8 +682,8 @@ fn occupant_record<R: Real>(
     let (s, si) = (&st.sub, &st.sub_int);
     let netuid = (i + 1) as u16;
     let occupant = si.occupant[i];
-    let staked_alpha = s.yield_log[i].f64().exp() / s.start_price[i].f64();
-    let exit = amm::exit_slippage(kind, &pool, R::of(staked_alpha), fee).f64();
+    let staked_return =
+        staker_return(kind, &pool, s.yield_log[i].f64(), s.start_price[i].f64(), fee);
     let ratio = |a: f64, b: u32| if b == 0 { 0.0 } else { a / f64::from(b) };
     SubnetRecord {
         point,
@@ -712,11 +712,30 @@ fn occupant_record<R: Real>(
         pruned_step,
         mean_share: ratio(s.share_sum[i].f64(), si.steps_alive[i]),
         cartel_share: ratio(s.cartel_share_sum[i].f64(), si.epochs[i]),
-        staker_return: staked_alpha * price * (1.0 - exit) - 1.0,
+        staker_return: staked_return,
         root_return: (st.global.root_yield_log[0] - s.root_yield_log_start[i]).f64().exp_m1(),
         exit_slippage_1pct: amm::exit_slippage(kind, &pool, s.alpha[i] * R::of(0.01), fee).f64(),
         exit_slippage_10pct: amm::exit_slippage(kind, &pool, s.alpha[i] * R::of(0.1), fee).f64(),
     }
+}
+
+/// The return of 1 TAO staked into a subnet at price `start_price`, its dividends compounded
+/// (`yield_log`, the log of the stake's growth in alpha) and unstaked from `pool` now, fee and
+/// slippage included: the TAO the sale pays, less the 1 TAO staked.
+///
+/// The TAO is taken from the sale itself ([`amm::exit_proceeds`]), never as alpha × price ×
+/// (1 − slippage): a stake compounded past the float range (`exp(yield_log)` overflows in
+/// extreme configs, all organic alpha sold) would make that `∞ · 0`, NaN, where the sale pays a
+/// bounded amount, at most the pool's TAO.
+fn staker_return<R: Real>(
+    kind: AmmKind,
+    pool: &Pool<R>,
+    yield_log: f64,
+    start_price: f64,
+    fee: R,
+) -> f64 {
+    let staked_alpha = yield_log.exp() / start_price;
+    amm::exit_proceeds(kind, pool, R::of(staked_alpha), fee).f64() - 1.0
 }
 
 /// Runs one path over the whole horizon. The guards check the state at the end of every step, and
@@ -1066,5 +1085,34 @@ fn trace<R: Real>(
             share: st.sub.share[i].f64(),
             flow_ema: st.sub.flow_ema[i].f64(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The staker's return against the closed form of the constant-product sale of the
+    /// compounded stake, `y·n/(x + n) − 1` with `n = e^yield_log/p₀·(1 − fee)`; and, for a stake
+    /// compounded past the float range (`e^800`), the limit `y − 1` in both precisions, where the
+    /// form alpha × price × (1 − slippage) gave `∞ · 0`, NaN.
+    #[test]
+    fn staker_return_is_the_sale_of_the_compounded_stake() {
+        let (x, y, fee, p0) = (2.0e4, 1.5e3, 0.003, 0.05);
+        let kind = AmmKind::ConstantProduct;
+        let pool = Pool::new(y, x);
+        for yield_log in [0.0_f64, 0.2, 5.0] {
+            let net = yield_log.exp() / p0 * (1.0 - fee);
+            let want = y * net / (x + net) - 1.0;
+            let got = staker_return(kind, &pool, yield_log, p0, fee);
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{yield_log}: {got} vs {want}"
+            );
+        }
+        assert_eq!(staker_return(kind, &pool, 800.0, p0, fee), y - 1.0);
+        let pool32 = Pool::new(y as f32, x as f32);
+        assert_eq!(staker_return(kind, &pool32, 800.0, p0, fee as f32), y - 1.0);
+        assert_eq!(staker_return(kind, &pool32, 100.0, p0, fee as f32), y - 1.0);
     }
 }

@@ -503,9 +503,26 @@ pub fn exit_slippage<R: Real>(kind: AmmKind, pool: &Pool<R>, alpha_amount: R, fe
     if alpha_amount <= R::zero() || spot <= R::zero() {
         return R::zero();
     }
+    R::one() - exit_proceeds(kind, pool, alpha_amount, fee_rate) / (alpha_amount * spot)
+}
+
+/// The TAO received for selling `alpha_amount` now, fee included, on the bare curve (no
+/// minimum-reserve cut): [`exit_slippage`]'s numerator. Zero for a non-positive amount or an
+/// unpriced pool.
+///
+/// An amount past the float range (a stake compounded beyond it in an extreme config) sells
+/// as the largest finite one. On the Balancer that is cut at the input cap like any large
+/// order; on the constant product, where `y·n` overflows for such amounts, the proceeds are the
+/// curve's limit `y·n/(x + n) → y`, the whole TAO reserve. Without that, the sale's `∞/∞` would
+/// make the proceeds NaN although they are bounded by the reserve.
+pub fn exit_proceeds<R: Real>(kind: AmmKind, pool: &Pool<R>, alpha_amount: R, fee_rate: R) -> R {
+    if alpha_amount <= R::zero() || price(kind, pool) <= R::zero() {
+        return R::zero();
+    }
+    let amount = if alpha_amount.is_finite() { alpha_amount } else { R::max_value() };
     let mut scratch = *pool;
-    let outcome = sell(kind, &mut scratch, alpha_amount, fee_rate, R::zero());
-    R::one() - outcome.output / (alpha_amount * spot)
+    let output = sell(kind, &mut scratch, amount, fee_rate, R::zero()).output;
+    if output.is_finite() { output } else { pool.tao }
 }
 
 /// Adds emission liquidity without moving the price (`adjust_protocol_liquidity`, chain.md §3.2,
@@ -817,5 +834,50 @@ mod tests {
                 "{kind:?} sell: {reached} vs {target}"
             );
         }
+    }
+
+    /// The proceeds of an exit grow with the amount towards their limit and stay there (finite,
+    /// never NaN) for amounts past the float range: checked against the closed forms `y·n/(x + n)`
+    /// (constant product, limit `y`) and `y·(1 − (x/(x + n))^((1−w)/w))` with the net input `n`
+    /// cut at `MAX_SWAP_INPUT_RESERVE_MULTIPLIER·x` (Balancer), `n` the amount net of the fee, for
+    /// amounts from one alpha to `MAX` and infinity, in f64 and f32.
+    fn check_exit_proceeds_test<R: Real>() {
+        let (x, y, fee) = (2.0e4, 1.5e3, 0.05);
+        let cap = MAX_SWAP_INPUT_RESERVE_MULTIPLIER * x;
+        let curves =
+            [(AmmKind::ConstantProduct, 0.5), (AmmKind::Balancer, 0.5), (AmmKind::Balancer, 0.9)];
+        for (kind, w) in curves {
+            let pool = Pool::weighted(R::of(y), R::of(x), R::of(w));
+            let closed = |amount: f64| {
+                let net = amount * (1.0 - fee);
+                match kind {
+                    AmmKind::ConstantProduct if net.is_finite() => y / (1.0 + x / net),
+                    AmmKind::ConstantProduct => y,
+                    // `1 − (x/(x + n))^e` without the cancellation near `n = 0`.
+                    AmmKind::Balancer => {
+                        -y * (-(1.0 - w) / w * (net.min(cap) / x).ln_1p()).exp_m1()
+                    }
+                }
+            };
+            let mut last = 0.0;
+            for amount in [1.0, 1e3, 1e6, 1e12, 1e30, R::max_value().f64(), f64::INFINITY] {
+                let got = exit_proceeds(kind, &pool, R::of(amount), R::of(fee)).f64();
+                let want = closed(amount);
+                let rel = (got - want).abs() / want;
+                assert!(rel < 1e4 * R::EPS, "{kind:?} {amount}: {got} vs {want} (rel {rel:e})");
+                assert!(got >= last, "{kind:?}: the proceeds fall at {amount}: {got} < {last}");
+                last = got;
+            }
+        }
+    }
+
+    #[test]
+    fn exit_proceeds_reach_the_reserve_and_stay_finite_f64() {
+        check_exit_proceeds_test::<f64>();
+    }
+
+    #[test]
+    fn exit_proceeds_reach_the_reserve_and_stay_finite_f32() {
+        check_exit_proceeds_test::<f32>();
     }
 }
