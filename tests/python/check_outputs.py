@@ -231,8 +231,10 @@ def check_manifest(out: Path) -> dict:
 def check_subnets(subnets: pa.Table) -> None:
     name = "subnets.arrow"
     check_schema(name, subnets, SUBNETS)
-    finite(subnets, name, float_columns(subnets))
+    finite(subnets, name, [col for col in float_columns(subnets) if col != "root_return"])
     c = subnets.column
+    # The root yield may compound past the float range in extreme configs: +inf, never NaN.
+    require(name, subnets, pc.invert(pc.is_nan(c("root_return"))), "root_return must not be NaN")
     for column in ["start_price", "end_price", "min_price", "peak_price",
                    "start_tao", "end_tao", "start_alpha", "end_alpha"]:
         require(name, subnets, pc.greater(c(column), 0.0), f"{column} must be > 0")
@@ -384,7 +386,8 @@ def check_summary(summary: pa.Table, subnets: pa.Table, paths: int | None) -> in
     expected = ([("point", U32, False)] + [(p, k, False) for p, k in zip(parameters, kinds)]
                 + SUMMARY_ESTIMATES)
     check_schema(name, summary, expected)
-    finite(summary, name, [c for c in float_columns(summary) if c not in QUANTILES])
+    finite(summary, name,
+           [c for c in float_columns(summary) if c not in QUANTILES and c != "spirals_se"])
     unique_keys(name, summary, ["point"])
 
     # Per point and path, from the subnet rows: spirals, prunings, pool TAO at the horizon.
@@ -439,9 +442,12 @@ def check_summary(summary: pa.Table, subnets: pa.Table, paths: int | None) -> in
         if not close(row["pool_tao_end_mean"], truth["tao_end"] / n):
             fail(f"{where}: pool_tao_end_mean = {row['pool_tao_end_mean']} but the unpruned "
                  f"subnet rows' end_tao average {truth['tao_end'] / n} per path")
+        if math.isnan(row["spirals_se"]) != (n == 1):
+            fail(f"{where}: spirals_se = {row['spirals_se']} must be NaN exactly when the point "
+                 f"has one path ({n})")
         for column in ["spirals_se", "zero_share_end_mean"]:
-            if row[column] < 0:
-                fail(f"{where}: {column} = {row[column]} < 0")
+            if row[column] < 0 or math.isinf(row[column]):
+                fail(f"{where}: {column} = {row[column]} must be finite and >= 0")
         if row["pool_tao_end_mean"] <= 0:
             fail(f"{where}: pool_tao_end_mean = {row['pool_tao_end_mean']} <= 0")
         quantiles = [row[q] for q in QUANTILES]

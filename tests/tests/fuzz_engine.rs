@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use taosim_core::config::RunConfig;
-use taosim_core::engine::{RunPlan, run_batch};
+use taosim_core::engine::{PathRecords, RunPlan, run_batch};
 use taosim_core::init::initial_network;
 
 /// Cases: `TAOSIM_ENGINE_FUZZ_CASES`, else 24.
@@ -136,6 +136,48 @@ enum Outcome {
     Ran,
 }
 
+/// The records' floats are what docs/outputs.md promises: finite, except `root_return`, which
+/// may be +∞ when the root yield compounds past the float range (never NaN or −∞). Session 15
+/// added this: the fuzz had found a NaN `staker_return` (the overflowed stake times a zero
+/// price share) that the guards, which check the state, cannot see.
+fn floats_as_documented(r: &PathRecords) -> Result<(), String> {
+    for s in &r.subnets {
+        let finite = [
+            ("start_price", s.start_price),
+            ("end_price", s.end_price),
+            ("start_tao", s.start_tao),
+            ("end_tao", s.end_tao),
+            ("start_alpha", s.start_alpha),
+            ("end_alpha", s.end_alpha),
+            ("min_price", s.min_price),
+            ("peak_price", s.peak_price),
+            ("mean_share", s.mean_share),
+            ("cartel_share", s.cartel_share),
+            ("staker_return", s.staker_return),
+            ("exit_slippage_1pct", s.exit_slippage_1pct),
+            ("exit_slippage_10pct", s.exit_slippage_10pct),
+        ];
+        if let Some((name, v)) = finite.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(format!("subnet row {}/{}: {name} = {v}", s.netuid, s.occupant));
+        }
+        if s.root_return.is_nan() || s.root_return == f64::NEG_INFINITY {
+            return Err(format!("subnet row {}: root_return = {}", s.netuid, s.root_return));
+        }
+    }
+    for e in &r.events {
+        if !(e.value.is_finite() && e.value2.is_finite()) {
+            return Err(format!("event {e:?}: a value is not finite"));
+        }
+    }
+    for t in &r.traces {
+        let values = [t.price, t.moving_price, t.tao, t.alpha, t.share, t.flow_ema];
+        if !values.iter().all(|v| v.is_finite()) {
+            return Err(format!("trace {t:?}: a value is not finite"));
+        }
+    }
+    Ok(())
+}
+
 /// The property: a rejected config names its key or line; an accepted one runs clean.
 fn check(text: &str, paths: u32) -> Result<Outcome, TestCaseError> {
     let config = RunConfig::from_toml(text).map_err(|e| TestCaseError::fail(format!("{e}")))?;
@@ -158,11 +200,11 @@ fn check(text: &str, paths: u32) -> Result<Outcome, TestCaseError> {
                 let o = &r.outcome;
                 prop_assert!(o.conservation_residual.abs() <= 1e-9, "path {path}: {o:?}\n{text}");
                 prop_assert!(o.pool_tao_end.is_finite(), "path {path}: {o:?}\n{text}");
+                floats_as_documented(r).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
             }
             // Reproducibility: the last path run alone writes the same records (its rows,
             // events, traces and outcome) as it does beside the others in one batch. Compared
-            // as their `Debug` text, where every distinct float prints differently and a NaN
-            // equals a NaN (an extreme config's `staker_return` can be NaN: docs/fuzzing.md).
+            // as their `Debug` text, where every distinct float prints differently.
             if paths > 1 {
                 let last = paths - 1;
                 let (_, alone) = run_batch::<f64>(&plan, 0, last, 1)
@@ -219,4 +261,21 @@ fn regression_drained_pool_inflow_runs_clean() {
 fn regression_extreme_flows_run_clean() {
     let text = std::fs::read_to_string(configs_dir().join("tests/extreme_flows.toml")).unwrap();
     assert_eq!(check(&text, 2).unwrap(), Outcome::Ran);
+}
+
+/// Regression: a 1-TAO stake compounded past the float range (`configs/tests/compounded_stake.toml`,
+/// found by these runs once they checked the records' floats): SN96's `staker_return` was NaN.
+/// It is now the TAO the exit sale pays, less 1: finite, and at most the pool's TAO.
+#[test]
+fn regression_compounded_stake_has_a_finite_return() {
+    let text = std::fs::read_to_string(configs_dir().join("tests/compounded_stake.toml")).unwrap();
+    let text = text.replace("../snapshots/", "snapshots/");
+    assert_eq!(check(&text, 1).unwrap(), Outcome::Ran);
+    let config = RunConfig::from_toml(&text).unwrap();
+    let network = initial_network(&config, &configs_dir()).unwrap();
+    let plan = RunPlan::new(config, network).unwrap();
+    let (_, records) = run_batch::<f64>(&plan, 0, 0, 1).unwrap();
+    let sn96 = records[0].subnets.iter().find(|s| s.netuid == 96).unwrap();
+    assert!(sn96.staker_return.is_finite(), "{sn96:?}");
+    assert!(sn96.staker_return + 1.0 <= sn96.end_tao, "the sale pays at most the pool: {sn96:?}");
 }
