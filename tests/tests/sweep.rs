@@ -244,6 +244,23 @@ fn swept_keys_are_checked_against_the_config_schema() {
         spec("[sweep]\ndesign = \"grid\"\n[sweep.keys]\n\"chain.regime\" = [\"flow\"]\n").unwrap();
     let err = check_keys(&base, &wrong_kind).unwrap_err().to_string();
     assert!(err.contains("chain.regime"), "{err}");
+    // Every element of a list is parsed, not only the first, and the error has no line or
+    // column of the merged text.
+    let wrong_later = spec(
+        "[sweep]\ndesign = \"grid\"\n[sweep.keys]\n\"chain.regime\" = [\"taoflow\", \"flow\"]\n",
+    )
+    .unwrap();
+    let err = check_keys(&base, &wrong_later).unwrap_err().to_string();
+    assert!(err.contains("`sweep.keys.\"chain.regime\"`: key `chain.regime`"), "{err}");
+    assert!(err.contains("`flow`") && !err.contains("line "), "{err}");
+    // A later value valid only beside another key's value at its point is not refused here
+    // (each point is validated whole before anything runs): 240 validators alone over the
+    // base's 32 miners exceed 256 uids; beside 16 miners they do not.
+    let together = spec(
+        "[sweep]\ndesign = \"zip\"\n[sweep.keys]\n\"yuma.validators\" = [8, 240]\n\"yuma.miners\" = [32, 16]\n",
+    )
+    .unwrap();
+    check_keys(&base, &together).unwrap();
 }
 
 #[test]

@@ -24,10 +24,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
 use taosim_core::engine::{RecordSpill, RunPlan};
 use taosim_core::records::{BatchRecords, PointSummary};
+use taosim_core::sweep::without_position;
 
 use crate::Failure;
 use crate::backend::{Backend, BackendChoice, PrecisionChoice};
@@ -105,6 +106,57 @@ pub(crate) fn load_table(config: &Path) -> anyhow::Result<toml::Table> {
     })
 }
 
+/// A config parse error, positioned in the user's file. The config was parsed from the file's
+/// tables merged (a `[[point]]`, sweep point or flag over the rest), so the parser's line and
+/// column point into that merged text, not into the file: they are replaced by the position of
+/// the key in the file (in `[[point]]` table `point` if it is there, else at the top level; the
+/// key for an unknown field, the value otherwise, as the parser does), or dropped when the file
+/// does not hold the key (a value a sweep design made).
+fn parse_error_in_file(config: &Path, point: usize, error: &taosim_core::Error) -> String {
+    let message = without_position(error);
+    let key = message.strip_prefix("key `").and_then(|rest| rest.split_once('`'));
+    let Some((key, _)) = key else { return message };
+    let Ok(text) = std::fs::read_to_string(config) else { return message };
+    let at_key = message.contains("unknown field");
+    match position_in_file(&text, point, key, at_key) {
+        Some((line, column)) => format!("line {line}, column {column}, {message}"),
+        None => message,
+    }
+}
+
+/// Line and column (from 1, in characters) of dotted `key` in TOML `text`: in the `point`-th
+/// `[[point]]` table if that holds it, else at the top level; of the key itself when `at_key`,
+/// else of its value.
+fn position_in_file(text: &str, point: usize, key: &str, at_key: bool) -> Option<(usize, usize)> {
+    use toml::de::{DeTable, DeValue};
+    fn span_in(table: &DeTable<'_>, key: &str, at_key: bool) -> Option<std::ops::Range<usize>> {
+        let (first, rest) = key.split_once('.').map_or((key, None), |(f, r)| (f, Some(r)));
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == first)?;
+        match (rest, v.get_ref()) {
+            (None, _) => Some(if at_key { k.span() } else { v.span() }),
+            (Some(rest), DeValue::Table(inner)) => span_in(inner, rest, at_key),
+            (Some(_), _) => None,
+        }
+    }
+    let doc = DeTable::parse(text).ok()?;
+    let root = doc.get_ref();
+    let point_table =
+        root.iter().find(|(k, _)| k.get_ref().as_ref() == "point").and_then(|(_, v)| {
+            match v.get_ref() {
+                DeValue::Array(items) => match items.get(point).map(|t| t.get_ref()) {
+                    Some(DeValue::Table(t)) => Some(t),
+                    _ => None,
+                },
+                _ => None,
+            }
+        });
+    let span =
+        point_table.and_then(|t| span_in(t, key, at_key)).or_else(|| span_in(root, key, at_key))?;
+    let before = text.get(..span.start)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Some((before.matches('\n').count() + 1, before[line_start..].chars().count() + 1))
+}
+
 /// Loads, validates and plans the runs described by `args` (every failure here is bad input).
 fn plan(args: &RunArgs) -> anyhow::Result<Points> {
     let file = args.config.display().to_string();
@@ -153,7 +205,7 @@ pub(crate) fn plan_points(
         let mut merged = base.clone();
         merge_tables(&mut merged, point);
         let mut config = RunConfig::from_toml(&toml::to_string(&merged)?)
-            .with_context(|| format!("invalid config {at}"))?;
+            .map_err(|e| anyhow!("invalid config {at}: {}", parse_error_in_file(config, k, &e)))?;
         if let Some(p) = flags.paths {
             config.run.paths = p;
         }

@@ -192,6 +192,20 @@ fn bad_input_fails_with_one_line_naming_the_problem() {
         None,
         &["chain.regime", "taoflow"],
     );
+    // The config is parsed from the file's tables merged (a point over the rest), so the
+    // parser's positions are the merged text's: the error gives the key's place in the file.
+    assert_bad_input(
+        "unknown-key-after-comments",
+        "# a comment\n# another\n\n[run]\n# the paths\npathz = 3\n",
+        None,
+        &["line 6, column 1, key `run.pathz`"],
+    );
+    assert_bad_input(
+        "bad-point-regime",
+        "[init.synthetic]\nsubnets = 4\n\n[[point]]\nchain.regime = \"taoflow\"\n\n[[point]]\nchain.regime = \"flow\"\n",
+        None,
+        &["bad.toml, point 1: line 8, column 16, key `chain.regime`", "taoflow"],
+    );
     assert_bad_input("missing-snapshot", uses_snapshot, None, &["snap.csv"]);
     assert_bad_input(
         "wrong-column",

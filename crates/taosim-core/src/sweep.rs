@@ -550,8 +550,11 @@ pub fn point_table(point: &SweepPoint) -> toml::Table {
 }
 
 /// Checks that every swept key is a config key taking values of its kind: each key's first value
-/// (a list's first element, a range's min) merged alone over `base` must parse and validate.
-/// The error names the key.
+/// (a list's first element, a range's min) merged alone over `base` must parse and validate,
+/// and every further element of a list must parse (a word the key does not know, a value of
+/// the wrong type). Later values are not validated alone: a value may be valid only beside
+/// another key's value at the same point, and each point is validated whole before anything
+/// runs. The error names the key.
 pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
     for k in &spec.keys {
         let first = match &k.values {
@@ -559,18 +562,35 @@ pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
             KeyValues::Range { min, integer: true, .. } => SweepValue::Integer(*min as i64),
             KeyValues::Range { min, integer: false, .. } => SweepValue::Float(*min),
         };
-        let mut merged = base.clone();
-        merge_tables(&mut merged, &dotted_table(&k.key, first.to_toml()));
-        let text = toml::to_string(&merged).map_err(|e| Error::Parse(e.to_string()))?;
-        RunConfig::from_toml(&text).and_then(|c| c.validate()).map_err(|e| {
-            // The parse error's line and column point into the merged text, not the file.
-            let message = e.to_string();
-            let message = match message.split_once(", key ") {
-                Some((at, rest)) if at.starts_with("line ") => format!("key {rest}"),
-                _ => message,
-            };
-            shape(&format!("sweep.keys.\"{}\"", k.key), message)
-        })?;
+        let rest = match &k.values {
+            KeyValues::List(list) => &list[1..],
+            KeyValues::Range { .. } => &[],
+        };
+        let key_error =
+            |e: Error| shape(&format!("sweep.keys.\"{}\"", k.key), without_position(&e));
+        merged_config(base, &k.key, &first).and_then(|c| c.validate()).map_err(key_error)?;
+        for value in rest {
+            merged_config(base, &k.key, value).map_err(key_error)?;
+        }
     }
     Ok(())
+}
+
+/// `base` with `key` set to `value`, parsed (not validated).
+fn merged_config(base: &toml::Table, key: &str, value: &SweepValue) -> Result<RunConfig> {
+    let mut merged = base.clone();
+    merge_tables(&mut merged, &dotted_table(key, value.to_toml()));
+    let text = toml::to_string(&merged).map_err(|e| Error::Parse(e.to_string()))?;
+    RunConfig::from_toml(&text)
+}
+
+/// A config error without the line and column of a parse error, for configs parsed from a merged
+/// table (a sweep or `[[point]]` point over the file's other keys): there the position points
+/// into the merged text, not into the user's file, so only the key it names is kept.
+pub fn without_position(error: &impl std::fmt::Display) -> String {
+    let message = error.to_string();
+    match message.split_once(", key ") {
+        Some((at, rest)) if at.starts_with("line ") => format!("key {rest}"),
+        _ => message,
+    }
 }
