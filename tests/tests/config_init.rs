@@ -471,6 +471,22 @@ fn snapshot_reserve_below_the_minimum_is_named() {
     snapshot("2026-04-11.csv");
 }
 
+/// `chain.min_reserve = 0` still keeps one rao (1e-9) in every pool, as the chain's integer swaps
+/// do (`ChainParams::reserve_floor`): a snapshot pool below a rao is named, one at a rao loads.
+#[test]
+fn a_zero_minimum_reserve_keeps_one_rao() {
+    let mut config = RunConfig::default();
+    config.chain.min_reserve = 0.0;
+    config.validate().unwrap();
+    assert_eq!(config.chain.reserve_floor(), 1e-9);
+    let below = temp_file("below-rao.csv", &format!("{SDK_HEADER}\n1,a,2,4e-10,2,1,0.3,7\n"));
+    let err = load_snapshot(&below, &config).unwrap_err().to_string();
+    assert!(err.contains("line 2, column `tao_in`"), "{err}");
+    assert!(err.contains("`chain.min_reserve` = 0 (one rao, 0.000000001, at least)"), "{err}");
+    let at = temp_file("at-rao.csv", &format!("{SDK_HEADER}\n1,a,2,1e-9,2,1,0.3,7\n"));
+    load_snapshot(&at, &config).unwrap();
+}
+
 /// A synthetic pool below `chain.min_reserve` names the keys that set the pools.
 #[test]
 fn synthetic_reserve_below_the_minimum_names_the_keys() {

@@ -279,3 +279,22 @@ fn regression_compounded_stake_has_a_finite_return() {
     assert!(sn96.staker_return.is_finite(), "{sn96:?}");
     assert!(sn96.staker_return + 1.0 <= sn96.end_tao, "the sale pays at most the pool: {sn96:?}");
 }
+
+/// Regression: a reserve rounded away in f32 (`configs/tests/drained_reserve_f32.toml`, found by
+/// the CLI fuzz): with `chain.min_reserve = 0`, a buy that dwarfed a pool left no alpha, and the
+/// pool's price was 0 at the horizon. Every pool now keeps at least a rao, in both precisions.
+#[test]
+fn regression_no_reserve_is_rounded_away_in_f32() {
+    let text =
+        std::fs::read_to_string(configs_dir().join("tests/drained_reserve_f32.toml")).unwrap();
+    let text = text.replace("../snapshots/", "snapshots/");
+    let config = RunConfig::from_toml(&text).unwrap();
+    let network = initial_network(&config, &configs_dir()).unwrap();
+    let plan = RunPlan::new(config, network).unwrap();
+    let paths = plan.config.run.paths;
+    let (_, records) = run_batch::<f32>(&plan, 0, 0, paths).unwrap();
+    for s in records.iter().flat_map(|r| &r.subnets) {
+        assert!(s.end_tao > 0.0 && s.end_alpha > 0.0 && s.end_price > 0.0, "{s:?}");
+    }
+    assert_eq!(check(&text, paths).unwrap(), Outcome::Ran);
+}

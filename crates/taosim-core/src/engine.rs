@@ -60,7 +60,7 @@ use crate::error::GuardKind;
 use crate::estimate::PointAccumulator;
 use crate::init::InitialNetwork;
 use crate::model::amm::{self, Pool};
-use crate::params::{AmmKind, BLOCKS_PER_DAY};
+use crate::params::{AmmKind, BLOCKS_PER_DAY, ChainParams};
 use crate::records::{
     BatchRecords, EventKind, EventRecord, PathOutcome, SubnetRecord, TraceRecord,
 };
@@ -282,8 +282,11 @@ impl RunPlan {
         } else {
             YumaLayout::default()
         };
+        // Every stage and the guards take the reserve floor from here (one rao at least).
+        let chain =
+            ChainParams { min_reserve: config.chain.reserve_floor(), ..config.chain.clone() };
         let step = StepParams {
-            chain: config.chain.clone(),
+            chain,
             blocks_per_step: run.blocks_per_step,
             start_pool_tao: config.registration.start_pool_tao,
         };

@@ -55,6 +55,7 @@ use std::path::Path;
 
 use crate::config::{InitConfig, RunConfig};
 use crate::csv::{CsvTable, Row};
+use crate::params::ChainParams;
 use crate::rng::{PathRng, lognormal, stream};
 use crate::{Error, Result};
 
@@ -175,22 +176,23 @@ impl SnapshotFormat {
 /// The initial network of a run: synthetic when `init.synthetic` is set (seeded by `run.seed`),
 /// else the snapshot `init.snapshot` resolved against `config_dir` (the config file's folder).
 ///
-/// Every pool must hold at least `chain.min_reserve` of TAO and alpha (the runtime guard's bound
-/// for a live pool): a snapshot row below it is an error naming its line, a synthetic subnet one
-/// naming the keys that set its pool.
+/// Every pool must hold at least `chain.min_reserve` (and one rao) of TAO and alpha, the runtime
+/// guard's bound for a live pool: a snapshot row below it is an error naming its line, a
+/// synthetic subnet one naming the keys that set its pool.
 pub fn initial_network(config: &RunConfig, config_dir: &Path) -> Result<InitialNetwork> {
     if config.init.synthetic.is_none() {
         return load_snapshot(&config_dir.join(&config.init.snapshot), config);
     }
     let network = synthetic(config, config.run.seed);
-    let floor = config.chain.min_reserve;
+    let floor = config.chain.reserve_floor();
     if let Some(s) = network.subnets.iter().find(|s| s.tao < floor || s.alpha < floor) {
         return Err(Error::OutOfRange {
             key: "init.synthetic.pool_tao_median, init.synthetic.price_median, chain.min_reserve"
                 .to_string(),
             value: format!("netuid {}: pool {} TAO, {} alpha", s.netuid, s.tao, s.alpha),
             allowed: format!(
-                "every synthetic pool at least `chain.min_reserve` = {floor} TAO and alpha"
+                "every synthetic pool at least {} TAO and alpha",
+                floor_named(&config.chain)
             ),
         });
     }
@@ -273,7 +275,6 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
     };
     let start_call = blocks_u32(config.chain.start_call_blocks);
     let limit = config.chain.subnet_limit;
-    let min_reserve = config.chain.min_reserve;
 
     let mut root_from_file: Option<f64> = None;
     let mut seen_on_line = vec![0_usize; limit as usize + 1];
@@ -300,8 +301,8 @@ pub fn parse_snapshot(file: &str, text: &str, config: &RunConfig) -> Result<Init
         }
         seen_on_line[slot] = row.line;
 
-        let tao = reserve(&row, cols.tao_in, "tao_in", min_reserve)?;
-        let alpha = reserve(&row, cols.alpha_in, "alpha_in", min_reserve)?;
+        let tao = reserve(&row, cols.tao_in, "tao_in", &config.chain)?;
+        let alpha = reserve(&row, cols.alpha_in, "alpha_in", &config.chain)?;
         let alpha_out_name = cols.format.alpha_out_column();
         let alpha_out = row.number(cols.alpha_out, alpha_out_name)?;
         row.check(alpha_out >= 0.0, alpha_out_name, alpha_out, "a negative amount")?;
@@ -423,18 +424,26 @@ impl Columns {
     }
 }
 
-/// A pool reserve: a number > 0.
-fn reserve(row: &Row<'_>, col: usize, name: &str, floor: f64) -> Result<f64> {
+/// The reserve floor as an error names it: the key and its value, and the rao that a zero keeps.
+fn floor_named(chain: &ChainParams) -> String {
+    let floor = chain.reserve_floor();
+    if floor > chain.min_reserve {
+        format!("`chain.min_reserve` = {} (one rao, {floor}, at least)", chain.min_reserve)
+    } else {
+        format!("`chain.min_reserve` = {floor}")
+    }
+}
+
+/// A pool reserve: a number > 0, at least the reserve floor.
+fn reserve(row: &Row<'_>, col: usize, name: &str, chain: &ChainParams) -> Result<f64> {
+    let (floor, floor_named) = (chain.reserve_floor(), floor_named(chain));
     let v = row.number(col, name)?;
     if v < 0.0 {
         Err(row.error(name, format!("`{v}` is a negative reserve")))
     } else if v == 0.0 {
         Err(row.error(name, "a zero reserve (pools need TAO and alpha above 0)"))
     } else if v < floor {
-        Err(row.error(
-            name,
-            format!("`{v}` is below `chain.min_reserve` = {floor}, which a live pool keeps"),
-        ))
+        Err(row.error(name, format!("`{v}` is below {floor_named}, which a live pool keeps")))
     } else {
         Ok(v)
     }

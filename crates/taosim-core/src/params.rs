@@ -116,6 +116,17 @@ pub struct ChainParams {
     pub subnet_limit: u32,
 }
 
+impl ChainParams {
+    /// The least reserve a live pool keeps, TAO / alpha: `min_reserve`, and never below one
+    /// rao. The chain's integer swaps always leave at least a rao in the output reserve (the
+    /// output `y·n/(x + n)` is floored below `y`); the model's float swaps would round a reserve
+    /// to exactly zero when an order dwarfs the pool by more than the precision (2^24 in f32,
+    /// found by the fuzz with `min_reserve = 0`), and a pool with a zero reserve has no price.
+    pub fn reserve_floor(&self) -> f64 {
+        self.min_reserve.max(1.0 / RAO_PER_TAO)
+    }
+}
+
 impl Default for ChainParams {
     fn default() -> Self {
         Self {
