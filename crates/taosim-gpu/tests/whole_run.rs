@@ -155,6 +155,24 @@ fn a_drained_pool_takes_a_finite_inflow() {
     assert!(state.subnet_real.iter().all(|x| x.is_finite()), "a non-finite subnet real");
 }
 
+/// In f32 a buy that dwarfs a pool rounded `alpha − output` to zero with `chain.min_reserve = 0`
+/// (`configs/tests/drained_reserve_f32.toml`, the CLI fuzz on lavapipe): the pool kept all of the
+/// TAO and no alpha, at a price of 0. The device, like its twin, now keeps at least a rao in every
+/// reserve (`ChainParams::reserve_floor`, the `min_reserve` parameter).
+#[test]
+fn no_reserve_is_rounded_away_in_f32() {
+    if context().is_none() {
+        return;
+    }
+    let engine = GpuEngine::new(Some(Precision::F32)).expect("an adapter");
+    let plan = plan_from("configs/tests/drained_reserve_f32.toml", "");
+    let paths = plan.config.run.paths;
+    let (_, records) = engine.run_batch::<f32>(&plan, 0, 0, paths).expect("no guard stops the run");
+    for s in records.iter().flat_map(|r| &r.subnets) {
+        assert!(s.end_tao > 0.0 && s.end_alpha > 0.0 && s.end_price > 0.0, "{s:?}");
+    }
+}
+
 /// No diverged path, the states within [`assert_states_match`], and the same events (values
 /// within 1e-9 relative), subnet rows and outcome counts in every path; the run must have events.
 fn assert_run_matches(
