@@ -227,6 +227,17 @@ fn cross_field_rules_name_both_keys() {
         .unwrap()
         .validate()
         .unwrap();
+    // Nor may it start with no TAO: every pool keeps a rao (a zero lock was a reserve-guard stop
+    // at the first registration once the floor was one rao, `compare` fuzz, session 15).
+    assert_out_of_range(
+        "[chain]\nmin_reserve = 0.0\nmin_lock_cost = 0.0",
+        "chain.min_reserve, chain.min_lock_cost",
+        "min_lock_cost at least one rao",
+    );
+    RunConfig::from_toml("[chain]\nmin_reserve = 0.0\nmin_lock_cost = 1e-9")
+        .unwrap()
+        .validate()
+        .unwrap();
     // Validators + miners exactly 256 is allowed.
     RunConfig::from_toml("[yuma]\nvalidators = 64\nminers = 192").unwrap().validate().unwrap();
 }

@@ -46,7 +46,7 @@ const KEYS: &[(&str, &str, &[&str])] = &[
     ("chain", "flow_exponent", &["0.5", "1.0", "3.0"]),
     ("chain", "flow_cutoff", &["0.0", "-1.0", "5.0"]),
     ("chain", "min_reserve", &["0.0", "0.001", "0.5"]),
-    ("chain", "min_lock_cost", &["1.0", "1000.0"]),
+    ("chain", "min_lock_cost", &["0.0", "1e-9", "1.0", "1000.0"]),
     ("chain", "owner_cut", &["0.0", "0.18", "1.0"]),
     ("chain", "tao_weight", &["0.0", "0.18", "1.0"]),
     ("chain", "moving_alpha", &["0.0", "3e-6", "1.0"]),

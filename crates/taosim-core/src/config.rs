@@ -499,13 +499,15 @@ impl RunConfig {
         integer("chain.tempo", c.tempo, 1, u16::MAX.into())?;
         non_negative("chain.min_lock_cost", c.min_lock_cost)?;
         // A new subnet's pool starts with as little as the minimum lock, TAO and alpha alike
-        // (`cpu::registration`), and a live pool must hold the minimum reserve.
-        if c.min_reserve > c.min_lock_cost {
+        // (`cpu::registration`), and a live pool must hold the minimum reserve, one rao at least
+        // (`ChainParams::reserve_floor`): a lock of 0 would start a pool with no TAO.
+        if c.reserve_floor() > c.min_lock_cost {
             return Err(out_of_range(
                 "chain.min_reserve, chain.min_lock_cost",
                 format!("{}, {}", c.min_reserve, c.min_lock_cost),
-                "min_reserve at most min_lock_cost (a new subnet's pool may start with only the \
-                 minimum lock, and a live pool keeps at least the minimum reserve)",
+                "min_reserve at most min_lock_cost, and min_lock_cost at least one rao (1e-9) \
+                 (a new subnet's pool may start with only the minimum lock, and a live pool \
+                 keeps at least the minimum reserve and a rao)",
             ));
         }
         // The lock cost divides by this interval (chain.md §10).
