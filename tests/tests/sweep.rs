@@ -91,6 +91,15 @@ fn design_table_errors_name_the_key() {
             "[sweep]\ndesign = \"sobol\"\npoints = 4\n[sweep.keys]\n\"a.b\" = { min = 2, max = 1 }\n",
             "a.b",
         ),
+        // A range with a missing or extra end is a range written wrong, not the key `a.b.min`.
+        (
+            "[sweep]\ndesign = \"lhs\"\npoints = 2\n[sweep.keys]\n\"a.b\" = { min = 2 }\n",
+            "`a.b`: a range is a table of exactly `min` and `max`",
+        ),
+        (
+            "[sweep]\ndesign = \"lhs\"\npoints = 2\n[sweep.keys]\n\"a.b\" = { min = 0, max = 1, step = 0.5 }\n",
+            "`a.b`: a range is a table of exactly `min` and `max`",
+        ),
     ];
     for (text, key) in cases {
         let err = spec(text).unwrap_err().to_string();
@@ -261,6 +270,13 @@ fn swept_keys_are_checked_against_the_config_schema() {
     )
     .unwrap();
     check_keys(&base, &together).unwrap();
+    // An integer key's range with a float end says to write both ends as integers.
+    let float_end = spec(
+        "[sweep]\ndesign = \"lhs\"\npoints = 2\n[sweep.keys]\n\"yuma.validators\" = { min = 1, max = 64.5 }\n",
+    )
+    .unwrap();
+    let err = check_keys(&base, &float_end).unwrap_err().to_string();
+    assert!(err.contains("`sweep.keys.\"yuma.validators\"`: the key takes integers"), "{err}");
 }
 
 #[test]

@@ -269,6 +269,15 @@ fn collect_keys(table: &toml::Table, prefix: &str, out: &mut Vec<SweepKey>) -> R
             {
                 range(&key, &t["min"], &t["max"])?
             }
+            // No config table has a `min` or `max` key: this is a range written wrong, not a
+            // nested key (it would otherwise be read as the key `KEY.min`).
+            toml::Value::Table(t) if t.contains_key("min") || t.contains_key("max") => {
+                let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+                return Err(shape(
+                    &key,
+                    format!("a range is a table of exactly `min` and `max`, not {keys:?}"),
+                ));
+            }
             toml::Value::Table(t) => {
                 collect_keys(t, &key, out)?;
                 continue;
@@ -566,8 +575,24 @@ pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
             KeyValues::List(list) => &list[1..],
             KeyValues::Range { .. } => &[],
         };
-        let key_error =
-            |e: Error| shape(&format!("sweep.keys.\"{}\"", k.key), without_position(&e));
+        let name = format!("sweep.keys.\"{}\"", k.key);
+        let key_error = |e: Error| shape(&name, without_position(&e));
+        if let KeyValues::Range { min, max, integer: false } = &k.values {
+            // A float range for a key that takes integers: say to write both ends as integers.
+            let as_integer = SweepValue::Integer(*min as i64);
+            if merged_config(base, &k.key, &first).is_err()
+                && min.fract() == 0.0
+                && merged_config(base, &k.key, &as_integer).is_ok()
+            {
+                return Err(shape(
+                    &name,
+                    format!(
+                        "the key takes integers: write both ends of its range as integers \
+                         (min = {min}, max = {max} has a float end)"
+                    ),
+                ));
+            }
+        }
         merged_config(base, &k.key, &first).and_then(|c| c.validate()).map_err(key_error)?;
         for value in rest {
             merged_config(base, &k.key, value).map_err(key_error)?;
