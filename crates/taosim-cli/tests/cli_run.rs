@@ -30,10 +30,19 @@ fn outputs_pass_the_pyarrow_check() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     assert!(!dir.join("out.incomplete").exists(), "the staging folder must be renamed away");
+    check_with_pyarrow(&out, 6);
+    // One path: `spirals_se` is NaN, as outputs.md says, and the check requires exactly that.
+    let one = dir.join("one-path");
+    run_ok(&repo().join("configs/tests/small.toml"), &one, &["--paths", "1", "--days", "2"]);
+    check_with_pyarrow(&one, 1);
+}
+
+/// `tests/python/check_outputs.py` (every invariant of docs/outputs.md) passes on `out`.
+fn check_with_pyarrow(out: &std::path::Path, paths: u32) {
     let check = Command::new("python3")
         .arg(repo().join("tests/python/check_outputs.py"))
-        .arg(&out)
-        .args(["--paths", "6"])
+        .arg(out)
+        .args(["--paths", &paths.to_string()])
         .output()
         .expect("python3 runs (scripts/test.sh installs pyarrow)");
     assert!(
