@@ -241,17 +241,27 @@ proptest! {
     }
 }
 
+/// The text of `configs/tests/NAME`, with its snapshot path (relative to configs/tests) made
+/// relative to configs/, where [`check`] resolves it.
+fn regression_config(name: &str) -> String {
+    let text = std::fs::read_to_string(configs_dir().join("tests").join(name)).unwrap();
+    text.replace("../snapshots/", "snapshots/")
+}
+
+/// The plan of a config text that must be valid.
+fn plan_of(text: &str) -> RunPlan {
+    let config = RunConfig::from_toml(text).unwrap();
+    let network = initial_network(&config, &configs_dir()).unwrap();
+    RunPlan::new(config, network).unwrap()
+}
+
 /// Regression: a pool drained towards zero (`chain.min_reserve = 0`) at a negative size
 /// elasticity (`configs/tests/drained_pool_inflow.toml`, found by these runs): the inflow factor
 /// `size^-2` overflowed, the stake became infinite and the swap NaN at step 4. The inflow is now
 /// capped at the TAO supply.
 #[test]
 fn regression_drained_pool_inflow_runs_clean() {
-    let text =
-        std::fs::read_to_string(configs_dir().join("tests/drained_pool_inflow.toml")).unwrap();
-    // The snapshot path in the file is relative to configs/tests.
-    let text = text.replace("../snapshots/", "snapshots/");
-    assert_eq!(check(&text, 3).unwrap(), Outcome::Ran);
+    assert_eq!(check(&regression_config("drained_pool_inflow.toml"), 3).unwrap(), Outcome::Ran);
 }
 
 /// The bundled regression: extreme but valid flows (`configs/tests/extreme_flows.toml`, found by
@@ -259,8 +269,7 @@ fn regression_drained_pool_inflow_runs_clean() {
 /// detail. Here it goes through the same property as the random configs.
 #[test]
 fn regression_extreme_flows_run_clean() {
-    let text = std::fs::read_to_string(configs_dir().join("tests/extreme_flows.toml")).unwrap();
-    assert_eq!(check(&text, 2).unwrap(), Outcome::Ran);
+    assert_eq!(check(&regression_config("extreme_flows.toml"), 2).unwrap(), Outcome::Ran);
 }
 
 /// Regression: a 1-TAO stake compounded past the float range (`configs/tests/compounded_stake.toml`,
@@ -268,13 +277,9 @@ fn regression_extreme_flows_run_clean() {
 /// It is now the TAO the exit sale pays, less 1: finite, and at most the pool's TAO.
 #[test]
 fn regression_compounded_stake_has_a_finite_return() {
-    let text = std::fs::read_to_string(configs_dir().join("tests/compounded_stake.toml")).unwrap();
-    let text = text.replace("../snapshots/", "snapshots/");
+    let text = regression_config("compounded_stake.toml");
     assert_eq!(check(&text, 1).unwrap(), Outcome::Ran);
-    let config = RunConfig::from_toml(&text).unwrap();
-    let network = initial_network(&config, &configs_dir()).unwrap();
-    let plan = RunPlan::new(config, network).unwrap();
-    let (_, records) = run_batch::<f64>(&plan, 0, 0, 1).unwrap();
+    let (_, records) = run_batch::<f64>(&plan_of(&text), 0, 0, 1).unwrap();
     let sn96 = records[0].subnets.iter().find(|s| s.netuid == 96).unwrap();
     assert!(sn96.staker_return.is_finite(), "{sn96:?}");
     assert!(sn96.staker_return + 1.0 <= sn96.end_tao, "the sale pays at most the pool: {sn96:?}");
@@ -285,12 +290,8 @@ fn regression_compounded_stake_has_a_finite_return() {
 /// pool's price was 0 at the horizon. Every pool now keeps at least a rao, in both precisions.
 #[test]
 fn regression_no_reserve_is_rounded_away_in_f32() {
-    let text =
-        std::fs::read_to_string(configs_dir().join("tests/drained_reserve_f32.toml")).unwrap();
-    let text = text.replace("../snapshots/", "snapshots/");
-    let config = RunConfig::from_toml(&text).unwrap();
-    let network = initial_network(&config, &configs_dir()).unwrap();
-    let plan = RunPlan::new(config, network).unwrap();
+    let text = regression_config("drained_reserve_f32.toml");
+    let plan = plan_of(&text);
     let paths = plan.config.run.paths;
     let (_, records) = run_batch::<f32>(&plan, 0, 0, paths).unwrap();
     for s in records.iter().flat_map(|r| &r.subnets) {

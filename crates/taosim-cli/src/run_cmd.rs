@@ -25,10 +25,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
-use taosim_core::config::{RunConfig, dotted_keys, merge_tables};
+use taosim_core::config::{RunConfig, dotted_keys, merge_tables, without_position};
 use taosim_core::engine::{RecordSpill, RunPlan};
 use taosim_core::records::{BatchRecords, PointSummary};
-use taosim_core::sweep::without_position;
 
 use crate::Failure;
 use crate::backend::{Backend, BackendChoice, PrecisionChoice};
@@ -128,10 +127,15 @@ fn parse_error_in_file(config: &Path, point: usize, error: &taosim_core::Error) 
 /// `[[point]]` table if that holds it, else at the top level; of the key itself when `at_key`,
 /// else of its value.
 fn position_in_file(text: &str, point: usize, key: &str, at_key: bool) -> Option<(usize, usize)> {
-    use toml::de::{DeTable, DeValue};
+    use toml::Spanned;
+    use toml::de::{DeString, DeTable, DeValue};
+    type Entry<'t, 'i> = (&'t Spanned<DeString<'i>>, &'t Spanned<DeValue<'i>>);
+    fn entry<'t, 'i>(table: &'t DeTable<'i>, name: &str) -> Option<Entry<'t, 'i>> {
+        table.iter().find(|(k, _)| k.get_ref().as_ref() == name)
+    }
     fn span_in(table: &DeTable<'_>, key: &str, at_key: bool) -> Option<std::ops::Range<usize>> {
         let (first, rest) = key.split_once('.').map_or((key, None), |(f, r)| (f, Some(r)));
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == first)?;
+        let (k, v) = entry(table, first)?;
         match (rest, v.get_ref()) {
             (None, _) => Some(if at_key { k.span() } else { v.span() }),
             (Some(rest), DeValue::Table(inner)) => span_in(inner, rest, at_key),
@@ -140,16 +144,13 @@ fn position_in_file(text: &str, point: usize, key: &str, at_key: bool) -> Option
     }
     let doc = DeTable::parse(text).ok()?;
     let root = doc.get_ref();
-    let point_table =
-        root.iter().find(|(k, _)| k.get_ref().as_ref() == "point").and_then(|(_, v)| {
-            match v.get_ref() {
-                DeValue::Array(items) => match items.get(point).map(|t| t.get_ref()) {
-                    Some(DeValue::Table(t)) => Some(t),
-                    _ => None,
-                },
-                _ => None,
-            }
-        });
+    let point_table = match entry(root, "point").map(|(_, v)| v.get_ref()) {
+        Some(DeValue::Array(items)) => match items.get(point).map(|t| t.get_ref()) {
+            Some(DeValue::Table(t)) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    };
     let span =
         point_table.and_then(|t| span_in(t, key, at_key)).or_else(|| span_in(root, key, at_key))?;
     let before = text.get(..span.start)?;

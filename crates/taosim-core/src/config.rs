@@ -732,6 +732,17 @@ pub fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
     }
 }
 
+/// A config error without the line and column of a parse error, for configs parsed from a merged
+/// table (a sweep or `[[point]]` point over the file's other keys): there the position points
+/// into the merged text, not into the user's file, so only the key it names is kept.
+pub fn without_position(error: &impl std::fmt::Display) -> String {
+    let message = error.to_string();
+    match message.split_once(", key ") {
+        Some((at, rest)) if at.starts_with("line ") => format!("key {rest}"),
+        _ => message,
+    }
+}
+
 /// The dotted paths of every leaf value in `table` (`behaviour.panic_rate_per_day`), in table
 /// order.
 pub fn dotted_keys(table: &toml::Table) -> Vec<String> {

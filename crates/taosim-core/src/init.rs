@@ -436,14 +436,14 @@ fn floor_named(chain: &ChainParams) -> String {
 
 /// A pool reserve: a number > 0, at least the reserve floor.
 fn reserve(row: &Row<'_>, col: usize, name: &str, chain: &ChainParams) -> Result<f64> {
-    let (floor, floor_named) = (chain.reserve_floor(), floor_named(chain));
     let v = row.number(col, name)?;
     if v < 0.0 {
         Err(row.error(name, format!("`{v}` is a negative reserve")))
     } else if v == 0.0 {
         Err(row.error(name, "a zero reserve (pools need TAO and alpha above 0)"))
-    } else if v < floor {
-        Err(row.error(name, format!("`{v}` is below {floor_named}, which a live pool keeps")))
+    } else if v < chain.reserve_floor() {
+        Err(row
+            .error(name, format!("`{v}` is below {}, which a live pool keeps", floor_named(chain))))
     } else {
         Ok(v)
     }

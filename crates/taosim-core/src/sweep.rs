@@ -49,7 +49,7 @@
 //! - `lhs`: **not** prefix-stable: the strata depend on `points`, so a design with more points is
 //!   a different design. Rerun it whole.
 
-use crate::config::{RunConfig, dotted_table, merge_tables};
+use crate::config::{RunConfig, dotted_table, merge_tables, without_position};
 use crate::rng::{DESIGN_ADDRESS, PathRng, stream, uniform_open};
 use crate::{Error, Result};
 
@@ -577,13 +577,11 @@ pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
         };
         let name = format!("sweep.keys.\"{}\"", k.key);
         let key_error = |e: Error| shape(&name, without_position(&e));
-        if let KeyValues::Range { min, max, integer: false } = &k.values {
+        let parsed = merged_config(base, &k.key, &first);
+        if let (Err(_), KeyValues::Range { min, max, integer: false }) = (&parsed, &k.values) {
             // A float range for a key that takes integers: say to write both ends as integers.
             let as_integer = SweepValue::Integer(*min as i64);
-            if merged_config(base, &k.key, &first).is_err()
-                && min.fract() == 0.0
-                && merged_config(base, &k.key, &as_integer).is_ok()
-            {
+            if min.fract() == 0.0 && merged_config(base, &k.key, &as_integer).is_ok() {
                 return Err(shape(
                     &name,
                     format!(
@@ -593,7 +591,7 @@ pub fn check_keys(base: &toml::Table, spec: &SweepSpec) -> Result<()> {
                 ));
             }
         }
-        merged_config(base, &k.key, &first).and_then(|c| c.validate()).map_err(key_error)?;
+        parsed.and_then(|c| c.validate()).map_err(key_error)?;
         for value in rest {
             merged_config(base, &k.key, value).map_err(key_error)?;
         }
@@ -607,15 +605,4 @@ fn merged_config(base: &toml::Table, key: &str, value: &SweepValue) -> Result<Ru
     merge_tables(&mut merged, &dotted_table(key, value.to_toml()));
     let text = toml::to_string(&merged).map_err(|e| Error::Parse(e.to_string()))?;
     RunConfig::from_toml(&text)
-}
-
-/// A config error without the line and column of a parse error, for configs parsed from a merged
-/// table (a sweep or `[[point]]` point over the file's other keys): there the position points
-/// into the merged text, not into the user's file, so only the key it names is kept.
-pub fn without_position(error: &impl std::fmt::Display) -> String {
-    let message = error.to_string();
-    match message.split_once(", key ") {
-        Some((at, rest)) if at.starts_with("line ") => format!("key {rest}"),
-        _ => message,
-    }
 }
