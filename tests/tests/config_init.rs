@@ -216,6 +216,12 @@ fn cross_field_rules_name_both_keys() {
         "1..=chain.subnet_limit (64)",
     );
     assert_out_of_range("[run]\ndays = 1e6", "init.block + run.days", "u32 block numbers");
+    // The message says how many days fit: (2^32 - 1) / 7200 = 596,523.2 from block 0.
+    assert_out_of_range(
+        "[run]\ndays = 596524\n[init]\nblock = 0",
+        "init.block + run.days",
+        "at most 596523 days after block 0",
+    );
     // A new subnet's pool may start with only the minimum lock (found by running random valid
     // configs: `min_reserve = 100` stopped the run by a reserve guard at the first registration).
     assert_out_of_range(

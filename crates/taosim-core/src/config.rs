@@ -469,10 +469,17 @@ impl RunConfig {
         // The last block of the run must still be a u32 block number.
         let last_block = f64::from(self.init.block) + r.days * BLOCKS_PER_DAY as f64;
         if last_block > f64::from(u32::MAX) {
+            // Say how many days fit, not only the block bound: `run.days` is what users change.
+            let max_days = (f64::from(u32::MAX - self.init.block) / BLOCKS_PER_DAY as f64).floor();
             return Err(out_of_range(
                 "init.block + run.days",
                 format!("{} + {} days", self.init.block, r.days),
-                format!("a last block at most {} (u32 block numbers)", u32::MAX),
+                format!(
+                    "at most {max_days} days after block {}: the last block must be at most {} \
+                     (u32 block numbers)",
+                    self.init.block,
+                    u32::MAX
+                ),
             ));
         }
         Ok(())
