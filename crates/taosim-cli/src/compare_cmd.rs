@@ -45,10 +45,10 @@ pub(crate) struct CompareArgs {
     #[arg(long, default_value_t = 64)]
     paths: u32,
     /// Horizon in days.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
     days: f64,
     /// Seed (overrides `run.seed`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Precision of the GPU side [default: f64 when the adapter has SHADER_F64].
     #[arg(long, value_enum)]

@@ -52,10 +52,12 @@ pub(crate) struct RunFlags {
     #[arg(long)]
     pub(crate) paths: Option<u32>,
     /// Horizon in days (overrides `run.days`).
-    #[arg(long)]
+    // Negative numbers are values here, so that `--days -1` reaches the config's check and its
+    // message ("`run.days` = -1: a finite number > 0") instead of clap's "unexpected argument".
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) days: Option<f64>,
     /// Seed (overrides `run.seed`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) seed: Option<u64>,
     /// Output folder [default: `out/` and the config file's name without its extension].
     #[arg(long)]

@@ -236,6 +236,33 @@ fn bad_input_fails_with_one_line_naming_the_problem() {
     );
 }
 
+/// A negative `--days` or `--seed` is a value of the flag, refused by the config's check or the
+/// flag's parser with the key named, not clap's "unexpected argument '-1'" (which suggests
+/// `-- -1`, a positional argument).
+#[test]
+fn negative_flag_values_are_refused_by_name() {
+    let dir = scratch("negative-flags");
+    let out = dir.join("out");
+    let config = repo().join("configs/tests/small.toml");
+    let config = config.to_str().unwrap();
+    let out_s = out.to_str().unwrap();
+    common::assert_rejected(
+        "days",
+        &["run", config, "--days", "-1", "--out", out_s],
+        &out,
+        &["`run.days` = -1", "a finite number > 0"],
+    );
+    let o = taosim(&["run", config, "--seed", "-1", "--out", out_s]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("'-1' for '--seed <SEED>'"), "{stderr}");
+    assert!(!out.exists());
+    let o = taosim(&["compare", config, "--days", "-2", "--paths", "1"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`run.days` = -2"), "{stderr}");
+}
+
 #[test]
 fn an_existing_output_folder_is_kept_unless_forced() {
     let dir = scratch("force");
