@@ -1,6 +1,7 @@
-//! The GPU backend through the binary (issue 4): device batching does not change a byte of the
-//! outputs, `taosim compare` passes on a small config and runs the device in batches, f32 mode runs and reports its divergence,
-//! and a missing adapter is a clear error (`--backend gpu`) or a notice and a CPU run (`auto`).
+//! The GPU backend through the binary (issue 4): device batching, sharding and resuming do not
+//! change a byte of the outputs, `taosim compare` passes on a small config and runs the device in
+//! batches, f32 mode runs and reports its divergence, and a missing adapter is a clear error
+//! (`--backend gpu`) or a notice and a CPU run (`auto`).
 //!
 //! These need an adapter: without one they skip with a message, unless `TAOSIM_REQUIRE_GPU=1`
 //! (CI, with lavapipe), which makes a missing adapter a failure.
@@ -49,6 +50,26 @@ fn arrow_files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Every `.arrow` file of `a` (at least the four tables) has the same bytes in `b`, and `b` has
+/// no other ones.
+fn assert_same_arrow(a: &Path, b: &Path, what: &str) {
+    let files = arrow_files(a);
+    assert!(files.len() >= 4, "arrow files: {files:?}");
+    assert_eq!(files, arrow_files(b), "{what}");
+    for f in &files {
+        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
+        assert!(x == y, "{f} differs: {what}");
+    }
+}
+
+/// Part files saved in a run's staging folder.
+fn saved_parts(staging: &Path) -> usize {
+    std::fs::read_dir(staging.join("parts")).map_or(0, |d| {
+        d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".part")))
+            .count()
+    })
+}
+
 /// One device batch of 6 paths and three batches of 2 write byte-identical Arrow files.
 #[test]
 fn device_batches_do_not_change_the_outputs() {
@@ -71,15 +92,72 @@ fn device_batches_do_not_change_the_outputs() {
         let o = taosim(&["run", config, "--backend", "gpu", "--out", out.to_str().unwrap()]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let files = arrow_files(&a);
-    assert!(files.len() >= 4, "arrow files: {files:?}");
-    assert_eq!(files, arrow_files(&b));
-    for f in &files {
-        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
-        assert!(x == y, "{f} differs between 1 and 3 device batches");
-    }
+    assert_same_arrow(&a, &b, "1 and 3 device batches");
     let manifest = std::fs::read_to_string(a.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"backend\": \"gpu\""), "{manifest}");
+}
+
+/// A GPU run is as durable as a CPU run: with one path per device unit (six part files), two
+/// shards merged, and a run killed after its first saved unit and resumed, write the bytes of
+/// the uninterrupted run (docs/reliability.md; on the GPU a unit is `run.device_batch_paths`).
+#[test]
+fn sharded_and_resumed_gpu_runs_write_the_same_bytes() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = scratch("gpu", "durable");
+    let config = config_with(&dir, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 1"),
+    )
+    .unwrap();
+    let gpu_run = |extra: &[&str], out: &Path| {
+        let mut args = vec!["run", &config, "--backend", "gpu", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = taosim(&args);
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let whole = dir.join("whole");
+    gpu_run(&[], &whole);
+
+    let shards = [dir.join("shard0"), dir.join("shard1")];
+    gpu_run(&["--shard", "0/2"], &shards[0]);
+    gpu_run(&["--shard", "1/2"], &shards[1]);
+    let merged = dir.join("merged");
+    let o = taosim(&[
+        "merge",
+        shards[1].to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "merge: {}", String::from_utf8_lossy(&o.stderr));
+    assert_same_arrow(&whole, &merged, "2 GPU shards merged");
+
+    let killed = dir.join("killed");
+    let staging = dir.join("killed.incomplete");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(["run", &config, "--backend", "gpu", "--out", killed.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start taosim");
+    let start = std::time::Instant::now();
+    while saved_parts(&staging) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before a unit was saved");
+        assert!(start.elapsed().as_secs() < 120, "no unit saved in {staging:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let saved = saved_parts(&staging);
+    assert!((1..6).contains(&saved), "{saved} of 6 units saved when killed");
+    let stderr = gpu_run(&["--resume"], &killed);
+    assert!(stderr.contains(&format!("resuming: {saved} of 6 batches done")), "{stderr}");
+    assert_same_arrow(&whole, &killed, "killed and resumed on the GPU");
 }
 
 /// `taosim compare` on a small config: the GPU (f64) passes the documented tolerances.
