@@ -40,6 +40,15 @@ fn config_with(dir: &Path, extra: &str) -> String {
     path.display().to_string()
 }
 
+/// The small test config with `run.device_batch_paths` set, written into `dir`.
+fn config_with_device_batch(dir: &Path, device_batch_paths: u32) -> String {
+    let config = config_with(dir, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let with = format!("batch_paths = 4\ndevice_batch_paths = {device_batch_paths}");
+    std::fs::write(&config, text.replace("batch_paths = 4", &with)).unwrap();
+    config
+}
+
 fn arrow_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -80,13 +89,7 @@ fn device_batches_do_not_change_the_outputs() {
     let whole = config_with(&dir, "");
     let split_dir = dir.join("split");
     std::fs::create_dir_all(&split_dir).unwrap();
-    let split = config_with(&split_dir, "");
-    let text = std::fs::read_to_string(&split).unwrap();
-    std::fs::write(
-        &split,
-        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 2"),
-    )
-    .unwrap();
+    let split = config_with_device_batch(&split_dir, 2);
     let (a, b) = (dir.join("a"), dir.join("b"));
     for (config, out) in [(&whole, &a), (&split, &b)] {
         let o = taosim(&["run", config, "--backend", "gpu", "--out", out.to_str().unwrap()]);
@@ -106,13 +109,7 @@ fn sharded_and_resumed_gpu_runs_write_the_same_bytes() {
         return;
     }
     let dir = scratch("gpu", "durable");
-    let config = config_with(&dir, "");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 1"),
-    )
-    .unwrap();
+    let config = config_with_device_batch(&dir, 1);
     let gpu_run = |extra: &[&str], out: &Path| {
         let mut args = vec!["run", &config, "--backend", "gpu", "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -188,13 +185,7 @@ fn compare_runs_the_device_in_batches() {
         return;
     }
     let dir = scratch("gpu", "compare-batches");
-    let config = config_with(&dir, "");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("batch_paths = 4", "batch_paths = 4\ndevice_batch_paths = 2"),
-    )
-    .unwrap();
+    let config = config_with_device_batch(&dir, 2);
     let o = taosim(&["compare", &config, "--paths", "5", "--days", "5"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
