@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{repo, scratch, taosim};
+use common::{assert_same_outputs, repo, saved_parts, scratch, spawn, taosim, wait_for_parts};
 
 /// Whether a GPU adapter is there (panics when one is required and missing).
 fn have_gpu() -> bool {
@@ -71,14 +71,6 @@ fn assert_same_arrow(a: &Path, b: &Path, what: &str) {
     }
 }
 
-/// Part files saved in a run's staging folder.
-fn saved_parts(staging: &Path) -> usize {
-    std::fs::read_dir(staging.join("parts")).map_or(0, |d| {
-        d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".part")))
-            .count()
-    })
-}
-
 /// One device batch of 6 paths and three batches of 2 write byte-identical Arrow files.
 #[test]
 fn device_batches_do_not_change_the_outputs() {
@@ -102,7 +94,8 @@ fn device_batches_do_not_change_the_outputs() {
 
 /// A GPU run is as durable as a CPU run: with one path per device unit (six part files), two
 /// shards merged, and a run killed after its first saved unit and resumed, write the bytes of
-/// the uninterrupted run (docs/reliability.md; on the GPU a unit is `run.device_batch_paths`).
+/// the uninterrupted run in every file, the manifest up to its timings and threads
+/// (docs/reliability.md; on the GPU a unit is `run.device_batch_paths`).
 #[test]
 fn sharded_and_resumed_gpu_runs_write_the_same_bytes() {
     if !have_gpu() {
@@ -132,29 +125,19 @@ fn sharded_and_resumed_gpu_runs_write_the_same_bytes() {
         merged.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "merge: {}", String::from_utf8_lossy(&o.stderr));
-    assert_same_arrow(&whole, &merged, "2 GPU shards merged");
+    assert_same_outputs(&whole, &merged);
 
     let killed = dir.join("killed");
     let staging = dir.join("killed.incomplete");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taosim"))
-        .args(["run", &config, "--backend", "gpu", "--out", killed.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start taosim");
-    let start = std::time::Instant::now();
-    while saved_parts(&staging) == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before a unit was saved");
-        assert!(start.elapsed().as_secs() < 120, "no unit saved in {staging:?}");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut child = spawn(&["run", &config, "--backend", "gpu", "--out", killed.to_str().unwrap()]);
+    wait_for_parts(&mut child, &staging, 1);
     child.kill().unwrap();
     child.wait().unwrap();
     let saved = saved_parts(&staging);
     assert!((1..6).contains(&saved), "{saved} of 6 units saved when killed");
     let stderr = gpu_run(&["--resume"], &killed);
     assert!(stderr.contains(&format!("resuming: {saved} of 6 batches done")), "{stderr}");
-    assert_same_arrow(&whole, &killed, "killed and resumed on the GPU");
+    assert_same_outputs(&whole, &killed);
 }
 
 /// `taosim compare` on a small config: the GPU (f64) passes the documented tolerances.

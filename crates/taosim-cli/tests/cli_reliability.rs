@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::{assert_rejected, repo, taosim};
+use common::{
+    assert_rejected, assert_same_outputs, repo, saved_parts, spawn, taosim, wait_for_parts,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("reliability", name)
@@ -32,72 +33,6 @@ fn config(dir: &Path, name: &str, paths: u32, days: f64, extra: &str) -> PathBuf
 fn run_ok(args: &[&str]) {
     let o = taosim(args);
     assert!(o.status.success(), "taosim {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_taosim"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start taosim")
-}
-
-/// Part files saved in `staging`.
-fn parts(staging: &Path) -> usize {
-    std::fs::read_dir(staging.join("parts"))
-        .map(|d| {
-            d.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".part"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// Waits until `staging` holds at least `n` finished batches.
-fn wait_for_parts(staging: &Path, n: usize) {
-    let start = Instant::now();
-    while parts(staging) < n {
-        assert!(start.elapsed() < Duration::from_secs(120), "no batch saved in {staging:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The manifest without the fields that are specific to one process: `timings`, `threads`.
-fn manifest_without_run_fields(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let object = value.as_object_mut().unwrap();
-    assert!(object.remove("timings").is_some() && object.remove("threads").is_some());
-    value
-}
-
-/// Every file of `reference` has the same bytes in `other` (the manifest up to its run-specific
-/// fields), and `other` has no other files.
-fn assert_same_outputs(reference: &Path, other: &Path) {
-    let names = |dir: &Path| {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
-    let files = names(reference);
-    assert_eq!(files, names(other), "{other:?} holds other files than {reference:?}");
-    assert!(files.contains(&"subnets.arrow".to_string()) && files.len() >= 5, "{files:?}");
-    for file in &files {
-        if file == "manifest.json" {
-            assert_eq!(
-                manifest_without_run_fields(reference),
-                manifest_without_run_fields(other),
-                "manifest of {other:?}"
-            );
-        } else {
-            let a = std::fs::read(reference.join(file)).unwrap();
-            assert!(a.len() > 100, "{file} is too small to be a real table");
-            assert!(a == std::fs::read(other.join(file)).unwrap(), "{file} differs in {other:?}");
-        }
-    }
 }
 
 fn state(staging: &Path) -> serde_json::Value {
@@ -126,8 +61,8 @@ fn interrupted_runs_resume_to_the_bytes_of_an_uninterrupted_run() {
     ] {
         let out = dir.join(format!("killed-{how}"));
         let staging = dir.join(format!("killed-{how}.incomplete"));
-        let child = spawn(&["run", cfg, "--out", out.to_str().unwrap()]);
-        wait_for_parts(&staging, 1);
+        let mut child = spawn(&["run", cfg, "--out", out.to_str().unwrap()]);
+        wait_for_parts(&mut child, &staging, 1);
         let sent = Command::new("kill")
             .args([format!("-{how}"), child.id().to_string()])
             .status()
@@ -143,7 +78,7 @@ fn interrupted_runs_resume_to_the_bytes_of_an_uninterrupted_run() {
             );
         }
         assert!(!out.exists(), "SIG{how}: an interrupted run must not look complete");
-        let saved = parts(&staging);
+        let saved = saved_parts(&staging);
         assert!((1..PATHS as usize).contains(&saved), "SIG{how}: {saved} batches saved");
         assert_eq!(state(&staging)["status"], expected_status, "SIG{how}");
 
@@ -156,7 +91,7 @@ fn interrupted_runs_resume_to_the_bytes_of_an_uninterrupted_run() {
         assert_eq!(o.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("different run") && stderr.contains("seed"), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert_eq!(parts(&staging), saved, "a refused resume must keep the saved batches");
+        assert_eq!(saved_parts(&staging), saved, "a refused resume must keep the saved batches");
 
         let o = taosim(&["run", cfg, "--out", out.to_str().unwrap(), "--resume"]);
         let stderr = String::from_utf8_lossy(&o.stderr);
@@ -189,7 +124,7 @@ fn four_shards_merge_to_the_bytes_of_the_unsharded_sweep() {
         assert!(o.status.success(), "shard failed: {}", String::from_utf8_lossy(&o.stderr));
     }
     // 10 units round robin over 4 shards: 3, 3, 2, 2 batches.
-    let counts: Vec<usize> = shard_dirs.iter().map(|d| parts(d)).collect();
+    let counts: Vec<usize> = shard_dirs.iter().map(|d| saved_parts(d)).collect();
     assert_eq!(counts, [3, 3, 2, 2]);
     let merged = dir.join("merged");
     let order = [&shard_dirs[2], &shard_dirs[0], &shard_dirs[3], &shard_dirs[1]];

@@ -3,8 +3,9 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub(crate) fn repo() -> PathBuf {
@@ -47,4 +48,73 @@ pub(crate) fn assert_rejected(
         out.file_name().unwrap_or_default().to_string_lossy()
     ));
     assert!(!staging.exists(), "{name}: no staging folder may be left");
+}
+
+/// Starts the built `taosim` binary with `args` (stderr piped, for `wait_with_output`).
+pub(crate) fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_taosim"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start taosim")
+}
+
+/// Part files (finished units) saved in a run's staging folder `staging`.
+pub(crate) fn saved_parts(staging: &Path) -> usize {
+    std::fs::read_dir(staging.join("parts"))
+        .map(|d| {
+            d.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".part"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits until `staging` holds at least `n` finished units, while `child` (the run writing
+/// them) is still running: a run that ends first leaves nothing to interrupt.
+pub(crate) fn wait_for_parts(child: &mut Child, staging: &Path, n: usize) {
+    let start = Instant::now();
+    while saved_parts(staging) < n {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before {n} units were saved");
+        assert!(start.elapsed() < Duration::from_secs(120), "no unit saved in {staging:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The manifest without the fields that are specific to one process: `timings`, `threads`.
+fn manifest_without_run_fields(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let object = value.as_object_mut().unwrap();
+    assert!(object.remove("timings").is_some() && object.remove("threads").is_some());
+    value
+}
+
+/// Every file of `reference` has the same bytes in `other` (the manifest up to its run-specific
+/// fields), and `other` has no other files.
+pub(crate) fn assert_same_outputs(reference: &Path, other: &Path) {
+    let names = |dir: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = names(reference);
+    assert_eq!(files, names(other), "{other:?} holds other files than {reference:?}");
+    assert!(files.contains(&"subnets.arrow".to_string()) && files.len() >= 5, "{files:?}");
+    for file in &files {
+        if file == "manifest.json" {
+            assert_eq!(
+                manifest_without_run_fields(reference),
+                manifest_without_run_fields(other),
+                "manifest of {other:?}"
+            );
+        } else {
+            let a = std::fs::read(reference.join(file)).unwrap();
+            assert!(a.len() > 100, "{file} is too small to be a real table");
+            assert!(a == std::fs::read(other.join(file)).unwrap(), "{file} differs in {other:?}");
+        }
+    }
 }
