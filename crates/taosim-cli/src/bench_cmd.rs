@@ -25,10 +25,14 @@
 //! shares by stage go with the first CPU row and each GPU row (`stages` in the JSON). The timed
 //! runs are extra, so no rate carries a clock or a query.
 //!
-//! Peak: a multiply-add loop over independent f64 accumulators per thread (the same build and
-//! instruction set as the engine, i.e. baseline x86-64 SSE2 without FMA unless the build enables
-//! it), in GFLOP/s counting a multiply and an add as two operations, the best of
-//! [`PEAK_TRIALS`] trials before the workloads and as many after each. The fraction of peak is
+//! Peak: the machine's, not the build's. A multiply-add loop over independent f64 accumulators
+//! per thread, compiled at run time for the CPU's widest fused multiply-add (taosim-core
+//! `simd::PeakIsa`: AVX-512F+FMA, AVX2+FMA, or the build's separate multiply and add), in GFLOP/s
+//! counting a multiply and an add as two operations, the best of [`PEAK_TRIALS`] trials at each
+//! accumulator count before the workloads and as many after each. The engine itself runs
+//! unfused f64 (results must not depend on the instruction set) at SSE2 width outside its AVX2
+//! kernels, so its fraction of this peak is a fraction of what the silicon could do, not of what
+//! its own instructions could. The fraction of peak is
 //! `subnet_steps_per_s · ops_per_subnet_step / peak_flops` with the count of
 //! [`ops_per_subnet_step`].
 
@@ -39,7 +43,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use taosim_core::engine::{RunPlan, run_point};
-use taosim_core::simd::SimdLevel;
+use taosim_core::simd::{self, PeakIsa, PeakKernel, SimdLevel};
 use taosim_core::stage_clock::{StageClock, StageTotal, shares};
 use taosim_core::workload::baseline_plan;
 use taosim_gpu::engine::RunError;
@@ -114,6 +118,14 @@ struct Machine {
     /// The vector level the run-time-dispatched CPU kernels used (taosim-core `simd`: the
     /// widest the CPU has, at most `TAOSIM_SIMD`): `baseline` or `avx2`.
     kernel_simd: &'static str,
+    /// The instructions of the peak loop: the CPU's widest f64 multiply-add, fused where it can
+    /// be (`baseline`, `avx2+fma` or `avx512f+fma`), whatever the build and the kernels use.
+    #[serde(serialize_with = "serialize_isa")]
+    peak_isa: PeakIsa,
+}
+
+fn serialize_isa<S: serde::Serializer>(isa: &PeakIsa, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(isa.name())
 }
 
 impl Machine {
@@ -128,6 +140,7 @@ impl Machine {
             logical_cores,
             build_simd: build_simd(),
             kernel_simd: SimdLevel::current().name(),
+            peak_isa: PeakIsa::detected(),
         }
     }
 }
@@ -249,48 +262,76 @@ pub(crate) fn ops_per_subnet_step(yuma: bool, validators: usize, miners: usize) 
     rest + weights + epoch
 }
 
-/// Independent accumulators of the peak loop: enough to hide the add latency and fill the
-/// vector lanes.
-const PEAK_LANES: usize = 16;
+/// Multiply-adds of one peak-loop call, whatever its accumulator count: about 1 ms at 60
+/// GFLOP/s, 10 ms at 6.
+const PEAK_MULTIPLY_ADDS: u64 = 1 << 25;
 
-/// Multiply-adds per lane of one peak-loop call.
-const PEAK_ITERATIONS: u64 = 4_000_000;
-
-/// One thread's peak loop: `PEAK_LANES · PEAK_ITERATIONS` multiply-adds (two operations each).
-fn fma_loop(seed: f64) -> f64 {
-    let mut acc = [0.0_f64; PEAK_LANES];
-    for (k, a) in acc.iter_mut().enumerate() {
-        *a = seed + k as f64;
-    }
-    // A contraction factor below 1 keeps the values finite for any iteration count.
-    let scale = black_box(0.999_999_9);
-    let shift = black_box(1.0e-7);
-    for _ in 0..PEAK_ITERATIONS {
-        for a in acc.iter_mut() {
-            *a = *a * scale + shift;
-        }
-    }
-    acc.iter().sum()
+/// The peak loop: `LANES` independent f64 accumulators, each multiplied and added
+/// `iterations` times (two operations each). How many accumulators fill the multiply-add units
+/// depends on the instruction set, the units' latency and the register file (on the project's
+/// Sapphire Rapids VM: 32 for AVX2, 64 for AVX-512, whose 32 registers hold them), so
+/// [`peak_gflops`] runs each of [`PEAK_WIDTHS`] and keeps the best.
+struct MultiplyAddLoop<const LANES: usize> {
+    seed: f64,
 }
 
-/// Trials of the peak loop; the best counts. One trial takes about 8 ms, short enough for a
-/// moment's host interference to halve a 2-thread trial on a virtual machine: three trials were
-/// seen to give 20-32 GFLOP/s on the 2-core machine where eight give 33-34 every time.
+impl<const LANES: usize> PeakKernel for MultiplyAddLoop<LANES> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run<const FUSED: bool>(self) -> f64 {
+        let mut acc = [0.0_f64; LANES];
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = self.seed + k as f64;
+        }
+        // A contraction factor below 1 keeps the values finite for any iteration count.
+        let scale = black_box(0.999_999_9);
+        let shift = black_box(1.0e-7);
+        for _ in 0..PEAK_MULTIPLY_ADDS / LANES as u64 {
+            for a in acc.iter_mut() {
+                *a = if FUSED { a.mul_add(scale, shift) } else { *a * scale + shift };
+            }
+        }
+        acc.iter().sum()
+    }
+}
+
+/// The accumulator counts the peak loop tries.
+const PEAK_WIDTHS: [usize; 3] = [32, 64, 128];
+
+/// One thread's peak-loop call with `lanes` accumulators, compiled for `isa`.
+fn peak_loop(isa: PeakIsa, lanes: usize, seed: f64) -> f64 {
+    match lanes {
+        32 => simd::run_peak_at(isa, MultiplyAddLoop::<32> { seed }),
+        64 => simd::run_peak_at(isa, MultiplyAddLoop::<64> { seed }),
+        _ => simd::run_peak_at(isa, MultiplyAddLoop::<128> { seed }),
+    }
+}
+
+/// Trials of the peak loop at each accumulator count; the best counts. A trial is short enough
+/// for a moment's host interference to halve a 2-thread trial on a virtual machine: three
+/// trials were seen to give 20-32 GFLOP/s on the 2-core machine where eight give 33-34 every
+/// time.
 const PEAK_TRIALS: usize = 8;
 
-/// Measured multiply-add rate of `threads` threads together, GFLOP/s (the best of
-/// [`PEAK_TRIALS`]).
-fn peak_gflops(pool: &rayon::ThreadPool, threads: usize) -> f64 {
-    let flops = 2.0 * (PEAK_LANES as u64 * PEAK_ITERATIONS) as f64 * threads as f64;
+/// Measured multiply-add rate of `threads` threads together with the CPU's widest fused
+/// multiply-add (`isa`), GFLOP/s: the best of [`PEAK_TRIALS`] trials at each of [`PEAK_WIDTHS`].
+fn peak_gflops(pool: &rayon::ThreadPool, threads: usize, isa: PeakIsa) -> f64 {
+    let flops = 2.0 * PEAK_MULTIPLY_ADDS as f64 * threads as f64;
     let mut best = 0.0_f64;
-    for _ in 0..PEAK_TRIALS {
-        let started = Instant::now();
-        let total: f64 = pool.install(|| {
-            use rayon::prelude::*;
-            (0..threads).into_par_iter().map(|t| fma_loop(black_box(t as f64))).sum()
-        });
-        black_box(total);
-        best = best.max(flops / started.elapsed().as_secs_f64() / 1e9);
+    for lanes in PEAK_WIDTHS {
+        for _ in 0..PEAK_TRIALS {
+            let started = Instant::now();
+            let total: f64 = pool.install(|| {
+                use rayon::prelude::*;
+                (0..threads)
+                    .into_par_iter()
+                    .map(|t| peak_loop(isa, lanes, black_box(t as f64)))
+                    .sum()
+            });
+            black_box(total);
+            best = best.max(flops / started.elapsed().as_secs_f64() / 1e9);
+        }
     }
     best
 }
@@ -421,18 +462,18 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     for &t in &thread_counts {
         pools.push(rayon::ThreadPoolBuilder::new().num_threads(t).build()?);
     }
+    // Read once: every row runs on this host.
+    let machine = Machine::this();
     // The peaks are measured before the workloads and again after each, and the best counts:
     // trials spread over the whole run are not all caught by one spell of host interference.
     let mut peaks = vec![0.0_f64; thread_counts.len()];
     let measure_peaks = |peaks: &mut [f64]| {
         for (k, (pool, &t)) in pools.iter().zip(&thread_counts).enumerate() {
-            peaks[k] = peaks[k].max(peak_gflops(pool, t));
+            peaks[k] = peaks[k].max(peak_gflops(pool, t, machine.peak_isa));
         }
     };
     measure_peaks(&mut peaks);
     let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
-    // Read once: every row runs on this host.
-    let machine = Machine::this();
     let mut records = Vec::new();
     for w in workloads(args.quick) {
         let plan = plan_of(&w, w.paths, args.days)?;
@@ -517,7 +558,10 @@ fn print_table(
         m.kernel_simd
     )?;
     for (t, p) in thread_counts.iter().zip(peaks) {
-        outln!("peak (f64 multiply-add loop, {t} thread(s)): {p:.2} GFLOP/s")?;
+        outln!(
+            "peak (f64 multiply-add loop, {}, {t} thread(s)): {p:.2} GFLOP/s",
+            m.peak_isa.name()
+        )?;
     }
     outln!("rates from each row's fastest run; spread: its slowest run's time over the fastest's")?;
     outln!(

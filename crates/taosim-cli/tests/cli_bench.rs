@@ -2,7 +2,7 @@
 //! timings (a debug build on a shared CI machine times nothing useful).
 
 use std::process::Command;
-use taosim_core::simd::SimdLevel;
+use taosim_core::simd::{PeakIsa, SimdLevel};
 
 /// Runs the quick bench with a one-day horizon (the hidden `--days` keeps a debug build fast) and
 /// checks one record per workload and thread count with the documented fields.
@@ -62,6 +62,8 @@ fn quick_bench_prints_json_records() {
             .and_then(|cap| cap.parse::<SimdLevel>().ok())
             .map_or(SimdLevel::detected(), |cap| cap.min(SimdLevel::detected()));
         assert_eq!(kernels, expected.name(), "{r}");
+        // The peak is the machine's: the CPU's widest multiply-add, whatever the kernels use.
+        assert_eq!(machine["peak_isa"], PeakIsa::detected().name(), "{r}");
         let threads = r["threads"].as_u64().expect("threads");
         assert!(threads == 1 || threads == cores as u64, "threads {threads}");
         let rate = r["subnet_steps_per_s"].as_f64().expect("subnet_steps_per_s");

@@ -6,7 +6,9 @@
 //! (the Philox blocks and the inversion of the Yuma weight noise) and
 //! [`StepRng::fill_block_pairs`] (behaviour's blocks). Each is a [`Kernel`], compiled once per
 //! [`SimdLevel`] by [`run_at`], and the call takes the widest level that the CPU has and the cap
-//! allows ([`SimdLevel::current`]). [`run_at`] holds the workspace's one `unsafe` block.
+//! allows ([`SimdLevel::current`]). [`run_at`] holds the workspace's `unsafe` blocks, with
+//! [`run_peak_at`], which compiles `taosim bench`'s peak loop for the machine's widest fused
+//! multiply-add ([`PeakIsa`]).
 //!
 //! **Same bits at every level.** These kernels use only operations that IEEE 754 rounds
 //! exactly (integer arithmetic, `+ − × ÷`, `sqrt`, `min`/`max`, comparisons) and libm's `ln`
@@ -124,8 +126,8 @@ pub trait Kernel {
 /// If this CPU does not run `level`.
 #[allow(
     unsafe_code,
-    reason = "the workspace's one exception: a #[target_feature] function, called after the CPU \
-              is checked to run its instructions"
+    reason = "one of the workspace's two exceptions (with `run_peak_at`): a #[target_feature] \
+              function, called after the CPU is checked to run its instructions"
 )]
 pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
     assert!(level.is_available(), "this CPU does not run SIMD level {level}");
@@ -151,6 +153,111 @@ fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
 
+/// The instructions of a peak measurement (`taosim bench`'s multiply-add loop): the widest f64
+/// multiply-add the CPU has, fused where it can be. Not a [`SimdLevel`]: the engine's results
+/// must not depend on fusion (module docs), and its kernels stop at AVX2, but the fraction of
+/// the machine's peak that a run reaches is measured against what the machine can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeakIsa {
+    /// What the build targets: a separate multiply and add (SSE2 on x86-64).
+    Baseline,
+    /// AVX2 with fused multiply-add: four f64 lanes.
+    Avx2Fma,
+    /// AVX-512F with fused multiply-add: eight f64 lanes.
+    Avx512Fma,
+}
+
+impl PeakIsa {
+    /// Every instruction set, narrowest first.
+    pub const ALL: [PeakIsa; 3] = [PeakIsa::Baseline, PeakIsa::Avx2Fma, PeakIsa::Avx512Fma];
+
+    /// The name in the bench records.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeakIsa::Baseline => "baseline",
+            PeakIsa::Avx2Fma => "avx2+fma",
+            PeakIsa::Avx512Fma => "avx512f+fma",
+        }
+    }
+
+    /// Whether this CPU runs the instructions.
+    pub fn is_available(self) -> bool {
+        match self {
+            PeakIsa::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            PeakIsa::Avx2Fma => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            PeakIsa::Avx512Fma => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The widest instruction set this CPU runs.
+    pub fn detected() -> PeakIsa {
+        PeakIsa::ALL.into_iter().rev().find(|isa| isa.is_available()).unwrap_or(PeakIsa::Baseline)
+    }
+
+    /// Whether `a·b + c` is one instruction.
+    pub fn fused(self) -> bool {
+        self != PeakIsa::Baseline
+    }
+}
+
+/// A loop nest that [`run_peak_at`] compiles once per [`PeakIsa`], like a [`Kernel`]: `run`
+/// must be `#[inline(always)]`, and multiplies and adds with [`f64::mul_add`] exactly when
+/// `FUSED` (elsewhere `mul_add` is a library call).
+pub trait PeakKernel {
+    /// What the kernel returns.
+    type Output;
+    /// The kernel's work.
+    fn run<const FUSED: bool>(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for `isa`, fused where `isa` is.
+///
+/// # Panics
+/// If this CPU does not run `isa`.
+#[allow(
+    unsafe_code,
+    reason = "the same exception as `run_at`: #[target_feature] functions, called after the CPU \
+              is checked to run their instructions"
+)]
+pub fn run_peak_at<K: PeakKernel>(isa: PeakIsa, kernel: K) -> K::Output {
+    assert!(isa.is_available(), "this CPU does not run {}", isa.name());
+    match isa {
+        PeakIsa::Baseline => kernel.run::<false>(),
+        // SAFETY: the CPU runs AVX2 and FMA (asserted above).
+        #[cfg(target_arch = "x86_64")]
+        PeakIsa::Avx2Fma => unsafe { run_peak_avx2_fma(kernel) },
+        // SAFETY: the CPU runs AVX-512F and FMA (asserted above).
+        #[cfg(target_arch = "x86_64")]
+        PeakIsa::Avx512Fma => unsafe { run_peak_avx512_fma(kernel) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("only the baseline is available off x86-64"),
+    }
+}
+
+/// [`PeakKernel::run`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_peak_avx2_fma<K: PeakKernel>(kernel: K) -> K::Output {
+    kernel.run::<true>()
+}
+
+/// [`PeakKernel::run`] compiled for AVX-512F and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn run_peak_avx512_fma<K: PeakKernel>(kernel: K) -> K::Output {
+    kernel.run::<true>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +272,39 @@ mod tests {
             err.to_string(),
             "unknown SIMD level `avx512`: allowed values are baseline, avx2"
         );
+    }
+
+    /// `a·b + c` with `a·b = 1 − 2⁻⁶⁰` and `c = −1`: fused, the exact −2⁻⁶⁰; unfused, the
+    /// product rounds to 1 and the sum is 0.
+    struct FusedOrNot {
+        a: f64,
+        b: f64,
+        c: f64,
+    }
+
+    impl PeakKernel for FusedOrNot {
+        type Output = f64;
+
+        #[inline(always)]
+        fn run<const FUSED: bool>(self) -> f64 {
+            if FUSED { self.a.mul_add(self.b, self.c) } else { self.a * self.b + self.c }
+        }
+    }
+
+    #[test]
+    fn peak_kernels_fuse_exactly_where_the_instruction_set_does() {
+        let e = 2.0_f64.powi(-30);
+        for isa in PeakIsa::ALL.into_iter().filter(|isa| isa.is_available()) {
+            let got = run_peak_at(isa, FusedOrNot { a: 1.0 + e, b: 1.0 - e, c: -1.0 });
+            let expected = if isa.fused() { -e * e } else { 0.0 };
+            assert_eq!(got, expected, "{}", isa.name());
+        }
+        assert!(PeakIsa::detected().is_available());
+        assert!(PeakIsa::detected() >= PeakIsa::Baseline);
+        #[cfg(target_arch = "x86_64")]
+        if SimdLevel::Avx2.is_available() && std::arch::is_x86_feature_detected!("fma") {
+            assert!(PeakIsa::detected() >= PeakIsa::Avx2Fma);
+        }
     }
 
     #[test]
