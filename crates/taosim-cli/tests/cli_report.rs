@@ -230,5 +230,11 @@ fn bad_input_is_refused_cleanly() {
         &report,
         &["--subnets", "999"],
     );
+    assert_rejected(
+        "repeated subnet",
+        &["report", &s(&out), "--subnets", "1,64,1"],
+        &report,
+        &["--subnets", "netuid 1 is given twice"],
+    );
     assert_rejected("point", &["report", &s(&out), "--point", "7"], &report, &["--point", "7"]);
 }
