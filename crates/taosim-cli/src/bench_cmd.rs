@@ -48,6 +48,8 @@ use taosim_core::stage_clock::{StageClock, StageTotal, shares};
 use taosim_core::workload::baseline_plan;
 use taosim_gpu::engine::RunError;
 
+use crate::Failure;
+
 /// Arguments of `taosim bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
@@ -76,7 +78,7 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     stages: bool,
     /// Override every workload's horizon in days (tests use it to keep debug builds fast).
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, allow_negative_numbers = true)]
     days: Option<f64>,
 }
 
@@ -338,8 +340,10 @@ fn peak_gflops(pool: &rayon::ThreadPool, threads: usize, isa: PeakIsa) -> f64 {
 
 /// The plan of workload `w` (horizon overridden by `days` when given).
 fn plan_of(w: &Workload, paths: u32, days: Option<f64>) -> anyhow::Result<RunPlan> {
-    baseline_plan(w.yuma, paths, days.unwrap_or(w.days))
-        .context("the bundled configs/baseline.toml and its snapshot")
+    baseline_plan(w.yuma, paths, days.unwrap_or(w.days)).with_context(|| match days {
+        Some(d) => format!("--days {d} on the bundled configs/baseline.toml"),
+        None => "the bundled configs/baseline.toml and its snapshot".into(),
+    })
 }
 
 /// Runs `plan`'s paths on `pool` and returns the wall time in seconds (a guard stopping the run
@@ -451,8 +455,20 @@ fn run_on_gpu(
     Ok(())
 }
 
-/// Runs the `bench` subcommand.
-pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+/// Runs the `bench` subcommand. Every workload's plan is built first, so that a bad `--days`
+/// stops the command as bad input (exit 2) before any measurement or output.
+pub(crate) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    let plans = workloads(args.quick)
+        .into_iter()
+        .map(|w| Ok((plan_of(&w, w.paths, args.days)?, w)))
+        .collect::<anyhow::Result<Vec<_>>>()
+        // Only `--days` reaches the bundled config; without it a failure is the build's own.
+        .map_err(|e| if args.days.is_some() { Failure::BadInput(e) } else { Failure::Failed(e) })?;
+    measure(args, plans).map_err(Failure::Failed)
+}
+
+/// Measures the planned workloads and prints the report.
+fn measure(args: &BenchArgs, plans: Vec<(RunPlan, Workload)>) -> anyhow::Result<()> {
     let mut thread_counts: Vec<usize> = args.threads.iter().map(|&t| t as usize).collect();
     if thread_counts.is_empty() {
         let all = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
@@ -475,8 +491,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     measure_peaks(&mut peaks);
     let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
     let mut records = Vec::new();
-    for w in workloads(args.quick) {
-        let plan = plan_of(&w, w.paths, args.days)?;
+    for (plan, w) in plans {
         let subnets = plan.slots;
         let steps = plan.steps;
         let subnet_steps = f64::from(w.paths) * f64::from(steps) * subnets as f64;

@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge_cmd::run(&args),
         Command::Yuma(args) => yuma_cmd::run(&args),
         Command::Devices(args) => devices_cmd::run(&args).map_err(Failure::Failed),
-        Command::Bench(args) => bench_cmd::run(&args).map_err(Failure::Failed),
+        Command::Bench(args) => bench_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args),
         Command::Compare(args) => compare_cmd::run(&args),
     });

@@ -261,6 +261,11 @@ fn negative_flag_values_are_refused_by_name() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`run.days` = -2"), "{stderr}");
+    let o = taosim(&["bench", "--quick", "--days", "-3"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`run.days` = -3"), "{stderr}");
+    assert!(o.stdout.is_empty(), "no partial bench report: {}", String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]
