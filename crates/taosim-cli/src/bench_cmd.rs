@@ -60,16 +60,16 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Thread counts of the CPU rows, comma-separated [default: 1 and all the machine's].
-    #[arg(long, value_delimiter = ',', value_name = "N,..", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_delimiter = ',', value_name = "N,..", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     threads: Vec<u32>,
     /// Paths of each workload on the GPU adapter [default: the CPU rows' paths]. A discrete GPU
     /// needs thousands of paths in flight to be busy; larger counts run in device batches of
     /// `run.device_batch_paths` (4,096), lowered to the adapter's buffer limits.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     gpu_paths: Option<u32>,
     /// Runs of each CPU row, interleaved across thread counts; each row reports its fastest
     /// [default: 3, or 1 with --quick].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeats: Option<u32>,
     /// Each workload's time by stage, from a second, timed run per row kind (the rows' rates
     /// come from the untimed runs): on the CPU at the first thread count (a clock read after

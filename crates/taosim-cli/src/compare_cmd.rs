@@ -42,7 +42,7 @@ pub(crate) struct CompareArgs {
     /// Run config (TOML); `[[point]]` / `[sweep]` tables are ignored (the base config is compared).
     config: PathBuf,
     /// Paths to compare.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     paths: u32,
     /// Horizon in days.
     #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
@@ -54,7 +54,7 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_enum)]
     precision: Option<PrecisionChoice>,
     /// Sweep point id whose random numbers the paths draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     point_id: u32,
 }
 

@@ -42,11 +42,11 @@ pub(crate) struct ReportArgs {
     out: Option<PathBuf>,
     /// Netuids of the price and pool-TAO fan charts, comma-separated [default: the three
     /// largest subnets by pool TAO at the start].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     subnets: Vec<u16>,
     /// Draw the path-level figures (fan charts, emission concentration, time to spiral) from
     /// this sweep point only [default: all points pooled].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     point: Option<u32>,
 }
 

@@ -49,7 +49,7 @@ pub(crate) struct Points {
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunFlags {
     /// Paths per point (overrides `run.paths` and `sweep.paths`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) paths: Option<u32>,
     /// Horizon in days (overrides `run.days`).
     // Negative numbers are values here, so that `--days -1` reaches the config's check and its
@@ -63,7 +63,7 @@ pub(crate) struct RunFlags {
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
     /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
     /// Replace the output folder if it exists (and discard an unfinished `DIR.incomplete`).
     #[arg(long)]
@@ -91,7 +91,7 @@ pub(crate) struct RunArgs {
     config: PathBuf,
     /// Id of the (first) point: its paths draw the random numbers of that sweep point, so
     /// `--point-id i` with point i's keys set reproduces point i of a sweep [default: 0].
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     point_id: u32,
     #[command(flatten)]
     flags: RunFlags,

@@ -266,6 +266,21 @@ fn negative_flag_values_are_refused_by_name() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`run.days` = -3"), "{stderr}");
     assert!(o.stdout.is_empty(), "no partial bench report: {}", String::from_utf8_lossy(&o.stdout));
+    // Counts: clap's own range message, naming the flag (not "unexpected argument '-5'" with
+    // a tip to write `-- -5`, which would pass it as a positional).
+    for (args, flag) in [
+        (vec!["run", config, "--paths", "-5", "--out", out_s], "'-5' for '--paths <PATHS>'"),
+        (vec!["run", config, "--point-id", "-1", "--out", out_s], "'-1' for '--point-id"),
+        (vec!["compare", config, "--paths", "-1"], "'-1' for '--paths <PATHS>'"),
+        (vec!["bench", "--quick", "--threads", "-1"], "'-1' for '--threads <N,..>'"),
+        (vec!["report", out_s, "--point", "-1"], "'-1' for '--point <POINT>'"),
+    ] {
+        let o = taosim(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(!out.exists(), "{args:?}");
+    }
 }
 
 #[test]
