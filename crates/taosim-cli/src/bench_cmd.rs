@@ -126,6 +126,7 @@ struct Machine {
     peak_isa: PeakIsa,
 }
 
+/// `peak_isa` by its name.
 fn serialize_isa<S: serde::Serializer>(isa: &PeakIsa, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(isa.name())
 }
@@ -269,10 +270,10 @@ pub(crate) fn ops_per_subnet_step(yuma: bool, validators: usize, miners: usize) 
 const PEAK_MULTIPLY_ADDS: u64 = 1 << 25;
 
 /// The peak loop: `LANES` independent f64 accumulators, each multiplied and added
-/// `iterations` times (two operations each). How many accumulators fill the multiply-add units
-/// depends on the instruction set, the units' latency and the register file (on the project's
-/// Sapphire Rapids VM: 32 for AVX2, 64 for AVX-512, whose 32 registers hold them), so
-/// [`peak_gflops`] runs each of [`PEAK_WIDTHS`] and keeps the best.
+/// `PEAK_MULTIPLY_ADDS / LANES` times (two operations each). How many accumulators fill the
+/// multiply-add units depends on the instruction set, the units' latency and the register file
+/// (on the project's Sapphire Rapids VM: 32 for AVX2, 64 for AVX-512, whose 32 registers hold
+/// them), so [`peak_gflops`] runs each of [`PEAK_LOOPS`] and keeps the best.
 struct MultiplyAddLoop<const LANES: usize> {
     seed: f64,
 }
@@ -298,17 +299,14 @@ impl<const LANES: usize> PeakKernel for MultiplyAddLoop<LANES> {
     }
 }
 
-/// The accumulator counts the peak loop tries.
-const PEAK_WIDTHS: [usize; 3] = [32, 64, 128];
-
-/// One thread's peak-loop call with `lanes` accumulators, compiled for `isa`.
-fn peak_loop(isa: PeakIsa, lanes: usize, seed: f64) -> f64 {
-    match lanes {
-        32 => simd::run_peak_at(isa, MultiplyAddLoop::<32> { seed }),
-        64 => simd::run_peak_at(isa, MultiplyAddLoop::<64> { seed }),
-        _ => simd::run_peak_at(isa, MultiplyAddLoop::<128> { seed }),
-    }
+/// One thread's peak-loop call with `LANES` accumulators, compiled for `isa`.
+fn peak_loop<const LANES: usize>(isa: PeakIsa, seed: f64) -> f64 {
+    simd::run_peak_at(isa, MultiplyAddLoop::<LANES> { seed })
 }
+
+/// The peak loop at each accumulator count it tries.
+const PEAK_LOOPS: [fn(PeakIsa, f64) -> f64; 3] =
+    [peak_loop::<32>, peak_loop::<64>, peak_loop::<128>];
 
 /// Trials of the peak loop at each accumulator count; the best counts. A trial is short enough
 /// for a moment's host interference to halve a 2-thread trial on a virtual machine: three
@@ -317,19 +315,16 @@ fn peak_loop(isa: PeakIsa, lanes: usize, seed: f64) -> f64 {
 const PEAK_TRIALS: usize = 8;
 
 /// Measured multiply-add rate of `threads` threads together with the CPU's widest fused
-/// multiply-add (`isa`), GFLOP/s: the best of [`PEAK_TRIALS`] trials at each of [`PEAK_WIDTHS`].
+/// multiply-add (`isa`), GFLOP/s: the best of [`PEAK_TRIALS`] trials of each of [`PEAK_LOOPS`].
 fn peak_gflops(pool: &rayon::ThreadPool, threads: usize, isa: PeakIsa) -> f64 {
     let flops = 2.0 * PEAK_MULTIPLY_ADDS as f64 * threads as f64;
     let mut best = 0.0_f64;
-    for lanes in PEAK_WIDTHS {
+    for peak_loop in PEAK_LOOPS {
         for _ in 0..PEAK_TRIALS {
             let started = Instant::now();
             let total: f64 = pool.install(|| {
                 use rayon::prelude::*;
-                (0..threads)
-                    .into_par_iter()
-                    .map(|t| peak_loop(isa, lanes, black_box(t as f64)))
-                    .sum()
+                (0..threads).into_par_iter().map(|t| peak_loop(isa, black_box(t as f64))).sum()
             });
             black_box(total);
             best = best.max(flops / started.elapsed().as_secs_f64() / 1e9);
