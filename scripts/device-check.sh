@@ -95,7 +95,7 @@ records = json.load(open(sys.argv[1]))
 if records:
     m = records[0]["machine"]
     print(f"host: {m['cpu']}, {m['logical_cores']} logical cores; build: {m['build_simd']}; "
-          f"kernels: {m['kernel_simd']}")
+          f"kernels: {m['kernel_simd']}; peak: {m.get('peak_isa', '?')}")
 for workload in ("baseline", "light"):
     rows = [r for r in records if r["workload"] == workload]
     cpu = [r for r in rows if r["backend"] == "cpu"]

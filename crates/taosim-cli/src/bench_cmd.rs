@@ -206,6 +206,19 @@ struct Record {
     /// time in a second, timed run.
     #[serde(skip_serializing_if = "Option::is_none")]
     stages: Option<Vec<StageShare>>,
+    /// GPU rows: this rate over the same workload's CPU row with the most threads (issue 6's
+    /// GPU-to-CPU ratio).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_cpu: Option<CpuRatio>,
+}
+
+/// A GPU row's rate against a CPU row of the same workload.
+#[derive(Clone, Copy, Debug, Serialize)]
+struct CpuRatio {
+    /// The CPU row's thread count.
+    threads: usize,
+    /// GPU subnet-steps/s over the CPU row's.
+    ratio: f64,
 }
 
 /// One step stage's time in a `--stages` run.
@@ -357,7 +370,7 @@ fn time_run(pool: &rayon::ThreadPool, plan: &RunPlan) -> anyhow::Result<f64> {
 
 /// The workloads on the GPU adapter the environment selects (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`),
 /// at the precision it supports best, against the 1-thread CPU rate of the same workload (in
-/// `speedup_vs_1_thread`). No adapter: no GPU rows, with a note. The device's peak comes from a
+/// `speedup_vs_1_thread`) and the CPU row with the most threads (`vs_cpu`). No adapter: no GPU rows, with a note. The device's peak comes from a
 /// multiply-add kernel in the run's precision (`taosim_gpu::peak`). A workload the adapter cannot
 /// run (lavapipe's loop budget at large Yuma sizes) is reported on stderr and skipped.
 fn gpu_records(
@@ -400,10 +413,11 @@ fn gpu_records(
             None
         };
         let rate = subnet_steps / wall;
-        let single = records
-            .iter()
-            .find(|r| r.workload == w.name && r.backend == "cpu" && r.threads == 1)
-            .map_or(0.0, |r| r.subnet_steps_per_s);
+        let cpu_rows = || records.iter().filter(|r| r.workload == w.name && r.backend == "cpu");
+        let single = cpu_rows().find(|r| r.threads == 1).map_or(0.0, |r| r.subnet_steps_per_s);
+        let vs_cpu = cpu_rows()
+            .max_by_key(|r| r.threads)
+            .map(|r| CpuRatio { threads: r.threads, ratio: rate / r.subnet_steps_per_s });
         let ops = ops_per_subnet_step(w.yuma, plan.yuma.validators, plan.yuma.miners);
         records.push(Record {
             workload: w.name,
@@ -423,6 +437,7 @@ fn gpu_records(
             peak_fraction: rate * ops / 1e9 / peak,
             machine: machine.clone(),
             stages,
+            vs_cpu,
         });
     }
     Ok(())
@@ -536,6 +551,7 @@ fn measure(args: &BenchArgs, plans: Vec<(RunPlan, Workload)>) -> anyhow::Result<
                 peak_fraction: 0.0,
                 machine: machine.clone(),
                 stages: if k == 0 { stages.clone() } else { None },
+                vs_cpu: None,
             });
         }
     }
@@ -612,6 +628,15 @@ fn print_table(
             r.gflops,
             100.0 * r.peak_fraction
         )?;
+    }
+    for r in records {
+        if let Some(CpuRatio { threads, ratio }) = r.vs_cpu {
+            outln!(
+                "{} on {}: {ratio:.3}x the CPU with {threads} thread(s)",
+                r.workload,
+                r.backend
+            )?;
+        }
     }
     for r in records {
         if let Some(stages) = &r.stages {

@@ -37,6 +37,20 @@ fn quick_bench_prints_json_records() {
     if std::env::var("TAOSIM_REQUIRE_GPU").as_deref() == Ok("1") {
         assert!(gpu.iter().any(|r| r["workload"] == "light"), "no GPU row for light: {json}");
     }
+    // A GPU row's ratio is against the same workload's CPU row with the most threads.
+    for r in &gpu {
+        let widest = records
+            .iter()
+            .filter(|c| c["workload"] == r["workload"])
+            .max_by_key(|c| c["threads"].as_u64())
+            .expect("a CPU row of the workload");
+        let ratio = r["vs_cpu"]["ratio"].as_f64().expect("vs_cpu.ratio");
+        let expected = r["subnet_steps_per_s"].as_f64().unwrap()
+            / widest["subnet_steps_per_s"].as_f64().unwrap();
+        assert_eq!(r["vs_cpu"]["threads"], widest["threads"], "{r}");
+        assert!((ratio / expected - 1.0).abs() < 1e-12, "{r}");
+    }
+    assert!(records.iter().all(|r| r.get("vs_cpu").is_none()), "vs_cpu only on GPU rows");
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let per_workload = if cores > 1 { 2 } else { 1 };
     assert_eq!(records.len(), 2 * per_workload, "{json}");
