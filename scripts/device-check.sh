@@ -104,7 +104,9 @@ for workload in ("baseline", "light"):
         print(f"{workload:9} {r['backend']:40.40} threads {r['threads']:2} paths {r['paths']:5} "
               f"{r['subnet_steps_per_s']:.4e} subnet-steps/s, peak {100 * r['peak_fraction']:.2f}%")
     if cpu and gpu:
-        print(f"{workload:9} GPU / CPU 2 threads: {gpu[0]['subnet_steps_per_s'] / cpu[0]['subnet_steps_per_s']:.3g}x")
+        wide = max(cpu, key=lambda r: r["threads"])
+        print(f"{workload:9} GPU / CPU {wide['threads']} threads: "
+              f"{gpu[0]['subnet_steps_per_s'] / wide['subnet_steps_per_s']:.3g}x")
     for r in rows:
         for s in r.get("stages") or []:
             print(f"{workload:9}   {r['backend'][:24]:24} stage {s['stage']:16} "
