@@ -59,7 +59,8 @@ pub(crate) struct BenchArgs {
     /// Print a JSON array of records instead of the table.
     #[arg(long)]
     json: bool,
-    /// Thread counts of the CPU rows, comma-separated [default: 1 and all the machine's].
+    /// Thread counts of the CPU rows, comma-separated, each at most once [default: 1 and all the
+    /// machine's].
     #[arg(long, value_delimiter = ',', value_name = "N,..", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     threads: Vec<u32>,
     /// Paths of each workload on the GPU adapter [default: the CPU rows' paths]. A discrete GPU
@@ -465,9 +466,18 @@ fn run_on_gpu(
     Ok(())
 }
 
-/// Runs the `bench` subcommand. Every workload's plan is built first, so that a bad `--days`
-/// stops the command as bad input (exit 2) before any measurement or output.
+/// Runs the `bench` subcommand. The flags and every workload's plan are checked first, so that
+/// bad input (a repeated `--threads` count, a bad `--days`) stops the command with exit 2 before
+/// any measurement or output.
 pub(crate) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    // One row per thread count: a repeated count would make two rows of the same measurement.
+    for (k, t) in args.threads.iter().enumerate() {
+        if args.threads[..k].contains(t) {
+            return Err(Failure::BadInput(anyhow::anyhow!(
+                "--threads: {t} is given twice (each thread count at most once)"
+            )));
+        }
+    }
     let plans = workloads(args.quick)
         .into_iter()
         .map(|w| Ok((plan_of(&w, w.paths, args.days)?, w)))

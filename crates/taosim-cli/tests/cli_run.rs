@@ -240,7 +240,7 @@ fn bad_input_fails_with_one_line_naming_the_problem() {
 /// flag's parser with the key named, not clap's "unexpected argument '-1'" (which suggests
 /// `-- -1`, a positional argument).
 #[test]
-fn negative_flag_values_are_refused_by_name() {
+fn negative_and_repeated_flag_values_are_refused_by_name() {
     let dir = scratch("negative-flags");
     let out = dir.join("out");
     let config = repo().join("configs/tests/small.toml");
@@ -265,6 +265,11 @@ fn negative_flag_values_are_refused_by_name() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`run.days` = -3"), "{stderr}");
+    assert!(o.stdout.is_empty(), "no partial bench report: {}", String::from_utf8_lossy(&o.stdout));
+    let o = taosim(&["bench", "--quick", "--threads", "2,1,2"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--threads: 2 is given twice"), "{stderr}");
     assert!(o.stdout.is_empty(), "no partial bench report: {}", String::from_utf8_lossy(&o.stdout));
     // Counts: clap's own range message, naming the flag (not "unexpected argument '-5'" with
     // a tip to write `-- -5`, which would pass it as a positional).
