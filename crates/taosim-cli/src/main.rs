@@ -57,8 +57,9 @@ enum Command {
     Yuma(yuma_cmd::YumaArgs),
     /// List the GPU adapters (name, backend, type, f64/int64 support, key limits).
     Devices(devices_cmd::DevicesArgs),
-    /// Measure the standard workloads on the CPU (docs/performance.md): subnet-steps/s with one
-    /// thread and all threads, and the fraction of a measured multiply-add peak.
+    /// Measure the standard workloads (docs/performance.md) on the CPU with one thread and all
+    /// threads, and on the GPU adapter: subnet-steps/s, their ratios, and the fraction of the
+    /// machine's measured multiply-add peak.
     Bench(bench_cmd::BenchArgs),
     /// Plot a run's or sweep's output folder into an HTML page with PNG and SVG figures.
     Report(report_cmd::ReportArgs),
