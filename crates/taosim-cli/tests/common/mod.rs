@@ -90,31 +90,53 @@ fn manifest_without_run_fields(dir: &Path) -> serde_json::Value {
     value
 }
 
-/// Every file of `reference` has the same bytes in `other` (the manifest up to its run-specific
-/// fields), and `other` has no other files.
-pub(crate) fn assert_same_outputs(reference: &Path, other: &Path) {
-    let names = |dir: &Path| {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
-    let files = names(reference);
-    assert_eq!(files, names(other), "{other:?} holds other files than {reference:?}");
-    assert!(files.contains(&"subnets.arrow".to_string()) && files.len() >= 5, "{files:?}");
-    for file in &files {
-        if file == "manifest.json" {
-            assert_eq!(
-                manifest_without_run_fields(reference),
-                manifest_without_run_fields(other),
-                "manifest of {other:?}"
-            );
-        } else {
-            let a = std::fs::read(reference.join(file)).unwrap();
-            assert!(a.len() > 100, "{file} is too small to be a real table");
-            assert!(a == std::fs::read(other.join(file)).unwrap(), "{file} differs in {other:?}");
-        }
+/// The names of the files in `dir` that `keep` selects, sorted.
+fn file_names(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| keep(name))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every `.arrow` file of `reference` (the four tables at least) has the same bytes in `other`,
+/// and `other` has no other `.arrow` files: the results, whatever the manifests say (runs whose
+/// configs differ in a setting the results must not depend on).
+pub(crate) fn assert_same_tables(reference: &Path, other: &Path) {
+    let is_table = |name: &str| name.ends_with(".arrow");
+    let tables = file_names(reference, is_table);
+    assert_eq!(
+        tables,
+        file_names(other, is_table),
+        "{other:?} holds other tables than {reference:?}"
+    );
+    assert!(tables.contains(&"subnets.arrow".to_string()) && tables.len() >= 4, "{tables:?}");
+    for table in &tables {
+        let a = std::fs::read(reference.join(table)).unwrap();
+        assert!(a.len() > 100, "{table} is too small to be a real table");
+        assert!(a == std::fs::read(other.join(table)).unwrap(), "{table} differs in {other:?}");
     }
+}
+
+/// Every file of `reference` has the same bytes in `other` (the manifest up to its run-specific
+/// fields), and `other` has no other files. A run writes only its tables and its manifest.
+pub(crate) fn assert_same_outputs(reference: &Path, other: &Path) {
+    let files = file_names(reference, |_| true);
+    assert_eq!(
+        files,
+        file_names(other, |_| true),
+        "{other:?} holds other files than {reference:?}"
+    );
+    let (manifest, tables): (Vec<&String>, Vec<&String>) =
+        files.iter().partition(|f| *f == "manifest.json");
+    assert_eq!(manifest.len(), 1, "{files:?}");
+    assert!(tables.iter().all(|f| f.ends_with(".arrow")), "{files:?}");
+    assert_eq!(
+        manifest_without_run_fields(reference),
+        manifest_without_run_fields(other),
+        "manifest of {other:?}"
+    );
+    assert_same_tables(reference, other);
 }
