@@ -471,12 +471,10 @@ fn run_on_gpu(
 /// any measurement or output.
 pub(crate) fn run(args: &BenchArgs) -> Result<(), Failure> {
     // One row per thread count: a repeated count would make two rows of the same measurement.
-    for (k, t) in args.threads.iter().enumerate() {
-        if args.threads[..k].contains(t) {
-            return Err(Failure::BadInput(anyhow::anyhow!(
-                "--threads: {t} is given twice (each thread count at most once)"
-            )));
-        }
+    if let Some(t) = crate::first_repeated(&args.threads) {
+        return Err(Failure::BadInput(anyhow::anyhow!(
+            "--threads: {t} is given twice (each thread count at most once)"
+        )));
     }
     let plans = workloads(args.quick)
         .into_iter()

@@ -88,6 +88,12 @@ fn cap_simd_from_env() -> Result<(), Failure> {
     Ok(())
 }
 
+/// The first value of a list flag (`--subnets 1,64,1`, `--threads 2,1,2`) that repeats an
+/// earlier one: clap parses each value alone, so a repeat is only visible in the whole list.
+pub(crate) fn first_repeated<T: PartialEq>(values: &[T]) -> Option<&T> {
+    values.iter().enumerate().find(|(k, v)| values[..*k].contains(v)).map(|(_, v)| v)
+}
+
 /// Whether `error` is stdout's reader having gone away (directly, or inside a JSON write).
 pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
     let broken = Some(std::io::ErrorKind::BrokenPipe);

@@ -97,10 +97,10 @@ fn load(args: &ReportArgs) -> anyhow::Result<Loaded> {
     let chosen: Vec<u16> = if args.subnets.is_empty() {
         subnets.by_start_tao.iter().copied().take(DEFAULT_FAN_SUBNETS).collect()
     } else {
-        for (k, n) in args.subnets.iter().enumerate() {
-            if args.subnets[..k].contains(n) {
-                bail!("--subnets: netuid {n} is given twice (each netuid at most once)");
-            }
+        if let Some(n) = crate::first_repeated(&args.subnets) {
+            bail!("--subnets: netuid {n} is given twice (each netuid at most once)");
+        }
+        for n in &args.subnets {
             if !subnets.names.contains_key(n) {
                 let known: Vec<String> = subnets.names.keys().map(u16::to_string).collect();
                 bail!(
