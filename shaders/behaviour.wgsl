@@ -139,7 +139,9 @@ fn behaviour(p: u32, lane: u32) {
             let directions = rng_block(p, step, subnet, STREAM_WHALE).w;
             let ws = rng_block(p, step, subnet, STREAM_WHALE_SIZE);
             for (var j = 0u; j < whales; j = j + 1u) {
-                let size_tao = r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN] + params_real[P_BEH_WHALE_SIGMA] * normal_icdf(ws[j]));
+                // At most MAX_WHALE_ORDER (the TAO supply; an overflow to infinity included).
+                let size_tao = min(r_exp(params_real[P_BEH_WHALE_LOG_MEDIAN]
+                    + params_real[P_BEH_WHALE_SIGMA] * normal_icdf(ws[j])), MAX_WHALE_ORDER);
                 if (((directions >> j) & 1u) == 0u) {
                     whale_in = whale_in + size_tao;
                 } else {

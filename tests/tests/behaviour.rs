@@ -14,6 +14,7 @@
 use taosim_core::Real;
 use taosim_core::config::{BehaviourParams, RegistrationParams};
 use taosim_core::cpu::{StepParams, behaviour::behaviour, registration::Arrival, swaps::Orders};
+use taosim_core::params::TOTAL_SUPPLY;
 use taosim_core::rng::PathRng;
 use taosim_core::state::{BatchState, PathState};
 
@@ -81,6 +82,21 @@ fn uniform_batch(paths: usize, subnets: usize) -> BatchState<f64> {
         }
     }
     b
+}
+
+/// The batch `b` in f32 (each real rounded; no Yuma blocks: the stage reads none).
+fn in_f32(b: &BatchState<f64>) -> BatchState<f32> {
+    BatchState::<f32> {
+        paths: b.paths,
+        subnets: b.subnets,
+        yuma: b.yuma,
+        subnet_real: b.subnet_real.iter().map(|&x| x as f32).collect(),
+        subnet_int: b.subnet_int.clone(),
+        global_real: b.global_real.iter().map(|&x| x as f32).collect(),
+        global_int: b.global_int.clone(),
+        yuma_real: Vec::new(),
+        yuma_int: Vec::new(),
+    }
 }
 
 /// Runs the stage once on path `path` of `b` at `step`, returning the orders and the arrival.
@@ -259,6 +275,43 @@ fn whale_counts_have_poisson_mean_and_equal_odds() {
     assert!((entries - entries.round()).abs() < 1e-6);
 }
 
+/// Whale orders at the largest median the config accepts (the TAO supply) with a log-sd of 30:
+/// half the sizes lie above the supply (most by far more than the f32 range) and are capped at
+/// [`MAX_WHALE_ORDER`], so a step's entries are at most four orders of the supply, in both
+/// precisions, and a step whose one whale enters a quiet subnet stakes exactly the supply.
+/// Without the cap, sizes of e^100 and more were staked (∞ in f32).
+#[test]
+fn whale_orders_are_at_most_the_supply() {
+    fn entries<R: Real>(b: &mut BatchState<R>, beh: &BehaviourParams) -> Vec<f64> {
+        let (params, reg) = (StepParams::default(), no_registrations());
+        let mut stakes = Vec::new();
+        for step in 0..2_000 {
+            let (orders, _) = run_once(&params, beh, &reg, b, 0, step);
+            stakes.extend(orders.iter().map(|o| o.stake_tao.f64()));
+        }
+        stakes
+    }
+    use taosim_core::cpu::behaviour::{MAX_WHALE_ORDER, WHALES_PER_STEP_MAX};
+    let beh = BehaviourParams {
+        whale_rate_per_year: 0.5 * 365.0 / dt(),
+        whale_size_median: TOTAL_SUPPLY,
+        whale_size_sigma: 30.0,
+        ..quiet()
+    };
+    assert_eq!(MAX_WHALE_ORDER, TOTAL_SUPPLY);
+    let mut b64 = uniform_batch(1, 16);
+    let mut b32 = in_f32(&b64);
+    for (precision, stakes) in [("f64", entries(&mut b64, &beh)), ("f32", entries(&mut b32, &beh))]
+    {
+        let most = f64::from(WHALES_PER_STEP_MAX) * MAX_WHALE_ORDER;
+        assert!(stakes.iter().all(|&s| (0.0..=most).contains(&s)), "{precision}: {stakes:?}");
+        let capped = stakes.iter().filter(|&&s| s == MAX_WHALE_ORDER).count();
+        let below = stakes.iter().filter(|&&s| s > 0.0 && s < MAX_WHALE_ORDER).count();
+        // About a quarter of the entries are capped lone whales; some sizes lie below the cap.
+        assert!(capped > 500 && below > 500, "{precision}: {capped} capped, {below} below");
+    }
+}
+
 /// Four subnets whose attractiveness has every term non-zero: quality, momentum (price moved
 /// since `prev_price`), excess yield, and (subnet 2) the zero-share penalty.
 struct InflowCase {
@@ -368,7 +421,6 @@ fn inflow_mean_matches_closed_form() {
 #[test]
 fn a_drained_pool_takes_at_most_the_supply() {
     use taosim_core::cpu::behaviour::MAX_STEP_INFLOW;
-    use taosim_core::params::TOTAL_SUPPLY;
     let params = StepParams::default();
     let reg = no_registrations();
     let beh = BehaviourParams { inflow_tao_per_day: 60.0, size_elasticity: -2.0, ..quiet() };
@@ -745,17 +797,7 @@ fn f32_agrees_with_f64() {
     let mut worst_state = 0.0_f64;
     for step in 0..10 {
         let mut b64 = varied_batch(paths, subnets);
-        let mut b32 = BatchState::<f32> {
-            paths: b64.paths,
-            subnets: b64.subnets,
-            yuma: b64.yuma,
-            subnet_real: b64.subnet_real.iter().map(|&x| x as f32).collect(),
-            subnet_int: b64.subnet_int.clone(),
-            global_real: b64.global_real.iter().map(|&x| x as f32).collect(),
-            global_int: b64.global_int.clone(),
-            yuma_real: Vec::new(),
-            yuma_int: Vec::new(),
-        };
+        let mut b32 = in_f32(&b64);
         for path in 0..paths {
             let (o64, a64) = run_once(&params, &beh, &reg, &mut b64, path, step);
             let (o32, a32) = run_once(&params, &beh, &reg, &mut b32, path, step);

@@ -162,6 +162,21 @@ fn horizons_and_medians_are_positive() {
     );
 }
 
+/// No whale order can stake more TAO than exists: the median is at most the supply (each order
+/// is capped there too, `cpu::behaviour::MAX_WHALE_ORDER`), and the supply itself is allowed.
+#[test]
+fn whale_orders_are_bounded_by_the_supply() {
+    let allowed = "(0, 21000000] TAO";
+    for median in ["21000000.5", "1e9", "0.0", "-1.0"] {
+        let text = format!("[behaviour]\nwhale_size_median = {median}");
+        assert_out_of_range(&text, "behaviour.whale_size_median", allowed);
+    }
+    RunConfig::from_toml("[behaviour]\nwhale_size_median = 21000000.0")
+        .unwrap()
+        .validate()
+        .unwrap();
+}
+
 #[test]
 fn integer_keys_have_their_ranges() {
     assert_out_of_range("[run]\npaths = 0", "run.paths", "1..=");

@@ -68,7 +68,7 @@ const KEYS: &[(&str, &str, &[&str])] = &[
     ("behaviour", "zero_emission_patience_days", &["0.0", "21.0"]),
     ("behaviour", "zero_emission_exit_per_day", &["0.0", "1.0"]),
     ("behaviour", "whale_rate_per_year", &["0.0", "4.0", "1e5"]),
-    ("behaviour", "whale_size_median", &["1e-6", "2000.0", "1e9"]),
+    ("behaviour", "whale_size_median", &["1e-6", "2000.0", "2.1e7"]),
     ("behaviour", "whale_size_sigma", &["0.0", "1.0", "5.0"]),
     ("behaviour", "miner_sell", &["0.0", "0.8", "1.0"]),
     ("behaviour", "validator_sell", &["0.0", "1.0"]),

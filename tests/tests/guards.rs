@@ -215,10 +215,10 @@ fn a_guard_stops_before_the_failing_batch_is_written() {
 
 /// Flows in and out that dwarf the pools are no breach: `configs/tests/extreme_flows.toml`
 /// (valid; its first form was found by running random valid configs, docs/fuzzing.md) stakes
-/// and unstakes whale orders of ~1e11 TAO against pools of ~1e4: ~4e14 TAO paid in over half a
-/// day. The identity's rounding (~0.02-0.04 TAO) is ~1e-16 of its largest term; against start
-/// pools + minted (the old scale) it is 8e-9 to 1.5e-8, over the tolerance, which stopped such
-/// runs. Both are checked on the final state.
+/// and unstakes four whale orders a step of up to the TAO supply against pools of ~1e4, over
+/// 14,400 one-block steps: ~8.5e13 TAO paid in. The identity's rounding (0.13-0.74 TAO) is
+/// ~1e-14 of its largest term; against start pools + minted (the old scale) it is 5e-8 to
+/// 2.8e-7, over the tolerance, which stopped such runs. Both are checked on the final state.
 #[test]
 fn flows_that_dwarf_the_pools_are_no_breach() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tests");

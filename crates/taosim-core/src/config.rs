@@ -590,7 +590,12 @@ impl RunConfig {
         non_negative("behaviour.zero_emission_patience_days", b.zero_emission_patience_days)?;
         fraction("behaviour.zero_emission_exit_per_day", b.zero_emission_exit_per_day)?;
         non_negative("behaviour.whale_rate_per_year", b.whale_rate_per_year)?;
-        positive("behaviour.whale_size_median", b.whale_size_median)?;
+        real(
+            "behaviour.whale_size_median",
+            b.whale_size_median,
+            b.whale_size_median > 0.0 && b.whale_size_median <= TOTAL_SUPPLY,
+            "a number in (0, 21000000] TAO (the TAO supply)",
+        )?;
         non_negative("behaviour.whale_size_sigma", b.whale_size_sigma)?;
         fraction("behaviour.miner_sell", b.miner_sell)?;
         fraction("behaviour.validator_sell", b.validator_sell)?;

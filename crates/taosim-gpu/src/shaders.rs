@@ -279,6 +279,10 @@ pub fn generated_constants<R>(params: &Params<R>) -> String {
         "const MAX_STEP_INFLOW = {:?};\n",
         taosim_core::cpu::behaviour::MAX_STEP_INFLOW
     ));
+    out.push_str(&format!(
+        "const MAX_WHALE_ORDER = {:?};\n",
+        taosim_core::cpu::behaviour::MAX_WHALE_ORDER
+    ));
     let (reals, ints) = params_names(params);
     index_constants(&mut out, "P_", &reals, "P_COUNT");
     index_constants(&mut out, "PI_", &ints, "PI_COUNT");

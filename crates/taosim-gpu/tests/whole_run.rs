@@ -3,6 +3,7 @@
 //! (`taosim_core::parity`), in their discrete decisions (event lists) and in their records.
 
 use taosim_core::engine::{PathRecords, run_batch};
+use taosim_core::params::TOTAL_SUPPLY;
 use taosim_core::parity::{divergence, field_diffs};
 use taosim_core::state::BatchState;
 use taosim_gpu::engine::GpuEngine;
@@ -152,6 +153,37 @@ fn a_drained_pool_takes_a_finite_inflow() {
     let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
     let plan = plan_from("configs/tests/drained_pool_inflow.toml", "");
     let (state, _) = engine.run_batch::<f64>(&plan, 0, 0, 3).expect("no guard stops the run");
+    assert!(state.subnet_real.iter().all(|x| x.is_finite()), "a non-finite subnet real");
+}
+
+/// Whale orders of median the TAO supply at log-sd 30: half the sizes lie above the supply (most
+/// past the f32 range), and the device caps each at the supply as its twin does
+/// (`MAX_WHALE_ORDER`, a generated constant). In f64 the states match the CPU's; in f32 every
+/// subnet real stays finite, where an uncapped size overflowed to ∞. Orders of the supply's size
+/// entered: the TAO paid in is over 1e8 and below five orders of the supply per subnet-step.
+#[test]
+fn whale_orders_are_capped_at_the_supply() {
+    if context().is_none() {
+        return;
+    }
+    let plan = plan_from(
+        "configs/tests/small.toml",
+        "[run]\npaths = 2\ndays = 2.0\n[behaviour]\nwhale_rate_per_year = 2000.0\n\
+         whale_size_median = 21000000.0\nwhale_size_sigma = 30.0",
+    );
+    let engine = GpuEngine::new(Some(Precision::F64)).expect("adapter with SHADER_F64");
+    let (mut cpu, cpu_records) = run_batch::<f64>(&plan, 0, 0, 2).expect("CPU run");
+    let (gpu, gpu_records) = engine.run_batch::<f64>(&plan, 0, 0, 2).expect("GPU run");
+    let div = divergence(&cpu_records, &gpu_records);
+    assert_eq!(div.paths, 0, "paths whose decisions diverged: {:?}", div.first_steps);
+    assert_states_match("capped whales", &cpu, &gpu);
+    let subnet_steps = f64::from(plan.steps) * plan.slots as f64;
+    for p in 0..2 {
+        let paid_in = cpu.path(p).global.tao_paid_in[0];
+        assert!(paid_in > 1e8 && paid_in < 5.0 * subnet_steps * TOTAL_SUPPLY, "{paid_in:e}");
+    }
+    let engine = GpuEngine::new(Some(Precision::F32)).expect("an adapter");
+    let (state, _) = engine.run_batch::<f32>(&plan, 0, 0, 2).expect("no guard stops the run");
     assert!(state.subnet_real.iter().all(|x| x.is_finite()), "a non-finite subnet real");
 }
 

@@ -36,9 +36,9 @@
 //!    spec's `held·rate·dt` to first order, but it never sells more than is held and compounds
 //!    over steps exactly as it would per block (two steps of `dt` sell what one of `2dt` does).
 //! 8. **Whales**: `Poisson(whale_rate_per_year·dt/365)` orders, at most [`WHALES_PER_STEP_MAX`]
-//!    a step, each of lognormal size (median `whale_size_median` TAO, log-sd `whale_size_sigma`),
-//!    entering (stake that TAO) or exiting (unstake that TAO's worth of alpha at the spot price)
-//!    with equal odds.
+//!    a step, each of lognormal size (median `whale_size_median` TAO, log-sd `whale_size_sigma`)
+//!    and at most [`MAX_WHALE_ORDER`] (the TAO supply), entering (stake that TAO) or exiting
+//!    (unstake that TAO's worth of alpha at the spot price) with equal odds.
 //! 9. **Revenue buybacks**: `buyback_per_day·dt` TAO staked (state field, set by the engine).
 //!
 //! The orders of slot `i` are `stake_tao` = inflow + whale entries + buyback and
@@ -115,6 +115,17 @@ pub const WHALES_PER_STEP_MAX: u32 = 4;
 /// (found by the engine fuzz, docs/fuzzing.md). No step can stake more TAO than exists; below
 /// the cap the inflow is unchanged, bit for bit.
 pub const MAX_STEP_INFLOW: f64 = crate::params::TOTAL_SUPPLY;
+
+/// Largest whale order, TAO: the whole supply.
+///
+/// A lognormal size has no bound of its own: at a large median and log-sd it draws orders of
+/// 1e15 TAO and more (overflowing to infinity in f32), against pools of ~1e4. No one can stake
+/// more TAO than exists, and such orders only made each pool the small difference of huge flows,
+/// where the backends' few-ulp `exp` differences grow past `compare`'s tolerance (found by the
+/// engine fuzz, docs/fuzzing.md). The config refuses a median above the supply; below the cap an
+/// order is unchanged, bit for bit (the default sizes come within a factor 1e4 of it only 9
+/// standard deviations out).
+pub const MAX_WHALE_ORDER: f64 = crate::params::TOTAL_SUPPLY;
 
 /// Slots whose two Philox blocks are filled in one [`crate::rng::StepRng::fill_block_pairs`]
 /// call (32 blocks, 512 bytes on the stack): enough for the vectorised loop's passes of four.
@@ -390,7 +401,9 @@ pub fn behaviour<R: Real>(
             let directions = w_directions[3];
             for j in 0..whales {
                 let z = normal_icdf::<R>(w_sizes[j as usize]);
-                let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z).exp();
+                let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z)
+                    .exp()
+                    .min(R::of(MAX_WHALE_ORDER));
                 if (directions >> j) & 1 == 0 {
                     whale_in += size_tao;
                 } else {
