@@ -158,9 +158,10 @@ fn a_drained_pool_takes_a_finite_inflow() {
 
 /// Whale orders of median the TAO supply at log-sd 30: half the sizes lie above the supply (most
 /// past the f32 range), and the device caps each at the supply as its twin does
-/// (`MAX_WHALE_ORDER`, a generated constant). In f64 the states match the CPU's; in f32 every
-/// subnet real stays finite, where an uncapped size overflowed to ∞. Orders of the supply's size
-/// entered: the TAO paid in is over 1e8 and below five orders of the supply per subnet-step.
+/// (`MAX_WHALE_ORDER`, a generated constant). In f64 the states match the CPU's (without the
+/// shader's cap both paths diverge); in f32 every subnet real stays finite. Orders of the
+/// supply's size entered: the TAO paid in is over 1e8 and below five orders of the supply per
+/// subnet-step.
 #[test]
 fn whale_orders_are_capped_at_the_supply() {
     if context().is_none() {

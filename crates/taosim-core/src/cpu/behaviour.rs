@@ -119,12 +119,11 @@ pub const MAX_STEP_INFLOW: f64 = crate::params::TOTAL_SUPPLY;
 /// Largest whale order, TAO: the whole supply.
 ///
 /// A lognormal size has no bound of its own: at a large median and log-sd it draws orders of
-/// 1e15 TAO and more (overflowing to infinity in f32), against pools of ~1e4. No one can stake
-/// more TAO than exists, and such orders only made each pool the small difference of huge flows,
-/// where the backends' few-ulp `exp` differences grow past `compare`'s tolerance (found by the
-/// engine fuzz, docs/fuzzing.md). The config refuses a median above the supply; below the cap an
-/// order is unchanged, bit for bit (the default sizes come within a factor 1e4 of it only 9
-/// standard deviations out).
+/// 1e15 TAO and more (overflowing to infinity in f32) against pools of ~1e4, and no one can
+/// stake more TAO than exists (the engine fuzz's configs, docs/fuzzing.md, sessions 14 and 18).
+/// The config refuses a median above the supply. Below the cap an order is unchanged, bit for
+/// bit: the default sizes (median 2000 TAO, log-sd 1) would need a normal of 9.3 to reach it,
+/// beyond the largest the draw's 24-bit uniform gives (about 5.4).
 pub const MAX_WHALE_ORDER: f64 = crate::params::TOTAL_SUPPLY;
 
 /// Slots whose two Philox blocks are filled in one [`crate::rng::StepRng::fill_block_pairs`]
