@@ -138,6 +138,29 @@ fn compare_passes_on_a_small_config() {
     }
 }
 
+/// Flows that dwarf the pools (1e5 whale orders a year per subnet at a log-sd of 5, against pools
+/// of ~1e4 TAO) make the real fields differ beyond 1e-9 while every integer field, decision and
+/// estimate agrees (docs/gpu.md): `compare` fails with exit 1 and says that this is the pattern
+/// of such configs, so a user can tell it from a parity bug.
+#[test]
+fn compare_names_the_pattern_of_flows_that_dwarf_the_pools() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = scratch("gpu", "compare-whales");
+    let whales = "[behaviour]\nwhale_rate_per_year = 100000.0\nwhale_size_sigma = 5.0";
+    let config = config_with(&dir, whales);
+    let o = taosim(&["compare", &config, "--paths", "8", "--days", "10"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("<-- outside tolerance"), "{stdout}");
+    assert!(stdout.contains("discrete decisions: 0 of 8 paths diverged"), "{stdout}");
+    let estimates = stdout.lines().skip_while(|l| !l.starts_with("estimate")).skip(1);
+    let rows: Vec<&str> = estimates.take_while(|l| !l.is_empty()).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|l| l.ends_with("yes")), "{stdout}");
+    assert!(stdout.contains("result: FAIL\nnote: only real fields differ"), "{stdout}");
+}
+
 /// `taosim compare` runs the device in batches of `run.device_batch_paths` (lowered to the
 /// adapter's buffer limits), as `taosim run` does: 5 paths at 2 per batch are 3 batches, and the
 /// parity is that of the whole. Before, it put every path in one device batch, and a large Yuma
