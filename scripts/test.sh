@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # taosim's test command: the one the README gives and `.ci/run` calls.
-# It installs what the tests need when missing, then runs format, lint and the whole test suite.
+# It installs what the tests need when missing, then runs format, lint, the API docs' check and
+# the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# The API docs (`//!` overviews, intra-doc links) are part of the warning-free build: a broken or
+# redundant link is an error here (about 10 s: the dependencies' metadata comes from clippy's build).
+echo "== cargo doc --no-deps, rustdoc warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"; [ -z "$runtime_dir" ] || rm -rf "$runtime_dir"' EXIT

@@ -26,8 +26,9 @@
 //! above it, so a zero reserve is a bug, not a state); and TAO must be conserved, `Σ active pools +
 //! paid_out − paid_in + recycled = start pools + minted`, to a relative tolerance of
 //! [`CONSERVATION_TOLERANCE_F64`] (f64) or [`CONSERVATION_TOLERANCE_F32`] (f32), relative to
-//! the identity's largest term ([`relative_residual`](crate::cpu::guards::relative_residual)). A violation stops the run with [`Error::Guard`] naming the
-//! point, path, step, subnet, stage and field, so a run never ends with a silently wrong number.
+//! the identity's largest term ([`relative_residual`]). A violation stops the run with
+//! [`Error::Guard`] naming the point, path, step, subnet, stage and field, so a run never ends
+//! with a silently wrong number.
 //! The checks are branch-light sums over the state (a slow scan that locates the value runs only
 //! once one has failed). To stay cheap (by callgrind, 1.2% of a path's instructions with Yuma on,
 //! 3.5% with Yuma off, whose steps are short) they run at the end of every step; a path that fails
