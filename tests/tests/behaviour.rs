@@ -84,21 +84,6 @@ fn uniform_batch(paths: usize, subnets: usize) -> BatchState<f64> {
     b
 }
 
-/// The batch `b` in f32 (each real rounded; no Yuma blocks: the stage reads none).
-fn in_f32(b: &BatchState<f64>) -> BatchState<f32> {
-    BatchState::<f32> {
-        paths: b.paths,
-        subnets: b.subnets,
-        yuma: b.yuma,
-        subnet_real: b.subnet_real.iter().map(|&x| x as f32).collect(),
-        subnet_int: b.subnet_int.clone(),
-        global_real: b.global_real.iter().map(|&x| x as f32).collect(),
-        global_int: b.global_int.clone(),
-        yuma_real: Vec::new(),
-        yuma_int: Vec::new(),
-    }
-}
-
 /// Runs the stage once on path `path` of `b` at `step`, returning the orders and the arrival.
 fn run_once<R: Real>(
     params: &StepParams,
@@ -300,7 +285,7 @@ fn whale_orders_are_at_most_the_supply() {
     };
     assert_eq!(MAX_WHALE_ORDER, TOTAL_SUPPLY);
     let mut b64 = uniform_batch(1, 16);
-    let mut b32 = in_f32(&b64);
+    let mut b32 = b64.to_precision::<f32>();
     for (precision, stakes) in [("f64", entries(&mut b64, &beh)), ("f32", entries(&mut b32, &beh))]
     {
         let most = f64::from(WHALES_PER_STEP_MAX) * MAX_WHALE_ORDER;
@@ -797,7 +782,7 @@ fn f32_agrees_with_f64() {
     let mut worst_state = 0.0_f64;
     for step in 0..10 {
         let mut b64 = varied_batch(paths, subnets);
-        let mut b32 = in_f32(&b64);
+        let mut b32 = b64.to_precision::<f32>();
         for path in 0..paths {
             let (o64, a64) = run_once(&params, &beh, &reg, &mut b64, path, step);
             let (o32, a32) = run_once(&params, &beh, &reg, &mut b32, path, step);

@@ -55,21 +55,6 @@ fn random_state(seed: u64) -> BatchState<f64> {
     b
 }
 
-/// The f64 state rounded to f32.
-fn to_f32(b: &BatchState<f64>) -> BatchState<f32> {
-    BatchState {
-        paths: b.paths,
-        subnets: b.subnets,
-        subnet_real: b.subnet_real.iter().map(|&x| x as f32).collect(),
-        subnet_int: b.subnet_int.clone(),
-        global_real: b.global_real.iter().map(|&x| x as f32).collect(),
-        global_int: b.global_int.clone(),
-        yuma: b.yuma,
-        yuma_real: b.yuma_real.iter().map(|&x| x as f32).collect(),
-        yuma_int: b.yuma_int.clone(),
-    }
-}
-
 /// Random orders for one step (TAO staked, alpha unstaked per subnet).
 fn orders<R: Real>(seed: u64, step: u32) -> Vec<Orders<R>> {
     let rng = PathRng::new(seed, 1, 0);
@@ -140,7 +125,7 @@ fn one_step_f32_tracks_f64_within_8_ulps() {
             params.chain.amm = amm;
             for seed in 0..4 {
                 let b64 = random_state(seed);
-                let b32 = to_f32(&b64);
+                let b32 = b64.to_precision::<f32>();
                 let (r64, r32) = (run(&params, b64, seed, 1), run(&params, b32, seed, 1));
                 let (field, err) = worst_field_error(&r64, &r32);
                 assert!(err < 1.0e-6, "{regime:?}/{amm:?} seed {seed}: `{field}` off by {err:e}");
@@ -159,7 +144,7 @@ fn thirty_days_f32_tracks_f64_within_2e_4() {
         let mut params = StepParams::default();
         params.chain.regime = regime;
         let b64 = random_state(99);
-        let b32 = to_f32(&b64);
+        let b32 = b64.to_precision::<f32>();
         let steps = 720;
         let (r64, r32) = (run(&params, b64, 99, steps), run(&params, b32, 99, steps));
         let (field, err) = worst_field_error(&r64, &r32);

@@ -345,6 +345,24 @@ impl<R: Real> BatchState<R> {
         }
     }
 
+    /// The same state in precision `S`: each real is `S::of` its f64 value (rounded to nearest
+    /// when narrowing to f32, exact when widening), the integers copied. For comparing runs of
+    /// the two precisions from one start.
+    pub fn to_precision<S: Real>(&self) -> BatchState<S> {
+        let convert = |reals: &[R]| reals.iter().map(|&x| S::of(x.f64())).collect();
+        BatchState {
+            paths: self.paths,
+            subnets: self.subnets,
+            yuma: self.yuma,
+            subnet_real: convert(&self.subnet_real),
+            subnet_int: self.subnet_int.clone(),
+            global_real: convert(&self.global_real),
+            global_int: self.global_int.clone(),
+            yuma_real: convert(&self.yuma_real),
+            yuma_int: self.yuma_int.clone(),
+        }
+    }
+
     /// Named views of path `p`.
     pub fn path(&mut self, p: usize) -> PathState<'_, R> {
         let s = self.subnets;
@@ -443,6 +461,28 @@ mod tests {
         assert_eq!(b.subnet_int[2 * SubnetInt::<u32>::FIELDS * s + s + 1], 9);
         assert_eq!(b.global_real[2 * GlobalReal::<f64>::FIELDS + 1], 5.0);
         assert_eq!(SubnetReal::<f64>::NAMES[1], "alpha");
+    }
+
+    #[test]
+    fn precision_conversion_rounds_narrowing_and_is_exact_widening() {
+        let layout = YumaLayout { validators: 1, miners: 1, reveal: 1 };
+        let mut b = BatchState::<f64>::with_yuma(2, 3, layout);
+        let third = 1.0 / 3.0;
+        b.subnet_real.fill(third);
+        b.global_real.fill(-0.1);
+        b.yuma_real.fill(1e300);
+        b.subnet_int.fill(7);
+        b.yuma_int.fill(9);
+        let narrow = b.to_precision::<f32>();
+        assert_eq!((narrow.paths, narrow.subnets, narrow.yuma), (2, 3, layout));
+        assert!(narrow.subnet_real.iter().all(|&x| x == third as f32));
+        assert!(narrow.global_real.iter().all(|&x| x == -0.1_f32));
+        assert!(narrow.yuma_real.iter().all(|&x| x == f32::INFINITY), "past the f32 range");
+        assert_eq!((&narrow.subnet_int, &narrow.yuma_int), (&b.subnet_int, &b.yuma_int));
+        let wide = narrow.to_precision::<f64>();
+        assert!(wide.subnet_real.iter().all(|&x| x == f64::from(third as f32)));
+        assert_eq!(wide.to_precision::<f32>(), narrow, "widening is exact");
+        assert_eq!(b.to_precision::<f64>(), b, "f64 to f64 is a copy");
     }
 
     #[test]

@@ -28,36 +28,6 @@ use common::{Noise, assert_states_match, context, max_rel_diff, plan, random_bat
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// The batch widened to f64 (to compare an f32 run with the shared helpers).
-fn widen(state: &BatchState<f32>) -> BatchState<f64> {
-    BatchState {
-        paths: state.paths,
-        subnets: state.subnets,
-        yuma: state.yuma,
-        subnet_real: state.subnet_real.iter().map(|&x| f64::from(x)).collect(),
-        subnet_int: state.subnet_int.clone(),
-        global_real: state.global_real.iter().map(|&x| f64::from(x)).collect(),
-        global_int: state.global_int.clone(),
-        yuma_real: state.yuma_real.iter().map(|&x| f64::from(x)).collect(),
-        yuma_int: state.yuma_int.clone(),
-    }
-}
-
-/// The batch narrowed to f32 (the f32 runs start from the same perturbed state).
-fn narrow(state: &BatchState<f64>) -> BatchState<f32> {
-    BatchState {
-        paths: state.paths,
-        subnets: state.subnets,
-        yuma: state.yuma,
-        subnet_real: state.subnet_real.iter().map(|&x| x as f32).collect(),
-        subnet_int: state.subnet_int.clone(),
-        global_real: state.global_real.iter().map(|&x| x as f32).collect(),
-        global_int: state.global_int.clone(),
-        yuma_real: state.yuma_real.iter().map(|&x| x as f32).collect(),
-        yuma_int: state.yuma_int.clone(),
-    }
-}
-
 /// One event as the engine records it (`EventRecord` less point/path, slot for netuid), plus the
 /// device's snapshot of the slot's integers (empty for CPU events).
 #[derive(Clone, Debug)]
@@ -499,12 +469,10 @@ fn behaviour_case<R: Real + bytemuck::Pod>(
     ctx: &taosim_gpu::Context,
     plan: &RunPlan,
     start: &BatchState<f64>,
-    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
-    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
     what: &str,
     (tolerance, floor): (f64, f64),
 ) -> (f64, f64) {
-    let mut gpu = convert(start);
+    let mut gpu = start.to_precision::<R>();
     let mut cpu = gpu.clone();
     let id = BatchId { seed: plan.config.run.seed, point: 2, first_path: 40 };
     let device = run_step_stage(ctx, "behaviour", plan, id, &mut gpu, &[], &[]).expect("dispatch");
@@ -545,7 +513,7 @@ fn behaviour_case<R: Real + bytemuck::Pod>(
         gpu_will.push(xr[base + 2 * s].f64());
     }
     assert!(arrivals > 0 && (arrivals as usize) < paths, "{what}: arrivals {arrivals}: both kinds");
-    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, floor);
+    assert_states_match(what, &gpu.to_precision(), &cpu.to_precision(), tolerance, floor);
     let (d_orders, k) = max_rel_diff(&gpu_orders, &cpu_orders, floor);
     assert!(
         d_orders <= tolerance,
@@ -594,8 +562,6 @@ fn behaviour_matches_its_twin_in_f64() {
             &ctx,
             plan,
             &start,
-            |s| s.clone(),
-            |s| s.clone(),
             &format!("behaviour f64 case {case}"),
             (1e-12, 1e-9),
         );
@@ -617,8 +583,6 @@ fn behaviour_matches_its_twin_in_f32() {
             &ctx,
             plan,
             &start,
-            narrow,
-            widen,
             &format!("behaviour f32 case {case}"),
             (1e-4, 1e-3),
         );
@@ -751,21 +715,19 @@ fn registration_case<R: Real + bytemuck::Pod>(
     ctx: &taosim_gpu::Context,
     plan: &RunPlan,
     seed: u64,
-    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
-    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
     what: &str,
     tolerance: f64,
 ) -> (usize, usize, usize) {
     let (start, xr, xi) = registration_batch(plan, 48, seed);
     let xr: Vec<R> = xr.iter().map(|&x| R::of(x)).collect();
-    let mut gpu = convert(&start);
+    let mut gpu = start.to_precision::<R>();
     let mut cpu = gpu.clone();
     let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
     let device =
         run_step_stage(ctx, "registration", plan, id, &mut gpu, &xr, &xi).expect("dispatch");
     let gpu_events = device_events::<R>(ctx, &device, gpu.paths);
     let cpu_events = registration_cpu(plan, &mut cpu, &xr, &xi);
-    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, 1e-300);
+    assert_states_match(what, &gpu.to_precision(), &cpu.to_precision(), tolerance, 1e-300);
     let worst = assert_events_match(what, &gpu_events, &cpu_events, tolerance);
     let count = |k: EventKind| cpu_events.iter().flatten().filter(|e| e.kind == k as u32).count();
     // The pruned occupant's snapshot (taken before the apply) equals the CPU's slot before it.
@@ -807,15 +769,7 @@ fn registration_matches_the_engine_in_f64() {
     let Some(ctx) = context() else { return };
     for (case, plan) in registration_plans().iter().enumerate() {
         let what = format!("registration f64 case {case}");
-        registration_case::<f64>(
-            &ctx,
-            plan,
-            500 + case as u64,
-            |s| s.clone(),
-            |s| s.clone(),
-            &what,
-            1e-12,
-        );
+        registration_case::<f64>(&ctx, plan, 500 + case as u64, &what, 1e-12);
     }
 }
 
@@ -830,8 +784,6 @@ fn registration_matches_the_engine_in_f32() {
             &ctx,
             plan,
             600 + case as u64,
-            narrow,
-            widen,
             &what,
             4.0 * f64::from(f32::EPSILON),
         );
@@ -887,13 +839,11 @@ fn metrics_case<R: Real + bytemuck::Pod>(
     ctx: &taosim_gpu::Context,
     plan: &RunPlan,
     seed: u64,
-    convert: impl Fn(&BatchState<f64>) -> BatchState<R>,
-    to_f64: impl Fn(&BatchState<R>) -> BatchState<f64>,
     what: &str,
     tolerance: f64,
 ) -> usize {
     let (start, eligible) = metrics_batch(plan, 48, seed);
-    let mut gpu = convert(&start);
+    let mut gpu = start.to_precision::<R>();
     let mut cpu = gpu.clone();
     let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
     let device =
@@ -918,7 +868,7 @@ fn metrics_case<R: Real + bytemuck::Pod>(
             .collect();
         cpu_events.push(events);
     }
-    assert_states_match(what, &to_f64(&gpu), &to_f64(&cpu), tolerance, 1e-300);
+    assert_states_match(what, &gpu.to_precision(), &cpu.to_precision(), tolerance, 1e-300);
     let worst = assert_events_match(what, &gpu_events, &cpu_events, tolerance);
     let spirals = cpu_events.iter().flatten().count();
     eprintln!(
@@ -947,15 +897,7 @@ fn metrics_matches_its_twin_in_f64() {
     let Some(ctx) = context() else { return };
     for (case, plan) in metrics_plans().iter().enumerate() {
         let what = format!("metrics f64 case {case}");
-        metrics_case::<f64>(
-            &ctx,
-            plan,
-            700 + case as u64,
-            |s| s.clone(),
-            |s| s.clone(),
-            &what,
-            1e-12,
-        );
+        metrics_case::<f64>(&ctx, plan, 700 + case as u64, &what, 1e-12);
     }
 }
 
@@ -966,14 +908,6 @@ fn metrics_matches_its_twin_in_f32() {
     let Some(ctx) = context() else { return };
     for (case, plan) in metrics_plans().iter().enumerate() {
         let what = format!("metrics f32 case {case}");
-        metrics_case::<f32>(
-            &ctx,
-            plan,
-            800 + case as u64,
-            narrow,
-            widen,
-            &what,
-            4.0 * f64::from(f32::EPSILON),
-        );
+        metrics_case::<f32>(&ctx, plan, 800 + case as u64, &what, 4.0 * f64::from(f32::EPSILON));
     }
 }

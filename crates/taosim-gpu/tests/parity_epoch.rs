@@ -128,25 +128,9 @@ fn epoch_on_both<R: Real>(
     let id = BatchId { seed: plan.config.run.seed, point: 0, first_path: 0 };
     run_step_stage(ctx, "epoch", plan, id, &mut gpu, &[], &[]).expect("dispatch");
     cpu_epoch(plan, id, &mut cpu);
-    let (gpu, cpu) = (widen(&gpu), widen(&cpu));
+    let (gpu, cpu) = (gpu.to_precision::<f64>(), cpu.to_precision::<f64>());
     report_int_diffs(name, &gpu, &cpu);
     (gpu, cpu)
-}
-
-/// `state` in f64, for the comparisons of `common` (every f32 widens exactly; f64 is copied).
-fn widen<R: Real>(state: &BatchState<R>) -> BatchState<f64> {
-    let wide = |v: &[R]| v.iter().map(|x| x.f64()).collect::<Vec<f64>>();
-    BatchState {
-        paths: state.paths,
-        subnets: state.subnets,
-        yuma: state.yuma,
-        subnet_real: wide(&state.subnet_real),
-        subnet_int: state.subnet_int.clone(),
-        global_real: wide(&state.global_real),
-        global_int: state.global_int.clone(),
-        yuma_real: wide(&state.yuma_real),
-        yuma_int: state.yuma_int.clone(),
-    }
 }
 
 /// Names the first differing integer of each kind (the full vectors are too long to read).
