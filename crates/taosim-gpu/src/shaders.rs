@@ -274,15 +274,13 @@ pub fn generated_constants<R>(params: &Params<R>) -> String {
     }
     out.push_str(&format!("const EVENT_INTS: u32 = {}u;\n", EVENT_INTS));
     out.push_str(&format!("const EVENT_REALS: u32 = {}u;\n", EVENT_REALS));
-    // An abstract float: it takes the shader's `Real` where it is used.
-    out.push_str(&format!(
-        "const MAX_STEP_INFLOW = {:?};\n",
-        taosim_core::cpu::behaviour::MAX_STEP_INFLOW
-    ));
-    out.push_str(&format!(
-        "const MAX_WHALE_ORDER = {:?};\n",
-        taosim_core::cpu::behaviour::MAX_WHALE_ORDER
-    ));
+    // Abstract floats: each takes the shader's `Real` where it is used.
+    for (name, value) in [
+        ("MAX_STEP_INFLOW", taosim_core::cpu::behaviour::MAX_STEP_INFLOW),
+        ("MAX_WHALE_ORDER", taosim_core::cpu::behaviour::MAX_WHALE_ORDER),
+    ] {
+        out.push_str(&format!("const {name} = {value:?};\n"));
+    }
     let (reals, ints) = params_names(params);
     index_constants(&mut out, "P_", &reals, "P_COUNT");
     index_constants(&mut out, "PI_", &ints, "PI_COUNT");
