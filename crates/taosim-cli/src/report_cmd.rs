@@ -77,15 +77,15 @@ fn load(args: &ReportArgs) -> anyhow::Result<Loaded> {
     let manifest = folder.manifest()?;
     let summary = folder.summary()?;
     let ids: Vec<u32> = summary.rows.iter().map(|r| r.point).collect();
-    if let Some(p) = args.point {
-        if !ids.contains(&p) {
-            bail!(
-                "--point {p}: no such point in {} (points {}..={})",
-                args.dir.display(),
-                ids[0],
-                ids[ids.len() - 1]
-            );
-        }
+    if let Some(p) = args.point
+        && !ids.contains(&p)
+    {
+        bail!(
+            "--point {p}: no such point in {} (points {}..={})",
+            args.dir.display(),
+            ids[0],
+            ids[ids.len() - 1]
+        );
     }
     let keep = |point: u32| args.point.is_none_or(|p| p == point);
     // Manifest configs are in summary row order; a point id maps to its row.

@@ -282,11 +282,12 @@ pub(crate) fn execute_points(
     let job = describe_job(points, config, flags.shard, sweep, sensitivity, &backend);
     if out.exists() && flags.resume && !flags.force && job.shard.is_some() {
         // A requeued shard that already finished: nothing to do (schedulers rerun commands).
-        if let Ok(done) = Job::read(&out) {
-            if done.identity_difference(&job).is_empty() && done.shard == job.shard {
-                eprintln!("taosim: shard folder {} is already complete", out.display());
-                return Ok(());
-            }
+        if let Ok(done) = Job::read(&out)
+            && done.identity_difference(&job).is_empty()
+            && done.shard == job.shard
+        {
+            eprintln!("taosim: shard folder {} is already complete", out.display());
+            return Ok(());
         }
     }
     if out.exists() && !flags.force {

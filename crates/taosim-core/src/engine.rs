@@ -853,10 +853,12 @@ impl<R: Real> Guard<'_, R> {
     /// Applies the test fault due after `stage` of `step`, then checks the state if due.
     #[inline]
     fn check(&self, step: u32, stage: Stage, st: &mut PathState<'_, R>) -> Result<()> {
-        if let Some(fault) = &self.plan.fault {
-            if fault.path == self.path && fault.step == step && fault.stage == stage {
-                inject(fault, self.plan.yuma, st);
-            }
+        if let Some(fault) = &self.plan.fault
+            && fault.path == self.path
+            && fault.step == step
+            && fault.stage == stage
+        {
+            inject(fault, self.plan.yuma, st);
         }
         if !(self.every_stage || matches!(stage, Stage::Init | Stage::Metrics)) {
             return Ok(());
@@ -924,15 +926,15 @@ fn locate<R: Real>(
     let mut found = None;
     let mut k = 0;
     st.sub.for_each_field(|xs| {
-        if found.is_none() {
-            if let Some(i) = xs.iter().position(|x| !x.is_finite()) {
-                found = Some(Finding {
-                    kind: GuardKind::NotFinite,
-                    subnet: Some((i + 1) as u16),
-                    field: SubnetReal::<R>::NAMES[k],
-                    value: xs[i].f64(),
-                });
-            }
+        if found.is_none()
+            && let Some(i) = xs.iter().position(|x| !x.is_finite())
+        {
+            found = Some(Finding {
+                kind: GuardKind::NotFinite,
+                subnet: Some((i + 1) as u16),
+                field: SubnetReal::<R>::NAMES[k],
+                value: xs[i].f64(),
+            });
         }
         k += 1;
     });
