@@ -18,9 +18,16 @@
 //! level the machine has, and `cli_run` a Yuma-on run's files byte for byte across levels.
 //!
 //! **Not the whole step.** Compiling everything for AVX2 made the Yuma epoch's rank pass slower
-//! (docs/performance.md, session 8), so the level applies to the named kernels only. **No
-//! AVX-512 level:** on the project's Sapphire Rapids VM the kernel ran as fast in AVX-512 as in
-//! AVX2 and a whole Yuma-on run 3% slower (docs/performance.md, session 13).
+//! (docs/performance.md, session 8), so the level applies to the named kernels only.
+//!
+//! **AVX-512: one explicit kernel.** The generic kernels gained nothing compiled for AVX-512
+//! (session 13: LLVM keeps them at 256 bits), so at [`SimdLevel::Avx512`] they run their AVX2
+//! copy. What AVX-512 adds is its mask registers: [`ConsensusBlocks`], the Yuma consensus's rank
+//! sums for eight columns side by side, compares into a mask and adds under it, two
+//! instructions per pair of rows where AVX2 needs three (docs/performance.md, session 19). It
+//! is written with `core::arch` intrinsics, because the generic form of the same loop compiled
+//! for AVX-512 ran slower than at AVX2, and it is checked bit for bit against the generic form
+//! (`model::yuma`'s tests).
 //!
 //! [`StepRng::fill_normals`]: crate::rng::StepRng::fill_normals
 //! [`StepRng::fill_block_pairs`]: crate::rng::StepRng::fill_block_pairs
@@ -37,17 +44,21 @@ pub enum SimdLevel {
     Baseline,
     /// AVX2: four f64 (eight f32) lanes.
     Avx2,
+    /// AVX-512F (with AVX2): eight f64 lanes and mask registers; the generic kernels run their
+    /// AVX2 copy, [`ConsensusBlocks`] its own (module docs).
+    Avx512,
 }
 
 impl SimdLevel {
     /// Every level, narrowest first.
-    pub const ALL: [SimdLevel; 2] = [SimdLevel::Baseline, SimdLevel::Avx2];
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Baseline, SimdLevel::Avx2, SimdLevel::Avx512];
 
     /// The name used by `TAOSIM_SIMD` and the bench records.
     pub fn name(self) -> &'static str {
         match self {
             SimdLevel::Baseline => "baseline",
             SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
         }
     }
 
@@ -57,6 +68,11 @@ impl SimdLevel {
             SimdLevel::Baseline => true,
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("avx512f")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -72,7 +88,8 @@ impl SimdLevel {
     pub fn current() -> SimdLevel {
         let cap = match CAP.load(Ordering::Relaxed) {
             0 => SimdLevel::Baseline,
-            _ => SimdLevel::Avx2,
+            1 => SimdLevel::Avx2,
+            _ => SimdLevel::Avx512,
         };
         SimdLevel::detected().min(cap)
     }
@@ -86,7 +103,7 @@ impl fmt::Display for SimdLevel {
 
 /// A `TAOSIM_SIMD` value that names no level.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown SIMD level `{0}`: allowed values are baseline, avx2")]
+#[error("unknown SIMD level `{0}`: allowed values are baseline, avx2, avx512")]
 pub struct UnknownSimdLevel(pub String);
 
 impl FromStr for SimdLevel {
@@ -101,7 +118,7 @@ impl FromStr for SimdLevel {
 }
 
 /// The widest level the kernels may use, as its index in [`SimdLevel::ALL`] (no cap: the last).
-static CAP: AtomicU8 = AtomicU8::new(1);
+static CAP: AtomicU8 = AtomicU8::new(2);
 
 /// Caps the level of every wide kernel in this process (the CLI's `TAOSIM_SIMD`): for measuring
 /// one level against another in one binary. The output does not change (module docs).
@@ -133,11 +150,14 @@ pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
     assert!(level.is_available(), "this CPU does not run SIMD level {level}");
     match level {
         SimdLevel::Baseline => kernel.run(),
-        // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above).
+        // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above; the AVX-512
+        // level includes AVX2). The generic kernels run their AVX2 copy there (module docs).
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { run_avx2(kernel) },
+        SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe { run_avx2(kernel) },
         #[cfg(not(target_arch = "x86_64"))]
-        SimdLevel::Avx2 => unreachable!("AVX2 is never available off x86-64"),
+        SimdLevel::Avx2 | SimdLevel::Avx512 => {
+            unreachable!("AVX2 and AVX-512 are never available off x86-64")
+        }
     }
 }
 
@@ -151,6 +171,154 @@ pub fn run<K: Kernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2")]
 fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
+}
+
+/// Rows (and lanes) of [`ConsensusBlocks`]: the Yuma consensus's staked rows, at most eight.
+pub const RANK_ROWS: usize = 8;
+
+/// Columns of one block of [`ConsensusBlocks`]: eight f64, one AVX-512 register.
+pub const RANK_COLUMNS: usize = 8;
+
+/// The Yuma column consensus where one pass decides it, for f64 weights, with AVX-512F: the
+/// arithmetic of `model::yuma`'s generic `RankBlocks` kernel and `weighted_median_by_rank`,
+/// lane for lane (their docs give the argument; a test there checks the bits). Columns in
+/// blocks of [`RANK_COLUMNS`] side by side in one register; a row's scores are one load.
+#[derive(Debug)]
+pub struct ConsensusBlocks<'a> {
+    /// The row-major weights, `cols` to a row (absent entries negative: they score 0).
+    pub weights: &'a [f64],
+    /// Columns of a weight row.
+    pub cols: usize,
+    /// The staked rows that set weights, in uid order.
+    pub rows: &'a [u32],
+    /// Staked rows (`rows.len()` of them set weights, the rest score 0), 2 to [`RANK_ROWS`].
+    pub staked: usize,
+    /// The staked rows' stakes in lanes, zero past `staked`.
+    pub stake: [f64; RANK_ROWS],
+    /// The stake sum less κ.
+    pub minority: f64,
+    /// How near a stake boundary `minority` may lie before a column is left undecided.
+    pub margin: f64,
+    /// Whether `minority` is near the stake sum (every column undecided unless all-equal).
+    pub near_all: bool,
+    /// Each decided column's median (`len` = the columns).
+    pub median: &'a mut [f64],
+    /// The undecided columns' indices, in order (len ≥ the columns).
+    pub undecided: &'a mut [u32],
+}
+
+impl ConsensusBlocks<'_> {
+    /// Runs the blocks with AVX-512F and returns how many columns are undecided; `None` (and
+    /// nothing written) when [`SimdLevel::current`] is below [`SimdLevel::Avx512`].
+    pub fn run(self) -> Option<usize> {
+        if SimdLevel::current() < SimdLevel::Avx512 {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: the CPU runs AVX2 and AVX-512F (`current` is at most the detected level).
+            #[allow(
+                unsafe_code,
+                reason = "the same exception as `run_at`: a #[target_feature] function, called \
+                          after the CPU is checked to run its instructions"
+            )]
+            let undecided = unsafe { consensus_blocks_avx512(self) };
+            Some(undecided)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("AVX-512 is never available off x86-64")
+    }
+}
+
+/// [`ConsensusBlocks`] in AVX-512F: one register per row, compares into mask registers, the
+/// stakes added under the mask (`below` unchanged where the mask is clear, which is what adding
+/// `+0` gives: `below` is never `−0`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f")]
+fn consensus_blocks_avx512(blocks: ConsensusBlocks<'_>) -> usize {
+    use core::arch::x86_64::{
+        __m512d, __mmask8, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _mm512_abs_pd,
+        _mm512_cmp_pd_mask, _mm512_mask_add_pd, _mm512_mask_mov_pd, _mm512_maskz_mov_pd,
+        _mm512_max_pd, _mm512_set1_pd, _mm512_setzero_pd, _mm512_sub_pd,
+    };
+    let ConsensusBlocks {
+        weights,
+        cols,
+        rows,
+        staked,
+        stake,
+        minority,
+        margin,
+        near_all,
+        median,
+        undecided,
+    } = blocks;
+    let zero = _mm512_setzero_pd();
+    let (minority, margin) = (_mm512_set1_pd(minority), _mm512_set1_pd(margin));
+    let stake: [__m512d; RANK_ROWS] = stake.map(|w| _mm512_set1_pd(w));
+    let mut count = 0;
+    for (block, out) in median.chunks_mut(RANK_COLUMNS).enumerate() {
+        let first = block * RANK_COLUMNS;
+        // Scores: `max(w, 0)` as the generic form's `present_value`; rows past the weighted
+        // ones, and columns past the last, score 0.
+        let mut score = [zero; RANK_ROWS];
+        for (lanes, &i) in score.iter_mut().zip(rows) {
+            let row = &weights[i as usize * cols..][..cols];
+            // A full block is one fixed-size copy (a load); the last, shorter one a variable
+            // copy (a `memcpy` call, once per row and epoch at most).
+            let run = match row.get(first..first + RANK_COLUMNS) {
+                Some(full) => <[f64; RANK_COLUMNS]>::try_from(full).unwrap_or_default(),
+                None => {
+                    let mut run = [0.0; RANK_COLUMNS];
+                    run[..cols - first].copy_from_slice(&row[first..]);
+                    run
+                }
+            };
+            *lanes = _mm512_max_pd(bytemuck::cast(run), zero);
+        }
+        // The chain's pivot `score[len / 2]`; a column whose staked rows all score it takes it.
+        let pivot = score[staked / 2];
+        let mut differ: __mmask8 = 0;
+        for &lanes in &score[..staked] {
+            differ |= _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(lanes, pivot);
+        }
+        let pivot: [f64; RANK_COLUMNS] = bytemuck::cast(pivot);
+        if differ == 0 {
+            out.copy_from_slice(&pivot[..out.len()]);
+            continue;
+        }
+        let mut near: __mmask8 = 0;
+        let mut best = zero;
+        for own in score {
+            let mut below = zero;
+            for (&lanes, &w) in score.iter().zip(&stake) {
+                let lower = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(lanes, own);
+                below = _mm512_mask_add_pd(below, lower, below, w);
+            }
+            let distance = _mm512_abs_pd(_mm512_sub_pd(below, minority));
+            near |= _mm512_cmp_pd_mask::<_CMP_LE_OQ>(distance, margin);
+            let candidate =
+                _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(below, minority), own);
+            best = _mm512_mask_mov_pd(
+                best,
+                _mm512_cmp_pd_mask::<_CMP_GT_OQ>(candidate, best),
+                candidate,
+            );
+        }
+        let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(best, zero);
+        let best: [f64; RANK_COLUMNS] = bytemuck::cast(best);
+        for (c, out) in out.iter_mut().enumerate() {
+            if differ >> c & 1 == 0 {
+                *out = pivot[c];
+            } else if !near_all && near >> c & 1 == 0 && positive >> c & 1 == 1 {
+                *out = best[c];
+            } else {
+                undecided[count] = (first + c) as u32;
+                count += 1;
+            }
+        }
+    }
+    count
 }
 
 /// The instructions of a peak measurement (`taosim bench`'s multiply-add loop): the widest f64
@@ -267,10 +435,10 @@ mod tests {
         for level in SimdLevel::ALL {
             assert_eq!(level.name().parse::<SimdLevel>(), Ok(level));
         }
-        let err = "avx512".parse::<SimdLevel>().unwrap_err();
+        let err = "avx-512".parse::<SimdLevel>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown SIMD level `avx512`: allowed values are baseline, avx2"
+            "unknown SIMD level `avx-512`: allowed values are baseline, avx2, avx512"
         );
     }
 

@@ -68,6 +68,13 @@
 //! the partition runs only for the rest (a zero median, `minority` within 256 ulps of a
 //! boundary). The partition's side decisions were mispredicted branches; the rank pass has none.
 //!
+//! Session 19 (same bits): the consensus runs in blocks of eight columns side by side
+//! (`RankBlocks`): a row's scores are one contiguous load of the row-major weights (no
+//! column-major gather), the all-equal test and the rank sums compare whole vectors, and only the
+//! columns the rank sums leave undecided are gathered for the partition. On a CPU with AVX-512 the
+//! f64 blocks run as `simd::ConsensusBlocks`, the same arithmetic in mask registers (compare,
+//! then add under the mask).
+//!
 //! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
 //! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
 //! column's bonds are multiplied by exactly 1 (no bit changes); the comments there argue it.
@@ -474,34 +481,163 @@ const RANK_MARGIN_ULPS: f64 = 256.0;
 /// lies within [`RANK_MARGIN_ULPS`] of `minority`, every rounded decision is the exact one and the
 /// partition returns `v`: the largest score with `S(< s) < minority` (`S(< s)` grows with `s`).
 ///
-/// One branch-free pass gives every lane's `S(< s)` (lanes side by side, so it vectorises). Lanes
-/// past the staked rows are padding with zero stake and score 0, so they add nothing to any sum
-/// and are never a nonzero answer. A zero answer is left to the partition, which
-/// picks one lane's bits where `−0` and `+0` tie; `None` also when `minority` is near a boundary
-/// (equal stakes, κ at a stake sum).
+/// One branch-free pass gives every lane's `S(< s)`, for [`RANK_BLOCK`] columns at once: the
+/// columns side by side in vector lanes (`score[k][c]` is row `k`'s score in column `c`), so a
+/// row's scores are one contiguous load of the row-major weights and every comparison is of
+/// whole vectors. Each column's sums add the rows in lane (uid) order, as the partition's side
+/// sums do. Rows past the staked ones are padding with zero stake and score 0, so they add
+/// nothing to any sum and are never a nonzero answer. A zero answer is left to the partition,
+/// which picks one lane's bits where `−0` and `+0` tie; undecided also when `minority` is near a
+/// boundary (equal stakes, κ at a stake sum). Returns each column's median and whether it is
+/// decided.
 #[inline(always)]
-fn weighted_median_by_rank<R: Real>(
-    score: &[R; LANES],
+fn weighted_median_by_rank<R: Real, const B: usize>(
+    score: &[[R; B]; LANES],
     stake: &[R; LANES],
     minority: R,
     stake_sum: R,
-) -> Option<R> {
-    let mut below = [R::zero(); LANES];
-    for j in 0..LANES {
-        let (s, w) = (score[j], stake[j]);
-        for k in 0..LANES {
-            below[k] += if s < score[k] { w } else { R::zero() };
+) -> ([R; B], [bool; B]) {
+    let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * stake_sum;
+    let mut near = [minority + margin >= stake_sum; B];
+    let mut median = [R::zero(); B];
+    for k in 0..LANES {
+        let mut below = [R::zero(); B];
+        for j in 0..LANES {
+            // A whole-array expression per row (not a loop over `c` updating in place), which
+            // LLVM turns into one compare and one masked add per vector.
+            let (lower, own, w) = (&score[j], &score[k], stake[j]);
+            below =
+                core::array::from_fn(|c| below[c] + if lower[c] < own[c] { w } else { R::zero() });
+        }
+        for c in 0..B {
+            near[c] |= (below[c] - minority).abs() <= margin;
+            let candidate = if below[c] < minority { score[k][c] } else { R::zero() };
+            median[c] = if candidate > median[c] { candidate } else { median[c] };
         }
     }
-    let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * stake_sum;
-    let mut near = minority + margin >= stake_sum;
-    let mut median = R::zero();
-    for k in 0..LANES {
-        near |= (below[k] - minority).abs() <= margin;
-        let candidate = if below[k] < minority { score[k] } else { R::zero() };
-        median = if candidate > median { candidate } else { median };
+    let mut decided = [false; B];
+    for c in 0..B {
+        decided[c] = !near[c] && median[c] > R::zero();
     }
-    (!near && median > R::zero()).then_some(median)
+    (median, decided)
+}
+
+/// Columns that [`RankBlocks`] compares at once: eight f64 lanes (one AVX-512 register, two
+/// AVX2 ones), a whole block of the baseline's validator columns.
+const RANK_BLOCK: usize = 8;
+
+/// The column consensus where one pass decides it, blocks of [`RANK_BLOCK`] columns in vector
+/// lanes: a column all of whose staked rows score its pivot takes the pivot (nobody weights the
+/// validators' columns), another takes [`weighted_median_by_rank`]'s answer where it decides.
+/// Writes `median[j]` for those and the other columns' indices to `undecided`, in order, and
+/// returns how many there are. A [`simd::Kernel`](crate::simd::Kernel): the blocks compile at
+/// the CPU's widest level, where a row's comparison is one or two instructions.
+struct RankBlocks<'a, R> {
+    weights: &'a [R],
+    cols: usize,
+    /// The staked rows that set weights, in uid order (`weighted` of them).
+    rows: &'a [u32],
+    /// Staked rows, the weighted ones first (the rest score 0).
+    staked: usize,
+    /// Their stakes, in lanes (zero past `staked`).
+    stake: [R; LANES],
+    minority: R,
+    stake_sum: R,
+    median: &'a mut [R],
+    undecided: &'a mut [u32],
+}
+
+/// Runs [`RankBlocks`]: for f64 through [`ConsensusBlocks`](crate::simd::ConsensusBlocks) where
+/// the CPU runs AVX-512 (the same arithmetic in mask registers, written with intrinsics because
+/// this generic form compiled for AVX-512 ran slower than at AVX2; docs/performance.md, session
+/// 19), else as a [`simd::Kernel`](crate::simd::Kernel) at the CPU's level.
+fn consensus_blocks<R: Real>(blocks: RankBlocks<'_, R>) -> usize {
+    if core::any::TypeId::of::<R>() == core::any::TypeId::of::<f64>() {
+        let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * blocks.stake_sum;
+        let f64_blocks = (
+            bytemuck::try_cast_slice::<R, f64>(blocks.weights),
+            bytemuck::try_cast_slice_mut::<R, f64>(&mut *blocks.median),
+        );
+        if let (Ok(weights), Ok(median)) = f64_blocks {
+            let wide = crate::simd::ConsensusBlocks {
+                weights,
+                cols: blocks.cols,
+                rows: blocks.rows,
+                staked: blocks.staked,
+                stake: blocks.stake.map(R::f64),
+                minority: blocks.minority.f64(),
+                margin: margin.f64(),
+                near_all: blocks.minority + margin >= blocks.stake_sum,
+                median,
+                undecided: &mut *blocks.undecided,
+            };
+            if let Some(undecided) = wide.run() {
+                return undecided;
+            }
+        }
+    }
+    crate::simd::run(blocks)
+}
+
+impl<R: Real> crate::simd::Kernel for RankBlocks<'_, R> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn run(self) -> usize {
+        let RankBlocks {
+            weights,
+            cols,
+            rows,
+            staked,
+            stake,
+            minority,
+            stake_sum,
+            median,
+            undecided,
+        } = self;
+        let mut count = 0;
+        for (block, out) in median.chunks_mut(RANK_BLOCK).enumerate() {
+            let first = block * RANK_BLOCK;
+            let mut score = [[R::zero(); RANK_BLOCK]; LANES];
+            for (lanes, &i) in score.iter_mut().zip(rows) {
+                let row = &weights[i as usize * cols..][..cols];
+                if let Some(run) = row.get(first..first + RANK_BLOCK) {
+                    for c in 0..RANK_BLOCK {
+                        lanes[c] = present_value(run[c]);
+                    }
+                } else {
+                    for (lane, &w) in lanes.iter_mut().zip(&row[first..]) {
+                        *lane = present_value(w);
+                    }
+                }
+            }
+            // The chain's pivot `score[len / 2]` of the staked rows (rows past the weighted ones
+            // score 0).
+            let pivot = score[staked / 2];
+            let mut equal = [true; RANK_BLOCK];
+            for k in 0..staked {
+                for c in 0..RANK_BLOCK {
+                    equal[c] &= score[k][c] == pivot[c];
+                }
+            }
+            let (by_rank, decided) = if equal.iter().all(|&e| e) {
+                (pivot, equal)
+            } else {
+                weighted_median_by_rank(&score, &stake, minority, stake_sum)
+            };
+            for (c, out) in out.iter_mut().enumerate() {
+                if equal[c] {
+                    *out = pivot[c];
+                } else if decided[c] {
+                    *out = by_rank[c];
+                } else {
+                    undecided[count] = (first + c) as u32;
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
 }
 
 /// `math.rs::weighted_median`: the stake-weighted median of `score` over the index set
@@ -576,8 +712,16 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     // run); staked rows at or beyond `weight_rows` (a suffix, as the index set is ascending)
     // score 0. The first pass of each column reads its run and splits it into two compact
     // sides (`lower`, `upper`), which `weighted_median_compact` partitions further.
-    let MedianScratch { side_stake, staked_stake, scores, lower, lower_stake, upper, upper_stake } =
-        scratch;
+    let MedianScratch {
+        side_stake,
+        staked_stake,
+        scores,
+        lower,
+        lower_stake,
+        upper,
+        upper_stake,
+        undecided_columns,
+    } = scratch;
     let mut weighted = 0;
     for k in 0..staked {
         let i = partition[k] as usize;
@@ -590,13 +734,6 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     let (lower, lower_stake) = (&mut lower[..staked], &mut lower_stake[..staked]);
     let (upper, upper_stake) = (&mut upper[..staked], &mut upper_stake[..staked]);
     let columns = cols.min(median.len());
-    let scores = &mut scores[..columns * weighted];
-    for (k, &i) in partition[..weighted].iter().enumerate() {
-        let row = &weights[i as usize * cols..][..columns];
-        for (column, &w) in scores.chunks_exact_mut(weighted).zip(row) {
-            column[k] = present_value(w);
-        }
-    }
     let (weighted_stake, tail_stake) = staked_stake.split_at(weighted);
     // A column's pivot (the chain's `score[len / 2]` of the staked rows; rows beyond the weight
     // matrix score 0), and whether every score equals it (a column nobody weights): then both
@@ -607,50 +744,54 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
         (pivot, tail_equal && column.iter().all(|&s| s == pivot))
     };
     if (2..=LANES).contains(&staked) {
-        // Few staked rows: the rank sums where they decide (`weighted_median_by_rank`), else the
-        // whole partition in lanes, no branch per entry (`weighted_median_lanes`). The side sums'
-        // table is made for the first column the partition decides (most epochs have none).
-        let mut side_stake_ready = false;
-        let members = (1 << staked) - 1;
+        // Few staked rows: the columns in blocks, decided by their pivot or the rank sums where
+        // those decide (`RankBlocks`), else each undecided column's whole partition in lanes, no
+        // branch per entry (`weighted_median_lanes`). The side sums' table is made only when some
+        // column is left to the partition (most epochs have none).
         let mut lane_stake = [R::zero(); LANES];
         lane_stake[..staked].copy_from_slice(staked_stake);
-        for j in 0..columns {
-            let column = &scores[j * weighted..][..weighted];
-            let (pivot, all_equal) = pivot_of(column);
-            median[j] = if all_equal {
-                pivot
-            } else {
-                // A full column is copied as one fixed-size array (inline moves); a shorter one
-                // through `copy_from_slice`, whose variable length costs a `memcpy` call.
-                let lane_score = <[R; LANES]>::try_from(column).unwrap_or_else(|_| {
-                    let mut lanes = [R::zero(); LANES];
-                    lanes[..weighted].copy_from_slice(column);
-                    lanes
-                });
-                weighted_median_by_rank(&lane_score, &lane_stake, minority, stake_sum)
-                    .unwrap_or_else(|| {
-                        if !side_stake_ready {
-                            side_stake_table(staked_stake, side_stake);
-                            side_stake_ready = true;
-                        }
-                        let mut key = [0; LANES];
-                        for (key, &s) in key.iter_mut().zip(column) {
-                            *key = score_key(s);
-                        }
-                        weighted_median_lanes(
-                            column,
-                            &key,
-                            staked_stake,
-                            side_stake,
-                            members,
-                            minority,
-                            R::zero(),
-                            stake_sum,
-                        )
-                    })
-            };
+        let undecided = consensus_blocks(RankBlocks {
+            weights,
+            cols,
+            rows: &partition[..weighted],
+            staked,
+            stake: lane_stake,
+            minority,
+            stake_sum,
+            median: &mut median[..columns],
+            undecided: undecided_columns,
+        });
+        if undecided > 0 {
+            side_stake_table(staked_stake, side_stake);
+        }
+        let members = (1 << staked) - 1;
+        for &j in &undecided_columns[..undecided] {
+            let j = j as usize;
+            let mut column = [R::zero(); LANES];
+            let mut key = [0; LANES];
+            for k in 0..weighted {
+                column[k] = present_value(weights[partition[k] as usize * cols + j]);
+                key[k] = score_key(column[k]);
+            }
+            median[j] = weighted_median_lanes(
+                &column[..weighted],
+                &key,
+                staked_stake,
+                side_stake,
+                members,
+                minority,
+                R::zero(),
+                stake_sum,
+            );
         }
         return;
+    }
+    let scores = &mut scores[..columns * weighted];
+    for (k, &i) in partition[..weighted].iter().enumerate() {
+        let row = &weights[i as usize * cols..][..columns];
+        for (column, &w) in scores.chunks_exact_mut(weighted).zip(row) {
+            column[k] = present_value(w);
+        }
     }
     for j in 0..columns {
         // `weighted_median_compact`'s first iteration on the gathered column, fused with the
@@ -730,6 +871,8 @@ struct MedianScratch<'a, R> {
     lower_stake: &'a mut [R],
     upper: &'a mut [R],
     upper_stake: &'a mut [R],
+    /// The columns [`RankBlocks`] leaves to the partition (len ≥ cols).
+    undecided_columns: &'a mut [u32],
 }
 
 /// `weighted_median_col_sparse`: consensus `median[j]` of each column of the row-major
@@ -749,6 +892,7 @@ pub fn weighted_median_col<R: Real>(
     let [mut staked_stake, mut lower, mut lower_stake, mut upper, mut upper_stake] =
         [(); 5].map(|()| vec![R::zero(); stake.len()]);
     let mut side_stake = [R::zero(); 1 << LANES];
+    let mut undecided_columns = vec![0; cols];
     let scratch = MedianScratch {
         side_stake: &mut side_stake,
         staked_stake: &mut staked_stake,
@@ -757,6 +901,7 @@ pub fn weighted_median_col<R: Real>(
         lower_stake: &mut lower_stake,
         upper: &mut upper,
         upper_stake: &mut upper_stake,
+        undecided_columns: &mut undecided_columns,
     };
     weighted_median_col_with(
         Arith::<false>,
@@ -881,6 +1026,7 @@ pub struct YumaWorkspace<R: Real> {
     lower_stake: Vec<R>,
     upper: Vec<R>,
     upper_stake: Vec<R>,
+    undecided_columns: Vec<u32>,
 }
 
 impl<R: Real> YumaWorkspace<R> {
@@ -910,6 +1056,7 @@ impl<R: Real> YumaWorkspace<R> {
             lower_stake: vector.clone(),
             upper: vector.clone(),
             upper_stake: vector.clone(),
+            undecided_columns: vec![0; n],
             column_inverse: vector.clone(),
             row_off_diagonal: vector.clone(),
             row_sum: vector,
@@ -1282,6 +1429,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             lower_stake: &mut work.lower_stake,
             upper: &mut work.upper,
             upper_stake: &mut work.upper_stake,
+            undecided_columns: &mut work.undecided_columns,
         },
         &mut work.consensus,
     );
@@ -1836,8 +1984,9 @@ mod tests {
                 R::zero(),
                 stake_sum,
             );
-            match weighted_median_by_rank(&score, &stake, minority, stake_sum) {
-                Some(median) => {
+            let column = score.map(|s| [s]);
+            match weighted_median_by_rank(&column, &stake, minority, stake_sum) {
+                ([median], [true]) => {
                     assert_eq!(
                         median.f64().to_bits(),
                         partition.f64().to_bits(),
@@ -1845,7 +1994,7 @@ mod tests {
                     );
                     *answered += 1;
                 }
-                None => *declined += 1,
+                _ => *declined += 1,
             }
         }
     }
@@ -1863,6 +2012,107 @@ mod tests {
                 answered > 1_000 && declined > 1_000,
                 "{answered} answered, {declined} declined"
             );
+        }
+    }
+
+    /// The column blocks give the same medians, bit for bit, and leave the same columns to the
+    /// partition at every SIMD level this CPU runs, and in the AVX-512 intrinsics form
+    /// (`simd::ConsensusBlocks`) as in the generic kernel: 2-8 staked rows of which some may score
+    /// 0 without a weight row, row lengths that are and are not multiples of the block, absent,
+    /// zero, tied (quarters) and continuous scores, random and equal stakes, κ random or on a
+    /// stake boundary. Both outcomes (decided, undecided) must occur often.
+    #[test]
+    fn consensus_blocks_agree_at_every_level_and_in_avx512() {
+        use crate::simd::{ConsensusBlocks, SimdLevel, run_at};
+        let rng = crate::rng::PathRng::new(47, 0, 0);
+        let draw = |case: usize, k: usize| {
+            crate::rng::uniform_open::<f64>(rng.block(case as u32, (k / 4) as u32, 9)[k % 4])
+        };
+        let levels: Vec<SimdLevel> =
+            SimdLevel::ALL.into_iter().filter(|level| level.is_available()).collect();
+        let wide = SimdLevel::detected() >= SimdLevel::Avx512;
+        let (mut decided, mut undecided) = (0, 0);
+        for case in 0..2_000 {
+            let staked = 2 + case % (LANES - 1);
+            let weighted = if case / 7 % 3 == 0 { staked - staked / 3 } else { staked };
+            let cols = [40, 13, 8, 37][case / 21 % 4];
+            let weights: Vec<f64> = (0..weighted * cols)
+                .map(|e| {
+                    let u = draw(case, 16 + e);
+                    match case / 84 % 4 {
+                        _ if e % cols < 3 => ABSENT,
+                        0 => u,
+                        1 => (u * 4.0).floor() / 4.0,
+                        2 if u < 0.3 => 0.0,
+                        _ => u,
+                    }
+                })
+                .collect();
+            let mut stake = [0.0; LANES];
+            for k in 0..staked {
+                stake[k] = if case % 5 == 0 { 1.0 } else { 0.05 + draw(case, k) };
+            }
+            let raw: f64 = stake.iter().sum();
+            stake.iter_mut().for_each(|w| *w /= raw);
+            let stake_sum = stake.iter().fold(0.0, |a, &b| a + b);
+            let kappa =
+                if case % 3 == 0 { stake[..staked / 2].iter().sum() } else { draw(case, 9) };
+            let minority = stake_sum - kappa;
+            let rows: Vec<u32> = (0..weighted as u32).collect();
+            let run = |level: Option<SimdLevel>| {
+                let (mut median, mut columns) = (vec![0.0; cols], vec![0; cols]);
+                let blocks = RankBlocks {
+                    weights: &weights,
+                    cols,
+                    rows: &rows,
+                    staked,
+                    stake,
+                    minority,
+                    stake_sum,
+                    median: &mut median,
+                    undecided: &mut columns,
+                };
+                let count = match level {
+                    Some(level) => run_at(level, blocks),
+                    None => {
+                        let margin = RANK_MARGIN_ULPS * f64::EPSILON * stake_sum;
+                        ConsensusBlocks {
+                            weights: &weights,
+                            cols,
+                            rows: &rows,
+                            staked,
+                            stake,
+                            minority,
+                            margin,
+                            near_all: minority + margin >= stake_sum,
+                            median: &mut median,
+                            undecided: &mut columns,
+                        }
+                        .run()
+                        .expect("the CPU runs AVX-512")
+                    }
+                };
+                columns.truncate(count);
+                let decided: Vec<(usize, u64)> = (0..cols)
+                    .filter(|j| !columns.contains(&(*j as u32)))
+                    .map(|j| (j, median[j].to_bits()))
+                    .collect();
+                (decided, columns)
+            };
+            let generic = run(Some(SimdLevel::Baseline));
+            for &level in &levels {
+                assert_eq!(run(Some(level)), generic, "case {case}, level {level}");
+            }
+            if wide {
+                assert_eq!(run(None), generic, "case {case}, AVX-512 intrinsics");
+            }
+            decided += generic.0.len();
+            undecided += generic.1.len();
+        }
+        assert!(decided > 10_000 && undecided > 1_000, "{decided} decided, {undecided} undecided");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            assert!(wide, "AVX-512F detected but not the avx512 level");
         }
     }
 
