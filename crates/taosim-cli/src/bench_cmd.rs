@@ -119,7 +119,7 @@ struct Machine {
     /// target-cpu=..."` raises it; the default x86-64 build is `sse2`). The CPU may have more.
     build_simd: &'static str,
     /// The vector level the run-time-dispatched CPU kernels used (taosim-core `simd`: the
-    /// widest the CPU has, at most `TAOSIM_SIMD`): `baseline` or `avx2`.
+    /// widest the CPU has, at most `TAOSIM_SIMD`): `baseline`, `avx2` or `avx512`.
     kernel_simd: &'static str,
     /// The instructions of the peak loop: the CPU's widest f64 multiply-add, fused where it can
     /// be (`baseline`, `avx2+fma` or `avx512f+fma`), whatever the build and the kernels use.

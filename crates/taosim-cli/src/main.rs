@@ -68,7 +68,8 @@ enum Command {
     Compare(compare_cmd::CompareArgs),
 }
 
-/// Caps the CPU kernels' vector level at `TAOSIM_SIMD` when it is set (`baseline` or `avx2`;
+/// Caps the CPU kernels' vector level at `TAOSIM_SIMD` when it is set (`baseline`, `avx2` or
+/// `avx512`;
 /// taosim-core's `simd` module): for measuring one level against another with one
 /// binary. The output is the same at every level.
 fn cap_simd_from_env() -> Result<(), Failure> {
