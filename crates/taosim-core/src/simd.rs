@@ -20,14 +20,14 @@
 //! **Not the whole step.** Compiling everything for AVX2 made the Yuma epoch's rank pass slower
 //! (docs/performance.md, session 8), so the level applies to the named kernels only.
 //!
-//! **AVX-512: one explicit kernel.** The generic kernels gained nothing compiled for AVX-512
-//! (session 13: LLVM keeps them at 256 bits), so at [`SimdLevel::Avx512`] they run their AVX2
-//! copy. What AVX-512 adds is its mask registers: [`ConsensusBlocks`], the Yuma consensus's rank
-//! sums for eight columns side by side, compares into a mask and adds under it, two
-//! instructions per pair of rows where AVX2 needs three (docs/performance.md, session 19). It
-//! is written with `core::arch` intrinsics, because the generic form of the same loop compiled
-//! for AVX-512 ran slower than at AVX2, and it is checked bit for bit against the generic form
-//! (`model::yuma`'s tests).
+//! **AVX-512.** At [`SimdLevel::Avx512`] the generic kernels are compiled for AVX-512F (eight
+//! f64 lanes; not AVX-512DQ, see `run_avx512`), which took 4% off a Yuma-on run (the draws;
+//! docs/performance.md, session 19; session 13's attempt, with more features enabled, had
+//! found nothing). AVX-512's mask registers gain more in one place: [`ConsensusBlocks`], the Yuma
+//! consensus's rank sums for eight columns side by side, compares into a mask and adds under
+//! it, two instructions per pair of rows where AVX2 needs three. It is written with `core::arch`
+//! intrinsics, because the generic form of the same loop compiled for AVX-512 ran slower than at
+//! AVX2, and it is checked bit for bit against the generic form (`model::yuma`'s tests).
 //!
 //! [`StepRng::fill_normals`]: crate::rng::StepRng::fill_normals
 //! [`StepRng::fill_block_pairs`]: crate::rng::StepRng::fill_block_pairs
@@ -44,8 +44,8 @@ pub enum SimdLevel {
     Baseline,
     /// AVX2: four f64 (eight f32) lanes.
     Avx2,
-    /// AVX-512F (with AVX2): eight f64 lanes and mask registers; the generic kernels run their
-    /// AVX2 copy, [`ConsensusBlocks`] its own (module docs).
+    /// AVX-512F (with AVX2): eight f64 lanes and mask registers; the generic kernels compiled
+    /// for it, and [`ConsensusBlocks`] (module docs).
     Avx512,
 }
 
@@ -150,10 +150,13 @@ pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
     assert!(level.is_available(), "this CPU does not run SIMD level {level}");
     match level {
         SimdLevel::Baseline => kernel.run(),
-        // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above; the AVX-512
-        // level includes AVX2). The generic kernels run their AVX2 copy there (module docs).
+        // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above).
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe { run_avx2(kernel) },
+        SimdLevel::Avx2 => unsafe { run_avx2(kernel) },
+        // SAFETY: `run_avx512` needs AVX2 and AVX-512F, which the CPU runs (asserted above: the
+        // level checks both).
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { run_avx512(kernel) },
         #[cfg(not(target_arch = "x86_64"))]
         SimdLevel::Avx2 | SimdLevel::Avx512 => {
             unreachable!("AVX2 and AVX-512 are never available off x86-64")
@@ -164,6 +167,15 @@ pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
 /// Runs `kernel` at [`SimdLevel::current`].
 pub fn run<K: Kernel>(kernel: K) -> K::Output {
     run_at(SimdLevel::current(), kernel)
+}
+
+/// [`Kernel::run`] compiled for AVX-512F. Not AVX-512DQ: with it LLVM multiplies Philox's
+/// 32-bit halves held in `u64` lanes by the slow 64-bit `vpmullq` instead of `vpmuludq`, and the
+/// draws ran slower than at AVX2 (docs/performance.md, session 19).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f")]
+fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run()
 }
 
 /// [`Kernel::run`] compiled for AVX2.
