@@ -154,6 +154,11 @@ fn yuma_is_topk_nonzero(p: u32, stake: u32, n: u32, k: u32, permit: u32) {
     }
 }
 
+// Staked rows that the rank form of the consensus takes (the CPU's LANES), and how many ulps of the
+// stake sum a stake boundary must lie from `minority` for it to decide (RANK_MARGIN_ULPS).
+const RANK_LANES: u32 = 8u;
+const RANK_MARGIN_ULPS: Real = 256.0;
+
 // weighted_median_compact over the compact columns work[score .. + len), work[stake .. + len).
 fn yuma_weighted_median_compact(p: u32, score: u32, stake: u32, count: u32, minority: Real, partition_lo: Real, partition_hi: Real) -> Real {
     var len = count;
@@ -240,18 +245,67 @@ fn yuma_weighted_median_col(p: u32, w: YumaWork, stake: u32, weights: u32, weigh
             staked = staked + 1u;
         }
     }
+    let rank_lanes = staked >= 2u && staked <= RANK_LANES;
+    let margin = RANK_MARGIN_ULPS * REAL_EPS * stake_sum;
     for (var j = 0u; j < n; j = j + 1u) {
-        for (var k = 0u; k < staked; k = k + 1u) {
-            let i = scratch_int[work_int_at(p, w.staked_rows + k)];
-            var score = Real(0.0);
-            if (i < weight_rows) {
-                score = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
+        var decided = false;
+        var answer = Real(0.0);
+        if (rank_lanes) {
+            // RankBlocks and weighted_median_by_rank (model/yuma.rs) for one column: the staked
+            // rows' scores and stakes in registers (padding rows score 0 with zero stake), the
+            // pivot when every staked row scores it, else the largest score whose stake below
+            // is under `minority`, where no stake boundary lies within the margin of it (there
+            // the partition's rounded decisions are the exact ones: the CPU twin's docs).
+            var score: array<Real, RANK_LANES>;
+            var stake_of: array<Real, RANK_LANES>;
+            for (var k = 0u; k < RANK_LANES; k = k + 1u) {
+                score[k] = Real(0.0);
+                stake_of[k] = Real(0.0);
+                if (k < staked) {
+                    let i = scratch_int[work_int_at(p, w.staked_rows + k)];
+                    if (i < weight_rows) {
+                        score[k] = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
+                    }
+                    stake_of[k] = scratch_real[work_real_at(p, w.use_stake + i)];
+                }
             }
-            scratch_real[work_real_at(p, w.median_score + k)] = score;
-            scratch_real[work_real_at(p, w.median_stake + k)] = scratch_real[work_real_at(p, w.use_stake + i)];
+            let pivot = score[staked / 2u];
+            var all_equal = true;
+            for (var k = 0u; k < staked; k = k + 1u) {
+                all_equal = all_equal && score[k] == pivot;
+            }
+            var near = minority + margin >= stake_sum;
+            var best = Real(0.0);
+            for (var k = 0u; k < RANK_LANES; k = k + 1u) {
+                var below = Real(0.0);
+                for (var l = 0u; l < RANK_LANES; l = l + 1u) {
+                    below = below + select(Real(0.0), stake_of[l], score[l] < score[k]);
+                }
+                near = near || abs(below - minority) <= margin;
+                let candidate = select(Real(0.0), score[k], below < minority);
+                best = select(best, candidate, candidate > best);
+            }
+            if (all_equal) {
+                answer = pivot;
+                decided = true;
+            } else if (!near && best > Real(0.0)) {
+                answer = best;
+                decided = true;
+            }
         }
-        scratch_real[work_real_at(p, median + j)] =
-            yuma_weighted_median_compact(p, w.median_score, w.median_stake, staked, minority, Real(0.0), stake_sum);
+        if (!decided) {
+            for (var k = 0u; k < staked; k = k + 1u) {
+                let i = scratch_int[work_int_at(p, w.staked_rows + k)];
+                var score = Real(0.0);
+                if (i < weight_rows) {
+                    score = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
+                }
+                scratch_real[work_real_at(p, w.median_score + k)] = score;
+                scratch_real[work_real_at(p, w.median_stake + k)] = scratch_real[work_real_at(p, w.use_stake + i)];
+            }
+            answer = yuma_weighted_median_compact(p, w.median_score, w.median_stake, staked, minority, Real(0.0), stake_sum);
+        }
+        scratch_real[work_real_at(p, median + j)] = answer;
     }
 }
 

@@ -5,6 +5,9 @@
 
 alias Real = f32;
 
+// The spacing of Real at 1 (Rust's f32::EPSILON, 2^-23).
+const REAL_EPS: f32 = 1.1920928955078125e-7;
+
 fn r_exp(x: Real) -> Real {
     return exp(x);
 }

@@ -311,6 +311,40 @@ fn yuma_epoch_matches_its_twin_with_more_than_eight_validators() {
     }
 }
 
+/// `epoch` with Yuma on and at most eight staked validators, where both backends take the rank
+/// form of the column consensus (the CPU's `RankBlocks`, the shader's registers) and fall back to
+/// the partition near a stake boundary: a cartel, copiers and honest validators with equal stakes
+/// inside each group (`stake_zipf = 0`) and no noise or quality walk, so the columns hold ties of
+/// equal scores and group stake sums, with V = 8 (full lanes) and V = 5 (padding lanes). And
+/// V = 2, a cartel validator and an honest one with half the stake each and κ = 1/2: `minority`
+/// then lies exactly on the stake boundary of every column they weight differently, where the
+/// rank sums must decline (their answer would be the lower score, the partition's the higher).
+/// The inputs involve no transcendental function, so the Yuma reals must be bit-equal in f64 and
+/// f32.
+#[test]
+fn yuma_epoch_matches_its_twin_in_the_rank_form_with_ties() {
+    let Some(ctx) = context() else { return };
+    let groups = "cartel_stake = 0.3\ncartel_miners = 3\ncopier_stake = 0.2\nreveal_epochs = 1";
+    let halves = "cartel_stake = 0.5\ncartel_miners = 2\nkappa = 0.5";
+    for (case, (validators, groups)) in
+        [(8, groups), (5, groups), (2, halves)].into_iter().enumerate()
+    {
+        let yuma = format!(
+            "enabled = true\nversion = \"yuma3\"\nvalidators = {validators}\nminers = 32\n\
+             {groups}\nstake_zipf = 0.0\nweight_noise = 0.0\nminer_quality_sigma = 0.0"
+        );
+        let plan = yuma_plan(&yuma, "");
+        let name = format!("rank form, V {validators}");
+        let seed = 90 + case as u64;
+        let (gpu, cpu) = epoch_on_both::<f64>(&ctx, &plan, &name, 24, seed, 24);
+        assert_states_match(&format!("epoch {name}"), &gpu, &cpu, 1e-12, 1e-300);
+        assert!(gpu.yuma_real == cpu.yuma_real, "{name}: f64 Yuma reals differ");
+        let (gpu, cpu) = epoch_on_both::<f32>(&ctx, &plan, &name, 24, seed + 10, 24);
+        assert_f32_epoch_matches(&name, &gpu, &cpu);
+        assert!(gpu.yuma_real == cpu.yuma_real, "{name}: f32 Yuma reals differ");
+    }
+}
+
 /// `epoch` with Yuma on, in f32, over the same cases; integers exact, Yuma reals within 1e-5 and
 /// amounts within 1e-4 relative. f32 runs the device's native `exp`, `ln` and `pow` (lavapipe's are within a few f32
 /// ulps of libm's, not bit-equal), and they feed every later quantity: the Zipf stakes (pow), the

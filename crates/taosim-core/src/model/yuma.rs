@@ -73,7 +73,8 @@
 //! column-major gather), the all-equal test and the rank sums compare whole vectors, and only the
 //! columns the rank sums leave undecided are gathered for the partition. On a CPU with AVX-512 the
 //! f64 blocks run as `simd::ConsensusBlocks`, the same arithmetic in mask registers (compare,
-//! then add under the mask).
+//! then add under the mask). The shader takes the same rank form column by column, its eight
+//! rows' scores and stakes in registers, and the partition only where the rank sums decline.
 //!
 //! Every float operation keeps its operands and order, except that the diagonal's `+0` term of
 //! a row sum is skipped (adding `+0` to a sum that cannot be `−0` changes no bit) and a zero-sum
