@@ -191,14 +191,16 @@ pub const RANK_ROWS: usize = 8;
 /// Columns of one block of [`ConsensusBlocks`]: eight f64, one AVX-512 register.
 pub const RANK_COLUMNS: usize = 8;
 
-/// The Yuma column consensus where one pass decides it, for f64 weights, with AVX-512F: the
-/// arithmetic of `model::yuma`'s generic `RankBlocks` kernel and `weighted_median_by_rank`,
-/// lane for lane (their docs give the argument; a test there checks the bits). Columns in
-/// blocks of [`RANK_COLUMNS`] side by side in one register; a row's scores are one load.
+/// The inputs and outputs of the Yuma column consensus's block pass: the columns in blocks of
+/// [`RANK_COLUMNS`] side by side, a column decided by its pivot (every staked row scores it) or by
+/// the rank sums where they decide, the others left to the partition. `model::yuma` runs it as a
+/// generic [`Kernel`] at any level and precision; [`ConsensusBlocks::run_avx512`] is the same
+/// arithmetic, lane for lane, in AVX-512F intrinsics for f64 (`model::yuma`'s docs give the
+/// argument, and a test there checks the bits).
 #[derive(Debug)]
-pub struct ConsensusBlocks<'a> {
+pub struct ConsensusBlocks<'a, R> {
     /// The row-major weights, `cols` to a row (absent entries negative: they score 0).
-    pub weights: &'a [f64],
+    pub weights: &'a [R],
     /// Columns of a weight row.
     pub cols: usize,
     /// The staked rows that set weights, in uid order.
@@ -206,26 +208,40 @@ pub struct ConsensusBlocks<'a> {
     /// Staked rows (`rows.len()` of them set weights, the rest score 0), 2 to [`RANK_ROWS`].
     pub staked: usize,
     /// The staked rows' stakes in lanes, zero past `staked`.
-    pub stake: [f64; RANK_ROWS],
+    pub stake: [R; RANK_ROWS],
     /// The stake sum less κ.
-    pub minority: f64,
+    pub minority: R,
     /// How near a stake boundary `minority` may lie before a column is left undecided.
-    pub margin: f64,
+    pub margin: R,
     /// Whether `minority` is near the stake sum (every column undecided unless all-equal).
     pub near_all: bool,
     /// Each decided column's median (`len` = the columns).
-    pub median: &'a mut [f64],
+    pub median: &'a mut [R],
     /// The undecided columns' indices, in order (len ≥ the columns).
     pub undecided: &'a mut [u32],
 }
 
-impl ConsensusBlocks<'_> {
+impl<R: crate::Real> ConsensusBlocks<'_, R> {
     /// Runs the blocks with AVX-512F and returns how many columns are undecided; `None` (and
-    /// nothing written) when [`SimdLevel::current`] is below [`SimdLevel::Avx512`].
-    pub fn run(self) -> Option<usize> {
-        if SimdLevel::current() < SimdLevel::Avx512 {
+    /// nothing written) for f32, or when [`SimdLevel::current`] is below [`SimdLevel::Avx512`].
+    pub fn run_avx512(&mut self) -> Option<usize> {
+        if core::any::TypeId::of::<R>() != core::any::TypeId::of::<f64>()
+            || SimdLevel::current() < SimdLevel::Avx512
+        {
             return None;
         }
+        let f64_blocks = ConsensusBlocks::<f64> {
+            weights: bytemuck::try_cast_slice(self.weights).ok()?,
+            cols: self.cols,
+            rows: self.rows,
+            staked: self.staked,
+            stake: self.stake.map(R::f64),
+            minority: self.minority.f64(),
+            margin: self.margin.f64(),
+            near_all: self.near_all,
+            median: bytemuck::try_cast_slice_mut(&mut *self.median).ok()?,
+            undecided: &mut *self.undecided,
+        };
         #[cfg(target_arch = "x86_64")]
         {
             // SAFETY: the CPU runs AVX2 and AVX-512F (`current` is at most the detected level).
@@ -234,12 +250,12 @@ impl ConsensusBlocks<'_> {
                 reason = "the same exception as `run_at`: a #[target_feature] function, called \
                           after the CPU is checked to run its instructions"
             )]
-            let undecided = unsafe { consensus_blocks_avx512(self) };
+            let undecided = unsafe { consensus_blocks_avx512(f64_blocks) };
             Some(undecided)
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = self;
+            let _ = f64_blocks;
             unreachable!("AVX-512 is never available off x86-64")
         }
     }
@@ -250,7 +266,7 @@ impl ConsensusBlocks<'_> {
 /// `+0` gives: `below` is never `−0`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f")]
-fn consensus_blocks_avx512(blocks: ConsensusBlocks<'_>) -> usize {
+fn consensus_blocks_avx512(blocks: ConsensusBlocks<'_, f64>) -> usize {
     use core::arch::x86_64::{
         __m512d, __mmask8, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _CMP_NEQ_UQ, _mm512_abs_pd,
         _mm512_cmp_pd_mask, _mm512_mask_add_pd, _mm512_mask_mov_pd, _mm512_maskz_mov_pd,

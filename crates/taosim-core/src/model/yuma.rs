@@ -69,10 +69,10 @@
 //! boundary). The partition's side decisions were mispredicted branches; the rank pass has none.
 //!
 //! Session 19 (same bits): the consensus runs in blocks of eight columns side by side
-//! (`RankBlocks`): a row's scores are one contiguous load of the row-major weights (no
+//! (`ConsensusBlocks`): a row's scores are one contiguous load of the row-major weights (no
 //! column-major gather), the all-equal test and the rank sums compare whole vectors, and only the
 //! columns the rank sums leave undecided are gathered for the partition. On a CPU with AVX-512 the
-//! f64 blocks run as `simd::ConsensusBlocks`, the same arithmetic in mask registers (compare,
+//! f64 blocks run as `ConsensusBlocks::run_avx512`, the same arithmetic in mask registers (compare,
 //! then add under the mask). The shader takes the same rank form column by column, its eight
 //! rows' scores and stakes in registers, and the partition only where the rank sums decline.
 //!
@@ -88,6 +88,7 @@
 use crate::Real;
 use crate::params::KAPPA;
 use crate::real::safe_div;
+use crate::simd::ConsensusBlocks;
 
 /// Marker for an entry the chain's sparse matrices do not hold (see the module docs).
 pub const ABSENT: f64 = -1.0;
@@ -489,17 +490,17 @@ const RANK_MARGIN_ULPS: f64 = 256.0;
 /// sums do. Rows past the staked ones are padding with zero stake and score 0, so they add
 /// nothing to any sum and are never a nonzero answer. A zero answer is left to the partition,
 /// which picks one lane's bits where `−0` and `+0` tie; undecided also when `minority` is near a
-/// boundary (equal stakes, κ at a stake sum). Returns each column's median and whether it is
-/// decided.
+/// boundary (equal stakes, κ at a stake sum). `margin` and `near_all` are [`rank_margin`]'s.
+/// Returns each column's median and whether it is decided.
 #[inline(always)]
 fn weighted_median_by_rank<R: Real, const B: usize>(
     score: &[[R; B]; LANES],
     stake: &[R; LANES],
     minority: R,
-    stake_sum: R,
+    margin: R,
+    near_all: bool,
 ) -> ([R; B], [bool; B]) {
-    let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * stake_sum;
-    let mut near = [minority + margin >= stake_sum; B];
+    let mut near = [near_all; B];
     let mut median = [R::zero(); B];
     for k in 0..LANES {
         let mut below = [R::zero(); B];
@@ -523,76 +524,49 @@ fn weighted_median_by_rank<R: Real, const B: usize>(
     (median, decided)
 }
 
-/// Columns that [`RankBlocks`] compares at once: eight f64 lanes (one AVX-512 register, two
+/// [`weighted_median_by_rank`]'s `margin`, [`RANK_MARGIN_ULPS`] of the stake sum, and whether
+/// `minority` lies within it of the stake sum (then no column is decided by the rank sums).
+fn rank_margin<R: Real>(minority: R, stake_sum: R) -> (R, bool) {
+    let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * stake_sum;
+    (margin, minority + margin >= stake_sum)
+}
+
+/// Columns that [`ConsensusBlocks`] compares at once: eight f64 lanes (one AVX-512 register, two
 /// AVX2 ones), a whole block of the baseline's validator columns.
-const RANK_BLOCK: usize = 8;
+const RANK_BLOCK: usize = crate::simd::RANK_COLUMNS;
+const _: () = assert!(LANES == crate::simd::RANK_ROWS);
 
-/// The column consensus where one pass decides it, blocks of [`RANK_BLOCK`] columns in vector
-/// lanes: a column all of whose staked rows score its pivot takes the pivot (nobody weights the
-/// validators' columns), another takes [`weighted_median_by_rank`]'s answer where it decides.
-/// Writes `median[j]` for those and the other columns' indices to `undecided`, in order, and
-/// returns how many there are. A [`simd::Kernel`](crate::simd::Kernel): the blocks compile at
-/// the CPU's widest level, where a row's comparison is one or two instructions.
-struct RankBlocks<'a, R> {
-    weights: &'a [R],
-    cols: usize,
-    /// The staked rows that set weights, in uid order (`weighted` of them).
-    rows: &'a [u32],
-    /// Staked rows, the weighted ones first (the rest score 0).
-    staked: usize,
-    /// Their stakes, in lanes (zero past `staked`).
-    stake: [R; LANES],
-    minority: R,
-    stake_sum: R,
-    median: &'a mut [R],
-    undecided: &'a mut [u32],
-}
-
-/// Runs [`RankBlocks`]: for f64 through [`ConsensusBlocks`](crate::simd::ConsensusBlocks) where
-/// the CPU runs AVX-512 (the same arithmetic in mask registers, written with intrinsics because
-/// this generic form compiled for AVX-512 ran slower than at AVX2; docs/performance.md, session
-/// 19), else as a [`simd::Kernel`](crate::simd::Kernel) at the CPU's level.
-fn consensus_blocks<R: Real>(blocks: RankBlocks<'_, R>) -> usize {
-    if core::any::TypeId::of::<R>() == core::any::TypeId::of::<f64>() {
-        let margin = R::of(RANK_MARGIN_ULPS * R::EPS) * blocks.stake_sum;
-        let f64_blocks = (
-            bytemuck::try_cast_slice::<R, f64>(blocks.weights),
-            bytemuck::try_cast_slice_mut::<R, f64>(&mut *blocks.median),
-        );
-        if let (Ok(weights), Ok(median)) = f64_blocks {
-            let wide = crate::simd::ConsensusBlocks {
-                weights,
-                cols: blocks.cols,
-                rows: blocks.rows,
-                staked: blocks.staked,
-                stake: blocks.stake.map(R::f64),
-                minority: blocks.minority.f64(),
-                margin: margin.f64(),
-                near_all: blocks.minority + margin >= blocks.stake_sum,
-                median,
-                undecided: &mut *blocks.undecided,
-            };
-            if let Some(undecided) = wide.run() {
-                return undecided;
-            }
-        }
+/// Runs [`ConsensusBlocks`]: through [`ConsensusBlocks::run_avx512`] where it runs (f64, a CPU
+/// with AVX-512: the same arithmetic in mask registers, written with intrinsics because the
+/// generic form compiled for AVX-512 ran slower than at AVX2; docs/performance.md, session 19),
+/// else as a [`simd::Kernel`](crate::simd::Kernel) at the CPU's level.
+fn consensus_blocks<R: Real>(mut blocks: ConsensusBlocks<'_, R>) -> usize {
+    match blocks.run_avx512() {
+        Some(undecided) => undecided,
+        None => crate::simd::run(blocks),
     }
-    crate::simd::run(blocks)
 }
 
-impl<R: Real> crate::simd::Kernel for RankBlocks<'_, R> {
+/// The generic form of [`ConsensusBlocks`]: the column consensus where one pass decides it, in
+/// blocks of `RANK_BLOCK` columns in vector lanes. A column all of whose staked rows score its
+/// pivot takes the pivot (nobody weights the validators' columns), another takes
+/// `weighted_median_by_rank`'s answer where it decides. Writes `median[j]` for those and the
+/// other columns' indices to `undecided`, in order, and returns how many there are. The blocks
+/// compile at the CPU's widest level, where a row's comparison is one or two instructions.
+impl<R: Real> crate::simd::Kernel for ConsensusBlocks<'_, R> {
     type Output = usize;
 
     #[inline(always)]
     fn run(self) -> usize {
-        let RankBlocks {
+        let ConsensusBlocks {
             weights,
             cols,
             rows,
             staked,
             stake,
             minority,
-            stake_sum,
+            margin,
+            near_all,
             median,
             undecided,
         } = self;
@@ -624,7 +598,7 @@ impl<R: Real> crate::simd::Kernel for RankBlocks<'_, R> {
             let (by_rank, decided) = if equal.iter().all(|&e| e) {
                 (pivot, equal)
             } else {
-                weighted_median_by_rank(&score, &stake, minority, stake_sum)
+                weighted_median_by_rank(&score, &stake, minority, margin, near_all)
             };
             for (c, out) in out.iter_mut().enumerate() {
                 if equal[c] {
@@ -746,19 +720,21 @@ fn weighted_median_col_with<R: Real, const FIXED: bool>(
     };
     if (2..=LANES).contains(&staked) {
         // Few staked rows: the columns in blocks, decided by their pivot or the rank sums where
-        // those decide (`RankBlocks`), else each undecided column's whole partition in lanes, no
+        // those decide (`ConsensusBlocks`), else each undecided column's whole partition in lanes, no
         // branch per entry (`weighted_median_lanes`). The side sums' table is made only when some
         // column is left to the partition (most epochs have none).
         let mut lane_stake = [R::zero(); LANES];
         lane_stake[..staked].copy_from_slice(staked_stake);
-        let undecided = consensus_blocks(RankBlocks {
+        let (margin, near_all) = rank_margin(minority, stake_sum);
+        let undecided = consensus_blocks(ConsensusBlocks {
             weights,
             cols,
             rows: &partition[..weighted],
             staked,
             stake: lane_stake,
             minority,
-            stake_sum,
+            margin,
+            near_all,
             median: &mut median[..columns],
             undecided: undecided_columns,
         });
@@ -872,7 +848,7 @@ struct MedianScratch<'a, R> {
     lower_stake: &'a mut [R],
     upper: &'a mut [R],
     upper_stake: &'a mut [R],
-    /// The columns [`RankBlocks`] leaves to the partition (len ≥ cols).
+    /// The columns [`ConsensusBlocks`] leaves to the partition (len ≥ cols).
     undecided_columns: &'a mut [u32],
 }
 
@@ -1986,7 +1962,8 @@ mod tests {
                 stake_sum,
             );
             let column = score.map(|s| [s]);
-            match weighted_median_by_rank(&column, &stake, minority, stake_sum) {
+            let (margin, near_all) = rank_margin(minority, stake_sum);
+            match weighted_median_by_rank(&column, &stake, minority, margin, near_all) {
                 ([median], [true]) => {
                     assert_eq!(
                         median.f64().to_bits(),
@@ -2062,36 +2039,22 @@ mod tests {
             let rows: Vec<u32> = (0..weighted as u32).collect();
             let run = |level: Option<SimdLevel>| {
                 let (mut median, mut columns) = (vec![0.0; cols], vec![0; cols]);
-                let blocks = RankBlocks {
+                let (margin, near_all) = rank_margin(minority, stake_sum);
+                let mut blocks = ConsensusBlocks {
                     weights: &weights,
                     cols,
                     rows: &rows,
                     staked,
                     stake,
                     minority,
-                    stake_sum,
+                    margin,
+                    near_all,
                     median: &mut median,
                     undecided: &mut columns,
                 };
                 let count = match level {
                     Some(level) => run_at(level, blocks),
-                    None => {
-                        let margin = RANK_MARGIN_ULPS * f64::EPSILON * stake_sum;
-                        ConsensusBlocks {
-                            weights: &weights,
-                            cols,
-                            rows: &rows,
-                            staked,
-                            stake,
-                            minority,
-                            margin,
-                            near_all: minority + margin >= stake_sum,
-                            median: &mut median,
-                            undecided: &mut columns,
-                        }
-                        .run()
-                        .expect("the CPU runs AVX-512")
-                    }
+                    None => blocks.run_avx512().expect("the CPU runs AVX-512"),
                 };
                 columns.truncate(count);
                 let decided: Vec<(usize, u64)> = (0..cols)
