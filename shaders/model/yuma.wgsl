@@ -219,6 +219,16 @@ fn yuma_weighted_median_compact(p: u32, score: u32, stake: u32, count: u32, mino
     return result;
 }
 
+// Row i's score in column j of the consensus: its weight's present value, 0 for a staked row
+// beyond the weight matrix (straight-line, no early return: see r_exp in real_f64.wgsl).
+fn yuma_consensus_score(p: u32, weights: u32, weight_rows: u32, n: u32, i: u32, j: u32) -> Real {
+    var score = Real(0.0);
+    if (i < weight_rows) {
+        score = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
+    }
+    return score;
+}
+
 // weighted_median_col_with: consensus of each column of the `weight_rows × n` matrix at
 // work[weights] under the stakes work[stake .. + n), into work[median .. + n).
 fn yuma_weighted_median_col(p: u32, w: YumaWork, stake: u32, weights: u32, weight_rows: u32, n: u32, kappa: Real, median: u32) {
@@ -263,9 +273,7 @@ fn yuma_weighted_median_col(p: u32, w: YumaWork, stake: u32, weights: u32, weigh
                 stake_of[k] = Real(0.0);
                 if (k < staked) {
                     let i = scratch_int[work_int_at(p, w.staked_rows + k)];
-                    if (i < weight_rows) {
-                        score[k] = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
-                    }
+                    score[k] = yuma_consensus_score(p, weights, weight_rows, n, i, j);
                     stake_of[k] = scratch_real[work_real_at(p, w.use_stake + i)];
                 }
             }
@@ -296,10 +304,7 @@ fn yuma_weighted_median_col(p: u32, w: YumaWork, stake: u32, weights: u32, weigh
         if (!decided) {
             for (var k = 0u; k < staked; k = k + 1u) {
                 let i = scratch_int[work_int_at(p, w.staked_rows + k)];
-                var score = Real(0.0);
-                if (i < weight_rows) {
-                    score = present_value(scratch_real[work_real_at(p, weights + i * n + j)]);
-                }
+                let score = yuma_consensus_score(p, weights, weight_rows, n, i, j);
                 scratch_real[work_real_at(p, w.median_score + k)] = score;
                 scratch_real[work_real_at(p, w.median_stake + k)] = scratch_real[work_real_at(p, w.use_stake + i)];
             }
