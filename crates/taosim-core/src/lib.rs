@@ -39,6 +39,7 @@ pub mod simd;
 pub mod stage_clock;
 pub mod state;
 pub mod sweep;
+pub mod vecmath;
 pub mod workload;
 pub mod yuma_scenario;
 

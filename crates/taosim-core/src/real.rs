@@ -33,6 +33,13 @@ pub trait Real:
     fn of_usize(n: usize) -> Self {
         Self::of(n as f64)
     }
+    /// `eˣ` in a form a loop over lanes can vectorise: [`crate::vecmath::exp`] in f64 (within an
+    /// ulp of libm's); libm's in f32, whose CPU runs check the GPU twin and are not a speed path.
+    fn exp_lanes(self) -> Self;
+    /// `ln x` as [`Real::exp_lanes`]: [`crate::vecmath::ln`] in f64, libm's in f32.
+    fn ln_lanes(self) -> Self;
+    /// `eˣ − 1` as [`Real::exp_lanes`]: [`crate::vecmath::exp_m1`] in f64, [`exp_m1`] in f32.
+    fn exp_m1_lanes(self) -> Self;
 }
 
 impl Real for f64 {
@@ -45,6 +52,18 @@ impl Real for f64 {
     fn f64(self) -> f64 {
         self
     }
+    #[inline(always)]
+    fn exp_lanes(self) -> Self {
+        crate::vecmath::exp(self)
+    }
+    #[inline(always)]
+    fn ln_lanes(self) -> Self {
+        crate::vecmath::ln(self)
+    }
+    #[inline(always)]
+    fn exp_m1_lanes(self) -> Self {
+        crate::vecmath::exp_m1(self)
+    }
 }
 
 impl Real for f32 {
@@ -56,6 +75,18 @@ impl Real for f32 {
     #[inline]
     fn f64(self) -> f64 {
         f64::from(self)
+    }
+    #[inline(always)]
+    fn exp_lanes(self) -> Self {
+        self.exp()
+    }
+    #[inline(always)]
+    fn ln_lanes(self) -> Self {
+        self.ln()
+    }
+    #[inline(always)]
+    fn exp_m1_lanes(self) -> Self {
+        exp_m1(self)
     }
 }
 
