@@ -332,11 +332,8 @@ impl StepRng {
     ///
     /// The Yuma weight noise draws all its normals this way. The work is lanes of independent
     /// words, so it runs at the widest [`SimdLevel`] the CPU has ([`crate::simd`]): blocks in
-    /// passes of [`NORMALS_PASS`], each pass's words through the central rational function in
-    /// one branch-free loop that also marks the words outside the central region (4.85% of
-    /// them) in a bit mask; those are then redone by the tail formula, their `ln` calls first,
-    /// side by side (each tail word is a long dependent chain, which one at a time cost 13% of a
-    /// Yuma-on run: docs/performance.md, session 13). A word in the centre costs no branch.
+    /// passes of [`NORMALS_PASS`], each pass's words through [`normals_of_words`] (the central
+    /// rational function in lanes, the 4.85% of words in the tails redone after).
     ///
     /// # Panics
     /// If `out.len()` is not a multiple of four, or `subnet` or one of the streams does not fit in
@@ -369,33 +366,7 @@ impl StepRng {
             let blocks = &mut blocks[..out.len() / 4];
             let first = first_stream + (pass * NORMALS_PASS) as u32;
             self.fill_blocks_unchecked(subnet, first, blocks);
-            let words = &blocks.as_flattened()[..out.len()];
-            // Bit k: word k is outside the centre, `normal_quantile`'s test (its complement:
-            // `q` is never NaN, `p` being in (0, 1)).
-            let mut outside = 0_u64;
-            for (k, (z, &w)) in out.iter_mut().zip(words).enumerate() {
-                let q = uniform_open::<R>(w) - R::of(0.5);
-                *z = acklam_central(q);
-                outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
-            }
-            // The pass's words outside the centre, then their logarithms (independent calls
-            // that overlap), then the rest of the tail formula for each.
-            let mut tail_word = [0_u8; 4 * NORMALS_PASS];
-            let mut tail_ln = [R::zero(); 4 * NORMALS_PASS];
-            let mut tails = 0;
-            while outside != 0 {
-                tail_word[tails] = outside.trailing_zeros() as u8;
-                tails += 1;
-                outside &= outside - 1;
-            }
-            for (&k, ln_t) in tail_word[..tails].iter().zip(&mut tail_ln) {
-                let p = uniform_open::<R>(words[usize::from(k)]);
-                *ln_t = tail_t(p, p - R::of(0.5)).ln();
-            }
-            for (&k, &ln_t) in tail_word[..tails].iter().zip(&tail_ln) {
-                let q = uniform_open::<R>(words[usize::from(k)]) - R::of(0.5);
-                out[usize::from(k)] = acklam_tail_of_ln(ln_t, q);
-            }
+            normals_of_words(&blocks.as_flattened()[..out.len()], out);
         }
     }
 
@@ -556,6 +527,45 @@ pub mod stream {
 
 /// Blocks per pass of [`StepRng::fill_normals`]: 64 words, whose blocks and normals stay in L1.
 pub const NORMALS_PASS: usize = 16;
+
+/// [`normal_icdf`] of each of at most 64 words, bit for bit, in lanes: every word through the
+/// central rational function in one branch-free loop that also marks the words outside the
+/// central region (4.85% of them) in a bit mask; those are then redone by the tail formula,
+/// their `ln` calls first, side by side (each tail word is a long dependent chain, which one at
+/// a time cost 13% of a Yuma-on run: docs/performance.md, session 13). A word in the centre
+/// costs no branch. [`StepRng::fill_normals`] and `behaviour`'s lanes use it, inside a
+/// [`Kernel`].
+///
+/// # Panics
+/// If `words` and `out` differ in length or hold more than 64 entries.
+#[inline(always)]
+pub fn normals_of_words<R: crate::Real>(words: &[u32], out: &mut [R]) {
+    assert!(words.len() == out.len() && out.len() <= 64, "normals_of_words: {} words", words.len());
+    // Bit k: word k is outside the centre, `normal_quantile`'s test (its complement: `q` is
+    // never NaN, `p` being in (0, 1)).
+    let mut outside = 0_u64;
+    for (k, (z, &w)) in out.iter_mut().zip(words).enumerate() {
+        let q = uniform_open::<R>(w) - R::of(0.5);
+        *z = acklam_central(q);
+        outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
+    }
+    let mut tail_word = [0_u8; 64];
+    let mut tail_ln = [R::zero(); 64];
+    let mut tails = 0;
+    while outside != 0 {
+        tail_word[tails] = outside.trailing_zeros() as u8;
+        tails += 1;
+        outside &= outside - 1;
+    }
+    for (&k, ln_t) in tail_word[..tails].iter().zip(&mut tail_ln) {
+        let p = uniform_open::<R>(words[usize::from(k)]);
+        *ln_t = tail_t(p, p - R::of(0.5)).ln();
+    }
+    for (&k, &ln_t) in tail_word[..tails].iter().zip(&tail_ln) {
+        let q = uniform_open::<R>(words[usize::from(k)]) - R::of(0.5);
+        out[usize::from(k)] = acklam_tail_of_ln(ln_t, q);
+    }
+}
 
 /// 2^-24: the spacing of the 24-bit uniform grid.
 const UNIFORM_SCALE: f64 = 1.0 / 16_777_216.0;

@@ -86,15 +86,21 @@
 //! drawn only when it can change a bit (no jump and a nonzero diffusion add an exact ±0), and the
 //! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once),
 //! the two of every slot filled for a run of slots at a time (vectorised across the slots), so
-//! inactive slots' blocks are computed too and not read.
+//! inactive slots' blocks are computed too and not read. The rest of a run of slots is computed
+//! side by side too ([`SlotRun`], a [`Kernel`] at the CPU's widest vectors): the normals by
+//! [`rng::normals_of_words`], the formulas branch-free, and the `ln`/`exp`/`exp_m1` of the
+//! momentum, the inflow and the selling by [`crate::vecmath`] in f64 (within an ulp or two of
+//! libm's, and the same at every vector width). That last is not libm's bits; the shader's WGSL
+//! `exp`/`log` are not either (a few ulps from Rust's), and the parity tests allow for it.
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
 use crate::model::amm::{self, Pool};
-use crate::params::BLOCKS_PER_DAY;
-use crate::real::{exp_m1, safe_div};
-use crate::rng::{GLOBAL_SUBNET, PathRng, Poisson, normal_icdf, normal_icdf_pair, poisson, stream};
-use crate::state::PathState;
+use crate::params::{AmmKind, BLOCKS_PER_DAY};
+use crate::real::safe_div;
+use crate::rng::{self, GLOBAL_SUBNET, PathRng, Poisson, StepRng, normal_icdf, poisson, stream};
+use crate::simd::{self, Kernel};
+use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
 use super::registration::Arrival;
@@ -248,12 +254,20 @@ impl BehaviourCoefficients {
     }
 }
 
-/// `exp(log_level + σz − σ²/2)`: the factor `e^{log_level}` times a mean-one lognormal of
-/// log-sd `σ`, in one `exp` (the flows multiply several exponential factors; one `exp` of the
-/// summed exponents is the same number to rounding and costs a third of three).
-#[inline]
-fn with_lognormal_noise<R: Real>(log_level: R, sigma: R, z: R) -> R {
-    (log_level + sigma * z - R::of(0.5) * sigma * sigma).exp()
+/// `log_level + σz − σ²/2`, whose `exp` is the factor `e^{log_level}` times a mean-one lognormal
+/// of log-sd `σ` (the flows multiply several exponential factors; one `exp` of the summed
+/// exponents is the same number to rounding and costs a third of three).
+#[inline(always)]
+fn lognormal_exponent<R: Real>(log_level: R, sigma: R, z: R) -> R {
+    log_level + sigma * z - R::of(0.5) * sigma * sigma
+}
+
+/// `f` of every lane, in a loop of its own (so that the compiler vectorises it).
+#[inline(always)]
+fn in_lanes<R: Real>(lanes: &mut [R; SLOTS_PER_FILL], f: impl Fn(R) -> R) {
+    for x in lanes.iter_mut() {
+        *x = f(*x);
+    }
 }
 
 /// Draws one path's behaviour for step `step`: updates quality, momentum, `prev_price` and the
@@ -272,7 +286,6 @@ pub fn behaviour<R: Real>(
     orders: &mut [Orders<R>],
 ) -> Arrival<R> {
     let c = BehaviourCoefficients::new(params, beh, reg);
-    let kind = params.chain.amm;
 
     let w = rng.block(step, GLOBAL_SUBNET, stream::MARKET);
     let z_market = normal_icdf::<R>(w[0]);
@@ -296,125 +309,49 @@ pub fn behaviour<R: Real>(
         tao_sum += s.tao[i];
         dividend_weighted += s.tao[i] * s.dividend_rate[i];
     }
-    let mean_tao = safe_div(tao_sum, active_count);
-    let mean_dividend = safe_div(dividend_weighted, tao_sum);
+    let means = Means {
+        tao: safe_div(tao_sum, active_count),
+        dividend: safe_div(dividend_weighted, tao_sum),
+        market: g,
+    };
 
-    let dt = R::of(c.dt);
-    let flow_sigma = R::of(c.flow_sigma);
-    let limit = R::of(c.attractiveness_cap);
-    // Same mean in every slot: the samplers hold `e^{−λ}` once for the step.
-    let jump_count = Poisson::new(R::of(c.jump_mean));
-    let whale_count = Poisson::new(R::of(c.whale_mean));
-    let jump_sigma = R::of(c.jump_sigma);
-    // The two blocks of every slot, the step's four normals and its two Poisson counts, filled
-    // for SLOTS_PER_FILL slots at a time (the same words as `PathRng::block`): computed side by
-    // side in vector registers, they cost about half of two blocks drawn slot by slot. An
-    // inactive slot's blocks are computed and not read.
+    // Then the slots in runs of SLOTS_PER_FILL: their two Philox blocks each (the step's four
+    // normals and its two Poisson counts) filled side by side, as `PathRng::block` would give
+    // them, then the run's orders in lanes ([`SlotRun`]).
     let mut blocks = [[0_u32; 4]; 2 * SLOTS_PER_FILL];
     let slots = s.tao.len();
-    for i in 0..slots {
-        let k = i % SLOTS_PER_FILL;
-        if k == 0 {
-            let len = 2 * (slots - i).min(SLOTS_PER_FILL);
-            step_rng.fill_block_pairs(
-                i as u32,
-                [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS],
-                &mut blocks[..len],
-            );
-        }
-        if active[i] == 0 {
-            orders[i] = Orders::default();
-            continue;
-        }
-        let subnet = i as u32;
-        let (w_normals, w_counts) = (blocks[2 * k], blocks[2 * k + 1]);
-        let z_quality = normal_icdf::<R>(w_normals[0]);
-        // The flow noises are inverted side by side (the same numbers as one at a time).
-        let (z_in, z_out) = normal_icdf_pair::<R>(w_normals[1], w_normals[2]);
-        let jumps = jump_count.draw(w_counts[0], w_counts[1]);
-        let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality;
-        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a nonzero
-        // `diffusion` returns it unchanged: the jump's normal is drawn only where it can change a
-        // bit (the shader always draws it; the results are identical).
-        let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
-            diffusion
-        } else {
-            let z_jump = normal_icdf::<R>(w_normals[3]);
-            diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
-        };
-        s.quality[i] += quality_step;
-
-        let price = amm::price(kind, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
-        let prev = s.prev_price[i];
-        let log_return_per_day = if price > R::zero() && prev > R::zero() {
-            (price / prev).ln() / dt
-        } else {
-            R::zero()
-        };
-        let keep = R::of(c.momentum_keep);
-        s.momentum[i] = keep * s.momentum[i] + (R::one() - keep) * log_return_per_day;
-        s.prev_price[i] = price;
-
-        let excess_yield = (s.dividend_rate[i] - mean_dividend) * R::of(c.steps_per_year);
-        let zero_share = if s.share[i] == R::zero() { R::one() } else { R::zero() };
-        let attractiveness = (R::of(c.beta_quality) * s.quality[i]
-            + R::of(c.beta_momentum) * s.momentum[i]
-            + R::of(c.beta_yield) * excess_yield
-            + g
-            - R::of(c.beta_zero_share) * zero_share)
-            .max(-limit)
-            .min(limit);
-
-        // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
-        let size = safe_div(s.tao[i], mean_tao);
-        // No inflow without a pool or a rate (the latter also keeps `0·∞` out when the size
-        // factor overflows), and at most `MAX_STEP_INFLOW` (`∞` included).
-        let inflow = if size > R::zero() && c.inflow_step > 0.0 {
-            let log_level = R::of(c.size_elasticity) * size.ln() + attractiveness;
-            (R::of(c.inflow_step) * with_lognormal_noise(log_level, flow_sigma, z_in))
-                .min(R::of(MAX_STEP_INFLOW))
-        } else {
-            R::zero()
-        };
-
-        let mut hazard =
-            R::of(c.outflow_hazard_step) * with_lognormal_noise(-attractiveness, flow_sigma, z_out);
-        let peak = s.peak_price[i];
-        if peak > R::zero() && R::one() - price / peak >= R::of(c.panic_drawdown) {
-            hazard += R::of(c.panic_hazard_step);
-        }
-        let streak = zero_share_steps[i];
-        if streak > 0 && f64::from(streak) * c.dt >= c.patience_days {
-            hazard += R::of(c.exodus_hazard_step);
-        }
-        let held = s.held_organic[i];
-        let sold = held * -exp_m1(-hazard);
-
-        let whales = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
-        let mut whale_in = R::zero();
-        let mut whale_out_alpha = R::zero();
-        if whales > 0 {
-            // Drawn only in the rare step with whale orders (~5e-4 of subnet-steps by default).
-            let [w_directions, w_sizes] =
-                step_rng.blocks(subnet, [stream::WHALE, stream::WHALE_SIZE]);
-            let directions = w_directions[3];
-            for j in 0..whales {
-                let z = normal_icdf::<R>(w_sizes[j as usize]);
-                let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z)
-                    .exp()
-                    .min(R::of(MAX_WHALE_ORDER));
-                if (directions >> j) & 1 == 0 {
-                    whale_in += size_tao;
-                } else {
-                    whale_out_alpha += safe_div(size_tao, price);
-                }
+    for first in (0..slots).step_by(SLOTS_PER_FILL) {
+        let len = (slots - first).min(SLOTS_PER_FILL);
+        let blocks = &mut blocks[..2 * len];
+        step_rng.fill_block_pairs(
+            first as u32,
+            [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS],
+            blocks,
+        );
+        let run = simd::run(SlotRun {
+            c: &c,
+            kind: params.chain.amm,
+            means,
+            blocks,
+            first,
+            s: &mut *s,
+            active,
+            zero_share_steps,
+        });
+        for k in 0..len {
+            let i = first + k;
+            if active[i] == 0 {
+                orders[i] = Orders::default();
+                continue;
             }
+            let (whale_in, whale_out_alpha) =
+                whale_orders(&c, &step_rng, i as u32, run.whales[k], run.price[k]);
+            let held = s.held_organic[i];
+            orders[i] = Orders {
+                stake_tao: run.inflow[k] + whale_in + s.buyback_per_day[i] * R::of(c.dt),
+                unstake_alpha: (run.sold[k] + whale_out_alpha).min(held),
+            };
         }
-
-        orders[i] = Orders {
-            stake_tao: inflow + whale_in + s.buyback_per_day[i] * dt,
-            unstake_alpha: (sold + whale_out_alpha).min(held),
-        };
     }
 
     let w = rng.block(step, GLOBAL_SUBNET, stream::REGISTRATION);
@@ -428,4 +365,215 @@ pub fn behaviour<R: Real>(
         willingness: (R::of(c.willingness_log_median) + R::of(c.willingness_sigma) * z_willing)
             .exp(),
     }
+}
+
+/// What every slot of a step compares itself against: the active subnets' mean pool TAO and
+/// pool-weighted dividend rate, and the market factor.
+#[derive(Clone, Copy)]
+struct Means<R> {
+    tao: R,
+    dividend: R,
+    market: R,
+}
+
+/// One run of at most [`SLOTS_PER_FILL`] consecutive slots from `first`, a [`crate::simd`]
+/// kernel: the draws from the run's blocks, then quality, momentum, attractiveness, inflow and
+/// selling of every slot side by side. The lane passes have no branch: where a formula does not
+/// apply (an inactive slot, no previous price, an empty pool) they compute it on a harmless
+/// operand and select, so they run in vector lanes, with the branch-free `exp`/`ln` of
+/// [`Real::exp_lanes`]. Inactive slots' state is left as it was.
+struct SlotRun<'a, 'b, R> {
+    c: &'a BehaviourCoefficients,
+    kind: AmmKind,
+    means: Means<R>,
+    /// Two blocks per slot: `BEHAVIOUR_NORMALS`, `BEHAVIOUR_COUNTS`.
+    blocks: &'a [[u32; 4]],
+    first: usize,
+    s: &'a mut SubnetReal<'b, R>,
+    active: &'a [u32],
+    zero_share_steps: &'a [u32],
+}
+
+/// What [`SlotRun`] leaves for the orders, per slot of the run.
+struct RunOrders<R> {
+    price: [R; SLOTS_PER_FILL],
+    inflow: [R; SLOTS_PER_FILL],
+    sold: [R; SLOTS_PER_FILL],
+    whales: [u32; SLOTS_PER_FILL],
+}
+
+impl<R: Real> Kernel for SlotRun<'_, '_, R> {
+    type Output = RunOrders<R>;
+
+    #[inline(always)]
+    fn run(self) -> RunOrders<R> {
+        const N: usize = SLOTS_PER_FILL;
+        let SlotRun { c, kind, means, blocks, first, s, active, zero_share_steps } = self;
+        let len = blocks.len() / 2;
+        assert!(len <= N && first + len <= s.tao.len(), "behaviour: slot run out of range");
+        let range = first..first + len;
+
+        // The quality diffusion and the two flow noises of every slot, by inversion in lanes
+        // (`normal_icdf` bit for bit). A run shorter than N pads with a word in the centre.
+        let mut words = [1_u32 << 31; 3 * N];
+        for (k, pair) in blocks.chunks_exact(2).enumerate() {
+            for j in 0..3 {
+                words[j * N + k] = pair[0][j];
+            }
+        }
+        let mut z = [R::zero(); 3 * N];
+        rng::normals_of_words(&words, &mut z);
+        let (z_quality, z_flows) = z.split_at(N);
+        let (z_in, z_out) = z_flows.split_at(N);
+
+        // The counts, quality and price, one slot at a time (the Poisson inversions and the rare
+        // jump branch).
+        let jump_count = Poisson::new(R::of(c.jump_mean));
+        let whale_count = Poisson::new(R::of(c.whale_mean));
+        let jump_sigma = R::of(c.jump_sigma);
+        let mut out = RunOrders {
+            price: [R::zero(); N],
+            inflow: [R::zero(); N],
+            sold: [R::zero(); N],
+            whales: [0; N],
+        };
+        // The zero-emission exodus's hazard where the streak has run past the patience, else +0.
+        let mut exodus_hazard = [R::zero(); N];
+        for (k, pair) in blocks.chunks_exact(2).enumerate() {
+            let i = first + k;
+            let (w_normals, w_counts) = (pair[0], pair[1]);
+            out.whales[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
+            out.price[k] = amm::price(kind, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
+            let streak = zero_share_steps[i];
+            if streak > 0 && f64::from(streak) * c.dt >= c.patience_days {
+                exodus_hazard[k] = R::of(c.exodus_hazard_step);
+            }
+            if active[i] == 0 {
+                continue;
+            }
+            let jumps = jump_count.draw(w_counts[0], w_counts[1]);
+            let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality[k];
+            // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a
+            // nonzero `diffusion` returns it unchanged: the jump's normal is drawn only where it
+            // can change a bit (the shader always draws it; the results are identical).
+            let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
+                diffusion
+            } else {
+                let z_jump = normal_icdf::<R>(w_normals[3]);
+                diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
+            };
+            s.quality[i] += quality_step;
+        }
+
+        // The lanes, on local copies of their operands (separate local arrays, which the
+        // compiler knows do not overlap); padding lanes compute on zeros. Each transcendental
+        // runs in a loop of its own ([`in_lanes`]): inside one long loop body the compiler
+        // vectorised them at AVX-512 but not at AVX2 (docs/performance.md, session 20).
+        let load = |column: &[R]| {
+            let mut lanes = [R::zero(); N];
+            lanes[..len].copy_from_slice(&column[range.clone()]);
+            lanes
+        };
+        let (tao, dividend_rate, share) = (load(s.tao), load(s.dividend_rate), load(s.share));
+        let (quality, peak, held) = (load(s.quality), load(s.peak_price), load(s.held_organic));
+        let (mut momentum, prev_price) = (load(s.momentum), load(s.prev_price));
+        let dt = R::of(c.dt);
+        let flow_sigma = R::of(c.flow_sigma);
+        let limit = R::of(c.attractiveness_cap);
+        let keep = R::of(c.momentum_keep);
+        let inflows = c.inflow_step > 0.0;
+        let returns: [bool; N] =
+            core::array::from_fn(|k| out.price[k] > R::zero() && prev_price[k] > R::zero());
+        let size: [R; N] = core::array::from_fn(|k| safe_div(tao[k], means.tao));
+        let mut log_ratio: [R; N] =
+            core::array::from_fn(
+                |k| if returns[k] { out.price[k] / prev_price[k] } else { R::one() },
+            );
+        let mut log_size: [R; N] =
+            core::array::from_fn(|k| if size[k] > R::zero() { size[k] } else { R::one() });
+        in_lanes(&mut log_ratio, R::ln_lanes);
+        in_lanes(&mut log_size, R::ln_lanes);
+        let mut inflow_factor = [R::zero(); N];
+        let mut outflow_factor = [R::zero(); N];
+        for k in 0..N {
+            let log_return_per_day = if returns[k] { log_ratio[k] / dt } else { R::zero() };
+            momentum[k] = keep * momentum[k] + (R::one() - keep) * log_return_per_day;
+            let excess_yield = (dividend_rate[k] - means.dividend) * R::of(c.steps_per_year);
+            let zero_share = if share[k] == R::zero() { R::one() } else { R::zero() };
+            let a = (R::of(c.beta_quality) * quality[k]
+                + R::of(c.beta_momentum) * momentum[k]
+                + R::of(c.beta_yield) * excess_yield
+                + means.market
+                - R::of(c.beta_zero_share) * zero_share)
+                .max(-limit)
+                .min(limit);
+            // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
+            let log_level = R::of(c.size_elasticity) * log_size[k] + a;
+            inflow_factor[k] = lognormal_exponent(log_level, flow_sigma, z_in[k]);
+            outflow_factor[k] = lognormal_exponent(-a, flow_sigma, z_out[k]);
+        }
+        in_lanes(&mut inflow_factor, R::exp_lanes);
+        in_lanes(&mut outflow_factor, R::exp_lanes);
+        let mut neg_hazard = [R::zero(); N];
+        for k in 0..N {
+            // No inflow without a pool or a rate (the latter also keeps `0·∞` out when the size
+            // factor overflows), and at most `MAX_STEP_INFLOW` (`∞` included).
+            let flowing = R::of(c.inflow_step) * inflow_factor[k];
+            out.inflow[k] = if size[k] > R::zero() && inflows {
+                flowing.min(R::of(MAX_STEP_INFLOW))
+            } else {
+                R::zero()
+            };
+            // The hazards add in a fixed order; an absent one adds +0, which leaves the (never
+            // negative-zero) sum's bits as they were.
+            let mut hazard = R::of(c.outflow_hazard_step) * outflow_factor[k];
+            // `peak > 0` guards the division's operand only through the select.
+            let drawdown = R::one() - out.price[k] / peak[k];
+            let panics = peak[k] > R::zero() && drawdown >= R::of(c.panic_drawdown);
+            hazard = if panics { hazard + R::of(c.panic_hazard_step) } else { hazard };
+            neg_hazard[k] = -(hazard + exodus_hazard[k]);
+        }
+        in_lanes(&mut neg_hazard, R::exp_m1_lanes);
+        for k in 0..N {
+            out.sold[k] = held[k] * -neg_hazard[k];
+        }
+        for (k, i) in range.enumerate() {
+            if active[i] != 0 {
+                s.momentum[i] = momentum[k];
+                s.prev_price[i] = out.price[k];
+            }
+        }
+        out
+    }
+}
+
+/// The TAO staked and the alpha unstaked by slot `subnet`'s `whales` whale orders this step, at
+/// spot price `price`. The blocks are drawn only in the rare step with whale orders (~5e-4 of
+/// subnet-steps by default).
+fn whale_orders<R: Real>(
+    c: &BehaviourCoefficients,
+    step_rng: &StepRng,
+    subnet: u32,
+    whales: u32,
+    price: R,
+) -> (R, R) {
+    let mut whale_in = R::zero();
+    let mut whale_out_alpha = R::zero();
+    if whales == 0 {
+        return (whale_in, whale_out_alpha);
+    }
+    let [w_directions, w_sizes] = step_rng.blocks(subnet, [stream::WHALE, stream::WHALE_SIZE]);
+    let directions = w_directions[3];
+    for j in 0..whales {
+        let z = normal_icdf::<R>(w_sizes[j as usize]);
+        let size_tao = (R::of(c.whale_log_median) + R::of(c.whale_sigma) * z)
+            .exp()
+            .min(R::of(MAX_WHALE_ORDER));
+        if (directions >> j) & 1 == 0 {
+            whale_in += size_tao;
+        } else {
+            whale_out_alpha += safe_div(size_tao, price);
+        }
+    }
+    (whale_in, whale_out_alpha)
 }
