@@ -19,6 +19,7 @@
 use crate::Real;
 use crate::model::shares::EmaFactors;
 use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series};
+use crate::simd::{self, Kernel};
 
 /// `b = block − (first_emission_block − 1)`, saturating at 0 before the first emission block.
 #[inline]
@@ -181,10 +182,45 @@ pub fn moving_price_factors_lanes(
     first_emission_blocks: &[u32; FACTOR_LANES],
     wanted: &[bool; FACTOR_LANES],
 ) -> [EmaFactors; FACTOR_LANES] {
-    let mut keep = [1.0; FACTOR_LANES];
-    let mut gain = [0.0; FACTOR_LANES];
-    let mut done = [false; FACTOR_LANES];
-    if n > 0 && halving_blocks > 0.0 {
+    let (keep, gain, done) = if n > 0 && halving_blocks > 0.0 {
+        simd::run(SeriesLanes { moving_alpha, halving_blocks, block, n, first_emission_blocks })
+    } else {
+        ([1.0; FACTOR_LANES], [0.0; FACTOR_LANES], [false; FACTOR_LANES])
+    };
+    core::array::from_fn(|k| {
+        if done[k] || !wanted[k] {
+            EmaFactors { keep: keep[k], gain: gain[k] }
+        } else {
+            moving_price_factors_closed_form(
+                moving_alpha,
+                halving_blocks,
+                u64::from(block),
+                n,
+                u64::from(first_emission_blocks[k]),
+            )
+        }
+    })
+}
+
+/// [`moving_price_factors_lanes`]'s series pass over every lane, a [`Kernel`] (the CPU's widest
+/// vectors): each lane's `keep` and `gain`, and whether the series apply there.
+struct SeriesLanes<'a> {
+    moving_alpha: f64,
+    halving_blocks: f64,
+    block: u32,
+    n: u32,
+    first_emission_blocks: &'a [u32; FACTOR_LANES],
+}
+
+impl Kernel for SeriesLanes<'_> {
+    type Output = ([f64; FACTOR_LANES], [f64; FACTOR_LANES], [bool; FACTOR_LANES]);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let SeriesLanes { moving_alpha, halving_blocks, block, n, first_emission_blocks } = self;
+        let mut keep = [1.0; FACTOR_LANES];
+        let mut gain = [0.0; FACTOR_LANES];
+        let mut done = [false; FACTOR_LANES];
         let blocks = f64::from(n);
         for k in 0..FACTOR_LANES {
             // `block + 1 − first_emission_block` in f64 is exact, so its sign is the closed
@@ -209,20 +245,8 @@ pub fn moving_price_factors_lanes(
                 && mean_alpha.abs() < SMALL_ARGUMENT
                 && log_keep.abs() < SMALL_ARGUMENT;
         }
+        (keep, gain, done)
     }
-    core::array::from_fn(|k| {
-        if done[k] || !wanted[k] {
-            EmaFactors { keep: keep[k], gain: gain[k] }
-        } else {
-            moving_price_factors_closed_form(
-                moving_alpha,
-                halving_blocks,
-                u64::from(block),
-                n,
-                u64::from(first_emission_blocks[k]),
-            )
-        }
-    })
 }
 
 /// Below this `u` [`u_minus_ln_1p`] sums its series.
