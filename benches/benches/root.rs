@@ -1,7 +1,8 @@
 //! Criterion benchmarks of taosim's stages, one group per layer.
 //!
 //! - `model/*`: single mechanisms (an AMM swap, a standard normal draw, a subnet-epoch's weight
-//!   noise at each SIMD level, one Yuma epoch at the standard V = 8, M = 32).
+//!   noise at each SIMD level, one Yuma epoch at the standard V = 8, M = 32, `exp` and `ln` of
+//!   1,024 lanes by libm and by `vecmath` at each SIMD level).
 //! - `cpu_stage/*` and `gpu_stage/<precision>/*`: every step stage and a whole step, its CPU twin
 //!   and its WGSL stage, on the standard workload's state (module `step_stages`).
 //!
@@ -17,7 +18,8 @@ use taosim_core::model::amm::{self, Pool};
 use taosim_core::model::yuma::{BondStorage, YumaParams, YumaSubnet, YumaVersion};
 use taosim_core::params::AmmKind;
 use taosim_core::rng;
-use taosim_core::simd::SimdLevel;
+use taosim_core::simd::{self, Kernel, SimdLevel};
+use taosim_core::vecmath;
 
 fn quick() -> bool {
     std::env::var_os("TAOSIM_BENCH_QUICK").is_some()
@@ -93,12 +95,49 @@ fn model_benches(c: &mut Criterion) {
             });
         });
     }
+    // `eˣ + ln x` over 1,024 lanes of the ranges the behaviour stage sees: libm's calls, and
+    // `vecmath` at each level (the same numbers at each).
+    g.throughput(Throughput::Elements(1024));
+    let x: Vec<f64> = (0..1024).map(|k| 0.05 + f64::from(k) / 200.0).collect();
+    let mut y = vec![0.0_f64; 1024];
+    g.bench_function("exp_ln_1024/libm", |b| {
+        b.iter(|| {
+            for (y, &x) in y.iter_mut().zip(black_box(&x)) {
+                *y = x.exp() + x.ln();
+            }
+            y[1023]
+        });
+    });
+    for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+        g.bench_function(format!("exp_ln_1024/vecmath/{level}"), |b| {
+            b.iter(|| {
+                simd::run_at(level, ExpLn { x: black_box(&x), y: &mut y });
+                y[1023]
+            });
+        });
+    }
     g.throughput(Throughput::Elements(1));
     let mut subnet = YumaSubnet::<f64>::new(params, n, v);
     g.bench_function("yuma3_epoch/v8_m32", |b| {
         b.iter(|| subnet.epoch(black_box(&stake), black_box(&weights)));
     });
     g.finish();
+}
+
+/// `y = eˣ + ln x` lane by lane with `vecmath`, compiled per SIMD level.
+struct ExpLn<'a> {
+    x: &'a [f64],
+    y: &'a mut [f64],
+}
+
+impl Kernel for ExpLn<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        for (y, &x) in self.y.iter_mut().zip(self.x) {
+            *y = vecmath::exp(x) + vecmath::ln(x);
+        }
+    }
 }
 
 fn benches(c: &mut Criterion) {
