@@ -87,7 +87,7 @@
 //! Philox blocks come from [`crate::rng::StepRng`] (the step's fixed part of the first rounds once),
 //! the two of every slot filled for a run of slots at a time (vectorised across the slots), so
 //! inactive slots' blocks are computed too and not read. The rest of a run of slots is computed
-//! side by side too ([`SlotRun`], a [`Kernel`] at the CPU's widest vectors): the normals by
+//! side by side too (`SlotRun`, a [`Kernel`] at the CPU's widest vectors): the normals by
 //! [`rng::normals_of_words`], the formulas branch-free, and the `ln`/`exp`/`exp_m1` of the
 //! momentum, the inflow and the selling by [`crate::vecmath`] in f64 (within an ulp or two of
 //! libm's, and the same at every vector width). That last is not libm's bits; the shader's WGSL
