@@ -8,15 +8,30 @@
 //! reads or writes from one list of [`SubnetReal`](crate::state::SubnetReal) fields, so the two
 //! cannot disagree on which columns they carry.
 
+/// Lane-by-lane access to a group of subnets' books, wherever the group's values live: a loop
+/// over the lanes written once against it runs on the columns in place or on a local copy.
+pub(crate) trait LaneGroup<B> {
+    /// Lane `k`'s books.
+    fn lane(&self, k: usize) -> B;
+    /// Writes lane `k`'s books.
+    fn set_lane(&mut self, k: usize, books: B);
+}
+
 /// Declares, from one list of [`SubnetReal`](crate::state::SubnetReal) columns:
 ///
 /// - `$books<R>`: one subnet's values of them, with `read(s, i)` and `write(&self, s, i)`;
 /// - `$lanes<'a, R>`: `$n` consecutive subnets' columns borrowed in place as `&mut [R; $n]`
-///   (`of(s, first)`), read and written lane by lane (`lane(k)`, `set_lane(k, books)`): a loop
-///   over the lanes touches contiguous values with no bounds check per lane and no copy of the
-///   group in and out.
+///   (`of(s, first)`): a loop over the lanes touches contiguous values with no bounds check per
+///   lane and no copy of the group in and out;
+/// - `$local<R>`: the same group's values copied into local arrays (`of(&lanes)`, then
+///   `store(&mut lanes)`). Local arrays are known not to overlap, where the borrowed columns are
+///   not, so a loop reading and writing a dozen columns can be vectorised on the copy: the
+///   payouts' lanes stayed scalar in place even when compiled for AVX-512 (docs/performance.md,
+///   session 20).
+///
+/// Both group types are [`LaneGroup`]s of `$books`.
 macro_rules! subnet_lanes {
-    ($books:ident, $lanes:ident, $n:expr; $($field:ident),* $(,)?) => {
+    ($books:ident, $lanes:ident, $local:ident, $n:expr; $($field:ident),* $(,)?) => {
         /// One subnet's values of the columns its stage reads or writes.
         #[derive(Clone, Copy, Debug)]
         struct $books<R> {
@@ -47,11 +62,47 @@ macro_rules! subnet_lanes {
                         .expect("a whole lane group"),)*
                 }
             }
+        }
 
+        impl<R: $crate::Real> $crate::lanes::LaneGroup<$books<R>> for $lanes<'_, R> {
+            #[inline(always)]
             fn lane(&self, k: usize) -> $books<R> {
                 $books { $($field: self.$field[k],)* }
             }
 
+            #[inline(always)]
+            fn set_lane(&mut self, k: usize, books: $books<R>) {
+                $(self.$field[k] = books.$field;)*
+            }
+        }
+
+        /// A group's values copied into local arrays.
+        #[allow(dead_code, reason = "a stage whose lanes run in place does not copy them")]
+        #[derive(Clone, Copy)]
+        struct $local<R> {
+            $($field: [R; $n],)*
+        }
+
+        #[allow(dead_code, reason = "a stage whose lanes run in place does not copy them")]
+        impl<R: $crate::Real> $local<R> {
+            #[inline(always)]
+            fn of(lanes: &$lanes<'_, R>) -> Self {
+                Self { $($field: *lanes.$field,)* }
+            }
+
+            #[inline(always)]
+            fn store(&self, lanes: &mut $lanes<'_, R>) {
+                $(*lanes.$field = self.$field;)*
+            }
+        }
+
+        impl<R: $crate::Real> $crate::lanes::LaneGroup<$books<R>> for $local<R> {
+            #[inline(always)]
+            fn lane(&self, k: usize) -> $books<R> {
+                $books { $($field: self.$field[k],)* }
+            }
+
+            #[inline(always)]
             fn set_lane(&mut self, k: usize, books: $books<R>) {
                 $(self.$field[k] = books.$field;)*
             }

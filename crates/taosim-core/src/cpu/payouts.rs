@@ -43,10 +43,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Real;
-use crate::lanes::subnet_lanes;
+use crate::lanes::{LaneGroup, subnet_lanes};
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
+use crate::simd::{self, Kernel, SimdLevel};
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
@@ -198,11 +199,12 @@ impl<R: Real> SettleTerms<R> {
     }
 }
 
-// A subnet's settlement columns as plain values (`SubnetBooks`) and a lane group of them
-// borrowed in place (`BookLanes`).
+// A subnet's settlement columns as plain values (`SubnetBooks`), a lane group of them borrowed
+// in place (`BookLanes`) and its local copy (`BookColumns`).
 subnet_lanes!(
     SubnetBooks,
     BookLanes,
+    BookColumns,
     SETTLE_LANES;
     pending_server,
     pending_validator,
@@ -335,9 +337,11 @@ const SETTLE_LANES: usize = 8;
 /// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
 /// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
 /// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes are the
-/// group's columns borrowed in place, and the totals take each subnet's amounts in slot order.
-/// (The compiler does not vectorise the lanes' loop for the baseline x86-64 target: its cost
-/// model keeps it scalar; docs/performance.md, session 7.)
+/// group's columns, and the totals take each subnet's amounts in slot order. On AVX-512 CPUs the
+/// lanes run on a local copy of the columns in a [`Kernel`] ([`SettleCopy`]), which the
+/// compiler vectorises eight lanes wide; elsewhere in place, one lane after the other (the
+/// baseline target's cost model keeps the loop scalar, and the copy did not pay at AVX2:
+/// docs/performance.md, sessions 7 and 20). Same bits either way.
 fn settle_lanes<R: Real>(
     terms: &SettleTerms<R>,
     s: &mut SubnetReal<'_, R>,
@@ -347,8 +351,34 @@ fn settle_lanes<R: Real>(
 ) {
     let miner_burn: [R; SETTLE_LANES] =
         s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
-    let mut lanes = BookLanes::of(s, first);
     let lane_active: [bool; SETTLE_LANES] = core::array::from_fn(|k| active[first + k] != 0);
+    let mut lanes = BookLanes::of(s, first);
+    // The copy pays only where the loop then runs eight lanes wide; at AVX2 and below the lanes
+    // run in place (docs/performance.md, session 20). The two give the same bits.
+    let (added, settled) = if SimdLevel::current() == SimdLevel::Avx512 {
+        simd::run(SettleCopy { terms, lanes, miner_burn, lane_active: &lane_active })
+    } else {
+        settle_group(terms, &mut lanes, &miner_burn, &lane_active)
+    };
+    for k in 0..SETTLE_LANES {
+        if settled[k] {
+            added[k].add_to(totals, terms.root_claim);
+        } else if lane_active[k] {
+            let i = first + k;
+            settle_one(terms, s, i, yuma_off_incentive(s.miner_burn[i]), totals);
+        }
+    }
+}
+
+/// [`settle_lanes`]'s evaluation of every lane of `lanes` (the columns in place or a local
+/// copy): each lane's payout and whether the lane was settled here.
+#[inline(always)]
+fn settle_group<R: Real>(
+    terms: &SettleTerms<R>,
+    lanes: &mut impl LaneGroup<SubnetBooks<R>>,
+    miner_burn: &[R; SETTLE_LANES],
+    lane_active: &[bool; SETTLE_LANES],
+) -> ([SubnetPayout<R>; SETTLE_LANES], [bool; SETTLE_LANES]) {
     let mut added = [SubnetPayout::default(); SETTLE_LANES];
     let mut settled = [false; SETTLE_LANES];
     for k in 0..SETTLE_LANES {
@@ -375,13 +405,28 @@ fn settle_lanes<R: Real>(
         lanes.set_lane(k, if settled[k] { books } else { unsettled });
         added[k] = payout;
     }
-    for k in 0..SETTLE_LANES {
-        if settled[k] {
-            added[k].add_to(totals, terms.root_claim);
-        } else if lane_active[k] {
-            let i = first + k;
-            settle_one(terms, s, i, yuma_off_incentive(s.miner_burn[i]), totals);
-        }
+    (added, settled)
+}
+
+/// [`settle_group`] on a local copy of the group's columns, a [`Kernel`] (run at AVX-512, where
+/// the compiler vectorises the loop on the copy; in place it stays scalar).
+struct SettleCopy<'a, 'b, R> {
+    terms: &'a SettleTerms<R>,
+    lanes: BookLanes<'b, R>,
+    miner_burn: [R; SETTLE_LANES],
+    lane_active: &'a [bool; SETTLE_LANES],
+}
+
+impl<R: Real> Kernel for SettleCopy<'_, '_, R> {
+    type Output = ([SubnetPayout<R>; SETTLE_LANES], [bool; SETTLE_LANES]);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let SettleCopy { terms, mut lanes, miner_burn, lane_active } = self;
+        let mut columns = BookColumns::of(&lanes);
+        let result = settle_group(terms, &mut columns, &miner_burn, lane_active);
+        columns.store(&mut lanes);
+        result
     }
 }
 
@@ -547,6 +592,60 @@ mod tests {
                     assert_eq!(t(&lane_totals), t(&totals), "{case}: totals");
                 }
             }
+        }
+    }
+
+    /// The lanes' two forms, in place and on a local copy in a [`Kernel`] (the latter at every
+    /// SIMD level this CPU runs), settle every group of the mixed path to the same bits.
+    #[test]
+    fn lanes_in_place_and_on_a_copy_agree_at_every_level() {
+        let slots = SITUATIONS * SETTLE_LANES;
+        let mut params = StepParams::default();
+        params.chain.amm = AmmKind::ConstantProduct;
+        let payout = PayoutParams { root_claim: RootClaim::Swap, ..PayoutParams::default() };
+        let terms = SettleTerms::<f64>::of(&params, &payout);
+        let payout_bits = |p: &[SubnetPayout<f64>; SETTLE_LANES]| {
+            let values: Vec<f64> = p
+                .iter()
+                .flat_map(|p| [p.burned, p.organic_dividends, p.root_claimed, p.paid_out[0]])
+                .chain(p.iter().flat_map(|p| [p.paid_out[1], p.paid_out[2]]))
+                .collect();
+            real_bits(&values)
+        };
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            let mut in_place = mixed_path(slots);
+            let mut copied = in_place.clone();
+            let (mut a, mut b) = (in_place.path(0), copied.path(0));
+            for first in (0..slots).step_by(SETTLE_LANES) {
+                let miner_burn: [f64; SETTLE_LANES] =
+                    a.sub.miner_burn[first..first + SETTLE_LANES].try_into().unwrap();
+                let lane_active: [bool; SETTLE_LANES] =
+                    core::array::from_fn(|k| a.sub_int.active[first + k] != 0);
+                let (added_a, settled_a) = settle_group(
+                    &terms,
+                    &mut BookLanes::of(&mut a.sub, first),
+                    &miner_burn,
+                    &lane_active,
+                );
+                let copy = SettleCopy {
+                    terms: &terms,
+                    lanes: BookLanes::of(&mut b.sub, first),
+                    miner_burn,
+                    lane_active: &lane_active,
+                };
+                let (added_b, settled_b) = simd::run_at(level, copy);
+                assert_eq!(settled_a, settled_b, "{level}, group at {first}: settled lanes");
+                assert!(
+                    settled_a.contains(&true) && settled_a.contains(&false),
+                    "group at {first}"
+                );
+                assert_eq!(
+                    payout_bits(&added_a),
+                    payout_bits(&added_b),
+                    "{level}, group at {first}"
+                );
+            }
+            assert_same_path_bits(&in_place, &copied, level.name());
         }
     }
 }

@@ -18,7 +18,7 @@
 //! are not associative), so both forms give the same bits, which the tests check in f64 and f32.
 
 use crate::Real;
-use crate::lanes::subnet_lanes;
+use crate::lanes::{LaneGroup, subnet_lanes};
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::state::{PathState, SubnetReal};
@@ -49,8 +49,9 @@ pub struct SwapTotals<R> {
 const SWAP_LANES: usize = 8;
 
 // A subnet's swap columns as plain values (`SwapBooks`) and a lane group of them borrowed in
-// place (`SwapLanes`).
-subnet_lanes!(SwapBooks, SwapLanes, SWAP_LANES; tao, alpha, w_quote, held_organic, alpha_out, flow);
+// place (`SwapLanes`); the lanes run in place (a local copy, `SwapColumns`, was slower here:
+// docs/performance.md, session 20).
+subnet_lanes!(SwapBooks, SwapLanes, SwapColumns, SWAP_LANES; tao, alpha, w_quote, held_organic, alpha_out, flow);
 
 /// What one subnet's swaps add to the path's [`SwapTotals`].
 #[derive(Clone, Copy, Debug, Default)]
