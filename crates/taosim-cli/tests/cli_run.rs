@@ -85,37 +85,42 @@ fn bytes_do_not_depend_on_threads_or_batch_size() {
     }
 }
 
-/// The Yuma weight noise runs at the CPU's widest SIMD level (taosim-core `simd`); capping it
-/// with `TAOSIM_SIMD` must not change a byte of a Yuma-on run.
+/// The wide kernels (taosim-core `simd`: the Yuma weight noise and consensus; behaviour's, the
+/// payouts' and the swaps' lanes and the moving price's series, which run with Yuma off) run at
+/// the CPU's widest SIMD level; capping it with `TAOSIM_SIMD` must not change a byte of a Yuma-on
+/// or a Yuma-off run.
 #[test]
 fn bytes_do_not_depend_on_the_simd_level() {
     let dir = scratch("simd");
     let small = std::fs::read_to_string(repo().join("configs/tests/small.toml")).unwrap();
     let snapshot = repo().join("configs/snapshots/2026-04-11.csv");
-    let config = dir.join("yuma.toml");
     let text = small.replace("../snapshots/2026-04-11.csv", snapshot.to_str().unwrap());
-    std::fs::write(&config, format!("{text}\n[yuma]\nenabled = true\nweight_noise = 0.3\n"))
-        .unwrap();
     let levels: Vec<SimdLevel> =
         SimdLevel::ALL.into_iter().filter(|level| level.is_available()).collect();
     if cfg!(target_arch = "x86_64") {
         assert!(levels.len() > 1, "no AVX2 on this x86-64 CPU: nothing to compare");
     }
-    let out = |level: SimdLevel| dir.join(level.name());
-    for &level in &levels {
-        let o = Command::new(env!("CARGO_BIN_EXE_taosim"))
-            .args(["run", config.to_str().unwrap(), "--out"])
-            .arg(out(level))
-            .env("TAOSIM_SIMD", level.name())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{level}: {}", String::from_utf8_lossy(&o.stderr));
-    }
-    for file in ["summary.arrow", "subnets.arrow", "events.arrow", "traces.arrow"] {
-        let reference = std::fs::read(out(levels[0]).join(file)).unwrap();
-        for &level in &levels[1..] {
-            let other = std::fs::read(out(level).join(file)).unwrap();
-            assert!(reference == other, "{file} differs at SIMD level {level}");
+    for (name, yuma) in
+        [("yuma-on", "enabled = true\nweight_noise = 0.3"), ("yuma-off", "enabled = false")]
+    {
+        let config = dir.join(format!("{name}.toml"));
+        std::fs::write(&config, format!("{text}\n[yuma]\n{yuma}\n")).unwrap();
+        let out = |level: SimdLevel| dir.join(format!("{name}-{}", level.name()));
+        for &level in &levels {
+            let o = Command::new(env!("CARGO_BIN_EXE_taosim"))
+                .args(["run", config.to_str().unwrap(), "--out"])
+                .arg(out(level))
+                .env("TAOSIM_SIMD", level.name())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{name} {level}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        for file in ["summary.arrow", "subnets.arrow", "events.arrow", "traces.arrow"] {
+            let reference = std::fs::read(out(levels[0]).join(file)).unwrap();
+            for &level in &levels[1..] {
+                let other = std::fs::read(out(level).join(file)).unwrap();
+                assert!(reference == other, "{name}: {file} differs at SIMD level {level}");
+            }
         }
     }
 }
