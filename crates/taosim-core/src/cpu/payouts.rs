@@ -607,8 +607,8 @@ mod tests {
         let payout_bits = |p: &[SubnetPayout<f64>; SETTLE_LANES]| {
             let values: Vec<f64> = p
                 .iter()
-                .flat_map(|p| [p.burned, p.organic_dividends, p.root_claimed, p.paid_out[0]])
-                .chain(p.iter().flat_map(|p| [p.paid_out[1], p.paid_out[2]]))
+                .flat_map(|p| [[p.burned, p.organic_dividends, p.root_claimed], p.paid_out])
+                .flatten()
                 .collect();
             real_bits(&values)
         };
