@@ -257,4 +257,41 @@ mod tests {
         assert_eq!(exp_m1(f64::INFINITY), f64::INFINITY);
         assert!(exp_m1(f64::NAN).is_nan());
     }
+
+    /// The three functions over many lanes, compiled at every SIMD level this CPU runs (a
+    /// [`Kernel`](crate::simd::Kernel), as the stages call them): the same bits as the plain
+    /// scalar calls. Plain Rust arithmetic guarantees it; an operation that rounds differently
+    /// in vector lanes (an approximate-reciprocal intrinsic at one level, a fast-math build
+    /// flag) would fail it.
+    #[test]
+    fn every_simd_level_gives_the_same_bits() {
+        use crate::simd::{self, Kernel, SimdLevel};
+        struct Lanes<'a> {
+            x: &'a [f64],
+            out: &'a mut [[u64; 3]],
+        }
+        impl Kernel for Lanes<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn run(self) {
+                for (o, &x) in self.out.iter_mut().zip(self.x) {
+                    *o = [exp(x).to_bits(), ln(x.abs()).to_bits(), exp_m1(x).to_bits()];
+                }
+            }
+        }
+        let mut xs = arguments(4096, 13, |b| uniform(b, -746.0, 710.0));
+        xs.extend(arguments(4096, 14, |b| uniform(b, -1.0, 1.0)));
+        xs.extend([0.0, -0.0, 1e-310, -1e-310, f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+        let scalar: Vec<[u64; 3]> = xs
+            .iter()
+            .map(|&x| [exp(x).to_bits(), ln(x.abs()).to_bits(), exp_m1(x).to_bits()])
+            .collect();
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            let mut out = vec![[0_u64; 3]; xs.len()];
+            simd::run_at(level, Lanes { x: &xs, out: &mut out });
+            for ((got, want), x) in out.iter().zip(&scalar).zip(&xs) {
+                assert_eq!(got, want, "{level} at {x:e}");
+            }
+        }
+    }
 }
