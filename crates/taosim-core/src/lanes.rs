@@ -31,6 +31,21 @@ pub(crate) trait LaneGroup<B> {
 ///
 /// Both group types are [`LaneGroup`]s of `$books`.
 macro_rules! subnet_lanes {
+    // Lane access for either group type: `self.$field[k]` reads an array in place and a local
+    // one alike.
+    (@lane_group $books:ident, $group:ty; $($field:ident),*) => {
+        impl<R: $crate::Real> $crate::lanes::LaneGroup<$books<R>> for $group {
+            #[inline(always)]
+            fn lane(&self, k: usize) -> $books<R> {
+                $books { $($field: self.$field[k],)* }
+            }
+
+            #[inline(always)]
+            fn set_lane(&mut self, k: usize, books: $books<R>) {
+                $(self.$field[k] = books.$field;)*
+            }
+        }
+    };
     ($books:ident, $lanes:ident, $local:ident, $n:expr; $($field:ident),* $(,)?) => {
         /// One subnet's values of the columns its stage reads or writes.
         #[derive(Clone, Copy, Debug)]
@@ -64,17 +79,7 @@ macro_rules! subnet_lanes {
             }
         }
 
-        impl<R: $crate::Real> $crate::lanes::LaneGroup<$books<R>> for $lanes<'_, R> {
-            #[inline(always)]
-            fn lane(&self, k: usize) -> $books<R> {
-                $books { $($field: self.$field[k],)* }
-            }
-
-            #[inline(always)]
-            fn set_lane(&mut self, k: usize, books: $books<R>) {
-                $(self.$field[k] = books.$field;)*
-            }
-        }
+        subnet_lanes!(@lane_group $books, $lanes<'_, R>; $($field),*);
 
         /// A group's values copied into local arrays.
         #[allow(dead_code, reason = "a stage whose lanes run in place does not copy them")]
@@ -96,17 +101,7 @@ macro_rules! subnet_lanes {
             }
         }
 
-        impl<R: $crate::Real> $crate::lanes::LaneGroup<$books<R>> for $local<R> {
-            #[inline(always)]
-            fn lane(&self, k: usize) -> $books<R> {
-                $books { $($field: self.$field[k],)* }
-            }
-
-            #[inline(always)]
-            fn set_lane(&mut self, k: usize, books: $books<R>) {
-                $(self.$field[k] = books.$field;)*
-            }
-        }
+        subnet_lanes!(@lane_group $books, $local<R>; $($field),*);
     };
 }
 

@@ -540,7 +540,13 @@ pub const NORMALS_PASS: usize = 16;
 /// If `words` and `out` differ in length or hold more than 64 entries.
 #[inline(always)]
 pub fn normals_of_words<R: crate::Real>(words: &[u32], out: &mut [R]) {
-    assert!(words.len() == out.len() && out.len() <= 64, "normals_of_words: {} words", words.len());
+    // One bit of `outside` per word.
+    const MAX_WORDS: usize = u64::BITS as usize;
+    assert!(
+        words.len() == out.len() && out.len() <= MAX_WORDS,
+        "normals_of_words: {} words",
+        words.len()
+    );
     // Bit k: word k is outside the centre, `normal_quantile`'s test (its complement: `q` is
     // never NaN, `p` being in (0, 1)).
     let mut outside = 0_u64;
@@ -549,8 +555,8 @@ pub fn normals_of_words<R: crate::Real>(words: &[u32], out: &mut [R]) {
         *z = acklam_central(q);
         outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
     }
-    let mut tail_word = [0_u8; 64];
-    let mut tail_ln = [R::zero(); 64];
+    let mut tail_word = [0_u8; MAX_WORDS];
+    let mut tail_ln = [R::zero(); MAX_WORDS];
     let mut tails = 0;
     while outside != 0 {
         tail_word[tails] = outside.trailing_zeros() as u8;

@@ -337,25 +337,24 @@ const SETTLE_LANES: usize = 8;
 /// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
 /// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
 /// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes are the
-/// group's columns, and the totals take each subnet's amounts in slot order. On AVX-512 CPUs the
-/// lanes run on a local copy of the columns in a [`Kernel`] ([`SettleCopy`]), which the
-/// compiler vectorises eight lanes wide; elsewhere in place, one lane after the other (the
-/// baseline target's cost model keeps the loop scalar, and the copy did not pay at AVX2:
-/// docs/performance.md, sessions 7 and 20). Same bits either way.
+/// group's columns, and the totals take each subnet's amounts in slot order. With `on_copy` (the
+/// caller's choice on AVX-512 CPUs) the lanes run on a local copy of the columns in a [`Kernel`]
+/// ([`SettleCopy`]), which the compiler vectorises eight lanes wide; else in place, one lane
+/// after the other (the baseline target's cost model keeps the loop scalar, and the copy did not
+/// pay at AVX2: docs/performance.md, sessions 7 and 20). Same bits either way.
 fn settle_lanes<R: Real>(
     terms: &SettleTerms<R>,
     s: &mut SubnetReal<'_, R>,
     active: &[u32],
     first: usize,
+    on_copy: bool,
     totals: &mut PayoutTotals<R>,
 ) {
     let miner_burn: [R; SETTLE_LANES] =
         s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
     let lane_active: [bool; SETTLE_LANES] = core::array::from_fn(|k| active[first + k] != 0);
     let mut lanes = BookLanes::of(s, first);
-    // The copy pays only where the loop then runs eight lanes wide; at AVX2 and below the lanes
-    // run in place (docs/performance.md, session 20). The two give the same bits.
-    let (added, settled) = if SimdLevel::current() == SimdLevel::Avx512 {
+    let (added, settled) = if on_copy {
         simd::run(SettleCopy { terms, lanes, miner_burn, lane_active: &lane_active })
     } else {
         settle_group(terms, &mut lanes, &miner_burn, &lane_active)
@@ -459,8 +458,11 @@ pub fn payouts<R: Real>(
     // The lanes' sale is the constant product's; the rest of the slots go one at a time.
     let lanes_apply = terms.amm == AmmKind::ConstantProduct && terms.root_claim == RootClaim::Swap;
     let lane_slots = if lanes_apply { slots - slots % SETTLE_LANES } else { 0 };
+    // The copy pays only where the lanes' loop then runs eight wide; at AVX2 and below they run
+    // in place (docs/performance.md, session 20). The two give the same bits.
+    let on_copy = SimdLevel::current() == SimdLevel::Avx512;
     for first in (0..lane_slots).step_by(SETTLE_LANES) {
-        settle_lanes(&terms, &mut st.sub, st.sub_int.active, first, &mut totals);
+        settle_lanes(&terms, &mut st.sub, st.sub_int.active, first, on_copy, &mut totals);
     }
     for i in lane_slots..slots {
         if st.sub_int.active[i] != 0 {
