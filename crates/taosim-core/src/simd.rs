@@ -20,6 +20,14 @@
 //! **Not the whole step.** Compiling everything for AVX2 made the Yuma epoch's rank pass slower
 //! (docs/performance.md, session 8), so the level applies to the named kernels only.
 //!
+//! **Short rows: [`LaneKernel`].** The Yuma epoch's element-wise passes walk rows of 40 columns.
+//! Left to itself the compiler vectorises such a loop with runtime alias checks and a scalar
+//! remainder per row, and at AVX-512 it ran no faster than at SSE2. A [`LaneKernel`] writes the
+//! row in chunks of `L` lanes, each chunk copied into a local `[R; L]`, computed, and copied out
+//! (the copies are what lets the compiler keep the chunk in one register: it cannot tell the
+//! borrowed chunks apart); [`run_lanes`] compiles it per level with `L` the level's f64 width
+//! ([`LANE_WIDTHS`]).
+//!
 //! **AVX-512.** At [`SimdLevel::Avx512`] the generic kernels are compiled for AVX-512F (eight
 //! f64 lanes; not AVX-512DQ, see `run_avx512`), which took 4% off a Yuma-on run (the draws;
 //! docs/performance.md, session 19; session 13's attempt, with more features enabled, had
@@ -183,6 +191,55 @@ fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2")]
 fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
+}
+
+/// A loop nest written over chunks of `L` lanes (a `[R; L]` body per step, local copies in
+/// and out), which [`run_lanes`] compiles once per [`SimdLevel`] with `L` from
+/// [`LANE_WIDTHS`]. For loops over short rows (the Yuma epoch's 40 columns), where the
+/// compiler's own vectorisation of a plain loop keeps runtime alias checks and a scalar
+/// remainder per row, and at AVX-512 ran no faster than at SSE2 (docs/performance.md, sessions
+/// 19 and 21). The same rules as [`Kernel`]: `run` and what its loops call `#[inline(always)]`,
+/// exactly rounded operations only, so every `L` gives the same bits.
+pub trait LaneKernel {
+    /// What the kernel returns.
+    type Output;
+    /// The kernel's work in chunks of `L` lanes.
+    fn run<const L: usize>(self) -> Self::Output;
+}
+
+/// The chunk width `L` of a [`LaneKernel`] at each level, [`SimdLevel::ALL`]'s order: the
+/// level's f64 lanes at AVX2 (4) and AVX-512 (8); at the baseline 1, the plain loop, which the
+/// compiler vectorises for SSE2 itself (chunks of 2 measured 3-5% slower on a Yuma-on run,
+/// docs/performance.md, session 21).
+pub const LANE_WIDTHS: [usize; 3] = [1, 4, 8];
+
+/// `kernel` at `L` lanes, as a [`Kernel`] for [`run_at`].
+struct AtWidth<K, const L: usize>(K);
+
+impl<K: LaneKernel, const L: usize> Kernel for AtWidth<K, L> {
+    type Output = K::Output;
+
+    #[inline(always)]
+    fn run(self) -> K::Output {
+        self.0.run::<L>()
+    }
+}
+
+/// Runs `kernel` compiled for `level`, in chunks of that level's width ([`LANE_WIDTHS`]).
+///
+/// # Panics
+/// If this CPU does not run `level`.
+pub fn run_lanes_at<K: LaneKernel>(level: SimdLevel, kernel: K) -> K::Output {
+    match level {
+        SimdLevel::Baseline => run_at(level, AtWidth::<K, { LANE_WIDTHS[0] }>(kernel)),
+        SimdLevel::Avx2 => run_at(level, AtWidth::<K, { LANE_WIDTHS[1] }>(kernel)),
+        SimdLevel::Avx512 => run_at(level, AtWidth::<K, { LANE_WIDTHS[2] }>(kernel)),
+    }
+}
+
+/// [`run_lanes_at`] at [`SimdLevel::current`].
+pub fn run_lanes<K: LaneKernel>(kernel: K) -> K::Output {
+    run_lanes_at(SimdLevel::current(), kernel)
 }
 
 /// Rows (and lanes) of [`ConsensusBlocks`]: the Yuma consensus's staked rows, at most eight.

@@ -1247,6 +1247,184 @@ fn weight_row_sums<R: Real>(weights: &[R], cols: usize, off_diagonal: &mut [R], 
     }
 }
 
+/// The clip and the incentive terms (steps 7 and 9): `clipped = min(W, C)` entry by entry
+/// (absent where the consensus is 0) and `incentive[j] = Σ_i stake_i · present(clipped[i][j])`,
+/// rows in order. A row is walked in chunks of [`L`] columns whose body is one vector
+/// operation per step (no scalar remainder inside a row of 40 columns).
+struct ClipRows<'a, R> {
+    weights: &'a [R],
+    consensus: &'a [R],
+    stake: &'a [R],
+    clipped: &'a mut [R],
+    incentive: &'a mut [R],
+}
+
+impl<R: Real> ClipRows<'_, R> {
+    #[inline(always)]
+    fn run_with<const L: usize, const FIXED: bool>(self, ar: Arith<FIXED>) {
+        let ClipRows { weights, consensus, stake, clipped, incentive } = self;
+        let n = consensus.len();
+        let (zero, absent) = (R::zero(), R::of(ABSENT));
+        // Both tests evaluated (`&`, not `&&`) so each entry is two selects, no branch.
+        let clip = |w: R, c: R| {
+            let floor = if c > zero { c } else { absent };
+            if is_present(w) & (c < w) { floor } else { w }
+        };
+        incentive.fill(zero);
+        for (i, &stake) in stake.iter().enumerate() {
+            let weights = &weights[i * n..][..n];
+            let clipped = &mut clipped[i * n..][..n];
+            let mut w8 = weights.chunks_exact(L);
+            let mut c8 = consensus.chunks_exact(L);
+            let mut out8 = clipped.chunks_exact_mut(L);
+            let mut inc8 = incentive.chunks_exact_mut(L);
+            for (((w, c), out), inc) in (&mut w8).zip(&mut c8).zip(&mut out8).zip(&mut inc8) {
+                // Local copies: the compiler cannot tell the borrowed chunks apart, and would
+                // keep each lane's loads and stores in order, one at a time.
+                let w: [R; L] = w.try_into().expect("a whole chunk");
+                let c: [R; L] = c.try_into().expect("a whole chunk");
+                let mut sum: [R; L] = (&*inc).try_into().expect("a whole chunk");
+                let mut wc = [zero; L];
+                for l in 0..L {
+                    wc[l] = clip(w[l], c[l]);
+                    sum[l] += ar.mul(stake, present_value(wc[l]));
+                }
+                out.copy_from_slice(&wc);
+                inc.copy_from_slice(&sum);
+            }
+            let tail = w8.remainder().iter().zip(c8.remainder());
+            for ((&w, &c), (out, inc)) in
+                tail.zip(out8.into_remainder().iter_mut().zip(inc8.into_remainder()))
+            {
+                let wc = clip(w, c);
+                *out = wc;
+                *inc += ar.mul(stake, present_value(wc));
+            }
+        }
+    }
+}
+
+impl<R: Real> crate::simd::LaneKernel for ClipRows<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const L: usize>(self) {
+        self.run_with::<L, false>(Arith::<false>);
+    }
+}
+
+/// The float weight rows normalised (step 5): a row with a permit and a weight off its diagonal
+/// has its present entries times `safe_div(1, row_sum)`, absent ones kept and its diagonal
+/// absent; any other row is absent throughout. Rows in chunks of `L` columns, as [`ClipRows`].
+struct ScaleRows<'a, R> {
+    raw: &'a [R],
+    permits: &'a [u32],
+    off_diagonal: &'a [R],
+    row_sum: &'a [R],
+    out: &'a mut [R],
+}
+
+impl<R: Real> crate::simd::LaneKernel for ScaleRows<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const L: usize>(self) {
+        let ScaleRows { raw, permits, off_diagonal, row_sum, out } = self;
+        let absent = R::of(ABSENT);
+        let n = raw.len() / permits.len().max(1);
+        for (i, (raw, out)) in raw.chunks_exact(n).zip(out.chunks_exact_mut(n)).enumerate() {
+            let row_present = permits[i] != 0 && off_diagonal[i] > R::zero();
+            if !row_present {
+                out.fill(absent);
+                continue;
+            }
+            let inverse = safe_div(R::one(), row_sum[i]);
+            let scale = |w: R| if is_present(w) { w * inverse } else { w };
+            let mut raw8 = raw.chunks_exact(L);
+            let mut out8 = out.chunks_exact_mut(L);
+            for (raw, out) in (&mut raw8).zip(&mut out8) {
+                let raw: [R; L] = raw.try_into().expect("a whole chunk");
+                let mut scaled = [R::zero(); L];
+                for l in 0..L {
+                    scaled[l] = scale(raw[l]);
+                }
+                out.copy_from_slice(&scaled);
+            }
+            for (out, &w) in out8.into_remainder().iter_mut().zip(raw8.remainder()) {
+                *out = scale(w);
+            }
+            out[i] = absent;
+        }
+    }
+}
+
+/// A stored bond as the epoch reads it: fixed, the chain's u16 storage (`x · 65535` rounded,
+/// back to a proportion); float, as stored.
+#[inline(always)]
+fn stored_bond<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: R) -> R {
+    let u16_max = R::of(65_535.0);
+    if ar.fixed() { ar.div((x * u16_max).round(), u16_max) } else { x }
+}
+
+/// Yuma3's bond EMA without liquid alpha (step 11): `ema = rate · present(W^b) + keep · old`
+/// entry by entry, and the column sums of the new bonds accumulated rows in order (`sums`,
+/// zeroed by the caller). Rows walked in chunks of `L` columns, as [`ClipRows`].
+struct BondEma<'a, R> {
+    bonds: &'a [R],
+    bonds_input: &'a [R],
+    ema: &'a mut [R],
+    sums: &'a mut [R],
+    rate: R,
+    keep: R,
+}
+
+impl<R: Real> BondEma<'_, R> {
+    #[inline(always)]
+    fn run_with<const L: usize, const FIXED: bool>(self, ar: Arith<FIXED>) {
+        let BondEma { bonds, bonds_input, ema, sums, rate, keep } = self;
+        let n = sums.len();
+        let term = |wb: R, stored: R| {
+            ar.mul(rate, present_value(wb)) + ar.mul(keep, stored_bond(ar, stored))
+        };
+        for ((bonds, bonds_input), ema) in
+            bonds.chunks_exact(n).zip(bonds_input.chunks_exact(n)).zip(ema.chunks_exact_mut(n))
+        {
+            let mut old = bonds.chunks_exact(L);
+            let mut wb = bonds_input.chunks_exact(L);
+            let mut out = ema.chunks_exact_mut(L);
+            let mut sum = sums.chunks_exact_mut(L);
+            for (((old, wb), out), sum) in (&mut old).zip(&mut wb).zip(&mut out).zip(&mut sum) {
+                let old: [R; L] = old.try_into().expect("a whole chunk");
+                let wb: [R; L] = wb.try_into().expect("a whole chunk");
+                let mut total: [R; L] = (&*sum).try_into().expect("a whole chunk");
+                let mut new = [R::zero(); L];
+                for l in 0..L {
+                    new[l] = term(wb[l], old[l]);
+                    total[l] += present_value(new[l]);
+                }
+                out.copy_from_slice(&new);
+                sum.copy_from_slice(&total);
+            }
+            let tail = old.remainder().iter().zip(wb.remainder());
+            for ((&old, &wb), (out, sum)) in
+                tail.zip(out.into_remainder().iter_mut().zip(sum.into_remainder()))
+            {
+                *out = term(wb, old);
+                *sum += present_value(*out);
+            }
+        }
+    }
+}
+
+impl<R: Real> crate::simd::LaneKernel for BondEma<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const L: usize>(self) {
+        self.run_with::<L, false>(Arith::<false>);
+    }
+}
+
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
 fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
     let mut sum = R::zero();
@@ -1338,24 +1516,13 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
         let (off_diagonal, row_sum) =
             (&mut work.row_off_diagonal[..rows], &mut work.row_sum[..rows]);
         weight_row_sums(weights_raw, n, off_diagonal, row_sum);
-        for i in 0..rows {
-            // Rows as slices of exactly `n` (`[i·n..][..n]`), here and below, so indexing by
-            // `j < n` needs no bounds check.
-            let row = &weights_raw[i * n..][..n];
-            let out = &mut work.weights[i * n..][..n];
-            let row_present = permits[i] != 0 && off_diagonal[i] > zero;
-            if !row_present {
-                out.fill(absent);
-                continue;
-            }
-            let row_sum = row_sum[i];
-            let inverse = safe_div(one, row_sum);
-            for j in 0..n {
-                let w = row[j];
-                out[j] = if is_present(w) { ar.div_by_inverse(w, row_sum, inverse) } else { w };
-            }
-            out[i] = absent;
-        }
+        crate::simd::run_lanes(ScaleRows {
+            raw: &weights_raw[..rows * n],
+            permits: &permits[..rows],
+            off_diagonal,
+            row_sum,
+            out: &mut work.weights[..rows * n],
+        });
     } else {
         // Fixed: rows stored as u16 (max-upscaled) before they are normalised.
         for i in 0..rows {
@@ -1412,22 +1579,17 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     );
     // Per row: the clip and the incentive terms in one loop without a sequential sum (it
     // vectorises); then the rows' trust sums side by side (`row_sums`), each in column order.
-    let consensus = &work.consensus[..n];
-    let incentive = &mut work.incentive[..n];
-    for j in 0..n {
-        incentive[j] = zero;
-    }
-    for i in 0..rows {
-        let stake = work.active_stake[i];
-        let weights = &work.weights[i * n..][..n];
-        let clipped = &mut work.clipped[i * n..][..n];
-        for j in 0..n {
-            let w = weights[j];
-            let c = consensus[j];
-            let wc = if is_present(w) && c < w { if c > zero { c } else { absent } } else { w };
-            clipped[j] = wc;
-            incentive[j] += ar.mul(stake, present_value(wc));
-        }
+    let clip = ClipRows {
+        weights: &work.weights[..rows * n],
+        consensus: &work.consensus[..n],
+        stake: &work.active_stake[..rows],
+        clipped: &mut work.clipped[..rows * n],
+        incentive: &mut work.incentive[..n],
+    };
+    if ar.fixed() {
+        clip.run_with::<1, FIXED>(ar);
+    } else {
+        crate::simd::run_lanes(clip);
     }
     row_sums(&work.clipped, n, &mut work.validator_trust[..rows], |wc, _| present_value(wc));
     for i in rows..n {
@@ -1527,19 +1689,15 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
             for j in 0..n {
                 sums[j] = zero;
             }
-            for i in 0..rows {
-                let bonds = &bonds[i * n..][..n];
-                let bonds_input = &bonds_input[i * n..][..n];
-                let ema = &mut ema[i * n..][..n];
-                for column in 0..n {
-                    let old = if ar.fixed() {
-                        ar.div((bonds[column] * u16_max).round(), u16_max)
-                    } else {
-                        bonds[column]
-                    };
-                    let wb = bonds_input[column];
-                    ema[column] = if liquid {
-                        if is_present(wb) {
+            if liquid {
+                for i in 0..rows {
+                    let bonds = &bonds[i * n..][..n];
+                    let bonds_input = &bonds_input[i * n..][..n];
+                    let ema = &mut ema[i * n..][..n];
+                    for column in 0..n {
+                        let old = stored_bond(ar, bonds[column]);
+                        let wb = bonds_input[column];
+                        ema[column] = if is_present(wb) {
                             let alpha = ar.snap(liquid_alpha_rate(
                                 &params.liquid_alpha,
                                 work.consensus[column],
@@ -1552,11 +1710,23 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                         } else {
                             // The sparse liquid-alpha EMA only emits entries of the W^b row.
                             zero
-                        }
-                    } else {
-                        ar.mul(rate, present_value(wb)) + ar.mul(keep, old)
-                    };
-                    sums[column] += present_value(ema[column]);
+                        };
+                        sums[column] += present_value(ema[column]);
+                    }
+                }
+            } else {
+                let ema_rows = BondEma {
+                    bonds: &bonds[..rows * n],
+                    bonds_input: &bonds_input[..rows * n],
+                    ema: &mut ema[..rows * n],
+                    sums,
+                    rate,
+                    keep,
+                };
+                if ar.fixed() {
+                    ema_rows.run_with::<1, FIXED>(ar);
+                } else {
+                    crate::simd::run_lanes(ema_rows);
                 }
             }
             // Dividends from the column-normalised bonds, each entry normalised as it is read
@@ -2078,6 +2248,125 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx512f") {
             assert!(wide, "AVX-512F detected but not the avx512 level");
         }
+    }
+
+    /// The epoch's lane kernels (`ClipRows`, `ScaleRows`, `BondEma`) at every SIMD level give,
+    /// bit for bit, what the per-entry formulas give in plain loops (written out here): rows
+    /// of 1-9 (at most the length), lengths below, at and around multiples of eight (so chunks and remainders both
+    /// run), entries absent, zero, tied with the consensus and continuous, rows without a permit
+    /// or without weight.
+    #[test]
+    fn epoch_lane_kernels_match_the_per_entry_formulas_at_every_level() {
+        use crate::simd::{SimdLevel, run_lanes_at};
+        let rng = crate::rng::PathRng::new(53, 0, 0);
+        let draw = |case: usize, k: usize| {
+            crate::rng::uniform_open::<f64>(rng.block(case as u32, (k / 4) as u32, 11)[k % 4])
+        };
+        let levels: Vec<SimdLevel> =
+            SimdLevel::ALL.into_iter().filter(|level| level.is_available()).collect();
+        let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (mut clipped_entries, mut absent_rows) = (0, 0);
+        for case in 0..300 {
+            // At most one row per column: a row's diagonal is one of its columns.
+            let n = [40, 1, 7, 8, 9, 16, 41, 13][case / 9 % 8];
+            let rows = (1 + case % 9).min(n);
+            let entry = |k: usize| {
+                let u = draw(case, k);
+                match (k * 7 + case) % 6 {
+                    0 => ABSENT,
+                    1 => 0.0,
+                    _ => u,
+                }
+            };
+            let weights: Vec<f64> = (0..rows * n).map(entry).collect();
+            let consensus: Vec<f64> = (0..n)
+                .map(|j| match j % 4 {
+                    0 => 0.0,
+                    1 => weights[j],
+                    _ => draw(case, 5_000 + j),
+                })
+                .collect();
+            let stake: Vec<f64> = (0..rows).map(|i| draw(case, 7_000 + i)).collect();
+            let bonds: Vec<f64> = (0..rows * n).map(|k| draw(case, 9_000 + k)).collect();
+            let permits: Vec<u32> = (0..rows).map(|i| u32::from((i + case) % 4 != 0)).collect();
+            let off_diagonal: Vec<f64> =
+                (0..rows).map(|i| if (i + case) % 5 == 0 { 0.0 } else { 1.0 }).collect();
+            let row_sum: Vec<f64> = (0..rows).map(|i| 0.5 + draw(case, 11_000 + i)).collect();
+            let (rate, keep) = (0.1, 0.9);
+
+            // The per-entry formulas.
+            let mut clip_ref = vec![0.0; rows * n];
+            let mut incentive_ref = vec![0.0; n];
+            let mut scaled_ref = vec![0.0; rows * n];
+            let mut ema_ref = vec![0.0; rows * n];
+            let mut sums_ref = vec![0.0; n];
+            for i in 0..rows {
+                let present_row = permits[i] != 0 && off_diagonal[i] > 0.0;
+                absent_rows += usize::from(!present_row);
+                for j in 0..n {
+                    let (k, w, c) = (i * n + j, weights[i * n + j], consensus[j]);
+                    let wc = if w >= 0.0 && c < w { if c > 0.0 { c } else { ABSENT } } else { w };
+                    clipped_entries += usize::from(wc != w);
+                    clip_ref[k] = wc;
+                    incentive_ref[j] += stake[i] * wc.max(0.0);
+                    scaled_ref[k] = if !present_row || j == i {
+                        ABSENT
+                    } else if w >= 0.0 {
+                        w * (1.0 / row_sum[i])
+                    } else {
+                        w
+                    };
+                    ema_ref[k] = rate * w.max(0.0) + keep * bonds[k];
+                    sums_ref[j] += ema_ref[k].max(0.0);
+                }
+            }
+
+            for &level in &levels {
+                let tag = format!("case {case} ({rows} × {n}), {level}");
+                let (mut clipped, mut incentive) = (vec![7.0; rows * n], vec![7.0; n]);
+                run_lanes_at(
+                    level,
+                    ClipRows {
+                        weights: &weights,
+                        consensus: &consensus,
+                        stake: &stake,
+                        clipped: &mut clipped,
+                        incentive: &mut incentive,
+                    },
+                );
+                assert_eq!(bits(&clipped), bits(&clip_ref), "{tag}: clipped");
+                assert_eq!(bits(&incentive), bits(&incentive_ref), "{tag}: incentive");
+
+                let mut scaled = vec![7.0; rows * n];
+                run_lanes_at(
+                    level,
+                    ScaleRows {
+                        raw: &weights,
+                        permits: &permits,
+                        off_diagonal: &off_diagonal,
+                        row_sum: &row_sum,
+                        out: &mut scaled,
+                    },
+                );
+                assert_eq!(bits(&scaled), bits(&scaled_ref), "{tag}: scaled");
+
+                let (mut ema, mut sums) = (vec![7.0; rows * n], vec![0.0; n]);
+                run_lanes_at(
+                    level,
+                    BondEma {
+                        bonds: &bonds,
+                        bonds_input: &weights,
+                        ema: &mut ema,
+                        sums: &mut sums,
+                        rate,
+                        keep,
+                    },
+                );
+                assert_eq!(bits(&ema), bits(&ema_ref), "{tag}: ema");
+                assert_eq!(bits(&sums), bits(&sums_ref), "{tag}: sums");
+            }
+        }
+        assert!(clipped_entries > 1_000 && absent_rows > 100, "{clipped_entries} {absent_rows}");
     }
 
     /// The lane form (2-8 staked rows) against the chain-named `weighted_median` on adversarial
