@@ -358,6 +358,28 @@ impl StepRng {
         simd::run_at(level, FillNormals { rng: self, subnet, first_stream, out });
     }
 
+    /// Two standard normals per block of consecutive blocks at (this step, subnet): `out[2k + w]`
+    /// is [`normal_icdf`] of word `first_word + w` (`w` 0 or 1) of [`StepRng::fill_blocks`]'s
+    /// block `k`, bit for bit; an odd `out` leaves the last block's second word unused. The Yuma
+    /// miner-quality walk draws this way (two words of each block, the other two kept for a
+    /// registration's start qualities), at the widest [`SimdLevel`] as
+    /// [`StepRng::fill_normals`].
+    ///
+    /// # Panics
+    /// If `first_word > 2`, or `subnet` or one of the streams does not fit in 16 bits.
+    pub fn fill_word_pair_normals<R: crate::Real>(
+        &self,
+        subnet: u32,
+        first_stream: u32,
+        first_word: usize,
+        out: &mut [R],
+    ) {
+        assert!(first_word <= 2, "rng word pair from word {first_word}: a block has four");
+        check_stream_run(subnet, first_stream, out.len().div_ceil(2));
+        let kernel = FillWordPairNormals { rng: self, subnet, first_stream, first_word, out };
+        simd::run(kernel);
+    }
+
     /// The body of [`StepRng::fill_normals`] ([`FillNormals`]).
     #[inline(always)]
     fn fill_normals_in<R: crate::Real>(&self, subnet: u32, first_stream: u32, out: &mut [R]) {
@@ -438,6 +460,42 @@ impl<R: crate::Real> Kernel for FillNormals<'_, R> {
     #[inline(always)]
     fn run(self) {
         self.rng.fill_normals_in(self.subnet, self.first_stream, self.out);
+    }
+}
+
+/// [`StepRng::fill_word_pair_normals`] as a [`Kernel`]: blocks in passes of [`PAIR_PASS`], the
+/// pass's word pairs gathered and inverted by [`normals_of_words`].
+struct FillWordPairNormals<'a, R> {
+    rng: &'a StepRng,
+    subnet: u32,
+    first_stream: u32,
+    first_word: usize,
+    out: &'a mut [R],
+}
+
+/// Blocks per pass of [`FillWordPairNormals`]: two words each, the 64 words [`normals_of_words`]
+/// takes at most (a subnet of 64 miners in one pass).
+const PAIR_PASS: usize = 32;
+
+impl<R: crate::Real> Kernel for FillWordPairNormals<'_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let FillWordPairNormals { rng, subnet, first_stream, first_word, out } = self;
+        let mut blocks = [[0_u32; 4]; PAIR_PASS];
+        let mut words = [0_u32; 2 * PAIR_PASS];
+        let mut normals = [R::zero(); 2 * PAIR_PASS];
+        for (pass, out) in out.chunks_mut(2 * PAIR_PASS).enumerate() {
+            let blocks = &mut blocks[..out.len().div_ceil(2)];
+            rng.fill_blocks_unchecked(subnet, first_stream + (pass * PAIR_PASS) as u32, blocks);
+            let words = &mut words[..2 * blocks.len()];
+            for (pair, block) in words.chunks_exact_mut(2).zip(blocks.iter()) {
+                pair.copy_from_slice(&block[first_word..first_word + 2]);
+            }
+            let normals = &mut normals[..words.len()];
+            normals_of_words(words, normals);
+            out.copy_from_slice(&normals[..out.len()]);
+        }
     }
 }
 
@@ -730,28 +788,6 @@ fn acklam_tail_of_ln<R: crate::Real>(ln_t: R, q: R) -> R {
 #[inline]
 pub fn normal_icdf<R: crate::Real>(w: u32) -> R {
     normal_quantile(uniform_open::<R>(w))
-}
-
-/// [`normal_icdf`] of two words, `(normal_icdf(w0), normal_icdf(w1))` bit for bit.
-///
-/// When both fall in the central region (90% of pairs) the two rational functions are evaluated
-/// side by side, which the compiler packs into vector registers (two numerators, two
-/// denominators, one division instruction); otherwise each word takes [`normal_quantile`]. The
-/// same operations on the same operands as two [`normal_icdf`] calls.
-///
-/// Always inlined: once three stages called it, the compiler kept one out-of-line copy, and the
-/// Yuma-on run spent a third of its time in it (the calls serialise the long Horner and division
-/// chains that the inlined loops overlap): 25% slower than inlined.
-#[inline(always)]
-pub fn normal_icdf_pair<R: crate::Real>(w0: u32, w1: u32) -> (R, R) {
-    let (p0, p1) = (uniform_open::<R>(w0), uniform_open::<R>(w1));
-    let (q0, q1) = (p0 - R::of(0.5), p1 - R::of(0.5));
-    let half_width = R::of(ACKLAM_CENTRAL_HALF_WIDTH);
-    if q0.abs() <= half_width && q1.abs() <= half_width {
-        (acklam_central(q0), acklam_central(q1))
-    } else {
-        (normal_quantile(p0), normal_quantile(p1))
-    }
 }
 
 /// A unit-mean exponential draw `-ln u` from one word (scale it by the mean).
@@ -1109,23 +1145,62 @@ mod tests {
         PathRng::new(1, 0, 0).at_step(0).fill_normals(0, 0, &mut [0.0_f64; 6]);
     }
 
-    /// The paired inversion equals two single ones bit for bit over the whole 24-bit grid (each
-    /// grid point paired with a central, a tail and an edge neighbour), at f64 and f32.
+    /// [`StepRng::fill_word_pair_normals`] against [`normal_icdf`] of the reference blocks'
+    /// words, bit for bit, at every level and both precisions: both word pairs, odd and even
+    /// lengths, one pass and several (`PAIR_PASS` blocks a pass), over enough words that the
+    /// tails are met.
     #[test]
-    fn paired_normal_icdf_equals_two_single_ones() {
-        let partners = [0x8000_0000_u32, 0x0000_0100, 0xFFFF_FF00, 0x0634_0000, 0xF9CC_0000];
-        for k in 0..1_u32 << 24 {
-            let w = (k << 8) | (k & 0xFF);
-            let partner = partners[(k % 5) as usize];
-            for (a, b) in [(w, partner), (partner, w)] {
-                let (z0, z1) = normal_icdf_pair::<f64>(a, b);
-                assert_eq!(z0.to_bits(), normal_icdf::<f64>(a).to_bits(), "f64 {a:#x}");
-                assert_eq!(z1.to_bits(), normal_icdf::<f64>(b).to_bits(), "f64 {b:#x}");
-                let (y0, y1) = normal_icdf_pair::<f32>(a, b);
-                assert_eq!(y0.to_bits(), normal_icdf::<f32>(a).to_bits(), "f32 {a:#x}");
-                assert_eq!(y1.to_bits(), normal_icdf::<f32>(b).to_bits(), "f32 {b:#x}");
+    fn word_pair_normals_equal_normal_icdf_at_every_level() {
+        let rng = PathRng::new(20_260_411, 3, 7);
+        let step_rng = rng.at_step(5);
+        let mut tails = 0;
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            for (subnet, first_stream, len) in
+                [(0_u32, 0_u32, 32_usize), (9, 40, 31), (127, 3, 131)]
+            {
+                for first_word in [0, 2] {
+                    let mut z64 = vec![0.0_f64; len];
+                    let mut z32 = vec![0.0_f32; len];
+                    simd::run_at(
+                        level,
+                        FillWordPairNormals {
+                            rng: &step_rng,
+                            subnet,
+                            first_stream,
+                            first_word,
+                            out: &mut z64,
+                        },
+                    );
+                    simd::run_at(
+                        level,
+                        FillWordPairNormals {
+                            rng: &step_rng,
+                            subnet,
+                            first_stream,
+                            first_word,
+                            out: &mut z32,
+                        },
+                    );
+                    for k in 0..len {
+                        let block = rng.block(5, subnet, first_stream + (k / 2) as u32);
+                        let w = block[first_word + k % 2];
+                        let case =
+                            format!("{level}: subnet {subnet}, word {first_word}, entry {k}");
+                        assert_eq!(z64[k].to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
+                        assert_eq!(z32[k].to_bits(), normal_icdf::<f32>(w).to_bits(), "{case}");
+                        let q = uniform_open::<f64>(w) - 0.5;
+                        tails += usize::from(q.abs() > ACKLAM_CENTRAL_HALF_WIDTH);
+                    }
+                }
             }
         }
+        assert!(tails > 10, "only {tails} tail normals met");
+    }
+
+    #[test]
+    #[should_panic(expected = "a block has four")]
+    fn word_pair_normals_reject_a_pair_past_the_block() {
+        PathRng::new(1, 0, 0).at_step(0).fill_word_pair_normals(0, 0, 3, &mut [0.0_f64; 4]);
     }
 
     #[test]

@@ -51,7 +51,7 @@
 //! of consecutive stream ids and every word's normal in branch-free loops at the CPU's widest
 //! vector level (AVX2 where it has it, chosen at run time), the few words outside the central
 //! region finished after, their logarithms side by side. The miner walk fills its blocks with
-//! [`StepRng::fill_blocks`] and inverts two words at a time ([`normal_icdf_pair`]). The words,
+//! [`StepRng::fill_word_pair_normals`], the same kernel for two words of each block. The words,
 //! and every float operation on them, are those of the per-entry form. The honest rows' entries
 //! come first; then their sums (each from +0 over miners `1..M` in column order, as the per-entry
 //! form adds them) run side by side, their addition chains independent. The scaling runs over
@@ -67,7 +67,7 @@ use crate::model::yuma::{
     BondStorage, LiquidAlpha, YumaParams, YumaWorkspace, row_sums_from, run_epoch,
 };
 use crate::real::safe_div;
-use crate::rng::{PathRng, StepRng, normal_icdf_pair, stream};
+use crate::rng::{PathRng, StepRng, stream};
 use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
@@ -283,9 +283,9 @@ pub struct EpochDraws {
     pub subnet: u32,
 }
 
-/// Most miner-quality blocks generated per [`StepRng::fill_blocks`] call (a stack buffer of this
-/// many blocks serves walks of any length, chunk by chunk; 32 blocks are 64 miners).
-const QUALITY_CHUNK: usize = 32;
+/// Most miners whose quality normals come from one [`StepRng::fill_word_pair_normals`] call (a
+/// stack buffer of this many serves walks of any length, chunk by chunk): 32 blocks.
+const QUALITY_CHUNK: usize = 64;
 
 /// Most weight-noise blocks inverted per [`StepRng::fill_normals`] call: 64 blocks are the whole
 /// noise of 8 honest validators over 32 miners, so the baseline subnet fills them in one call.
@@ -298,10 +298,20 @@ impl EpochDraws {
         self.rng.at_step(self.step)
     }
 
-    /// The quality blocks of miner pairs `first_pair .. first_pair + out.len()` into `out`.
-    fn quality_blocks(&self, step_rng: &StepRng, first_pair: usize, out: &mut [[u32; 4]]) {
-        debug_assert!(first_pair + out.len() <= stream::YUMA_MINER_QUALITY_LEN as usize);
-        step_rng.fill_blocks(self.subnet, stream::YUMA_MINER_QUALITY + first_pair as u32, out);
+    /// The normals of words `first_word` and `first_word + 1` of the quality blocks of miner
+    /// pairs `first_pair ..`, one per entry of `out`.
+    fn quality_normals<R: Real>(
+        &self,
+        step_rng: &StepRng,
+        first_pair: usize,
+        first_word: usize,
+        out: &mut [R],
+    ) {
+        debug_assert!(
+            first_pair + out.len().div_ceil(2) <= stream::YUMA_MINER_QUALITY_LEN as usize
+        );
+        let first_stream = stream::YUMA_MINER_QUALITY + first_pair as u32;
+        step_rng.fill_word_pair_normals(self.subnet, first_stream, first_word, out);
     }
 
     /// The noise normals of entries `4·first_quad ..`, one per entry of `out` (whole blocks).
@@ -322,10 +332,9 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
 }
 
 /// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` word `first_word + j % 2`
-/// of quality block `j / 2` inverted ([`normal_icdf`]) for miner `j`. Miners `2p` and `2p + 1`
-/// share one block and invert their two words side by side ([`normal_icdf_pair`], the same
-/// numbers as the shader's per-miner form), and the blocks come in chunks from one vectorised
-/// loop.
+/// of quality block `j / 2` inverted ([`normal_icdf`]) for miner `j`: the same numbers as the
+/// shader's per-miner form, drawn for all miners by one vectorised call
+/// ([`StepRng::fill_word_pair_normals`]).
 fn for_each_quality_pair<R: Real>(
     draws: EpochDraws,
     quality: &mut [R],
@@ -333,17 +342,12 @@ fn for_each_quality_pair<R: Real>(
     mut set: impl FnMut(&mut R, R),
 ) {
     let step_rng = draws.step_rng();
-    let pairs = quality.len().div_ceil(2);
-    let mut blocks = [[0_u32; 4]; QUALITY_CHUNK];
-    for first_pair in (0..pairs).step_by(QUALITY_CHUNK) {
-        let chunk = &mut blocks[..QUALITY_CHUNK.min(pairs - first_pair)];
-        draws.quality_blocks(&step_rng, first_pair, chunk);
-        for (pair, words) in quality[2 * first_pair..].chunks_mut(2).zip(chunk.iter()) {
-            let (z0, z1) = normal_icdf_pair::<R>(words[first_word], words[first_word + 1]);
-            set(&mut pair[0], z0);
-            if let Some(second) = pair.get_mut(1) {
-                set(second, z1);
-            }
+    let mut normals = [R::zero(); QUALITY_CHUNK];
+    for (first, quality) in quality.chunks_mut(QUALITY_CHUNK).enumerate() {
+        let normals = &mut normals[..quality.len()];
+        draws.quality_normals(&step_rng, first * QUALITY_CHUNK / 2, first_word, normals);
+        for (q, &z) in quality.iter_mut().zip(normals.iter()) {
+            set(q, z);
         }
     }
 }
