@@ -473,9 +473,9 @@ struct FillWordPairNormals<'a, R> {
     out: &'a mut [R],
 }
 
-/// Blocks per pass of [`FillWordPairNormals`]: two words each, the 64 words [`normals_of_words`]
-/// takes at most (a subnet of 64 miners in one pass).
-const PAIR_PASS: usize = 32;
+/// Blocks per pass of [`FillWordPairNormals`]: two words each, the most words
+/// [`normals_of_words`] takes (a subnet of up to 256 miners in one pass).
+const PAIR_PASS: usize = MAX_NORMAL_WORDS / 2;
 
 impl<R: crate::Real> Kernel for FillWordPairNormals<'_, R> {
     type Output = ();
@@ -583,53 +583,71 @@ pub mod stream {
     pub const YUMA_NOISE_LEN: u32 = 0x4000;
 }
 
-/// Blocks per pass of [`StepRng::fill_normals`]: 64 words, whose blocks and normals stay in L1.
-pub const NORMALS_PASS: usize = 16;
+/// Blocks per pass of [`StepRng::fill_normals`]: the [`MAX_NORMAL_WORDS`] words one
+/// [`normals_of_words`] call takes (1 KiB of blocks, 2 KiB of f64 normals: they stay in L1).
+pub const NORMALS_PASS: usize = MAX_NORMAL_WORDS / 4;
 
-/// [`normal_icdf`] of each of at most 64 words, bit for bit, in lanes: every word through the
-/// central rational function in one branch-free loop that also marks the words outside the
-/// central region (4.85% of them) in a bit mask; those are then redone by the tail formula,
-/// their `ln` calls first, side by side (each tail word is a long dependent chain, which one at
-/// a time cost 13% of a Yuma-on run: docs/performance.md, session 13). A word in the centre
-/// costs no branch. [`StepRng::fill_normals`] and `behaviour`'s lanes use it, inside a
-/// [`Kernel`].
+/// [`normal_icdf`] of each of at most [`MAX_NORMAL_WORDS`] words, bit for bit, in lanes: every
+/// word through the central rational function in branch-free loops (64 words a loop) that also
+/// mark the words outside the central region (4.85% of them) in a bit mask; those are then
+/// redone by the tail formula in batches of [`TAIL_LANES`], the formula and its `ln` in vector
+/// lanes. Each tail word is a long dependent chain (`ln`, `sqrt`, a division), which one word at
+/// a time cost 13% of a Yuma-on run (docs/performance.md, session 13) and in batches per 64
+/// words still about 9% (session 21): one call over a subnet-epoch's 256 noise words fills
+/// about two batches. A word in the centre costs no branch. [`StepRng::fill_normals`],
+/// [`StepRng::fill_word_pair_normals`] and `behaviour`'s lanes use it, inside a [`Kernel`].
 ///
 /// # Panics
-/// If `words` and `out` differ in length or hold more than 64 entries.
+/// If `words` and `out` differ in length or hold more than [`MAX_NORMAL_WORDS`] entries.
 #[inline(always)]
 pub fn normals_of_words<R: crate::Real>(words: &[u32], out: &mut [R]) {
-    // One bit of `outside` per word.
-    const MAX_WORDS: usize = u64::BITS as usize;
+    // One bit of `outside` per word of a loop.
+    const MASK_WORDS: usize = u64::BITS as usize;
     assert!(
-        words.len() == out.len() && out.len() <= MAX_WORDS,
+        words.len() == out.len() && out.len() <= MAX_NORMAL_WORDS,
         "normals_of_words: {} words",
         words.len()
     );
-    // Bit k: word k is outside the centre, `normal_quantile`'s test (its complement: `q` is
-    // never NaN, `p` being in (0, 1)).
-    let mut outside = 0_u64;
-    for (k, (z, &w)) in out.iter_mut().zip(words).enumerate() {
-        let q = uniform_open::<R>(w) - R::of(0.5);
-        *z = acklam_central(q);
-        outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
-    }
-    let mut tail_word = [0_u8; MAX_WORDS];
-    let mut tail_ln = [R::zero(); MAX_WORDS];
+    let mut tail_word = [0_u16; MAX_NORMAL_WORDS];
     let mut tails = 0;
-    while outside != 0 {
-        tail_word[tails] = outside.trailing_zeros() as u8;
-        tails += 1;
-        outside &= outside - 1;
+    for (run, (out, words)) in out.chunks_mut(MASK_WORDS).zip(words.chunks(MASK_WORDS)).enumerate()
+    {
+        // Bit k: word k of the run is outside the centre, `normal_quantile`'s test (its
+        // complement: `q` is never NaN, `p` being in (0, 1)).
+        let mut outside = 0_u64;
+        for (k, (z, &w)) in out.iter_mut().zip(words).enumerate() {
+            let q = uniform_open::<R>(w) - R::of(0.5);
+            *z = acklam_central(q);
+            outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
+        }
+        while outside != 0 {
+            tail_word[tails] = (run * MASK_WORDS) as u16 + outside.trailing_zeros() as u16;
+            tails += 1;
+            outside &= outside - 1;
+        }
     }
-    for (&k, ln_t) in tail_word[..tails].iter().zip(&mut tail_ln) {
-        let p = uniform_open::<R>(words[usize::from(k)]);
-        *ln_t = tail_t(p, p - R::of(0.5)).ln();
-    }
-    for (&k, &ln_t) in tail_word[..tails].iter().zip(&tail_ln) {
-        let q = uniform_open::<R>(words[usize::from(k)]) - R::of(0.5);
-        out[usize::from(k)] = acklam_tail_of_ln(ln_t, q);
+    // The tail words in fixed batches: the unused lanes of the last one on a harmless `p = 1/4`.
+    for batch in tail_word[..tails].chunks(TAIL_LANES) {
+        let mut p = [R::of(0.25); TAIL_LANES];
+        for (p, &k) in p.iter_mut().zip(batch) {
+            *p = uniform_open::<R>(words[usize::from(k)]);
+        }
+        let mut z = [R::zero(); TAIL_LANES];
+        for l in 0..TAIL_LANES {
+            z[l] = acklam_tail(p[l], p[l] - R::of(0.5));
+        }
+        for (&z, &k) in z.iter().zip(batch) {
+            out[usize::from(k)] = z;
+        }
     }
 }
+
+/// Most words one [`normals_of_words`] call inverts: a subnet-epoch's weight noise at V = 8,
+/// M = 32 (256), so that its tail words share batches.
+pub const MAX_NORMAL_WORDS: usize = 256;
+
+/// Lanes of [`normals_of_words`]' tail batches: eight f64, one AVX-512 register.
+const TAIL_LANES: usize = 8;
 
 /// 2^-24: the spacing of the 24-bit uniform grid.
 const UNIFORM_SCALE: f64 = 1.0 / 16_777_216.0;
@@ -722,7 +740,10 @@ const ACKLAM_CENTRAL_HALF_WIDTH: f64 = 0.5 - 0.024_25;
 /// Central region (`|p − 1/2| ≤ 0.47575`, 95% of uniform draws): one rational function of
 /// degree 5/5 in `x = 29/128 − q²`, no transcendental. Tails: `s = sqrt(−2 ln t)` with
 /// `t = min(p, 1 − p)` and a rational function of degree 5/4, the sign taken from `p − 1/2` (one
-/// tail formula, mirrored, so a shader runs the same code for both). Not for `p` outside (0, 1).
+/// tail formula, mirrored, so a shader runs the same code for both). The tail's `ln` is
+/// [`crate::Real::ln_lanes`] (taosim's `vecmath::ln` in f64, within an ulp of libm's), so that
+/// [`normals_of_words`] can run the tails in vector lanes with the same bits as this scalar
+/// form. Not for `p` outside (0, 1).
 #[inline]
 pub fn normal_quantile<R: crate::Real>(p: R) -> R {
     let q = p - R::of(0.5);
@@ -752,7 +773,7 @@ fn acklam_central<R: crate::Real>(q: R) -> R {
 /// [`normal_quantile`] outside the central region, from `p` and `q = p − 1/2`.
 #[inline(always)]
 fn acklam_tail<R: crate::Real>(p: R, q: R) -> R {
-    acklam_tail_of_ln(tail_t(p, q).ln(), q)
+    acklam_tail_of_ln(tail_t(p, q).ln_lanes(), q)
 }
 
 /// The tail's `t = min(p, 1 − p)`, taken from p itself (not 0.5 − |q|) so tiny p keep their

@@ -11,8 +11,9 @@
 //! multiply-add ([`PeakIsa`]).
 //!
 //! **Same bits at every level.** These kernels use only operations that IEEE 754 rounds
-//! exactly (integer arithmetic, `+ − × ÷`, `sqrt`, `min`/`max`, comparisons) and libm's `ln`
-//! through the same call at every level; a vector lane rounds them as a scalar register does, and
+//! exactly (integer arithmetic, `+ − × ÷`, `sqrt`, `min`/`max`, comparisons), and
+//! transcendentals built from those alone (`vecmath`'s `exp` and `ln` in f64) or libm's through
+//! the same call at every level (f32); a vector lane rounds them as a scalar register does, and
 //! Rust never contracts `a·b + c` into a fused multiply-add on its own. So a run's output does not
 //! depend on the level: `rng`'s tests check each kernel against its scalar reference at every
 //! level the machine has, and `cli_run` a Yuma-on run's files byte for byte across levels.
