@@ -473,9 +473,9 @@ struct FillWordPairNormals<'a, R> {
     out: &'a mut [R],
 }
 
-/// Blocks per pass of [`FillWordPairNormals`]: two words each, the most words
-/// [`normals_of_words`] takes (a subnet of up to 256 miners in one pass).
-const PAIR_PASS: usize = MAX_NORMAL_WORDS / 2;
+/// Blocks per pass of [`FillWordPairNormals`]: two words each, 64 words (a subnet of up to 64
+/// miners in one pass; the pass's buffers are zeroed on every call, so not larger).
+const PAIR_PASS: usize = 32;
 
 impl<R: crate::Real> Kernel for FillWordPairNormals<'_, R> {
     type Output = ();
@@ -608,37 +608,50 @@ pub fn normals_of_words<R: crate::Real>(words: &[u32], out: &mut [R]) {
         "normals_of_words: {} words",
         words.len()
     );
-    let mut tail_word = [0_u16; MAX_NORMAL_WORDS];
-    let mut tails = 0;
-    for (run, (out, words)) in out.chunks_mut(MASK_WORDS).zip(words.chunks(MASK_WORDS)).enumerate()
-    {
-        // Bit k: word k of the run is outside the centre, `normal_quantile`'s test (its
+    // Tail words wait in `pending` until a batch is full (then it runs) or the words end.
+    let mut pending = [0_u16; TAIL_LANES];
+    let mut waiting = 0;
+    for first in (0..words.len()).step_by(MASK_WORDS) {
+        let end = words.len().min(first + MASK_WORDS);
+        // Bit k: word `first + k` is outside the centre, `normal_quantile`'s test (its
         // complement: `q` is never NaN, `p` being in (0, 1)).
         let mut outside = 0_u64;
-        for (k, (z, &w)) in out.iter_mut().zip(words).enumerate() {
+        for (k, (z, &w)) in out[first..end].iter_mut().zip(&words[first..end]).enumerate() {
             let q = uniform_open::<R>(w) - R::of(0.5);
             *z = acklam_central(q);
             outside |= u64::from(q.abs() > R::of(ACKLAM_CENTRAL_HALF_WIDTH)) << k;
         }
         while outside != 0 {
-            tail_word[tails] = (run * MASK_WORDS) as u16 + outside.trailing_zeros() as u16;
-            tails += 1;
+            pending[waiting] = (first + outside.trailing_zeros() as usize) as u16;
+            waiting += 1;
             outside &= outside - 1;
+            if waiting == TAIL_LANES {
+                tail_batch(&pending, words, out);
+                waiting = 0;
+            }
         }
     }
-    // The tail words in fixed batches: the unused lanes of the last one on a harmless `p = 1/4`.
-    for batch in tail_word[..tails].chunks(TAIL_LANES) {
-        let mut p = [R::of(0.25); TAIL_LANES];
-        for (p, &k) in p.iter_mut().zip(batch) {
-            *p = uniform_open::<R>(words[usize::from(k)]);
-        }
-        let mut z = [R::zero(); TAIL_LANES];
-        for l in 0..TAIL_LANES {
-            z[l] = acklam_tail(p[l], p[l] - R::of(0.5));
-        }
-        for (&z, &k) in z.iter().zip(batch) {
-            out[usize::from(k)] = z;
-        }
+    tail_batch(&pending[..waiting], words, out);
+}
+
+/// [`normal_icdf`] of the words `words[k]`, `k` in `batch` (at most [`TAIL_LANES`], all outside
+/// the central region), into `out[k]`: the tail formula once over [`TAIL_LANES`] lanes, the
+/// unused ones on a harmless `p = 1/4`.
+#[inline(always)]
+fn tail_batch<R: crate::Real>(batch: &[u16], words: &[u32], out: &mut [R]) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut p = [R::of(0.25); TAIL_LANES];
+    for (p, &k) in p.iter_mut().zip(batch) {
+        *p = uniform_open::<R>(words[usize::from(k)]);
+    }
+    let mut z = [R::zero(); TAIL_LANES];
+    for l in 0..TAIL_LANES {
+        z[l] = acklam_tail(p[l], p[l] - R::of(0.5));
+    }
+    for (&z, &k) in z.iter().zip(batch) {
+        out[usize::from(k)] = z;
     }
 }
 
@@ -1137,6 +1150,60 @@ mod tests {
             assert!(tails > 12_000, "{level}: only {tails} tail words");
             check_fill_normals::<f32>(level);
         }
+    }
+
+    /// [`normals_of_words`] on words chosen for their tails, against [`normal_icdf`] bit for bit
+    /// at every level and both precisions: every word in a tail (full batches, batches carried
+    /// across 64-word runs), tails only at the end, one tail in eight, a few tails, none; at
+    /// lengths 1 to 256 around the batch and run sizes.
+    #[test]
+    fn normals_of_words_equal_normal_icdf_on_tail_heavy_words() {
+        struct Invert<'a, R> {
+            words: &'a [u32],
+            out: &'a mut [R],
+        }
+        impl<R: crate::Real> Kernel for Invert<'_, R> {
+            type Output = ();
+            #[inline(always)]
+            fn run(self) {
+                normals_of_words(self.words, self.out);
+            }
+        }
+        // Centre, both tails and the grid's edges.
+        let central =
+            |k: usize| 0x4000_0000_u32.wrapping_add((k as u32).wrapping_mul(0x0123_4567) >> 1);
+        let tail = |k: usize| {
+            let low = (k as u32 * 0x0001_3579) % 0x0634_0000;
+            if k.is_multiple_of(2) { low } else { u32::MAX - low }
+        };
+        // A word pattern: word `k` of `len`.
+        type Pattern<'a> = &'a dyn Fn(usize, usize) -> u32;
+        let patterns: [(&str, Pattern); 5] = [
+            ("all tails", &|k, _| tail(k)),
+            ("tails at the end", &|k, len| if k + 9 >= len { tail(k) } else { central(k) }),
+            ("one in eight", &|k, _| if k % 8 == 3 { tail(k) } else { central(k) }),
+            ("a few", &|k, _| if k % 61 == 60 { tail(k) } else { central(k) }),
+            ("none", &|k, _| central(k)),
+        ];
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            for (name, pattern) in patterns {
+                for len in [1, 7, 8, 9, 63, 64, 65, 130, 200, 255, 256] {
+                    let words: Vec<u32> = (0..len).map(|k| pattern(k, len)).collect();
+                    let mut z64 = vec![0.0_f64; len];
+                    let mut z32 = vec![0.0_f32; len];
+                    simd::run_at(level, Invert { words: &words, out: &mut z64 });
+                    simd::run_at(level, Invert { words: &words, out: &mut z32 });
+                    for (k, &w) in words.iter().enumerate() {
+                        let case = format!("{level}, {name}, length {len}, word {k} ({w:#x})");
+                        assert_eq!(z64[k].to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
+                        assert_eq!(z32[k].to_bits(), normal_icdf::<f32>(w).to_bits(), "{case}");
+                    }
+                }
+            }
+        }
+        // The patterns mean what they say: a tail word is outside the centre, a central one in it.
+        let outside = |w: u32| (uniform_open::<f64>(w) - 0.5).abs() > ACKLAM_CENTRAL_HALF_WIDTH;
+        assert!((0..4_096).all(|k| outside(tail(k)) && !outside(central(k))));
     }
 
     #[test]
