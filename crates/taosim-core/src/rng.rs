@@ -380,6 +380,51 @@ impl StepRng {
         simd::run(kernel);
     }
 
+    /// [`StepRng::fill_normals`] of `blocks` blocks from `first_stream` into `out[..4·blocks]`
+    /// and [`StepRng::fill_word_pair_normals`] of words `first_word, first_word + 1` of the
+    /// blocks from `pair_stream` into the rest of `out`, bit for bit, in one call: one kernel,
+    /// and the tail words of both share batches. The Yuma epoch draws a subnet's weight noise
+    /// and miner walk this way. `words` is scratch of at least [`StepRng::words_for`]`(blocks,
+    /// pairs)` entries (a reused buffer: the call zeroes nothing).
+    ///
+    /// # Panics
+    /// If `out` is shorter than `4·blocks`, `words` than its need, `first_word > 2`, or
+    /// `subnet` or one of the streams does not fit in 16 bits.
+    pub fn fill_normals_and_word_pairs<R: crate::Real>(
+        &self,
+        subnet: u32,
+        (first_stream, blocks): (u32, usize),
+        (pair_stream, first_word): (u32, usize),
+        words: &mut [u32],
+        out: &mut [R],
+    ) {
+        assert!(first_word <= 2, "rng word pair from word {first_word}: a block has four");
+        assert!(out.len() >= 4 * blocks, "rng normals: {} entries for {blocks} blocks", out.len());
+        let pairs = out.len() - 4 * blocks;
+        assert!(
+            words.len() >= Self::words_for(blocks, pairs),
+            "rng normals: {} scratch words for {blocks} blocks and {pairs} pair words",
+            words.len()
+        );
+        check_stream_run(subnet, first_stream, blocks);
+        check_stream_run(subnet, pair_stream, pairs.div_ceil(2));
+        let kernel = FillNormalsAndPairs {
+            rng: self,
+            subnet,
+            blocks: (first_stream, blocks),
+            pairs: (pair_stream, first_word),
+            words,
+            out,
+        };
+        simd::run(kernel);
+    }
+
+    /// Scratch words [`StepRng::fill_normals_and_word_pairs`] needs for `blocks` whole blocks
+    /// and `pairs` pair words: the words inverted, and the pair words' blocks.
+    pub fn words_for(blocks: usize, pairs: usize) -> usize {
+        4 * blocks + pairs + 4 * pairs.div_ceil(2)
+    }
+
     /// The body of [`StepRng::fill_normals`] ([`FillNormals`]).
     #[inline(always)]
     fn fill_normals_in<R: crate::Real>(&self, subnet: u32, first_stream: u32, out: &mut [R]) {
@@ -499,6 +544,39 @@ impl<R: crate::Real> Kernel for FillWordPairNormals<'_, R> {
     }
 }
 
+/// [`StepRng::fill_normals_and_word_pairs`] as a [`Kernel`]: the whole blocks' words, then the
+/// pair words gathered from their blocks (generated past them in `words`), all inverted by one
+/// [`normals_of_words`] call.
+struct FillNormalsAndPairs<'a, R> {
+    rng: &'a StepRng,
+    subnet: u32,
+    /// First stream and count of the whole blocks.
+    blocks: (u32, usize),
+    /// First stream and first word of the pair blocks.
+    pairs: (u32, usize),
+    words: &'a mut [u32],
+    out: &'a mut [R],
+}
+
+impl<R: crate::Real> Kernel for FillNormalsAndPairs<'_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let FillNormalsAndPairs { rng, subnet, blocks, pairs, words, out } = self;
+        let ((first_stream, blocks), (pair_stream, first_word)) = (blocks, pairs);
+        let pair_words = out.len() - 4 * blocks;
+        let (inverted, spare) = words.split_at_mut(4 * blocks + pair_words);
+        let (whole, paired) = inverted.split_at_mut(4 * blocks);
+        rng.fill_blocks_unchecked(subnet, first_stream, whole.as_chunks_mut::<4>().0);
+        let pair_blocks = &mut spare.as_chunks_mut::<4>().0[..pair_words.div_ceil(2)];
+        rng.fill_blocks_unchecked(subnet, pair_stream, pair_blocks);
+        for (k, word) in paired.iter_mut().enumerate() {
+            *word = pair_blocks[k / 2][first_word + k % 2];
+        }
+        normals_of_words(inverted, out);
+    }
+}
+
 /// [`StepRng::fill_block_pairs`] as a [`Kernel`] (compiled once per SIMD level).
 struct FillBlockPairs<'a> {
     rng: &'a StepRng,
@@ -583,19 +661,21 @@ pub mod stream {
     pub const YUMA_NOISE_LEN: u32 = 0x4000;
 }
 
-/// Blocks per pass of [`StepRng::fill_normals`]: the [`MAX_NORMAL_WORDS`] words one
-/// [`normals_of_words`] call takes (1 KiB of blocks, 2 KiB of f64 normals: they stay in L1).
-pub const NORMALS_PASS: usize = MAX_NORMAL_WORDS / 4;
+/// Blocks per pass of [`StepRng::fill_normals`]: 256 words (a subnet-epoch's weight noise at
+/// V = 8, M = 32, so that its tail words share batches); 1 KiB of blocks, zeroed per call.
+pub const NORMALS_PASS: usize = 64;
 
 /// [`normal_icdf`] of each of at most [`MAX_NORMAL_WORDS`] words, bit for bit, in lanes: every
 /// word through the central rational function in branch-free loops (64 words a loop) that also
 /// mark the words outside the central region (4.85% of them) in a bit mask; those are then
-/// redone by the tail formula in batches of [`TAIL_LANES`], the formula and its `ln` in vector
-/// lanes. Each tail word is a long dependent chain (`ln`, `sqrt`, a division), which one word at
-/// a time cost 13% of a Yuma-on run (docs/performance.md, session 13) and in batches per 64
-/// words still about 9% (session 21): one call over a subnet-epoch's 256 noise words fills
-/// about two batches. A word in the centre costs no branch. [`StepRng::fill_normals`],
-/// [`StepRng::fill_word_pair_normals`] and `behaviour`'s lanes use it, inside a [`Kernel`].
+/// redone by the tail formula in batches of [`TAIL_LANES`] (a batch fills across the 64-word
+/// loops), the formula and its `ln` in vector lanes. Each tail word is a long dependent chain
+/// (`ln`, `sqrt`, a division), which one word at a time cost 13% of a Yuma-on run
+/// (docs/performance.md, session 13) and in batches per 64 words still about 9% (session 21):
+/// one call over a subnet-epoch's 288 noise and walk words fills about two batches. A word in
+/// the centre costs no branch. [`StepRng::fill_normals`],
+/// [`StepRng::fill_normals_and_word_pairs`] and `behaviour`'s lanes use it, inside a
+/// [`Kernel`].
 ///
 /// # Panics
 /// If `words` and `out` differ in length or hold more than [`MAX_NORMAL_WORDS`] entries.
@@ -655,9 +735,8 @@ fn tail_batch<R: crate::Real>(batch: &[u16], words: &[u32], out: &mut [R]) {
     }
 }
 
-/// Most words one [`normals_of_words`] call inverts: a subnet-epoch's weight noise at V = 8,
-/// M = 32 (256), so that its tail words share batches.
-pub const MAX_NORMAL_WORDS: usize = 256;
+/// Most words one [`normals_of_words`] call inverts (its tail list holds 16-bit indices).
+pub const MAX_NORMAL_WORDS: usize = 1 << 16;
 
 /// Lanes of [`normals_of_words`]' tail batches: eight f64, one AVX-512 register.
 const TAIL_LANES: usize = 8;
@@ -1283,6 +1362,43 @@ mod tests {
             }
         }
         assert!(tails > 10, "only {tails} tail normals met");
+    }
+
+    /// [`StepRng::fill_normals_and_word_pairs`] against [`normal_icdf`] of the reference blocks'
+    /// words, bit for bit, at every level: whole blocks then word pairs (odd and even counts,
+    /// none of either), with scratch longer than needed and holding stale words.
+    #[test]
+    fn normals_and_word_pairs_equal_normal_icdf_at_every_level() {
+        let rng = PathRng::new(20_260_411, 4, 9);
+        let step_rng = rng.at_step(8);
+        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
+            for (blocks, pairs, first_word) in [(64, 32, 0), (3, 7, 2), (0, 5, 1), (10, 0, 0)] {
+                let (first_stream, pair_stream) = (0x2000 + blocks as u32, 0x1000);
+                let mut words = vec![u32::MAX; StepRng::words_for(blocks, pairs) + 3];
+                let mut out = vec![f64::NAN; 4 * blocks + pairs];
+                simd::run_at(
+                    level,
+                    FillNormalsAndPairs {
+                        rng: &step_rng,
+                        subnet: 6,
+                        blocks: (first_stream, blocks),
+                        pairs: (pair_stream, first_word),
+                        words: &mut words,
+                        out: &mut out,
+                    },
+                );
+                for (k, z) in out.iter().enumerate() {
+                    let w = if k < 4 * blocks {
+                        rng.block(8, 6, first_stream + (k / 4) as u32)[k % 4]
+                    } else {
+                        let j = k - 4 * blocks;
+                        rng.block(8, 6, pair_stream + (j / 2) as u32)[first_word + j % 2]
+                    };
+                    let case = format!("{level}: {blocks} blocks, {pairs} pair words, entry {k}");
+                    assert_eq!(z.to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
+                }
+            }
+        }
     }
 
     #[test]

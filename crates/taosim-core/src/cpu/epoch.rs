@@ -97,6 +97,11 @@ pub struct EpochWorkspace<R: Real> {
     group_fraction: Vec<R>,
     /// [`validator_stake_factors`]' Zipf shares `[V]`.
     zipf_share: Vec<R>,
+    /// A subnet-epoch's draws ([`EpochDraws::first_normals`]): the normals of the first noise
+    /// chunk (`4·NOISE_CHUNK`, also `build_weights`' buffer for later chunks) and of the walk
+    /// (`M`), and the words they come from.
+    draw_normals: Vec<R>,
+    draw_words: Vec<u32>,
 }
 
 impl<R: Real> EpochWorkspace<R> {
@@ -111,6 +116,8 @@ impl<R: Real> EpochWorkspace<R> {
             paid: vec![R::zero(); n],
             group_fraction: vec![R::zero(); layout.validators],
             zipf_share: vec![R::zero(); layout.validators],
+            draw_normals: vec![R::zero(); 4 * NOISE_CHUNK + layout.miners],
+            draw_words: vec![0; StepRng::words_for(NOISE_CHUNK, layout.miners)],
         }
     }
 
@@ -314,6 +321,29 @@ impl EpochDraws {
         step_rng.fill_word_pair_normals(self.subnet, first_stream, first_word, out);
     }
 
+    /// A subnet-epoch's first draws in one call ([`StepRng::fill_normals_and_word_pairs`]):
+    /// the noise normals of `noise` (blocks `first_quad ..`, `quads` of them) into
+    /// `normals[..4·quads]` and the walk's `walk` normals (words 0 and 1 of the quality
+    /// blocks) after them. `words` is the call's scratch.
+    fn first_normals<R: Real>(
+        &self,
+        step_rng: &StepRng,
+        noise: NoiseChunk,
+        walk: usize,
+        words: &mut [u32],
+        normals: &mut [R],
+    ) {
+        debug_assert!(noise.first_quad + noise.quads <= stream::YUMA_NOISE_LEN as usize);
+        debug_assert!(walk.div_ceil(2) <= stream::YUMA_MINER_QUALITY_LEN as usize);
+        step_rng.fill_normals_and_word_pairs(
+            self.subnet,
+            (stream::YUMA_NOISE + noise.first_quad as u32, noise.quads),
+            (stream::YUMA_MINER_QUALITY, 0),
+            words,
+            &mut normals[..4 * noise.quads + walk],
+        );
+    }
+
     /// The noise normals of entries `4·first_quad ..`, one per entry of `out` (whole blocks).
     fn noise_normals<R: Real>(&self, step_rng: &StepRng, first_quad: usize, out: &mut [R]) {
         debug_assert!(first_quad + out.len() / 4 <= stream::YUMA_NOISE_LEN as usize);
@@ -326,9 +356,15 @@ pub fn walk_miner_quality<R: Real>(quality: &mut [R], sigma: f64, draws: EpochDr
     if sigma == 0.0 {
         return;
     }
-    let sigma = R::of(sigma);
     // Words 0 and 1 of each quality block (`init_yuma_block` uses 2 and 3).
-    for_each_quality_pair(draws, quality, 0, |q, z| *q = (*q + sigma * z).abs());
+    let sigma = R::of(sigma);
+    for_each_quality_pair(draws, quality, 0, |q, z| walk_step(q, sigma, z));
+}
+
+/// One miner's step of the quality walk, reflected at 0.
+#[inline(always)]
+fn walk_step<R: Real>(quality: &mut R, sigma: R, z: R) {
+    *quality = (*quality + sigma * z).abs();
 }
 
 /// Sets each miner's entry of `quality` by `set(entry, z)`, with `z` word `first_word + j % 2`
@@ -349,6 +385,29 @@ fn for_each_quality_pair<R: Real>(
         for (q, &z) in quality.iter_mut().zip(normals.iter()) {
             set(q, z);
         }
+    }
+}
+
+/// Weight-noise blocks held in `build_weights`' buffer: blocks `first_quad ..
+/// first_quad + quads`, four normals each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NoiseChunk {
+    first_quad: usize,
+    quads: usize,
+}
+
+impl NoiseChunk {
+    /// The chunk `build_weights` draws first for `layout`'s honest rows (none without noise):
+    /// from the block of the first honest row's miner 1, up to `NOISE_CHUNK` blocks.
+    fn first(yuma: &YumaRunParams, layout: &YumaLayout) -> Self {
+        let (validators, miners) = (layout.validators, layout.miners);
+        let groups = ValidatorGroups::of(validators, yuma.cartel_stake, yuma.copier_stake);
+        if yuma.weight_noise == 0.0 || groups.honest == 0 || miners < 2 {
+            return Self::default();
+        }
+        let first_quad = ((validators - groups.honest) * miners + 1) / 4;
+        let noise_quads = (validators * miners).div_ceil(4);
+        Self { first_quad, quads: NOISE_CHUNK.min(noise_quads - first_quad) }
     }
 }
 
@@ -384,6 +443,30 @@ pub fn build_weights<R: Real>(
     draws: EpochDraws,
     weights: &mut [R],
 ) {
+    let mut noise_normals = vec![R::zero(); 4 * NOISE_CHUNK];
+    let drawn = NoiseChunk::default();
+    let subnet = WeightInputs { quality, history, miner_burn };
+    build_weights_from(yuma, layout, subnet, draws, (drawn, &mut noise_normals), weights);
+}
+
+/// A subnet's inputs to [`build_weights`]: miner qualities, consensus history, miner burn.
+struct WeightInputs<'a, R> {
+    quality: &'a [R],
+    history: &'a [R],
+    miner_burn: R,
+}
+
+/// [`build_weights`] with its noise buffer (at least `4·NOISE_CHUNK` normals) given, holding
+/// the blocks of `drawn` already (the epoch draws the first chunk with the walk).
+fn build_weights_from<R: Real>(
+    yuma: &YumaRunParams,
+    layout: &YumaLayout,
+    subnet: WeightInputs<'_, R>,
+    draws: EpochDraws,
+    (drawn, noise_normals): (NoiseChunk, &mut [R]),
+    weights: &mut [R],
+) {
+    let WeightInputs { quality, history, miner_burn } = subnet;
     let (validators, miners, n) = (layout.validators, layout.miners, layout.uids());
     assert_eq!(weights.len(), validators * n, "weights shape");
     assert!(
@@ -398,8 +481,7 @@ pub fn build_weights<R: Real>(
     let step_rng = draws.step_rng();
     // The normals of noise blocks `buffered_first ..` of the `noise_quads` the matrix's entries
     // span, four per block.
-    let mut noise_normals = [R::zero(); 4 * NOISE_CHUNK];
-    let (mut buffered_first, mut buffered_len) = (0, 0);
+    let (mut buffered_first, mut buffered_len) = (drawn.first_quad, drawn.quads);
     let noise_quads = (validators * miners).div_ceil(4);
     // Each role zeroes the entries it does not set (rather than zeroing the whole matrix first).
     for i in 0..validators {
@@ -483,6 +565,35 @@ pub fn build_weights<R: Real>(
     }
 }
 
+/// One subnet-epoch's miner walk ([`walk_miner_quality`]) and weights ([`build_weights`]), the
+/// same numbers, with the walk's normals and the weight noise's first chunk drawn in one call
+/// ([`EpochDraws::first_normals`]: one kernel, the tail words of both in shared batches) into
+/// the workspace's `(words, normals)` (`StepRng::words_for(NOISE_CHUNK, M)` and
+/// `4·NOISE_CHUNK + M` entries). `subnet` is the miner qualities (walked in place), the
+/// consensus history and the miner burn.
+fn walk_and_build_weights<R: Real>(
+    yuma: &YumaRunParams,
+    layout: &YumaLayout,
+    draws: EpochDraws,
+    subnet: (&mut [R], &[R], R),
+    (words, normals): (&mut [u32], &mut [R]),
+    weights: &mut [R],
+) {
+    let (quality, history, miner_burn) = subnet;
+    let noise = NoiseChunk::first(yuma, layout);
+    let walk = if yuma.miner_quality_sigma == 0.0 { 0 } else { layout.miners };
+    draws.first_normals(&draws.step_rng(), noise, walk, words, normals);
+    // The walk's normals follow the noise chunk's; the walk reads them before `build_weights`
+    // may refill the buffer with later chunks.
+    let sigma = R::of(yuma.miner_quality_sigma);
+    for (q, &z) in quality.iter_mut().zip(&normals[4 * noise.quads..][..walk]) {
+        walk_step(q, sigma, z);
+    }
+    let inputs = WeightInputs { quality, history, miner_burn };
+    let buffer = &mut normals[..4 * NOISE_CHUNK];
+    build_weights_from(yuma, layout, inputs, draws, (noise, buffer), weights);
+}
+
 /// Cartel miners: `cartel_miners`, at most `M − 1` so the owner's uid `V` never belongs to them.
 pub fn cartel_miner_count(yuma: &YumaRunParams, layout: &YumaLayout) -> usize {
     (yuma.cartel_miners as usize).min(layout.miners.saturating_sub(1))
@@ -540,14 +651,12 @@ pub fn epoch<R: Real>(
         work.stake[validators..].fill(R::zero());
 
         let block = layout.block(&mut *st.yuma_real, &mut *st.yuma_int, i);
-        walk_miner_quality(block.miner_quality, yuma.miner_quality_sigma, draws);
-        build_weights(
+        walk_and_build_weights(
             yuma,
             &layout,
-            block.miner_quality,
-            block.consensus_history,
-            st.sub.miner_burn[i],
             draws,
+            (block.miner_quality, block.consensus_history, st.sub.miner_burn[i]),
+            (&mut work.draw_words, &mut work.draw_normals),
             &mut work.weights,
         );
         run_epoch(
@@ -698,7 +807,9 @@ mod tests {
     /// off the noise blocks' quads and the draw chunks (several chunks for the larger ones), one
     /// and two miners, more honest rows than one side-by-side group and fewer; every role mix;
     /// no noise, the default noise and noise large enough to clip many entries at zero; at f64
-    /// and f32. The draws include tail words (checked), inverted by the tail formula.
+    /// and f32. The draws include tail words (checked), inverted by the tail formula. The
+    /// epoch's form (`walk_and_build_weights`: the walk and the first noise chunk from one call,
+    /// later chunks refilled) gives the same walked qualities and weights.
     fn check_build_weights_against_per_entry_form<R: Real>() {
         let layouts = [(8, 32), (3, 7), (5, 1), (6, 2), (13, 40), (20, 50), (1, 9)];
         let mixes = [(0.0, 0.0), (0.3, 0.2), (0.0, 0.5), (0.6, 0.0)];
@@ -747,6 +858,33 @@ mod tests {
                             );
                         }
                         tails += tail_words(draws, validators * miners);
+
+                        // The epoch's form: the walk and the weights from one draw call, into
+                        // reused buffers (stale values in them must not matter).
+                        let yuma = YumaRunParams {
+                            miner_quality_sigma: [0.05, 0.0, 0.8][(step % 3) as usize],
+                            ..yuma
+                        };
+                        let mut walked = quality.clone();
+                        walk_miner_quality(&mut walked, yuma.miner_quality_sigma, draws);
+                        let expected =
+                            per_entry_weights(&yuma, &layout, &walked, &history, burn, draws);
+                        let mut quality_now = quality.clone();
+                        let mut words = vec![u32::MAX; StepRng::words_for(NOISE_CHUNK, miners)];
+                        let mut normals = vec![R::of(f64::NAN); 4 * NOISE_CHUNK + miners];
+                        walk_and_build_weights(
+                            &yuma,
+                            &layout,
+                            draws,
+                            (&mut quality_now, &history, burn),
+                            (&mut words, &mut normals),
+                            &mut weights,
+                        );
+                        let bits =
+                            |x: &[R]| x.iter().map(|v| v.f64().to_bits()).collect::<Vec<_>>();
+                        let case = format!("V {validators} M {miners} mix {mix} step {step}");
+                        assert_eq!(bits(&quality_now), bits(&walked), "{case}: walked qualities");
+                        assert_eq!(bits(&weights), bits(&expected), "{case}: epoch-form weights");
                     }
                 }
             }
