@@ -668,8 +668,8 @@ pub const NORMALS_PASS: usize = 64;
 /// [`normal_icdf`] of each of at most [`MAX_NORMAL_WORDS`] words, bit for bit, in lanes: every
 /// word through the central rational function in branch-free loops (64 words a loop) that also
 /// mark the words outside the central region (4.85% of them) in a bit mask; those are then
-/// redone by the tail formula in batches of [`TAIL_LANES`] (a batch fills across the 64-word
-/// loops), the formula and its `ln` in vector lanes. Each tail word is a long dependent chain
+/// redone by the tail formula in batches of eight (a batch fills across the 64-word loops),
+/// the formula and its `ln` in vector lanes. Each tail word is a long dependent chain
 /// (`ln`, `sqrt`, a division), which one word at a time cost 13% of a Yuma-on run
 /// (docs/performance.md, session 13) and in batches per 64 words still about 9% (session 21):
 /// one call over a subnet-epoch's 288 noise and walk words fills about two batches. A word in
