@@ -360,9 +360,10 @@ impl StepRng {
 
     /// Two standard normals per block of consecutive blocks at (this step, subnet): `out[2k + w]`
     /// is [`normal_icdf`] of word `first_word + w` (`w` 0 or 1) of [`StepRng::fill_blocks`]'s
-    /// block `k`, bit for bit; an odd `out` leaves the last block's second word unused. The Yuma
-    /// miner-quality walk draws this way (two words of each block, the other two kept for a
-    /// registration's start qualities), at the widest [`SimdLevel`] as
+    /// block `k`, bit for bit; an odd `out` leaves the last block's second word unused. A Yuma
+    /// registration's start qualities draw this way (words 2 and 3 of the miner-quality
+    /// blocks; the walk uses 0 and 1, in the epoch with the noise,
+    /// [`StepRng::fill_normals_and_word_pairs`]), at the widest [`SimdLevel`] as
     /// [`StepRng::fill_normals`].
     ///
     /// # Panics

@@ -46,13 +46,15 @@
 //!
 //! # CPU form (same bits as the shader's per-entry form)
 //! The shader draws each entry's block where it needs it. Here the draws are the subnet-epoch's
-//! hottest part, so [`build_weights`] and [`walk_miner_quality`] take one [`StepRng`] per call
-//! and draw in chunks. The honest rows' noise comes from [`StepRng::fill_normals`]: the blocks
-//! of consecutive stream ids and every word's normal in branch-free loops at the CPU's widest
-//! vector level (AVX2 where it has it, chosen at run time), the few words outside the central
-//! region finished after, their logarithms side by side. The miner walk fills its blocks with
-//! [`StepRng::fill_word_pair_normals`], the same kernel for two words of each block. The words,
-//! and every float operation on them, are those of the per-entry form. The honest rows' entries
+//! hottest part, so they come in chunks from kernels at the CPU's widest vector level (chosen at
+//! run time): the blocks of consecutive stream ids and every word's normal in branch-free loops,
+//! the few words outside the central region finished after in eight-lane batches
+//! (`rng::normals_of_words`). The epoch draws the miner walk's normals and the honest rows'
+//! first noise chunk in one call ([`StepRng::fill_normals_and_word_pairs`], so their tail words
+//! share batches), into scratch of the [`EpochWorkspace`]; [`walk_miner_quality`] and
+//! [`build_weights`] alone draw for themselves ([`StepRng::fill_word_pair_normals`],
+//! [`StepRng::fill_normals`]), and the tests hold the two forms equal. The words, and every float
+//! operation on them, are those of the per-entry form. The honest rows' entries
 //! come first; then their sums (each from +0 over miners `1..M` in column order, as the per-entry
 //! form adds them) run side by side, their addition chains independent. The scaling runs over
 //! the whole miner row from miner 0 (the burn then overwrites that entry), so its vectorised loop
