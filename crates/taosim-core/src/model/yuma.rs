@@ -1427,8 +1427,22 @@ impl<R: Real> crate::simd::LaneKernel for BondEma<'_, R> {
 
 /// Normalises a vector to sum 1 (left as is when it sums to 0).
 fn normalize<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R]) {
+    let all = x.len();
+    normalize_prefix(ar, x, all);
+}
+
+/// The length of `x` without its trailing entries that are exactly +0.0. A sum from +0 over `x`
+/// and one over this prefix have the same bits: in round-to-nearest a sum that starts at +0 is
+/// never −0 (`+0 + −0 = +0`, `a + (−a) = +0`), and adding +0 to anything else changes no bit.
+fn staked_prefix<R: Real>(x: &[R]) -> usize {
+    x.iter().rposition(|v| *v != R::zero() || v.is_sign_negative()).map_or(0, |last| last + 1)
+}
+
+/// [`normalize`] for a vector whose entries from `prefix` on are +0 ([`staked_prefix`]): the sum
+/// over the prefix only (the same bits), the scaling over all of it.
+fn normalize_prefix<R: Real, const FIXED: bool>(ar: Arith<FIXED>, x: &mut [R], prefix: usize) {
     let mut sum = R::zero();
-    for &v in x.iter() {
+    for &v in &x[..prefix] {
         sum += v;
     }
     if sum != R::zero() {
@@ -1491,8 +1505,11 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     let u16_max = R::of(65_535.0);
 
     // Stake and permits (steps 2–4): this epoch uses the previous permits, stores new ones.
+    // The serial sums over stakes stop at the last uid whose stake is not +0 (`staked_prefix`;
+    // in the engine the miners' stakes are +0): the same bits, shorter chains.
+    let staked = staked_prefix(stake_raw);
     let mut stake_total = zero;
-    for &s in stake_raw {
+    for &s in &stake_raw[..staked] {
         stake_total += s;
     }
     for i in 0..n {
@@ -1502,7 +1519,7 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
     for i in 0..n {
         work.active_stake[i] = if permits[i] != 0 { work.stake[i] } else { zero };
     }
-    normalize(ar, &mut work.active_stake);
+    normalize_prefix(ar, &mut work.active_stake, staked);
 
     // Weights (step 5): chain storage (u16, row max-upscaled), permit and diagonal masks, rows
     // normalised; absent entries marked.
@@ -1557,9 +1574,10 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
 
     // Consensus, clip, validator trust, incentive (steps 6–9).
     let kappa = ar.snap(R::of(params.kappa));
+    // Uids past `staked` have no stake, so no row of the consensus: the same medians.
     weighted_median_col_with(
         ar,
-        &work.active_stake,
+        &work.active_stake[..staked],
         &work.weights,
         n,
         kappa,
@@ -2248,6 +2266,35 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx512f") {
             assert!(wide, "AVX-512F detected but not the avx512 level");
         }
+    }
+
+    /// `staked_prefix` keeps every entry that can change a sum from +0: normalising over the
+    /// prefix gives the bits of normalising over all, on vectors with trailing +0s, a trailing
+    /// −0 (kept), values whose partial sums cancel to zero, all zeros, and none.
+    #[test]
+    fn staked_prefix_sums_equal_the_whole_sums() {
+        let cases: Vec<Vec<f64>> = vec![
+            vec![0.3, 0.2, 0.0, 0.0, 0.0],
+            vec![0.3, 0.2, 0.0, -0.0, 0.0],
+            vec![1.0, -1.0, 0.0, 0.0],
+            vec![-0.0, 0.0],
+            vec![0.0; 6],
+            vec![],
+            vec![1e-300, 5.0, 0.0, 7.0, 0.0],
+            (0..40).map(|k| if k < 8 { 0.1 * (k + 1) as f64 } else { 0.0 }).collect(),
+        ];
+        for x in cases {
+            let prefix = staked_prefix(&x);
+            assert!(x[prefix..].iter().all(|v| v.to_bits() == 0), "{x:?}: prefix {prefix}");
+            let mut whole = x.clone();
+            let mut by_prefix = x.clone();
+            normalize(Arith::<false>, &mut whole);
+            normalize_prefix(Arith::<false>, &mut by_prefix, prefix);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&by_prefix), bits(&whole), "{x:?}");
+        }
+        assert_eq!(staked_prefix(&[0.5, -0.0]), 2);
+        assert_eq!(staked_prefix(&[0.0, 0.0]), 0);
     }
 
     /// The epoch's lane kernels (`ClipRows`, `ScaleRows`, `BondEma`) at every SIMD level give,
