@@ -160,33 +160,6 @@ fn build_weights(p: u32, step: u32, i: u32, slot: YumaSlot, weights: u32) {
     }
 }
 
-// record_paid: per-uid alpha of the last epoch into work[paid .. + n).
-fn record_paid(p: u32, w: YumaWork, split: EpochSplit, incentive_total: Real) {
-    let validators = info.yuma_validators;
-    let n = validators + info.yuma_miners;
-    var dividend_total = Real(0.0);
-    var active_total = Real(0.0);
-    var stake_total = Real(0.0);
-    for (var i = 0u; i < validators; i = i + 1u) {
-        dividend_total = dividend_total + scratch_real[work_real_at(p, w.dividends + i)];
-        active_total = active_total + scratch_real[work_real_at(p, w.active_stake + i)];
-        stake_total = stake_total + scratch_real[work_real_at(p, w.stake + i)];
-    }
-    for (var uid = 0u; uid < n; uid = uid + 1u) {
-        var paid = Real(0.0);
-        if (uid >= validators) {
-            paid = (split.miners + split.burned) * safe_div(scratch_real[work_real_at(p, w.incentive + uid)], incentive_total);
-        } else if (dividend_total != 0.0) {
-            paid = split.validators * scratch_real[work_real_at(p, w.dividends + uid)] / dividend_total;
-        } else if (active_total != 0.0) {
-            paid = split.validators * scratch_real[work_real_at(p, w.active_stake + uid)] / active_total;
-        } else {
-            paid = split.validators * safe_div(scratch_real[work_real_at(p, w.stake + uid)], stake_total);
-        }
-        scratch_real[work_real_at(p, w.paid + uid)] = paid;
-    }
-}
-
 // The subnets' Yuma parameters (cpu::epoch::yuma_params, from the host).
 fn yuma_config() -> YumaConfig {
     return YumaConfig(
@@ -275,8 +248,7 @@ fn yuma_epochs(p: u32, lane: u32) {
         let epochs = si_at(p, SI_EPOCHS, i);
         subnet_int[epochs] = subnet_int[epochs] + 1u;
         let owner = scratch_real[work_real_at(p, w.incentive + validators)];
-        let split = settle_subnet(p, i, incentive_total, owner, &totals);
-        record_paid(p, w, split, incentive_total);
+        _ = settle_subnet(p, i, incentive_total, owner, &totals);
     }
     finish_lane_payouts(p, lane, totals);
 }

@@ -39,7 +39,6 @@ struct YumaWork {
     median_score: u32,
     median_stake: u32,
     epoch_stake: u32,
-    paid: u32,
     // Reals, matrices [V × n].
     weights: u32,
     clipped: u32,
@@ -51,15 +50,15 @@ struct YumaWork {
     new_permits: u32,
 }
 
-// The work arrays' offsets in a lane's region of 11·n + 5·V·n reals and 2·n integers
+// The work arrays' offsets in a lane's region of 10·n + 5·V·n reals and 2·n integers
 // (stages/epoch.rs::lane_workspace_size); the same for every lane, whose regions
 // shared/state.wgsl interleaves (`work_lane`).
 fn yuma_work() -> YumaWork {
     let n = info.yuma_validators + info.yuma_miners;
     let m = info.yuma_validators * n;
     return YumaWork(
-        0u, n, 2u * n, 3u * n, 4u * n, 5u * n, 6u * n, 7u * n, 8u * n, 9u * n, 10u * n,
-        11u * n, 11u * n + m, 11u * n + 2u * m, 11u * n + 3u * m, 11u * n + 4u * m,
+        0u, n, 2u * n, 3u * n, 4u * n, 5u * n, 6u * n, 7u * n, 8u * n, 9u * n,
+        10u * n, 10u * n + m, 10u * n + 2u * m, 10u * n + 3u * m, 10u * n + 4u * m,
         0u, n,
     );
 }

@@ -140,15 +140,15 @@ fn honest_validators_rank_miners_by_quality_and_earn_by_stake() {
                 assert!((work.yuma.incentive[v + m] - expected).abs() < 1e-12, "miner {m}");
             }
             // Paid by incentive: the owner's uid is burned at exactly the miner_burn fraction.
-            assert!((work.paid[v] - burn * pending_server).abs() < 1e-9);
+            assert!((work.paid()[v] - burn * pending_server).abs() < 1e-9);
             let burned_expected: f64 = (0..3).map(|i| 0.1 * i as f64 * 41.0).sum();
             assert!((totals.burned - burned_expected).abs() < 1e-9, "{}", totals.burned);
-            let paid_validators: f64 = work.paid[..v].iter().sum();
+            let paid_validators: f64 = work.paid()[..v].iter().sum();
             assert!((paid_validators - pending_validator).abs() < 1e-9);
             if step >= 20 {
                 let stake_sum: f64 = work.stake[..v].iter().sum();
                 for i in 0..v {
-                    let share = work.paid[i] / paid_validators;
+                    let share = work.paid()[i] / paid_validators;
                     let expected = work.stake[i] / stake_sum;
                     assert!((share - expected).abs() < 1e-9, "{version:?} validator {i}");
                 }
@@ -370,7 +370,7 @@ fn without_weights_validators_take_the_server_part() {
     assert_eq!(p.sub.cartel_share_sum[0], 0.0);
     assert_eq!(p.sub_int.epochs[0], 1);
     // Per uid: the pot follows active stake when there are no dividends either.
-    let paid: f64 = work.paid[..4].iter().sum();
+    let paid: f64 = work.paid()[..4].iter().sum();
     assert!((paid - pot).abs() < 1e-9);
 }
 

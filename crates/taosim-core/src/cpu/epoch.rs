@@ -92,9 +92,9 @@ pub struct EpochWorkspace<R: Real> {
     pub stake: Vec<R>,
     /// Weights of the last epoch, `[V × (V+M)]` row-major, each non-empty row summing to 1.
     pub weights: Vec<R>,
-    /// Alpha each uid earned in the last epoch, `[V+M]`: miners their incentive (the owner
-    /// uid's is burned), validators their dividends before delegation.
-    pub paid: Vec<R>,
+    /// The last epoch's split and incentive total, from which [`EpochWorkspace::paid`] computes
+    /// what each uid earned (on demand: a run reads it only in tests).
+    last_split: (EpochSplit<R>, R),
     /// [`validator_stake_factors`]' group fractions `[V]`.
     group_fraction: Vec<R>,
     /// [`validator_stake_factors`]' Zipf shares `[V]`.
@@ -115,7 +115,7 @@ impl<R: Real> EpochWorkspace<R> {
             yuma: YumaWorkspace::new(n, layout.validators),
             stake: vec![R::zero(); n],
             weights: vec![R::zero(); layout.validators * n],
-            paid: vec![R::zero(); n],
+            last_split: (EpochSplit::default(), R::zero()),
             group_fraction: vec![R::zero(); layout.validators],
             zipf_share: vec![R::zero(); layout.validators],
             draw_normals: vec![R::zero(); 4 * NOISE_CHUNK + layout.miners],
@@ -126,6 +126,43 @@ impl<R: Real> EpochWorkspace<R> {
     /// The sizes this workspace serves.
     pub fn layout(&self) -> YumaLayout {
         self.layout
+    }
+
+    /// Alpha each uid earned in the last epoch, `[V+M]`: miners their incentive (the owner uid's
+    /// is burned), validators their dividends before delegation, or their active stake (else
+    /// stake) when the epoch paid no dividends (the fallback of chain.md §5.2 step 12).
+    pub fn paid(&self) -> Vec<R> {
+        let (split, incentive_total) = self.last_split;
+        let out = &self.yuma;
+        let validators = self.layout.validators;
+        let mut paid = vec![R::zero(); self.layout.uids()];
+        let (mut dividend_total, mut active_total, mut stake_total) =
+            (R::zero(), R::zero(), R::zero());
+        for i in 0..validators {
+            dividend_total += out.dividends[i];
+            active_total += out.active_stake[i];
+            stake_total += out.stake[i];
+        }
+        let (validator_paid, miner_paid) = paid.split_at_mut(validators);
+        let miners_share = split.miners + split.burned;
+        for (paid, &incentive) in miner_paid.iter_mut().zip(&out.incentive[validators..]) {
+            *paid = miners_share * safe_div(incentive, incentive_total);
+        }
+        if dividend_total == R::zero() && active_total == R::zero() {
+            for (paid, &stake) in validator_paid.iter_mut().zip(&out.stake[..validators]) {
+                *paid = split.validators * safe_div(stake, stake_total);
+            }
+            return paid;
+        }
+        let (basis, total) = if dividend_total != R::zero() {
+            (&out.dividends[..validators], dividend_total)
+        } else {
+            (&out.active_stake[..validators], active_total)
+        };
+        for (paid, &x) in validator_paid.iter_mut().zip(basis) {
+            *paid = split.validators * x / total;
+        }
+        paid
     }
 }
 
@@ -692,44 +729,10 @@ pub fn epoch<R: Real>(
         st.sub_int.epochs[i] += 1;
         let incentive = MinerIncentive { total: incentive_total, owner: out.incentive[validators] };
         let split = settle_subnet(params, payout, st, i, incentive, &mut totals);
-        record_paid(work, split, incentive_total);
+        work.last_split = (split, incentive_total);
     }
     finish_payouts(st, &totals);
     totals
-}
-
-/// Per-uid alpha of the last epoch into `work.paid`: miners by incentive, validators by
-/// dividends, or by active stake (else stake) when the epoch paid no dividends (the fallback of
-/// chain.md §5.2 step 12).
-fn record_paid<R: Real>(work: &mut EpochWorkspace<R>, split: EpochSplit<R>, incentive_total: R) {
-    let out = &work.yuma;
-    let validators = work.layout.validators;
-    let (mut dividend_total, mut active_total, mut stake_total) = (R::zero(), R::zero(), R::zero());
-    for i in 0..validators {
-        dividend_total += out.dividends[i];
-        active_total += out.active_stake[i];
-        stake_total += out.stake[i];
-    }
-    // One loop per case (the case is fixed for the epoch) over exact-length slices: the same
-    // expression per uid as a per-uid choice, without the branches.
-    let (validator_paid, miner_paid) = work.paid.split_at_mut(validators);
-    let miners_share = split.miners + split.burned;
-    for (paid, &incentive) in miner_paid.iter_mut().zip(&out.incentive[validators..]) {
-        *paid = miners_share * safe_div(incentive, incentive_total);
-    }
-    let (basis, total) = if dividend_total != R::zero() {
-        (&out.dividends[..validators], dividend_total)
-    } else if active_total != R::zero() {
-        (&out.active_stake[..validators], active_total)
-    } else {
-        for (paid, &stake) in validator_paid.iter_mut().zip(&out.stake[..validators]) {
-            *paid = split.validators * safe_div(stake, stake_total);
-        }
-        return;
-    };
-    for (paid, &x) in validator_paid.iter_mut().zip(basis) {
-        *paid = split.validators * x / total;
-    }
 }
 
 #[cfg(test)]

@@ -22,12 +22,12 @@
 //!
 //! | reals at | array | length |
 //! |---|---|---|
-//! | `0·n` .. `11·n` | stake, active_stake, consensus, incentive, dividends, validator_trust, use_stake, median_score, median_stake, epoch_stake, paid | `n` each |
-//! | `11·n + k·V·n` | weights, clipped, bonds_input, ema, epoch_weights (k = 0..4) | `V·n` each |
+//! | `0·n` .. `10·n` | stake, active_stake, consensus, incentive, dividends, validator_trust, use_stake, median_score, median_stake, epoch_stake | `n` each |
+//! | `10·n + k·V·n` | weights, clipped, bonds_input, ema, epoch_weights (k = 0..4) | `V·n` each |
 //!
 //! Integers: staked_rows (the CPU's `partition`) `[n]`, then new_permits `[n]`. `median_score` / `median_stake` are the
-//! compact columns the CPU gathers into stack arrays in `weighted_median_col_with`; `epoch_stake`,
-//! `epoch_weights` and `paid` are `EpochWorkspace::{stake, weights, paid}`.
+//! compact columns the CPU gathers into stack arrays in `weighted_median_col_with`; `epoch_stake`
+//! and `epoch_weights` are `EpochWorkspace::{stake, weights}`.
 
 use taosim_core::Real;
 use taosim_core::cpu::epoch::{ValidatorGroups, cartel_miner_count, yuma_params};
@@ -103,7 +103,7 @@ pub fn params<R: Real>(p: &mut Params<R>, plan: &RunPlan) {
 /// docs; none with Yuma off).
 pub fn lane_workspace_size(yuma: YumaLayout) -> (usize, usize) {
     let n = yuma.uids();
-    (11 * n + 5 * yuma.validators * n, 2 * n)
+    (10 * n + 5 * yuma.validators * n, 2 * n)
 }
 
 /// Reals and integers of the epoch's per-path workspace (scratch `work`): one
