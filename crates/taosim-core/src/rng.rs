@@ -375,10 +375,18 @@ impl StepRng {
         first_word: usize,
         out: &mut [R],
     ) {
-        assert!(first_word <= 2, "rng word pair from word {first_word}: a block has four");
-        check_stream_run(subnet, first_stream, out.len().div_ceil(2));
-        let kernel = FillWordPairNormals { rng: self, subnet, first_stream, first_word, out };
-        simd::run(kernel);
+        // Passes of `PAIR_PASS` blocks through the combined kernel with no whole blocks.
+        let mut words = [0_u32; StepRng::words_for(0, 2 * PAIR_PASS)];
+        for (pass, out) in out.chunks_mut(2 * PAIR_PASS).enumerate() {
+            let pair_stream = first_stream + (pass * PAIR_PASS) as u32;
+            self.fill_normals_and_word_pairs(
+                subnet,
+                (first_stream, 0),
+                (pair_stream, first_word),
+                &mut words,
+                out,
+            );
+        }
     }
 
     /// [`StepRng::fill_normals`] of `blocks` blocks from `first_stream` into `out[..4·blocks]`
@@ -422,7 +430,7 @@ impl StepRng {
 
     /// Scratch words [`StepRng::fill_normals_and_word_pairs`] needs for `blocks` whole blocks
     /// and `pairs` pair words: the words inverted, and the pair words' blocks.
-    pub fn words_for(blocks: usize, pairs: usize) -> usize {
+    pub const fn words_for(blocks: usize, pairs: usize) -> usize {
         4 * blocks + pairs + 4 * pairs.div_ceil(2)
     }
 
@@ -509,41 +517,9 @@ impl<R: crate::Real> Kernel for FillNormals<'_, R> {
     }
 }
 
-/// [`StepRng::fill_word_pair_normals`] as a [`Kernel`]: blocks in passes of [`PAIR_PASS`], the
-/// pass's word pairs gathered and inverted by [`normals_of_words`].
-struct FillWordPairNormals<'a, R> {
-    rng: &'a StepRng,
-    subnet: u32,
-    first_stream: u32,
-    first_word: usize,
-    out: &'a mut [R],
-}
-
-/// Blocks per pass of [`FillWordPairNormals`]: two words each, 64 words (a subnet of up to 64
-/// miners in one pass; the pass's buffers are zeroed on every call, so not larger).
+/// Blocks per pass of [`StepRng::fill_word_pair_normals`]: two words each, 64 words (a subnet
+/// of up to 64 miners in one pass; the pass's scratch is zeroed on every call, so not larger).
 const PAIR_PASS: usize = 32;
-
-impl<R: crate::Real> Kernel for FillWordPairNormals<'_, R> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let FillWordPairNormals { rng, subnet, first_stream, first_word, out } = self;
-        let mut blocks = [[0_u32; 4]; PAIR_PASS];
-        let mut words = [0_u32; 2 * PAIR_PASS];
-        let mut normals = [R::zero(); 2 * PAIR_PASS];
-        for (pass, out) in out.chunks_mut(2 * PAIR_PASS).enumerate() {
-            let blocks = &mut blocks[..out.len().div_ceil(2)];
-            rng.fill_blocks_unchecked(subnet, first_stream + (pass * PAIR_PASS) as u32, blocks);
-            let words = &mut words[..2 * blocks.len()];
-            for (pair, block) in words.chunks_exact_mut(2).zip(blocks.iter()) {
-                pair.copy_from_slice(&block[first_word..first_word + 2]);
-            }
-            let normals = &mut normals[..words.len()];
-            normals_of_words(words, normals);
-            out.copy_from_slice(&normals[..out.len()]);
-        }
-    }
-}
 
 /// [`StepRng::fill_normals_and_word_pairs`] as a [`Kernel`]: the whole blocks' words, then the
 /// pair words gathered from their blocks (generated past them in `words`), all inverted by one
@@ -1314,60 +1290,60 @@ mod tests {
     }
 
     /// [`StepRng::fill_word_pair_normals`] against [`normal_icdf`] of the reference blocks'
-    /// words, bit for bit, at every level and both precisions: both word pairs, odd and even
-    /// lengths, one pass and several (`PAIR_PASS` blocks a pass), over enough words that the
-    /// tails are met.
+    /// words, bit for bit, in both precisions: both word pairs, odd and even lengths, one pass
+    /// and several (`PAIR_PASS` blocks a pass), over enough words that the tails are met. (Its
+    /// kernel at every level: `normals_and_word_pairs_equal_normal_icdf_at_every_level`.)
     #[test]
-    fn word_pair_normals_equal_normal_icdf_at_every_level() {
+    fn word_pair_normals_equal_normal_icdf() {
         let rng = PathRng::new(20_260_411, 3, 7);
         let step_rng = rng.at_step(5);
         let mut tails = 0;
-        for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
-            for (subnet, first_stream, len) in
-                [(0_u32, 0_u32, 32_usize), (9, 40, 31), (127, 3, 131)]
-            {
-                for first_word in [0, 2] {
-                    let mut z64 = vec![0.0_f64; len];
-                    let mut z32 = vec![0.0_f32; len];
-                    simd::run_at(
-                        level,
-                        FillWordPairNormals {
-                            rng: &step_rng,
-                            subnet,
-                            first_stream,
-                            first_word,
-                            out: &mut z64,
-                        },
-                    );
-                    simd::run_at(
-                        level,
-                        FillWordPairNormals {
-                            rng: &step_rng,
-                            subnet,
-                            first_stream,
-                            first_word,
-                            out: &mut z32,
-                        },
-                    );
-                    for k in 0..len {
-                        let block = rng.block(5, subnet, first_stream + (k / 2) as u32);
-                        let w = block[first_word + k % 2];
-                        let case =
-                            format!("{level}: subnet {subnet}, word {first_word}, entry {k}");
-                        assert_eq!(z64[k].to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
-                        assert_eq!(z32[k].to_bits(), normal_icdf::<f32>(w).to_bits(), "{case}");
-                        let q = uniform_open::<f64>(w) - 0.5;
-                        tails += usize::from(q.abs() > ACKLAM_CENTRAL_HALF_WIDTH);
-                    }
+        for (subnet, first_stream, len) in [(0_u32, 0_u32, 32_usize), (9, 40, 31), (127, 3, 131)] {
+            for first_word in [0, 2] {
+                let mut z64 = vec![0.0_f64; len];
+                let mut z32 = vec![0.0_f32; len];
+                step_rng.fill_word_pair_normals(subnet, first_stream, first_word, &mut z64);
+                step_rng.fill_word_pair_normals(subnet, first_stream, first_word, &mut z32);
+                for k in 0..len {
+                    let block = rng.block(5, subnet, first_stream + (k / 2) as u32);
+                    let w = block[first_word + k % 2];
+                    let case = format!("subnet {subnet}, word {first_word}, entry {k}");
+                    assert_eq!(z64[k].to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
+                    assert_eq!(z32[k].to_bits(), normal_icdf::<f32>(w).to_bits(), "{case}");
+                    let q = uniform_open::<f64>(w) - 0.5;
+                    tails += usize::from(q.abs() > ACKLAM_CENTRAL_HALF_WIDTH);
                 }
             }
         }
         assert!(tails > 10, "only {tails} tail normals met");
     }
 
+    /// [`FillNormalsAndPairs`] at `level` for subnet 6 (`pair_words` pair words), into a fresh
+    /// output, with scratch longer than needed and holding stale words.
+    fn normals_and_pairs_at<R: crate::Real>(
+        level: SimdLevel,
+        step_rng: &StepRng,
+        blocks: (u32, usize),
+        pairs: (u32, usize),
+        pair_words: usize,
+    ) -> Vec<R> {
+        let mut words = vec![u32::MAX; StepRng::words_for(blocks.1, pair_words) + 3];
+        let mut out = vec![R::nan(); 4 * blocks.1 + pair_words];
+        let kernel = FillNormalsAndPairs {
+            rng: step_rng,
+            subnet: 6,
+            blocks,
+            pairs,
+            words: &mut words,
+            out: &mut out,
+        };
+        simd::run_at(level, kernel);
+        out
+    }
+
     /// [`StepRng::fill_normals_and_word_pairs`] against [`normal_icdf`] of the reference blocks'
-    /// words, bit for bit, at every level: whole blocks then word pairs (odd and even counts,
-    /// none of either), with scratch longer than needed and holding stale words.
+    /// words, bit for bit, at every level and both precisions: whole blocks then word pairs (odd
+    /// and even counts, none of either).
     #[test]
     fn normals_and_word_pairs_equal_normal_icdf_at_every_level() {
         let rng = PathRng::new(20_260_411, 4, 9);
@@ -1375,20 +1351,12 @@ mod tests {
         for level in SimdLevel::ALL.into_iter().filter(|level| level.is_available()) {
             for (blocks, pairs, first_word) in [(64, 32, 0), (3, 7, 2), (0, 5, 1), (10, 0, 0)] {
                 let (first_stream, pair_stream) = (0x2000 + blocks as u32, 0x1000);
-                let mut words = vec![u32::MAX; StepRng::words_for(blocks, pairs) + 3];
-                let mut out = vec![f64::NAN; 4 * blocks + pairs];
-                simd::run_at(
-                    level,
-                    FillNormalsAndPairs {
-                        rng: &step_rng,
-                        subnet: 6,
-                        blocks: (first_stream, blocks),
-                        pairs: (pair_stream, first_word),
-                        words: &mut words,
-                        out: &mut out,
-                    },
-                );
-                for (k, z) in out.iter().enumerate() {
+                let (blocks_at, pairs_at) = ((first_stream, blocks), (pair_stream, first_word));
+                let out: Vec<f64> =
+                    normals_and_pairs_at(level, &step_rng, blocks_at, pairs_at, pairs);
+                let out32: Vec<f32> =
+                    normals_and_pairs_at(level, &step_rng, blocks_at, pairs_at, pairs);
+                for (k, (z, z32)) in out.iter().zip(&out32).enumerate() {
                     let w = if k < 4 * blocks {
                         rng.block(8, 6, first_stream + (k / 4) as u32)[k % 4]
                     } else {
@@ -1397,6 +1365,7 @@ mod tests {
                     };
                     let case = format!("{level}: {blocks} blocks, {pairs} pair words, entry {k}");
                     assert_eq!(z.to_bits(), normal_icdf::<f64>(w).to_bits(), "{case}");
+                    assert_eq!(z32.to_bits(), normal_icdf::<f32>(w).to_bits(), "{case}, f32");
                 }
             }
         }

@@ -1249,7 +1249,7 @@ fn weight_row_sums<R: Real>(weights: &[R], cols: usize, off_diagonal: &mut [R], 
 
 /// The clip and the incentive terms (steps 7 and 9): `clipped = min(W, C)` entry by entry
 /// (absent where the consensus is 0) and `incentive[j] = Σ_i stake_i · present(clipped[i][j])`,
-/// rows in order. A row is walked in chunks of [`L`] columns whose body is one vector
+/// rows in order. A row is walked in chunks of `L` columns whose body is one vector
 /// operation per step (no scalar remainder inside a row of 40 columns).
 struct ClipRows<'a, R> {
     weights: &'a [R],
