@@ -91,9 +91,14 @@ impl Real for f32 {
 }
 
 /// `a / b`, or zero when `b` is zero: the chain's `safe_div` convention (chain.md §0).
+///
+/// The quotient is taken first and then selected: a division in one arm of a branch is too
+/// costly for the compiler to speculate, so the branch would stay, and it keeps the subnet lanes
+/// of the CPU stages (e.g. `cpu/injection.rs`) from running as vectors.
 #[inline]
 pub fn safe_div<R: Real>(a: R, b: R) -> R {
-    if b == R::zero() { R::zero() } else { a / b }
+    let quotient = a / b;
+    if b == R::zero() { R::zero() } else { quotient }
 }
 
 /// Below this magnitude [`ln_1p`] and [`exp_m1`] sum a short series instead of calling libm.

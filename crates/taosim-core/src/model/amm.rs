@@ -551,13 +551,16 @@ pub fn inject<R: Real>(
     match kind {
         AmmKind::ConstantProduct => {
             let spot = price(kind, pool);
+            // Both candidates first, then selects (no division inside a branch: the subnet
+            // lanes of `cpu/injection.rs` run this as vectors).
+            let (tao_at_spot, alpha_at_spot) = (alpha_in * spot, tao_in / spot);
             let (tao_added, alpha_added) = if spot <= zero {
                 // An unpriced pool takes both as they come (it has no price to keep).
                 (tao_in, alpha_in)
-            } else if alpha_in * spot <= tao_in {
-                (alpha_in * spot, alpha_in)
+            } else if tao_at_spot <= tao_in {
+                (tao_at_spot, alpha_in)
             } else {
-                (tao_in, tao_in / spot)
+                (tao_in, alpha_at_spot)
             };
             pool.tao += tao_added;
             pool.alpha += alpha_added;

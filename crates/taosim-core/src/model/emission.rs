@@ -101,13 +101,57 @@ pub fn halvings<R: Real>(issuance: R) -> u32 {
     k
 }
 
+/// Thresholds [`halvings_below`] compares against: below the fifth halving (issuance under
+/// 20.34M), every subnet's alpha for years to come.
+pub const LANE_HALVINGS: u32 = 4;
+
+/// A halving level found by [`halvings_below`], with the level's values that the per-subnet form
+/// looks up in tables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaneLevel<R> {
+    /// [`halvings`] of the issuance.
+    pub halvings: u32,
+    /// [`emission_for_halvings`] of it.
+    pub emission: R,
+    /// [`halving_threshold`] of the next level.
+    pub next_threshold: R,
+    /// Whether the fields are those (the issuance is below threshold `LANE_HALVINGS + 1`); if
+    /// not (NaN included), the caller must call [`halvings`].
+    pub exact: bool,
+}
+
+/// [`halvings`] and the level's table values without a loop, a branch or an indexed load, for
+/// the CPU's subnet lanes (an index that differs between lanes is a gather).
+///
+/// Below threshold `LANE_HALVINGS + 1` the loop of [`halvings`] stops at the first threshold
+/// above the issuance, and the thresholds increase, so its count is the number of thresholds
+/// `1..=LANE_HALVINGS` at or below the issuance, which the compares here add up; each reached
+/// threshold also selects its level's table entries, the last (highest) one reached winning.
+#[inline(always)]
+pub fn halvings_below<R: Real>(issuance: R) -> LaneLevel<R> {
+    let mut level = LaneLevel {
+        halvings: 0,
+        emission: R::of(HALVING_EMISSIONS[0]),
+        next_threshold: R::of(HALVING_THRESHOLDS[1]),
+        exact: issuance < R::of(HALVING_THRESHOLDS[LANE_HALVINGS as usize + 1]),
+    };
+    for k in 1..=LANE_HALVINGS as usize {
+        let reached = issuance >= R::of(HALVING_THRESHOLDS[k]);
+        level.halvings += u32::from(reached);
+        if reached {
+            level.emission = R::of(HALVING_EMISSIONS[k]);
+            level.next_threshold = R::of(HALVING_THRESHOLDS[k + 1]);
+        }
+    }
+    level
+}
+
 /// Per-block emission after `k` halvings: `floor(1e9 / 2^k)` rao, in TAO (zero from
 /// [`MAX_HALVINGS`] on).
 pub fn emission_for_halvings<R: Real>(k: u32) -> R {
-    if k >= MAX_HALVINGS {
-        return R::zero();
-    }
-    R::of(HALVING_EMISSIONS[k as usize])
+    // Entry MAX_HALVINGS is the zero of every level from there on (a clamped index, not a branch
+    // around the load: the subnet lanes of `cpu/injection.rs` run this as vectors).
+    R::of(HALVING_EMISSIONS[k.min(MAX_HALVINGS) as usize])
 }
 
 /// Per-block emission at the given issuance (TAO per block from TAO issuance, or a subnet's alpha
@@ -191,6 +235,36 @@ pub fn emission_over_blocks_at<R: Real>(
     EmissionOverBlocks { emitted, issuance: issued }
 }
 
+/// [`emission_over_blocks_at`] when all `n` blocks stay at `level` ([`halvings_below`]'s),
+/// without a loop, a branch or a table lookup, for the CPU's subnet lanes: `(result, true)` where
+/// they do (and `n > 0`), with the result [`emission_over_blocks_at`] returns, else `(_, false)`
+/// and the caller must call it.
+///
+/// The loop's first pass, when it takes every block: the same growth, the same test of
+/// `blocks_below_threshold` (`room`, NaN or not below `n`), the same sums from `+0` and from
+/// the issuance.
+#[inline(always)]
+pub fn emission_whole_level<R: Real>(
+    issuance: R,
+    level: &LaneLevel<R>,
+    n: u32,
+    growth_per_emission: R,
+    growth_per_block: R,
+) -> (EmissionOverBlocks<R>, bool) {
+    let emission = level.emission;
+    let growth = growth_per_emission * emission + growth_per_block;
+    let blocks = R::of(f64::from(n));
+    let room = (level.next_threshold - issuance) / growth;
+    // `room.is_nan() || room >= blocks`, the loop's test, as one operation per term.
+    let room_enough = room.is_nan() | (room >= blocks);
+    let whole = (level.halvings >= MAX_HALVINGS) | (growth <= R::zero()) | room_enough;
+    let result = EmissionOverBlocks {
+        emitted: R::zero() + emission * blocks,
+        issuance: issuance + growth * blocks,
+    };
+    (result, whole & (n > 0))
+}
+
 /// Number of blocks `j` in `0..max_blocks` with `issuance + j·growth < threshold`
 /// (`issuance < threshold`, `growth > 0`): the blocks still emitted at the current level.
 fn blocks_below_threshold<R: Real>(issuance: R, growth: R, threshold: R, max_blocks: u32) -> u32 {
@@ -213,6 +287,68 @@ fn blocks_below_threshold<R: Real>(issuance: R, growth: R, threshold: R, max_blo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issuances around every threshold a lane compares against (each exactly, and a step
+    /// either side), zero, the supply and beyond, a negative one and NaN.
+    fn lane_issuances<R: Real>() -> Vec<R> {
+        let mut xs = vec![0.0, -1.0, 1.0, 5.0e6, TOTAL_SUPPLY, 2.0 * TOTAL_SUPPLY, f64::NAN];
+        for k in 1..=LANE_HALVINGS + 2 {
+            let t = halving_threshold::<f64>(k);
+            xs.extend([t, t - 1.0, t + 1.0, t * (1.0 - 1e-12), t * (1.0 + 1e-12)]);
+        }
+        xs.into_iter().map(R::of).collect()
+    }
+
+    /// Where [`halvings_below`] says it is exact, its level and table values are [`halvings`],
+    /// [`emission_for_halvings`] and [`halving_threshold`]'s; below the fifth threshold it is
+    /// exact. In f64 and f32 (whose thresholds round).
+    fn check_halvings_below<R: Real>() {
+        let limit = halving_threshold::<R>(LANE_HALVINGS + 1);
+        for x in lane_issuances::<R>() {
+            let level = halvings_below(x);
+            assert_eq!(level.exact, x < limit, "{x:?}");
+            if level.exact {
+                let k = halvings(x);
+                assert_eq!(level.halvings, k, "{x:?}");
+                assert_eq!(level.emission, emission_for_halvings::<R>(k), "{x:?}");
+                assert_eq!(level.next_threshold, halving_threshold::<R>(k + 1), "{x:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn halvings_below_is_halvings_where_exact() {
+        check_halvings_below::<f64>();
+        check_halvings_below::<f32>();
+    }
+
+    /// Where [`emission_whole_level`] says every block stays at the level, it is
+    /// [`emission_over_blocks_at`] bit for bit, and it says so in the common case and not where a
+    /// threshold is crossed within the blocks.
+    #[test]
+    fn emission_whole_level_is_the_loop_where_whole() {
+        let (mut whole_seen, mut crossing_seen) = (false, false);
+        for x in lane_issuances::<f64>() {
+            let level = halvings_below(x);
+            if !level.exact {
+                continue;
+            }
+            for growth_per_block in [0.0, 0.3, 1e3, -2.0] {
+                for n in [0, 1, 361, 100_000] {
+                    let (lanes, whole) = emission_whole_level(x, &level, n, 1.0, growth_per_block);
+                    let exact =
+                        emission_over_blocks_at(x, level.halvings, n, 1.0, growth_per_block);
+                    if whole {
+                        assert_eq!(lanes.emitted.to_bits(), exact.emitted.to_bits(), "{x} {n}");
+                        assert_eq!(lanes.issuance.to_bits(), exact.issuance.to_bits(), "{x} {n}");
+                    }
+                    whole_seen |= whole;
+                    crossing_seen |= !whole && n > 0;
+                }
+            }
+        }
+        assert!(whole_seen && crossing_seen);
+    }
 
     #[test]
     fn half_power_is_powi() {

@@ -92,21 +92,29 @@ pub fn injection_terms<R: Real>(
     network_emission: R,
     root_prop: R,
 ) -> Injection<R> {
-    if price.is_nan() || price <= R::zero() {
-        return Injection { tao_in: tao_emission, alpha_in: R::zero(), excess_tao: R::zero() };
-    }
+    // Every candidate first, then selects, no early return: the subnet lanes of
+    // `cpu/injection.rs` run this as vectors (a division inside a branch would keep the branch).
     let cap = match rule {
         InjectionRule::Subsidy => network_emission,
         InjectionRule::AlphaEmissionCap => alpha_emission.min(network_emission),
         InjectionRule::RootProportionCap => root_prop * alpha_emission,
     };
     let alpha_in = tao_emission / price;
-    if alpha_in > cap {
-        let tao_in = cap * price;
-        // cap·p < tao_emission up to rounding; never report a negative buy.
-        Injection { tao_in, alpha_in: cap, excess_tao: (tao_emission - tao_in).max(R::zero()) }
+    let capped_tao_in = cap * price;
+    // cap·p < tao_emission up to rounding; never report a negative buy.
+    let capped = Injection {
+        tao_in: capped_tao_in,
+        alpha_in: cap,
+        excess_tao: (tao_emission - capped_tao_in).max(R::zero()),
+    };
+    let uncapped = Injection { tao_in: tao_emission, alpha_in, excess_tao: R::zero() };
+    let unpriced = Injection { tao_in: tao_emission, alpha_in: R::zero(), excess_tao: R::zero() };
+    if price.is_nan() || price <= R::zero() {
+        unpriced
+    } else if alpha_in > cap {
+        capped
     } else {
-        Injection { tao_in: tao_emission, alpha_in, excess_tao: R::zero() }
+        uncapped
     }
 }
 
