@@ -84,14 +84,18 @@ pub fn metrics<R: Real>(
             on_spiral(i);
         }
     }
+    // The bounds fold in slot order, in locals: through the state's words each fold waited on
+    // the previous one's store (the same values, in the same order).
     let g = &mut st.global;
+    let (mut min_reserve, mut max_issuance) = (g.min_reserve_seen[0], g.max_alpha_issuance_seen[0]);
     for i in 0..s.tao.len() {
         if si.active[i] != 0 {
-            g.min_reserve_seen[0] = g.min_reserve_seen[0].min(s.tao[i]).min(s.alpha[i]);
-            g.max_alpha_issuance_seen[0] =
-                g.max_alpha_issuance_seen[0].max(s.alpha[i] + s.alpha_out[i]);
+            min_reserve = min_reserve.min(s.tao[i]).min(s.alpha[i]);
+            max_issuance = max_issuance.max(s.alpha[i] + s.alpha_out[i]);
         }
     }
+    g.min_reserve_seen[0] = min_reserve;
+    g.max_alpha_issuance_seen[0] = max_issuance;
     st.global_int.block[0] += params.blocks_per_step;
     st.global_int.step[0] = step + 1;
 }
