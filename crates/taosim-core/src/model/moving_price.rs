@@ -162,8 +162,10 @@ fn closed_form(
     ClosedForm { u, mean_alpha, log_keep: blocks * ln_1p(-mean_alpha) }
 }
 
-/// Subnets per call of [`moving_price_factors_lanes`].
-pub const FACTOR_LANES: usize = 8;
+/// Subnets per call of [`moving_price_factors_lanes`]: half of a mainnet path's 128 slots. Groups
+/// of 8 cost the stage twice as much, of 16 a third more, of 32 15% more, of 128 5% less
+/// (docs/performance.md, session 22); past 64 a path with few slots computes more unused lanes.
+pub const FACTOR_LANES: usize = 64;
 
 /// [`moving_price_factors_closed_form`] for up to [`FACTOR_LANES`] subnets at once (the lanes
 /// with `wanted` set), bit for bit.
@@ -320,16 +322,17 @@ mod tests {
             for &h in &[H, 2_000.0, 500.0, 0.0] {
                 for &n in &[0_u32, 1, 361, 7_200] {
                     for &block in &[0_u32, 360, 1_000, 201_599, 5_000_000, u32::MAX - 1] {
-                        // Lane 1 starts emitting 5 blocks after the step's first block.
+                        // Eight situations, repeated over the lanes: lane 1 (mod 8) starts
+                        // emitting 5 blocks after the step's first block, lane 5 is not wanted.
                         let starts: [u32; FACTOR_LANES] = core::array::from_fn(|k| {
                             let offsets = [0, 0, 2, 300, 700, 1_500, 150_000, 4_000_000];
-                            if k == 1 {
+                            if k % 8 == 1 {
                                 block.saturating_add(5)
                             } else {
-                                block.saturating_sub(offsets[k])
+                                block.saturating_sub(offsets[k % 8])
                             }
                         });
-                        let wanted = core::array::from_fn(|k| k != 5);
+                        let wanted = core::array::from_fn(|k| k % 8 != 5);
                         let lanes =
                             moving_price_factors_lanes(alpha, h, block, n, &starts, &wanted);
                         for k in 0..FACTOR_LANES {
@@ -352,7 +355,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 4 * 4 * 4 * 6 * (FACTOR_LANES - 1));
+        assert_eq!(cases, 4 * 4 * 4 * 6 * (FACTOR_LANES - FACTOR_LANES / 8));
     }
 
     #[test]
