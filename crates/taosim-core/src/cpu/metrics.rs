@@ -84,18 +84,83 @@ pub fn metrics<R: Real>(
             on_spiral(i);
         }
     }
-    // The bounds fold in slot order, in locals: through the state's words each fold waited on
-    // the previous one's store (the same values, in the same order).
+    // The path's bounds: the smallest live reserve and the largest alpha issuance. Folded one
+    // subnet after the other they were a chain of dependent `min`s and `max`es (2.6% of the
+    // light step); here in BOUND_LANES running bounds, then folded. The order does not change
+    // the bits: `min`/`max` skip NaN in any order, and a live pool's reserves are at least one
+    // rao (so positive, its issuance too), so no ±0 tie can pick a sign.
+    let (lowest, highest) = live_bounds(s.tao, s.alpha, s.alpha_out, si.active);
     let g = &mut st.global;
-    let (mut min_reserve, mut max_issuance) = (g.min_reserve_seen[0], g.max_alpha_issuance_seen[0]);
-    for i in 0..s.tao.len() {
-        if si.active[i] != 0 {
-            min_reserve = min_reserve.min(s.tao[i]).min(s.alpha[i]);
-            max_issuance = max_issuance.max(s.alpha[i] + s.alpha_out[i]);
-        }
-    }
-    g.min_reserve_seen[0] = min_reserve;
-    g.max_alpha_issuance_seen[0] = max_issuance;
+    g.min_reserve_seen[0] = lowest.into_iter().fold(g.min_reserve_seen[0], R::min);
+    g.max_alpha_issuance_seen[0] = highest.into_iter().fold(g.max_alpha_issuance_seen[0], R::max);
     st.global_int.block[0] += params.blocks_per_step;
     st.global_int.step[0] = step + 1;
+}
+
+/// Running bounds per lane of [`metrics`]' path bounds.
+const BOUND_LANES: usize = 8;
+
+/// The smallest reserve (`min(tao, alpha)`) and largest issuance (`alpha + alpha_out`) of the
+/// live slots, as [`BOUND_LANES`] running bounds (slot `i` in lane `i % BOUND_LANES`; +∞ and −∞
+/// where no live slot fell).
+fn live_bounds<R: Real>(
+    tao: &[R],
+    alpha: &[R],
+    alpha_out: &[R],
+    active: &[u32],
+) -> ([R; BOUND_LANES], [R; BOUND_LANES]) {
+    let (inf, neg_inf) = (R::of(f64::INFINITY), R::of(f64::NEG_INFINITY));
+    let mut lowest = [inf; BOUND_LANES];
+    let mut highest = [neg_inf; BOUND_LANES];
+    let slots = tao.len();
+    let (alpha, alpha_out, active) = (&alpha[..slots], &alpha_out[..slots], &active[..slots]);
+    for first in (0..slots).step_by(BOUND_LANES) {
+        for lane in 0..BOUND_LANES.min(slots - first) {
+            let i = first + lane;
+            let live = active[i] != 0;
+            let reserve = if live { tao[i].min(alpha[i]) } else { inf };
+            let issuance = if live { alpha[i] + alpha_out[i] } else { neg_inf };
+            lowest[lane] = lowest[lane].min(reserve);
+            highest[lane] = highest[lane].max(issuance);
+        }
+    }
+    (lowest, highest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`live_bounds`] folded gives the bits of the one-slot-at-a-time fold, over slot counts
+    /// below, at and around multiples of the lanes, with inactive slots, NaN reserves and
+    /// issuances, and reserves down to one rao.
+    #[test]
+    fn lane_bounds_fold_to_the_serial_bounds() {
+        for slots in [0, 1, 5, 8, 9, 16, 23, 128, 131] {
+            let value = |i: usize, salt: usize| {
+                let x = ((i * 7919 + salt * 104_729) % 1000) as f64;
+                match (i + salt) % 11 {
+                    0 => f64::NAN,
+                    1 => 1e-9,
+                    _ => 1.0 + x * 37.5,
+                }
+            };
+            let tao: Vec<f64> = (0..slots).map(|i| value(i, 1)).collect();
+            let alpha: Vec<f64> = (0..slots).map(|i| value(i, 2)).collect();
+            let alpha_out: Vec<f64> = (0..slots).map(|i| value(i, 3)).collect();
+            let active: Vec<u32> = (0..slots).map(|i| u32::from(i % 5 != 3)).collect();
+            let (mut serial_min, mut serial_max) = (f64::MAX, 0.0_f64);
+            for i in 0..slots {
+                if active[i] != 0 {
+                    serial_min = serial_min.min(tao[i]).min(alpha[i]);
+                    serial_max = serial_max.max(alpha[i] + alpha_out[i]);
+                }
+            }
+            let (lowest, highest) = live_bounds(&tao, &alpha, &alpha_out, &active);
+            let lanes_min = lowest.into_iter().fold(f64::MAX, f64::min);
+            let lanes_max = highest.into_iter().fold(0.0, f64::max);
+            assert_eq!(lanes_min.to_bits(), serial_min.to_bits(), "{slots} slots: min");
+            assert_eq!(lanes_max.to_bits(), serial_max.to_bits(), "{slots} slots: max");
+        }
+    }
 }
