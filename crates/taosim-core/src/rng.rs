@@ -933,6 +933,21 @@ impl<R: crate::Real> Poisson<R> {
         Self { lambda, first_term: if inverts { (-lambda).exp() } else { R::zero() } }
     }
 
+    /// Whether [`Poisson::draw`] gives 0 for the first word `w0` (whatever the second) at its
+    /// first test, without a loop or a branch: no positive mean, or the inversion's first term
+    /// covers `w0`'s uniform. `false` does not mean the count is nonzero (a mean above
+    /// [`POISSON_INVERSION_MAX_LAMBDA`] may give 0 too): the caller then draws. At the model's
+    /// rare events (means ~1e-3 a step) it answers `true` for nearly every word, so a loop over
+    /// subnets can test every count in lanes and draw the few others one at a time.
+    #[inline(always)]
+    pub fn surely_zero(&self, w0: u32) -> bool {
+        let lambda = self.lambda;
+        let no_mean = lambda.is_nan() | (lambda <= R::zero());
+        let inverts = lambda <= R::of(POISSON_INVERSION_MAX_LAMBDA);
+        let u: R = uniform_open(w0);
+        no_mean | (inverts & (u <= self.first_term))
+    }
+
     /// One count from the words `w0`, `w1` (see [`poisson`]).
     #[inline]
     pub fn draw(&self, w0: u32, w1: u32) -> u32 {
@@ -1496,6 +1511,36 @@ mod tests {
                     "{label} lambda {lambda}: var {variance}"
                 );
             }
+        }
+    }
+
+    /// `Poisson::surely_zero` answers `true` only where `draw` gives 0 (every word's first test,
+    /// over means from none to past the inversion's range, NaN and infinite), and at a rare
+    /// event's mean it answers `true` for nearly every word (the lanes' fast path).
+    #[test]
+    fn poisson_surely_zero_only_where_the_draw_is_zero() {
+        let means = [-1.0, 0.0, 5.5e-4, 0.01, 1.0, 31.9, 32.0, 32.5, 1e3, f64::NAN, f64::INFINITY];
+        for lambda in means {
+            let poisson = Poisson::new(lambda);
+            let mut surely = 0_u32;
+            for k in 0..20_000_u32 {
+                let w0 = k.wrapping_mul(0x9E37_79B9) ^ (k >> 3);
+                let w1 = k.wrapping_mul(0x85EB_CA6B);
+                if poisson.surely_zero(w0) {
+                    assert_eq!(poisson.draw(w0, w1), 0, "λ {lambda}, word {w0:#x}");
+                    surely += 1;
+                }
+            }
+            if lambda == 5.5e-4 {
+                assert!(surely >= 19_950, "λ {lambda}: {surely} of 20000 words surely zero");
+            }
+            if lambda.is_nan() || lambda <= 0.0 {
+                assert_eq!(surely, 20_000, "λ {lambda}: no mean, always zero");
+            }
+        }
+        for w0 in [0, 1, 0x8000_0000, u32::MAX] {
+            let poisson = Poisson::new(5.5e-4_f32);
+            assert!(!poisson.surely_zero(w0) || poisson.draw(w0, 7) == 0);
         }
     }
 

@@ -430,8 +430,23 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         let (z_quality, z_flows) = z.split_at(N);
         let (z_in, z_out) = z_flows.split_at(N);
 
-        // The counts, quality and price, one slot at a time (the Poisson inversions and the rare
-        // jump branch).
+        // The lanes, on local copies of their operands (separate local arrays, which the
+        // compiler knows do not overlap); padding lanes compute on zeros. Each transcendental
+        // runs in a loop of its own ([`in_lanes`]): inside one long loop body the compiler
+        // vectorised them at AVX-512 but not at AVX2 (docs/performance.md, session 20).
+        let load = |column: &[R]| {
+            let mut lanes = [R::zero(); N];
+            lanes[..len].copy_from_slice(&column[range.clone()]);
+            lanes
+        };
+        let (tao, dividend_rate, share) = (load(s.tao), load(s.dividend_rate), load(s.share));
+        let (alpha, w_quote) = (load(s.alpha), load(s.w_quote));
+        let (mut quality, peak, held) = (load(s.quality), load(s.peak_price), load(s.held_organic));
+        let (mut momentum, prev_price) = (load(s.momentum), load(s.prev_price));
+
+        // The price, the exodus hazard and the counts' first tests of every slot in lanes; the
+        // slots whose counts may be nonzero or whose jump normal must be drawn (about 1e-3 of
+        // them by default) then one at a time.
         let jump_count = Poisson::new(R::of(c.jump_mean));
         let whale_count = Poisson::new(R::of(c.whale_mean));
         let jump_sigma = R::of(c.jump_sigma);
@@ -443,44 +458,50 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         };
         // The zero-emission exodus's hazard where the streak has run past the patience, else +0.
         let mut exodus_hazard = [R::zero(); N];
+        let (mut no_whale, mut no_jump) = ([true; N], [true; N]);
         for (k, pair) in blocks.chunks_exact(2).enumerate() {
-            let i = first + k;
+            let w_counts = pair[1];
+            out.price[k] = amm::price(kind, &Pool::weighted(tao[k], alpha[k], w_quote[k]));
+            let streak = zero_share_steps[first + k];
+            let exodus = (streak > 0) & (f64::from(streak) * c.dt >= c.patience_days);
+            exodus_hazard[k] = if exodus { R::of(c.exodus_hazard_step) } else { R::zero() };
+            no_whale[k] = whale_count.surely_zero(w_counts[2]);
+            no_jump[k] = jump_count.surely_zero(w_counts[0]);
+        }
+        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a
+        // nonzero `diffusion` returns it unchanged: the jump's normal is drawn only where it can
+        // change a bit (the shader always draws it; the results are identical).
+        let mut diffusion = [R::zero(); N];
+        let mut plain = [true; N];
+        let mut rare = [false; N];
+        for k in 0..len {
+            diffusion[k] = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality[k];
+            plain[k] = no_jump[k] & (diffusion[k] != R::zero()) & jump_sigma.is_finite();
+            let live = active[first + k] != 0;
+            quality[k] = if live & plain[k] { quality[k] + diffusion[k] } else { quality[k] };
+            rare[k] = (live & !plain[k]) | !no_whale[k];
+        }
+        for (k, pair) in blocks.chunks_exact(2).enumerate() {
+            if !rare[k] {
+                continue;
+            }
             let (w_normals, w_counts) = (pair[0], pair[1]);
             out.whales[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
-            out.price[k] = amm::price(kind, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
-            let streak = zero_share_steps[i];
-            if streak > 0 && f64::from(streak) * c.dt >= c.patience_days {
-                exodus_hazard[k] = R::of(c.exodus_hazard_step);
-            }
-            if active[i] == 0 {
+            if active[first + k] == 0 || plain[k] {
                 continue;
             }
             let jumps = jump_count.draw(w_counts[0], w_counts[1]);
-            let diffusion = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality[k];
-            // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a
-            // nonzero `diffusion` returns it unchanged: the jump's normal is drawn only where it
-            // can change a bit (the shader always draws it; the results are identical).
-            let quality_step = if jumps == 0 && diffusion != R::zero() && jump_sigma.is_finite() {
-                diffusion
+            let step = diffusion[k];
+            let quality_step = if jumps == 0 && step != R::zero() && jump_sigma.is_finite() {
+                step
             } else {
                 let z_jump = normal_icdf::<R>(w_normals[3]);
-                diffusion + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
+                step + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
             };
-            s.quality[i] += quality_step;
+            quality[k] += quality_step;
         }
+        s.quality[range.clone()].copy_from_slice(&quality[..len]);
 
-        // The lanes, on local copies of their operands (separate local arrays, which the
-        // compiler knows do not overlap); padding lanes compute on zeros. Each transcendental
-        // runs in a loop of its own ([`in_lanes`]): inside one long loop body the compiler
-        // vectorised them at AVX-512 but not at AVX2 (docs/performance.md, session 20).
-        let load = |column: &[R]| {
-            let mut lanes = [R::zero(); N];
-            lanes[..len].copy_from_slice(&column[range.clone()]);
-            lanes
-        };
-        let (tao, dividend_rate, share) = (load(s.tao), load(s.dividend_rate), load(s.share));
-        let (quality, peak, held) = (load(s.quality), load(s.peak_price), load(s.held_organic));
-        let (mut momentum, prev_price) = (load(s.momentum), load(s.prev_price));
         let dt = R::of(c.dt);
         let flow_sigma = R::of(c.flow_sigma);
         let limit = R::of(c.attractiveness_cap);
