@@ -36,8 +36,8 @@ use crate::Real;
 use crate::lanes::subnet_lanes;
 use crate::model::amm::{self, Pool};
 use crate::model::emission::{
-    emission_for_halvings, emission_over_blocks, emission_over_blocks_at, emission_whole_level,
-    halvings, halvings_below,
+    LaneLevel, emission_for_halvings, emission_over_blocks, emission_over_blocks_at,
+    emission_whole_level, halvings, halvings_below,
 };
 use crate::model::injection::{
     InjectionRule, alpha_out_split, injection_terms, root_proportion, root_sell_flag,
@@ -199,13 +199,17 @@ fn inject_group<R: Real>(
     let zeros = [R::zero(); L];
     let blocks = terms.blocks;
     let (mut price, mut issuance, mut root_prop) = (zeros, zeros, zeros);
-    let mut level = [halvings_below(R::zero()); L];
+    // The levels' fields in arrays of their own (an array of `LaneLevel`s interleaves them).
+    let (mut halvings_now, mut level_exact) = ([0_u32; L], [false; L]);
+    let (mut level_emission, mut next_threshold) = (zeros, zeros);
     for k in 0..L {
         let pool = Pool::weighted(c.tao[k], c.alpha[k], c.w_quote[k]);
         price[k] = amm::price(AmmKind::ConstantProduct, &pool);
         issuance[k] = c.alpha[k] + c.alpha_out[k];
         root_prop[k] = root_proportion(terms.tao_weight, terms.root_tao, issuance[k]);
-        level[k] = halvings_below(issuance[k]);
+        let level = halvings_below(issuance[k]);
+        (halvings_now[k], level_exact[k]) = (level.halvings, level.exact);
+        (level_emission[k], next_threshold[k]) = (level.emission, level.next_threshold);
     }
     let (mut tao_in, mut alpha_in, mut excess) = (zeros, zeros, zeros);
     for k in 0..L {
@@ -213,7 +217,7 @@ fn inject_group<R: Real>(
             rule,
             c.share[k] * terms.emission_per_block,
             price[k],
-            level[k].emission,
+            level_emission[k],
             terms.emission_per_block,
             root_prop[k],
         );
@@ -234,12 +238,18 @@ fn inject_group<R: Real>(
             amm::constant_product_purchase(pool, excess[k] * blocks, R::zero(), terms.min_reserve);
         (pool_tao[k], pool_alpha[k]) = (bought.tao, bought.alpha);
         minted[k] += chain_buy.input_used;
-        settled[k] = uncut & level[k].exact & eligible[k];
+        settled[k] = uncut & level_exact[k] & eligible[k];
     }
     let mut alpha_out = zeros;
     for k in 0..L {
+        let level = LaneLevel {
+            halvings: halvings_now[k],
+            emission: level_emission[k],
+            next_threshold: next_threshold[k],
+            exact: level_exact[k],
+        };
         let (emitted, whole) =
-            emission_whole_level(issuance[k], &level[k], terms.n, R::one(), alpha_in[k]);
+            emission_whole_level(issuance[k], &level, terms.n, R::one(), alpha_in[k]);
         alpha_out[k] = emitted.emitted;
         settled[k] &= whole;
     }
