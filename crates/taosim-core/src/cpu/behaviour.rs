@@ -136,8 +136,8 @@ pub const MAX_WHALE_ORDER: f64 = crate::params::TOTAL_SUPPLY;
 /// call, and whose orders one [`SlotRun`] computes (128 blocks, 2 KiB on the stack; 128 slots in
 /// two runs). A run has fixed costs that longer runs share: the Poisson samplers' `e^{−λ}`, the
 /// kernel's call, and a batch of tail words for the normals that a run of 16 slots (48 words,
-/// about 2.3 in the tails) filled a third of. Runs of 16 cost the stage 15% more, runs of 128 10%
-/// (docs/performance.md, session 22).
+/// about 2.3 in the tails) filled a third of. Runs of 16 cost the stage a fifth more, runs of 128
+/// a tenth more (docs/performance.md, session 22).
 const SLOTS_PER_FILL: usize = 64;
 
 /// Days per year, for the per-year rates and the yield's annualisation.

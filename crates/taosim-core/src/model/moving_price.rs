@@ -163,7 +163,7 @@ fn closed_form(
 }
 
 /// Subnets per call of [`moving_price_factors_lanes`]: half of a mainnet path's 128 slots. Groups
-/// of 8 cost the stage twice as much, of 16 a third more, of 32 15% more, of 128 5% less
+/// of 8 cost the stage twice as much, of 16 a quarter more, of 32 15% more, of 128 5% less
 /// (docs/performance.md, session 22); past 64 a path with few slots computes more unused lanes.
 pub const FACTOR_LANES: usize = 64;
 
