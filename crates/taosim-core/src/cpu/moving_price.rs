@@ -46,13 +46,12 @@ pub fn moving_price<R: Real>(params: &StepParams, st: &mut PathState<'_, R>, eli
             &first_emission_blocks,
             &wanted,
         );
+        // Every lane's update, kept where wanted: no branch, so the loop runs in vector lanes.
         for k in 0..lanes {
-            if !wanted[k] {
-                continue;
-            }
             let i = first + k;
             let spot = amm::price(chain.amm, &Pool::weighted(s.tao[i], s.alpha[i], s.w_quote[i]));
-            s.moving_price[i] = moving_price_over_blocks(s.moving_price[i], spot, factors[k]);
+            let next = moving_price_over_blocks(s.moving_price[i], spot, factors[k]);
+            s.moving_price[i] = if wanted[k] { next } else { s.moving_price[i] };
         }
     }
 }
