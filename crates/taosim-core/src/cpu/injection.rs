@@ -179,19 +179,18 @@ impl<R: Real> Kernel for InjectCopy<'_, '_, R> {
     fn run(self) -> Self::Output {
         let InjectCopy { terms, mut lanes, eligible } = self;
         let mut columns = InjectionColumns::of(&lanes);
-        let result = inject_group(terms, terms.rule, &mut columns, &eligible);
+        let result = inject_group(terms, &mut columns, &eligible);
         columns.store(&mut lanes);
         result
     }
 }
 
-/// [`InjectCopy`]'s lanes on the group's local columns `c` under injection rule `rule` (a
-/// constant, so that its `match` folds away): the steps of `inject_one`, each over every lane in
-/// a loop of its own, with the branch-free forms of its three general calls (module docs).
+/// [`InjectCopy`]'s lanes on the group's local columns `c`: the steps of `inject_one`, each over
+/// every lane in a loop of its own, with the branch-free forms of its three general calls (module
+/// docs).
 #[inline(always)]
 fn inject_group<R: Real>(
     terms: &InjectionTerms<R>,
-    rule: InjectionRule,
     c: &mut InjectionColumns<R>,
     eligible: &[bool; INJECTION_LANES],
 ) -> ([R; INJECTION_LANES], [bool; INJECTION_LANES]) {
@@ -214,7 +213,7 @@ fn inject_group<R: Real>(
     let (mut tao_in, mut alpha_in, mut excess) = (zeros, zeros, zeros);
     for k in 0..L {
         let injected = injection_terms(
-            rule,
+            terms.rule,
             c.share[k] * terms.emission_per_block,
             price[k],
             level_emission[k],
@@ -272,7 +271,7 @@ fn inject_group<R: Real>(
 
 /// Injects one step's emission into every eligible subnet of one path. `eligible` comes from the
 /// `emission_shares` stage of the same step. Returns the TAO minted. The same bits as
-/// [`injection_per_subnet`]; on a constant-product pool, 8 subnets at a time (module docs).
+/// [`injection_per_subnet`]; on a constant-product pool, 16 subnets at a time (module docs).
 pub fn injection<R: Real>(params: &StepParams, st: &mut PathState<'_, R>, eligible: &[u32]) -> R {
     injection_path(params, st, eligible, Some(SimdLevel::current()))
 }
