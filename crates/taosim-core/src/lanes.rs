@@ -1,6 +1,9 @@
 //! Groups of subnet slots side by side, for the stages whose CPU twins run several subnets at a
-//! time ([`payouts`](crate::cpu::payouts), [`swaps`](crate::cpu::swaps)). It sits beside the
-//! stage twins, not among them: `cpu/` holds one file per stage, each with its WGSL shader.
+//! time ([`payouts`](crate::cpu::payouts), [`swaps`](crate::cpu::swaps),
+//! [`injection`](crate::cpu::injection)), and the path-wide sums over slots they share
+//! ([`SlotSum`], [`CompensatedSlotSum`]: interleaved lanes, the shaders' lane order). It sits
+//! beside the stage twins, not among them: `cpu/` holds one file per stage, each with its WGSL
+//! shader.
 //!
 //! Such a stage states its per-subnet arithmetic once, on a subnet's plain values (its "books"),
 //! and evaluates it one subnet at a time (the form its WGSL shader mirrors) or for a group of
@@ -107,6 +110,73 @@ macro_rules! subnet_lanes {
 
 pub(crate) use subnet_lanes;
 
+/// Interleaved partial sums of a path-wide total over its subnet slots: slot `i` adds into lane
+/// `i % SUM_LANES`.
+///
+/// The stages' path-wide totals (the payouts' TAO paid out, the swaps' TAO in and out, the
+/// injection's share sum and minted TAO) are sums over the slots. Summed in slot order they are
+/// one chain of dependent additions, whose latency bounded the light step (docs/performance.md,
+/// session 23); in `SUM_LANES` lanes the chains are independent. This is the order of the
+/// shaders' lane form (`lanes_sum`, shaders/shared/state.wgsl) at `PATH_LANES = SUM_LANES`: each
+/// lane from +0 in slot order, then the lanes added in lane order from +0. A stage's per-subnet
+/// form and its lane form both add through it, so the two keep the same bits, and the order does
+/// not depend on the SIMD level, the thread count or the batch.
+pub(crate) const SUM_LANES: usize = 8;
+
+/// A path-wide sum over slots in [`SUM_LANES`] interleaved lanes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SlotSum<R> {
+    lanes: [R; SUM_LANES],
+}
+
+impl<R: crate::Real> Default for SlotSum<R> {
+    fn default() -> Self {
+        Self { lanes: [R::zero(); SUM_LANES] }
+    }
+}
+
+impl<R: crate::Real> SlotSum<R> {
+    /// Adds slot `slot`'s term.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, slot: usize, x: R) {
+        self.lanes[slot % SUM_LANES] += x;
+    }
+
+    /// The total: the lanes added in lane order from +0.
+    pub(crate) fn value(&self) -> R {
+        let mut total = R::zero();
+        for &lane in &self.lanes {
+            total += lane;
+        }
+        total
+    }
+}
+
+/// [`SlotSum`] with each lane a [`CompensatedSum`](crate::real::CompensatedSum), and the lanes'
+/// values combined by one more compensated sum in lane order (the injection shader's minted
+/// TAO).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct CompensatedSlotSum<R: crate::Real> {
+    lanes: [crate::real::CompensatedSum<R>; SUM_LANES],
+}
+
+impl<R: crate::Real> CompensatedSlotSum<R> {
+    /// Adds slot `slot`'s term.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, slot: usize, x: R) {
+        self.lanes[slot % SUM_LANES].add(x);
+    }
+
+    /// The total: each lane's compensated value added, in lane order, to a compensated sum.
+    pub(crate) fn value(&self) -> R {
+        let mut total = crate::real::CompensatedSum::default();
+        for lane in &self.lanes {
+            total.add(lane.value());
+        }
+        total.value()
+    }
+}
+
 /// Every real's bits (`None` where a real has no f64 value), for comparing a lane form with its
 /// per-subnet form bit for bit.
 #[cfg(test)]
@@ -132,4 +202,72 @@ pub(crate) fn assert_same_path_bits<R: crate::Real>(
         );
     }
     assert_eq!(real_bits(&by_lanes.global_real), real_bits(&by_subnet.global_real), "{case}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::real::CompensatedSum;
+
+    /// 2^53, above which the spacing of f64 is 2: `2^53 + 1` rounds back to 2^53 (a tie, to
+    /// even), and below it `1 − 2^53` is exact.
+    const BIG: f64 = 9_007_199_254_740_992.0;
+
+    /// Terms whose sum depends on the order: slot 0 is 2^53, slot 9 is −2^53, the rest ones
+    /// (exact sum: `slots − 2`).
+    fn terms(slots: usize) -> Vec<f64> {
+        (0..slots)
+            .map(|i| {
+                if i == 0 {
+                    BIG
+                } else if i == 9 {
+                    -BIG
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn slot_sum_adds_each_lane_in_slot_order_then_the_lanes_in_lane_order() {
+        let x = terms(37);
+        let mut sum = SlotSum::<f64>::default();
+        for (i, &v) in x.iter().enumerate() {
+            sum.add(i, v);
+        }
+        // Written out: lane l holds slots l, l + 8, ... from +0; the lanes from +0 in order.
+        let mut lanes = [0.0_f64; SUM_LANES];
+        for (i, &v) in x.iter().enumerate() {
+            lanes[i % SUM_LANES] += v;
+        }
+        let want = lanes.iter().fold(0.0, |total, lane| total + lane);
+        assert_eq!(sum.value().to_bits(), want.to_bits());
+        // Lane 0 (slots 0, 8, …, 32) loses its four ones to 2^53; lane 1 (slots 1, 9, …) is
+        // 1 − 2^53 + 3 exactly; lanes 2-7 hold 27 ones: 2^53 + (4 − 2^53) + 27 = 31.
+        assert_eq!(sum.value(), 31.0);
+        // In slot order the seven ones after 2^53 are lost: 27 (exact: 35).
+        let serial = x.iter().fold(0.0, |total, v| total + v);
+        assert_eq!(serial, 27.0);
+    }
+
+    #[test]
+    fn compensated_slot_sum_compensates_within_and_across_lanes() {
+        let x = terms(37);
+        let mut sum = CompensatedSlotSum::<f64>::default();
+        for (i, &v) in x.iter().enumerate() {
+            sum.add(i, v);
+        }
+        // Exact: 35 ones; each lane's compensated sum and their compensated total keep them all.
+        assert_eq!(sum.value(), 35.0);
+        let mut lanes = [CompensatedSum::<f64>::default(); SUM_LANES];
+        for (i, &v) in x.iter().enumerate() {
+            lanes[i % SUM_LANES].add(v);
+        }
+        let mut total = CompensatedSum::default();
+        for lane in &lanes {
+            total.add(lane.value());
+        }
+        assert_eq!(sum.value().to_bits(), total.value().to_bits());
+    }
 }

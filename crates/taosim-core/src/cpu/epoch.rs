@@ -74,7 +74,8 @@ use crate::state::{PathState, YumaLayout};
 
 use super::StepParams;
 use super::payouts::{
-    EpochSplit, MinerIncentive, PayoutParams, PayoutTotals, finish_payouts, payouts, settle_subnet,
+    EpochSplit, MinerIncentive, PayoutParams, PayoutSums, PayoutTotals, finish_payouts, payouts,
+    settle_subnet,
 };
 
 /// Log-sd of the initial miner qualities (lognormal, median 1): miners differ by a factor of
@@ -674,7 +675,7 @@ pub fn epoch<R: Real>(
         &mut work.group_fraction,
         &mut work.zipf_share,
     );
-    let mut totals = PayoutTotals::default();
+    let mut totals = PayoutSums::default();
     for i in 0..st.sub.tao.len() {
         if st.sub_int.active[i] == 0 {
             continue;
@@ -731,6 +732,7 @@ pub fn epoch<R: Real>(
         let split = settle_subnet(params, payout, st, i, incentive, &mut totals);
         work.last_split = (split, incentive_total);
     }
+    let totals = totals.totals();
     finish_payouts(st, &totals);
     totals
 }

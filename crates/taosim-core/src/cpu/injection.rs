@@ -8,7 +8,7 @@
 //! The excess is bought once per step with n blocks' worth (on the chain, once per block): the
 //! difference is the curvature of the pool over one step's chain buys.
 //!
-//! # CPU form (same bits as the shader's per-subnet form)
+//! # CPU form (the shader's arithmetic; the sums in its order at 8 lanes)
 //! [`injection_per_subnet`] injects one subnet after the other (`inject_one`), as the WGSL stage
 //! does per invocation. On a constant-product pool, [`injection`] takes 16 subnets at a time
 //! (`inject_group`): the same steps, each over every lane in a loop of its own on a local copy of
@@ -20,8 +20,9 @@
 //! (docs/performance.md, session 22). A lane where a branch-free form is not what the general
 //! call computes (an issuance past the fifth halving, a halving crossed within the step, a chain
 //! buy its cap may cut) keeps its values and is redone by `inject_one`; an ineligible lane keeps
-//! its values. The TAO minted is summed in slot order either way, so both forms give the same
-//! bits, which the tests check in f64 and f32 at every SIMD level.
+//! its values. The share sum and the TAO minted (compensated) are summed in slot lanes either
+//! way (`lanes::SlotSum`, `lanes::CompensatedSlotSum`: the shader's lane order at 8 lanes), so
+//! both forms give the same bits, which the tests check in f64 and f32 at every SIMD level.
 //!
 //! The steps are written out twice, once per subnet and once per lane group, because one loop
 //! over the lanes with the per-subnet expression inside (the `swaps` stage's form) was not
@@ -33,7 +34,7 @@
 //! [`safe_div`]: crate::real::safe_div
 
 use crate::Real;
-use crate::lanes::subnet_lanes;
+use crate::lanes::{CompensatedSlotSum, SlotSum, subnet_lanes};
 use crate::model::amm::{self, Pool};
 use crate::model::emission::{
     LaneLevel, emission_for_halvings, emission_over_blocks, emission_over_blocks_at,
@@ -43,7 +44,6 @@ use crate::model::injection::{
     InjectionRule, alpha_out_split, injection_terms, root_proportion, root_sell_flag,
 };
 use crate::params::AmmKind;
-use crate::real::CompensatedSum;
 use crate::simd::{self, Kernel, SimdLevel};
 use crate::state::{PathState, SubnetReal};
 
@@ -95,7 +95,7 @@ fn inject_one<R: Real>(
     terms: &InjectionTerms<R>,
     s: &mut SubnetReal<'_, R>,
     i: usize,
-    minted: &mut CompensatedSum<R>,
+    minted: &mut CompensatedSlotSum<R>,
 ) {
     let mut b = InjectionBooks::read(s, i);
     let mut pool = Pool::weighted(b.tao, b.alpha, b.w_quote);
@@ -136,27 +136,27 @@ fn inject_one<R: Real>(
     let tao_minted = added.tao_added + chain_buy.input_used;
     b.protocol_flow += tao_minted;
     b.write(s, i);
-    minted.add(tao_minted);
+    minted.add(i, tao_minted);
 }
 
 /// Injects the eligible subnets among `first .. first + INJECTION_LANES` of a constant-product
 /// path, bit for bit as `inject_one` one after the other (module docs): the lanes on a local
-/// copy of the group's columns in a [`Kernel`] ([`InjectCopy`]), then the minted TAO in slot
-/// order, with the lanes the branch-free forms could not settle redone by `inject_one`.
+/// copy of the group's columns in a [`Kernel`] ([`InjectCopy`]), then the minted TAO into the
+/// slot lanes, with the lanes the branch-free forms could not settle redone by `inject_one`.
 fn inject_lanes<R: Real>(
     level: SimdLevel,
     terms: &InjectionTerms<R>,
     s: &mut SubnetReal<'_, R>,
     eligible: &[u32],
     first: usize,
-    minted: &mut CompensatedSum<R>,
+    minted: &mut CompensatedSlotSum<R>,
 ) {
     let eligible: [bool; INJECTION_LANES] = core::array::from_fn(|k| eligible[first + k] != 0);
     let (added, settled) =
         simd::run_at(level, InjectCopy { terms, lanes: InjectionLanes::of(s, first), eligible });
     for k in 0..INJECTION_LANES {
         if settled[k] {
-            minted.add(added[k]);
+            minted.add(first + k, added[k]);
         } else if eligible[k] {
             inject_one(terms, s, first + k, minted);
         }
@@ -298,10 +298,11 @@ fn injection_path<R: Real>(
     let blocks = R::of(f64::from(n));
     let s = &mut st.sub;
 
-    let mut share_sum = R::zero();
+    let mut share_sum = SlotSum::default();
     for i in 0..s.share.len() {
-        share_sum += s.share[i];
+        share_sum.add(i, s.share[i]);
     }
+    let share_sum = share_sum.value();
     // TAO grows by Σshares·E per block (1·E, or nothing when every share is zero, chain.md §1).
     let network = emission_over_blocks(st.global.issuance[0], n, share_sum, R::zero());
     let terms = InjectionTerms {
@@ -317,7 +318,7 @@ fn injection_path<R: Real>(
         min_reserve: R::of(chain.min_reserve),
     };
 
-    let mut minted = CompensatedSum::<R>::default();
+    let mut minted = CompensatedSlotSum::<R>::default();
     let slots = s.tao.len();
     // The lanes' chain buy is the constant product's; the rest of the slots go one at a time.
     let lanes = lanes.filter(|_| terms.amm == AmmKind::ConstantProduct);

@@ -30,20 +30,22 @@
 //!    owner cut. These are ordinary unstakes: they pay the fee and count as flow. Organic
 //!    dividends are not sold here; organic holders act through the behaviour stage.
 //!
-//! # CPU form (same bits as the shader's per-subnet form)
+//! # CPU form (the shader's arithmetic; the totals in its order at 8 lanes)
 //! One expression, `settle_books`, settles a subnet on plain values; [`settle_subnet`] evaluates
 //! it for one subnet with [`amm::sell`]. With Yuma off, a constant-product pool and root
 //! dividends swapped (the default), [`payouts`] evaluates it for 8 subnets at a time
 //! (`settle_lanes`) with the branch-free sale [`amm::constant_product_sale`] and `ln(1 + x)`'s
 //! series, and redoes by [`settle_subnet`] any subnet where either is not what the per-subnet form
 //! computes (an order its cap may cut, a dividend rate beyond the series' range). The path's
-//! totals take each subnet's amounts in slot order, as one subnet at a time does. The Yuma path
+//! totals add each subnet's amounts into its slot lane ([`PayoutSums`], the shader's lane order
+//! at 8 lanes), as one subnet at a time does: independent chains of additions where one chain
+//! through every slot bounded the stage (docs/performance.md, session 23). The Yuma path
 //! ([`epoch`](super::epoch)) settles one subnet after each epoch with [`settle_subnet`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::Real;
-use crate::lanes::{LaneGroup, subnet_lanes};
+use crate::lanes::{LaneGroup, SlotSum, subnet_lanes};
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::real::{SMALL_ARGUMENT, ln_1p, ln_1p_series, safe_div};
@@ -137,15 +139,40 @@ pub struct PayoutTotals<R> {
     pub organic_dividends: R,
 }
 
+/// The path's [`PayoutTotals`] while its subnets are settled: each total in slot lanes
+/// (`lanes::SlotSum`). [`PayoutSums::totals`] gives the totals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PayoutSums<R: Real> {
+    paid_out: SlotSum<R>,
+    root_restaked: SlotSum<R>,
+    root_claimed: SlotSum<R>,
+    burned: SlotSum<R>,
+    organic_dividends: SlotSum<R>,
+}
+
+impl<R: Real> PayoutSums<R> {
+    /// The path's totals: each sum's lanes added in lane order.
+    pub fn totals(&self) -> PayoutTotals<R> {
+        PayoutTotals {
+            paid_out: self.paid_out.value(),
+            root_restaked: self.root_restaked.value(),
+            root_claimed: self.root_claimed.value(),
+            burned: self.burned.value(),
+            organic_dividends: self.organic_dividends.value(),
+        }
+    }
+}
+
 /// Settles subnet `i`'s epoch: pays its pending alpha by `incentive` (module docs, steps 1-4),
-/// zeroes the pending amounts and adds the TAO and alpha moved to `totals`.
+/// zeroes the pending amounts and adds the TAO and alpha moved to `totals` (subnets in slot
+/// order within each of its lanes).
 pub fn settle_subnet<R: Real>(
     params: &StepParams,
     payout: &PayoutParams,
     st: &mut PathState<'_, R>,
     i: usize,
     incentive: MinerIncentive<R>,
-    totals: &mut PayoutTotals<R>,
+    totals: &mut PayoutSums<R>,
 ) -> EpochSplit<R> {
     settle_one(&SettleTerms::of(params, payout), &mut st.sub, i, incentive, totals)
 }
@@ -156,7 +183,7 @@ fn settle_one<R: Real>(
     s: &mut SubnetReal<'_, R>,
     i: usize,
     incentive: MinerIncentive<R>,
-    totals: &mut PayoutTotals<R>,
+    totals: &mut PayoutSums<R>,
 ) -> EpochSplit<R> {
     let mut books = SubnetBooks::read(s, i);
     let (split, added) = settle_books(
@@ -168,7 +195,7 @@ fn settle_one<R: Real>(
         ln_1p,
     );
     books.write(s, i);
-    added.add_to(totals, terms.root_claim);
+    added.add_to(totals, i, terms.root_claim);
     split
 }
 
@@ -237,17 +264,17 @@ struct SubnetPayout<R> {
 }
 
 impl<R: Real> SubnetPayout<R> {
-    /// Adds this subnet's amounts to the running totals (subnets must come in slot order: the
-    /// sums are not associative).
-    fn add_to(&self, totals: &mut PayoutTotals<R>, root_claim: RootClaim) {
-        totals.burned += self.burned;
-        totals.organic_dividends += self.organic_dividends;
+    /// Adds slot `slot`'s amounts to the path's sums (each lane's slots must come in slot order:
+    /// the sums are not associative).
+    fn add_to(&self, totals: &mut PayoutSums<R>, slot: usize, root_claim: RootClaim) {
+        totals.burned.add(slot, self.burned);
+        totals.organic_dividends.add(slot, self.organic_dividends);
         if root_claim == RootClaim::Swap {
-            totals.root_restaked += self.root_claimed;
+            totals.root_restaked.add(slot, self.root_claimed);
         }
-        totals.root_claimed += self.root_claimed;
+        totals.root_claimed.add(slot, self.root_claimed);
         for paid in self.paid_out {
-            totals.paid_out += paid;
+            totals.paid_out.add(slot, paid);
         }
     }
 }
@@ -337,7 +364,7 @@ const SETTLE_LANES: usize = 8;
 /// ([`amm::constant_product_sale`]) and `ln(1 + x)`'s series, all inline; a lane where either is
 /// not what [`settle_subnet`] computes (an order that may be cut, a dividend rate outside the
 /// series' range) keeps its values and is then redone by [`settle_subnet`]. The lanes are the
-/// group's columns, and the totals take each subnet's amounts in slot order. With `on_copy` (the
+/// group's columns, and the totals take each subnet's amounts in its slot lane. With `on_copy` (the
 /// caller's choice on AVX-512 CPUs) the lanes run on a local copy of the columns in a [`Kernel`]
 /// ([`SettleCopy`]), which the compiler vectorises eight lanes wide; else in place, one lane
 /// after the other (the baseline target's cost model keeps the loop scalar, and the copy did not
@@ -348,7 +375,7 @@ fn settle_lanes<R: Real>(
     active: &[u32],
     first: usize,
     on_copy: bool,
-    totals: &mut PayoutTotals<R>,
+    totals: &mut PayoutSums<R>,
 ) {
     let miner_burn: [R; SETTLE_LANES] =
         s.miner_burn[first..first + SETTLE_LANES].try_into().expect("a whole lane group");
@@ -361,7 +388,7 @@ fn settle_lanes<R: Real>(
     };
     for k in 0..SETTLE_LANES {
         if settled[k] {
-            added[k].add_to(totals, terms.root_claim);
+            added[k].add_to(totals, first + k, terms.root_claim);
         } else if lane_active[k] {
             let i = first + k;
             settle_one(terms, s, i, yuma_off_incentive(s.miner_burn[i]), totals);
@@ -453,7 +480,7 @@ pub fn payouts<R: Real>(
     st: &mut PathState<'_, R>,
 ) -> PayoutTotals<R> {
     let terms = SettleTerms::of(params, payout);
-    let mut totals = PayoutTotals::default();
+    let mut totals = PayoutSums::default();
     let slots = st.sub.tao.len();
     // The lanes' sale is the constant product's; the rest of the slots go one at a time.
     let lanes_apply = terms.amm == AmmKind::ConstantProduct && terms.root_claim == RootClaim::Swap;
@@ -470,6 +497,7 @@ pub fn payouts<R: Real>(
             settle_one(&terms, &mut st.sub, i, incentive, &mut totals);
         }
     }
+    let totals = totals.totals();
     finish_payouts(st, &totals);
     totals
 }
@@ -571,13 +599,14 @@ mod tests {
                     let lane_totals = payouts(&params, &payout, &mut by_lanes.path(0));
 
                     let mut st = by_subnet.path(0);
-                    let mut totals = PayoutTotals::default();
+                    let mut sums = PayoutSums::default();
                     for i in 0..slots {
                         if st.sub_int.active[i] != 0 {
                             let incentive = yuma_off_incentive(st.sub.miner_burn[i]);
-                            settle_subnet(&params, &payout, &mut st, i, incentive, &mut totals);
+                            settle_subnet(&params, &payout, &mut st, i, incentive, &mut sums);
                         }
                     }
+                    let totals = sums.totals();
                     finish_payouts(&mut st, &totals);
 
                     let case = format!("{amm:?} {root_claim:?} sell {sell:?}");

@@ -5,7 +5,7 @@
 //! §2.3, `stake_into_subnet` / `unstake_from_subnet`: the amount that entered the pool net of the
 //! fee, the amount paid to the user). Emission, chain buys and root claims never pass here.
 //!
-//! # CPU form (same bits as the shader's per-subnet form)
+//! # CPU form (the shader's arithmetic; the totals in its order at 8 lanes)
 //! One expression, `swap_books`, swaps a subnet's orders on plain values; [`swaps_per_subnet`]
 //! evaluates it one subnet after the other with [`amm::buy`] and [`amm::sell`], as the WGSL stage
 //! does per invocation. On a constant-product pool, [`swaps`] evaluates it for 8 subnets at a
@@ -14,11 +14,12 @@
 //! returned structs cost more than their arithmetic. A lane where either is not what the
 //! per-subnet form computes (an order its cap may cut, a reserve at the floor) keeps its values
 //! and is redone by the per-subnet form; an inactive lane keeps its values and adds nothing. The
-//! path's totals take each subnet's amounts in slot order, as one subnet at a time does (the sums
-//! are not associative), so both forms give the same bits, which the tests check in f64 and f32.
+//! path's totals add each subnet's amounts into its slot lane (`lanes::SlotSum`, the shader's
+//! `lanes_sum` order at 8 lanes), as one subnet at a time does (the sums are not associative), so
+//! both forms give the same bits, which the tests check in f64 and f32.
 
 use crate::Real;
-use crate::lanes::{LaneGroup, subnet_lanes};
+use crate::lanes::{LaneGroup, SlotSum, subnet_lanes};
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
 use crate::state::{PathState, SubnetReal};
@@ -62,11 +63,25 @@ struct SwapAdded<R> {
 }
 
 impl<R: Real> SwapAdded<R> {
-    /// Adds this subnet's amounts to the running totals (subnets must come in slot order).
-    fn add_to(&self, totals: &mut SwapTotals<R>) {
-        totals.tao_in += self.tao_in;
-        totals.tao_out += self.tao_out;
-        totals.cut |= u32::from(self.cut);
+    /// Adds slot `slot`'s amounts to the path's sums (each lane's slots must come in slot order).
+    fn add_to(&self, sums: &mut SwapSums<R>, slot: usize) {
+        sums.tao_in.add(slot, self.tao_in);
+        sums.tao_out.add(slot, self.tao_out);
+        sums.cut |= u32::from(self.cut);
+    }
+}
+
+/// The path's [`SwapTotals`] while its subnets are swapped, the sums in slot lanes.
+#[derive(Clone, Copy, Debug, Default)]
+struct SwapSums<R: Real> {
+    tao_in: SlotSum<R>,
+    tao_out: SlotSum<R>,
+    cut: u32,
+}
+
+impl<R: Real> SwapSums<R> {
+    fn totals(&self) -> SwapTotals<R> {
+        SwapTotals { tao_in: self.tao_in.value(), tao_out: self.tao_out.value(), cut: self.cut }
     }
 }
 
@@ -125,7 +140,7 @@ fn swap_one<R: Real>(
     s: &mut SubnetReal<'_, R>,
     i: usize,
     orders: Orders<R>,
-    totals: &mut SwapTotals<R>,
+    totals: &mut SwapSums<R>,
 ) {
     let (amm, fee, min_reserve) = (terms.amm, terms.fee, terms.min_reserve);
     let mut books = SwapBooks::read(s, i);
@@ -136,7 +151,7 @@ fn swap_one<R: Real>(
         |pool, amount| amm::sell(amm, pool, amount, fee, min_reserve),
     );
     books.write(s, i);
-    added.add_to(totals);
+    added.add_to(totals, i);
 }
 
 /// Swaps the active subnets among `first .. first + SWAP_LANES` of a constant-product path, bit
@@ -150,7 +165,7 @@ fn swap_lanes<R: Real>(
     active: &[u32],
     orders: &[Orders<R>],
     first: usize,
-    totals: &mut SwapTotals<R>,
+    totals: &mut SwapSums<R>,
 ) {
     let (fee, min_reserve) = (terms.fee, terms.min_reserve);
     let mut lanes = SwapLanes::of(s, first);
@@ -187,7 +202,7 @@ fn swap_lanes<R: Real>(
     }
     for k in 0..SWAP_LANES {
         if settled[k] {
-            added[k].add_to(totals);
+            added[k].add_to(totals, first + k);
         } else if active[k] != 0 {
             swap_one(terms, s, first + k, orders[k], totals);
         }
@@ -222,7 +237,7 @@ fn swap_path<R: Real>(
     use_lanes: bool,
 ) -> SwapTotals<R> {
     let terms = SwapTerms::of(params);
-    let mut totals = SwapTotals::default();
+    let mut totals = SwapSums::default();
     let slots = st.sub.tao.len();
     // The lanes' swaps are the constant product's; the rest of the slots go one at a time.
     let lanes_apply = use_lanes && terms.amm == AmmKind::ConstantProduct;
@@ -235,6 +250,7 @@ fn swap_path<R: Real>(
             swap_one(&terms, &mut st.sub, i, orders[i], &mut totals);
         }
     }
+    let totals = totals.totals();
     st.global.tao_paid_in[0] += totals.tao_in;
     st.global.tao_paid_out[0] += totals.tao_out;
     totals
