@@ -9,11 +9,12 @@
 //! - [`state`]: one batch of paths in kernel shape: field-major struct-of-arrays buffers of
 //!   `Pod` scalars, one path independent of every other, the layout the WGSL shaders read.
 //! - [`cpu`]: the CPU twins of the step stages (model.md §3), loops over the state buffers that a
-//!   shader mirrors line for line, parallel over paths with rayon. Where a twin also runs 8
-//!   subnets side by side (payouts, swaps), `lanes` declares the column groups it uses.
+//!   shader mirrors line for line, parallel over paths with rayon. Where a twin also runs
+//!   groups of subnets side by side (payouts, swaps, injection), `lanes` declares the column
+//!   groups it uses, and the path-wide sums over slots in the shaders' lane order.
 //! - [`rng`]: Philox4x32-10 keyed by (seed, point, path) with counters (step, subnet, stream).
-//! - [`simd`]: the vector level (baseline or AVX2) of the few CPU kernels compiled twice and
-//!   chosen at run time, with the same bits at either level.
+//! - [`simd`]: the vector level (baseline, AVX2 or AVX-512) of the CPU kernels compiled once per
+//!   level and chosen at run time, with the same bits at every level.
 //! - [`engine`]: the CPU run loop; [`stage_clock`]: its optional per-stage timing.
 //! - [`sweep`]: the `[sweep]` designs (grid, zip, Latin hypercube, Sobol) of `taosim sweep`.
 //! - [`yuma_scenario`]: the `taosim yuma` scenario format.

@@ -6,22 +6,27 @@
 //! fee, the amount paid to the user). Emission, chain buys and root claims never pass here.
 //!
 //! # CPU form (the shader's arithmetic; the totals in its order at 8 lanes)
-//! One expression, `swap_books`, swaps a subnet's orders on plain values; [`swaps_per_subnet`]
-//! evaluates it one subnet after the other with [`amm::buy`] and [`amm::sell`], as the WGSL stage
-//! does per invocation. On a constant-product pool, [`swaps`] evaluates it for 8 subnets at a
-//! time (`swap_lanes`) with the branch-free [`amm::constant_product_purchase`] and
-//! [`amm::constant_product_sale`]: one subnet at a time, the two calls' early returns and
-//! returned structs cost more than their arithmetic. A lane where either is not what the
-//! per-subnet form computes (an order its cap may cut, a reserve at the floor) keeps its values
-//! and is redone by the per-subnet form; an inactive lane keeps its values and adds nothing. The
-//! path's totals add each subnet's amounts into its slot lane (`lanes::SlotSum`, the shader's
-//! `lanes_sum` order at 8 lanes), as one subnet at a time does (the sums are not associative), so
-//! both forms give the same bits, which the tests check in f64 and f32.
+//! `swap_books` swaps a subnet's orders on plain values; [`swaps_per_subnet`] evaluates it one
+//! subnet after the other with [`amm::buy`] and [`amm::sell`], as the WGSL stage does per
+//! invocation. On a constant-product pool, [`swaps`] takes 32 subnets at a time (`swap_group`):
+//! the same steps, the purchase of every lane in one loop and the sale in the next, on a local
+//! copy of the group's columns in a [`Kernel`] at the CPU's widest vectors, with the branch-free
+//! [`amm::constant_product_purchase`] and [`amm::constant_product_sale`]. One subnet at a time
+//! (and in scalar lanes, as before session 23) the stage was some 150 instructions a subnet; one
+//! loop with `swap_books` inside, or 8 lanes, or the orders interleaved as [`Orders`], each kept
+//! the loops scalar or partly so (docs/performance.md, session 23). A lane where a swap is not
+//! what the per-subnet form computes (an order its cap may cut, a reserve at the floor) keeps its
+//! values and is redone by the per-subnet form; an inactive lane keeps its values and adds
+//! nothing. The path's totals add each subnet's amounts into its slot lane (`lanes::SlotSum`, the
+//! shader's `lanes_sum` order at 8 lanes), as one subnet at a time does (the sums are not
+//! associative), so both forms give the same bits, which the tests check in f64 and f32 at every
+//! SIMD level.
 
 use crate::Real;
-use crate::lanes::{LaneGroup, SlotSum, subnet_lanes};
+use crate::lanes::{SlotSum, subnet_lanes};
 use crate::model::amm::{self, Pool, SwapOutcome};
 use crate::params::AmmKind;
+use crate::simd::{self, Kernel, SimdLevel};
 use crate::state::{PathState, SubnetReal};
 
 use super::StepParams;
@@ -46,12 +51,13 @@ pub struct SwapTotals<R> {
     pub cut: u32,
 }
 
-/// Subnets per call of `swap_lanes`.
-const SWAP_LANES: usize = 8;
+/// Subnets per call of `swap_lanes`: four AVX-512 registers of f64. At 8 (one register) the
+/// loops stayed scalar; 16 was slower at AVX-512 and at SSE2, a little faster at AVX2
+/// (docs/performance.md, session 23).
+const SWAP_LANES: usize = 32;
 
-// A subnet's swap columns as plain values (`SwapBooks`) and a lane group of them borrowed in
-// place (`SwapLanes`); the lanes run in place (a local copy, `SwapColumns`, was slower here:
-// docs/performance.md, session 20).
+// A subnet's swap columns as plain values (`SwapBooks`), a lane group of them borrowed in place
+// (`SwapLanes`) and its local copy (`SwapColumns`), on which the lanes run.
 subnet_lanes!(SwapBooks, SwapLanes, SwapColumns, SWAP_LANES; tao, alpha, w_quote, held_organic, alpha_out, flow);
 
 /// What one subnet's swaps add to the path's [`SwapTotals`].
@@ -155,11 +161,11 @@ fn swap_one<R: Real>(
 }
 
 /// Swaps the active subnets among `first .. first + SWAP_LANES` of a constant-product path, bit
-/// for bit as [`swap_one`] one after the other (module docs). Every lane is evaluated without a
-/// data-dependent branch, so the compiler keeps the lanes' values in registers and selects; a
-/// lane that is inactive or inexact keeps its values, and the latter is then redone by
-/// [`swap_one`] in its turn among the totals.
+/// for bit as [`swap_one`] one after the other (module docs): the lanes in a [`Kernel`] compiled
+/// for `level` ([`SwapCopy`]), then each lane's amounts into the totals; a lane that is inactive
+/// or inexact kept its values, and the latter is now redone by [`swap_one`].
 fn swap_lanes<R: Real>(
+    level: SimdLevel,
     terms: &SwapTerms<R>,
     s: &mut SubnetReal<'_, R>,
     active: &[u32],
@@ -167,57 +173,103 @@ fn swap_lanes<R: Real>(
     first: usize,
     totals: &mut SwapSums<R>,
 ) {
-    let (fee, min_reserve) = (terms.fee, terms.min_reserve);
-    let mut lanes = SwapLanes::of(s, first);
-    let orders: &[Orders<R>; SWAP_LANES] =
-        orders[first..first + SWAP_LANES].try_into().expect("a whole lane group");
-    let active: &[u32; SWAP_LANES] =
-        active[first..first + SWAP_LANES].try_into().expect("a whole lane group");
-    let mut added = [SwapAdded::default(); SWAP_LANES];
-    let mut settled = [false; SWAP_LANES];
-    for k in 0..SWAP_LANES {
-        let unswapped = lanes.lane(k);
-        let mut books = unswapped;
-        let (mut buy_exact, mut sell_exact) = (false, false);
-        added[k] = swap_books(
-            &mut books,
-            orders[k],
-            |pool, amount| {
-                let (bought, purchase, exact) =
-                    amm::constant_product_purchase(*pool, amount, fee, min_reserve);
-                *pool = bought;
-                buy_exact = exact;
-                purchase
-            },
-            |pool, amount| {
-                let (sold, sale, exact) =
-                    amm::constant_product_sale(*pool, amount, fee, min_reserve);
-                *pool = sold;
-                sell_exact = exact;
-                sale
-            },
-        );
-        settled[k] = buy_exact & sell_exact & (active[k] != 0);
-        lanes.set_lane(k, if settled[k] { books } else { unswapped });
-    }
+    let group = &orders[first..first + SWAP_LANES];
+    let stake = core::array::from_fn(|k| group[k].stake_tao);
+    let unstake = core::array::from_fn(|k| group[k].unstake_alpha);
+    let lane_active: [bool; SWAP_LANES] = core::array::from_fn(|k| active[first + k] != 0);
+    let lanes = SwapLanes::of(s, first);
+    let kernel = SwapCopy { terms, lanes, stake, unstake, lane_active };
+    let (added, settled) = simd::run_at(level, kernel);
     for k in 0..SWAP_LANES {
         if settled[k] {
             added[k].add_to(totals, first + k);
-        } else if active[k] != 0 {
-            swap_one(terms, s, first + k, orders[k], totals);
+        } else if lane_active[k] {
+            swap_one(terms, s, first + k, orders[first + k], totals);
         }
     }
 }
 
+/// [`swap_lanes`]' evaluation of a group on a local copy of its columns, a [`Kernel`]: each
+/// lane's amounts and whether the lane was settled here.
+struct SwapCopy<'a, 'b, R> {
+    terms: &'a SwapTerms<R>,
+    lanes: SwapLanes<'b, R>,
+    /// The group's orders, a column each ([`Orders`] interleaves them, which kept a lane of
+    /// each loop scalar).
+    stake: [R; SWAP_LANES],
+    unstake: [R; SWAP_LANES],
+    lane_active: [bool; SWAP_LANES],
+}
+
+impl<R: Real> Kernel for SwapCopy<'_, '_, R> {
+    type Output = ([SwapAdded<R>; SWAP_LANES], [bool; SWAP_LANES]);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let SwapCopy { terms, mut lanes, stake, unstake, lane_active } = self;
+        let mut columns = SwapColumns::of(&lanes);
+        let result = swap_group(terms, &mut columns, (&stake, &unstake), &lane_active);
+        columns.store(&mut lanes);
+        result
+    }
+}
+
+/// [`SwapCopy`]'s lanes on the group's local columns `c`: `swap_books` with the branch-free
+/// constant-product swaps, the purchase of every lane in one loop and the sale in the next (one
+/// loop around the whole expression stayed scalar).
+#[inline(always)]
+fn swap_group<R: Real>(
+    terms: &SwapTerms<R>,
+    c: &mut SwapColumns<R>,
+    (stake, unstake): (&[R; SWAP_LANES], &[R; SWAP_LANES]),
+    active: &[bool; SWAP_LANES],
+) -> ([SwapAdded<R>; SWAP_LANES], [bool; SWAP_LANES]) {
+    const L: usize = SWAP_LANES;
+    let (fee, min_reserve) = (terms.fee, terms.min_reserve);
+    let zeros = [R::zero(); L];
+    let (mut tao, mut alpha, mut held, mut alpha_out, mut flow) =
+        (zeros, zeros, zeros, zeros, zeros);
+    let (mut tao_in, mut buy_author) = (zeros, zeros);
+    let mut settled = [false; L];
+    for k in 0..L {
+        let pool = Pool::weighted(c.tao[k], c.alpha[k], c.w_quote[k]);
+        let (bought, buy, exact) = amm::constant_product_purchase(pool, stake[k], fee, min_reserve);
+        (tao[k], alpha[k]) = (bought.tao, bought.alpha);
+        held[k] = c.held_organic[k] + buy.output;
+        alpha_out[k] = c.alpha_out[k] + buy.output;
+        flow[k] = c.flow[k] + (buy.input_used - buy.fee);
+        (tao_in[k], buy_author[k]) = (buy.input_used, buy.author_tao);
+        settled[k] = exact & active[k];
+    }
+    let mut tao_out = zeros;
+    for k in 0..L {
+        let pool = Pool::weighted(tao[k], alpha[k], c.w_quote[k]);
+        let want = unstake[k].min(held[k]);
+        let (sold, sale, exact) = amm::constant_product_sale(pool, want, fee, min_reserve);
+        settled[k] &= exact;
+        tao_out[k] = sale.output + buy_author[k] + sale.author_tao;
+        // A lane not settled keeps its values (the per-subnet form redoes it).
+        let keep_or = |old: R, new: R| if settled[k] { new } else { old };
+        c.tao[k] = keep_or(c.tao[k], sold.tao);
+        c.alpha[k] = keep_or(c.alpha[k], sold.alpha);
+        c.held_organic[k] = keep_or(c.held_organic[k], held[k] - sale.input_used);
+        c.alpha_out[k] = keep_or(c.alpha_out[k], alpha_out[k] - sale.input_used);
+        c.flow[k] = keep_or(c.flow[k], flow[k] - sale.output);
+    }
+    let added =
+        core::array::from_fn(|k| SwapAdded { tao_in: tao_in[k], tao_out: tao_out[k], cut: false });
+    (added, settled)
+}
+
 /// Applies `orders[i]` to subnet `i` of one path. Inactive slots ignore their orders. A sell is
 /// capped at what organic holders hold. The same bits as [`swaps_per_subnet`]; on a
-/// constant-product pool, 8 subnets at a time (module docs).
+/// constant-product pool, 32 subnets at a time (module docs).
 pub fn swaps<R: Real>(
     params: &StepParams,
     orders: &[Orders<R>],
     st: &mut PathState<'_, R>,
 ) -> SwapTotals<R> {
-    swap_path(params, orders, st, true)
+    swap_path(params, orders, st, Some(SimdLevel::current()))
 }
 
 /// [`swaps`] one subnet after the other, as the WGSL stage runs it: the reference form.
@@ -226,24 +278,28 @@ pub fn swaps_per_subnet<R: Real>(
     orders: &[Orders<R>],
     st: &mut PathState<'_, R>,
 ) -> SwapTotals<R> {
-    swap_path(params, orders, st, false)
+    swap_path(params, orders, st, None)
 }
 
-/// [`swaps`], with the lanes where they apply (`use_lanes`) or one subnet at a time.
+/// [`swaps`], with the lanes where they apply compiled for `lanes`, or (`None`) one subnet at a
+/// time.
 fn swap_path<R: Real>(
     params: &StepParams,
     orders: &[Orders<R>],
     st: &mut PathState<'_, R>,
-    use_lanes: bool,
+    lanes: Option<SimdLevel>,
 ) -> SwapTotals<R> {
     let terms = SwapTerms::of(params);
     let mut totals = SwapSums::default();
     let slots = st.sub.tao.len();
     // The lanes' swaps are the constant product's; the rest of the slots go one at a time.
-    let lanes_apply = use_lanes && terms.amm == AmmKind::ConstantProduct;
-    let lane_slots = if lanes_apply { slots - slots % SWAP_LANES } else { 0 };
-    for first in (0..lane_slots).step_by(SWAP_LANES) {
-        swap_lanes(&terms, &mut st.sub, st.sub_int.active, orders, first, &mut totals);
+    let lanes = lanes.filter(|_| terms.amm == AmmKind::ConstantProduct);
+    let lane_slots = if lanes.is_some() { slots - slots % SWAP_LANES } else { 0 };
+    if let Some(level) = lanes {
+        for first in (0..lane_slots).step_by(SWAP_LANES) {
+            let active = &*st.sub_int.active;
+            swap_lanes(level, &terms, &mut st.sub, active, orders, first, &mut totals);
+        }
     }
     for i in lane_slots..slots {
         if st.sub_int.active[i] != 0 {
@@ -321,27 +377,31 @@ mod tests {
         batch
     }
 
-    /// [`swaps`] (lanes where they apply) against [`swaps_per_subnet`]: the same bits in every
-    /// state word and total, in both precisions, with both pool kinds (the Balancer goes one
-    /// subnet at a time) and with the default fee and none.
+    /// The lanes at every SIMD level this CPU runs against [`swaps_per_subnet`]: the same bits
+    /// in every state word and total, in both precisions, with both pool kinds (the Balancer goes
+    /// one subnet at a time) and with the default fee and none.
     fn check_lanes<R: Real>() {
         let mut params = StepParams::default();
         let mut orders = Vec::new();
         let mut lane_cut = false;
-        for amm in [AmmKind::ConstantProduct, AmmKind::Balancer] {
-            params.chain.amm = amm;
-            for fee in [params.chain.fee_rate, 0.0] {
-                params.chain.fee_rate = fee;
-                let mut by_lanes = mixed_path::<R>(&mut orders);
-                let mut by_subnet = by_lanes.clone();
-                let lane_totals = swaps(&params, &orders, &mut by_lanes.path(0));
-                let totals = swaps_per_subnet(&params, &orders, &mut by_subnet.path(0));
-                lane_cut |= lane_totals.cut != 0;
+        let levels = SimdLevel::ALL.into_iter().filter(|level| level.is_available());
+        for level in levels {
+            for amm in [AmmKind::ConstantProduct, AmmKind::Balancer] {
+                params.chain.amm = amm;
+                for fee in [StepParams::default().chain.fee_rate, 0.0] {
+                    params.chain.fee_rate = fee;
+                    let mut by_lanes = mixed_path::<R>(&mut orders);
+                    let mut by_subnet = by_lanes.clone();
+                    let lane_totals =
+                        swap_path(&params, &orders, &mut by_lanes.path(0), Some(level));
+                    let totals = swaps_per_subnet(&params, &orders, &mut by_subnet.path(0));
+                    lane_cut |= lane_totals.cut != 0;
 
-                let case = format!("{amm:?} fee {fee}");
-                assert_same_path_bits(&by_lanes, &by_subnet, &case);
-                let t = |t: &SwapTotals<R>| (real_bits(&[t.tao_in, t.tao_out]), t.cut);
-                assert_eq!(t(&lane_totals), t(&totals), "{case}: totals");
+                    let case = format!("{level} {amm:?} fee {fee}");
+                    assert_same_path_bits(&by_lanes, &by_subnet, &case);
+                    let t = |t: &SwapTotals<R>| (real_bits(&[t.tao_in, t.tao_out]), t.cut);
+                    assert_eq!(t(&lane_totals), t(&totals), "{case}: totals");
+                }
             }
         }
         assert!(lane_cut, "some order is cut");
