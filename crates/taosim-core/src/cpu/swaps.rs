@@ -6,25 +6,24 @@
 //! fee, the amount paid to the user). Emission, chain buys and root claims never pass here.
 //!
 //! # CPU form (the shader's arithmetic; the totals in its order at 8 lanes)
-//! `swap_books` swaps a subnet's orders on plain values; [`swaps_per_subnet`] evaluates it one
-//! subnet after the other with [`amm::buy`] and [`amm::sell`], as the WGSL stage does per
-//! invocation. On a constant-product pool, [`swaps`] takes 32 subnets at a time (`swap_group`):
-//! the same steps, the purchase of every lane in one loop and the sale in the next, on a local
-//! copy of the group's columns in a [`Kernel`] at the CPU's widest vectors, with the branch-free
-//! [`amm::constant_product_purchase`] and [`amm::constant_product_sale`]. One subnet at a time
-//! (and in scalar lanes, as before session 23) the stage was some 150 instructions a subnet; one
-//! loop with `swap_books` inside, or 8 lanes, or the orders interleaved as [`Orders`], each kept
-//! the loops scalar or partly so (docs/performance.md, session 23). A lane where a swap is not
-//! what the per-subnet form computes (an order its cap may cut, a reserve at the floor) keeps its
-//! values and is redone by the per-subnet form; an inactive lane keeps its values and adds
-//! nothing. The path's totals add each subnet's amounts into its slot lane (`lanes::SlotSum`, the
-//! shader's `lanes_sum` order at 8 lanes), as one subnet at a time does (the sums are not
-//! associative), so both forms give the same bits, which the tests check in f64 and f32 at every
-//! SIMD level.
+//! [`swaps_per_subnet`] swaps one subnet after the other (`swap_one`, with [`amm::buy`] and
+//! [`amm::sell`]), as the WGSL stage does per invocation. On a constant-product pool, [`swaps`]
+//! takes 32 subnets at a time (`swap_group`): the same steps, the purchase of every lane in one
+//! loop and the sale in the next, on a local copy of the group's columns in a [`Kernel`] at the
+//! CPU's widest vectors, with the branch-free [`amm::constant_product_purchase`] and
+//! [`amm::constant_product_sale`]. One subnet at a time (and in scalar lanes, as before session
+//! 23) the stage was some 150 instructions a subnet; one loop with the per-subnet steps inside, or
+//! 8 lanes, or the orders interleaved as [`Orders`], each kept the loops scalar or partly so
+//! (docs/performance.md, session 23). A lane where a swap is not what the per-subnet form computes
+//! (an order its cap may cut, a reserve at the floor) keeps its values and is redone by the
+//! per-subnet form; an inactive lane keeps its values and adds nothing. The path's totals add
+//! each subnet's amounts into its slot lane (`lanes::SlotSum`, the shader's `lanes_sum` order at
+//! 8 lanes), as one subnet at a time does (the sums are not associative), so both forms give the
+//! same bits, which the tests check in f64 and f32 at every SIMD level.
 
 use crate::Real;
 use crate::lanes::{SlotSum, subnet_lanes};
-use crate::model::amm::{self, Pool, SwapOutcome};
+use crate::model::amm::{self, Pool};
 use crate::params::AmmKind;
 use crate::simd::{self, Kernel, SimdLevel};
 use crate::state::{PathState, SubnetReal};
@@ -91,39 +90,6 @@ impl<R: Real> SwapSums<R> {
     }
 }
 
-/// One subnet's swaps on its plain values: the expression both forms evaluate. `buy(pool,
-/// amount)` and `sell(pool, amount)` swap with the step's fee and floor: [`swap_one`] passes
-/// [`amm::buy`] and [`amm::sell`], the lanes their branch-free constant-product forms.
-#[inline(always)]
-fn swap_books<R: Real>(
-    b: &mut SwapBooks<R>,
-    orders: Orders<R>,
-    buy: impl FnOnce(&mut Pool<R>, R) -> SwapOutcome<R>,
-    sell: impl FnOnce(&mut Pool<R>, R) -> SwapOutcome<R>,
-) -> SwapAdded<R> {
-    let mut pool = Pool::weighted(b.tao, b.alpha, b.w_quote);
-
-    let buy = buy(&mut pool, orders.stake_tao);
-    b.held_organic += buy.output;
-    b.alpha_out += buy.output;
-    b.flow += buy.input_used - buy.fee;
-
-    let want = orders.unstake_alpha.min(b.held_organic);
-    let sell = sell(&mut pool, want);
-    b.held_organic -= sell.input_used;
-    b.alpha_out -= sell.input_used;
-    b.flow -= sell.output;
-
-    b.tao = pool.tao;
-    b.alpha = pool.alpha;
-    b.w_quote = pool.w_quote;
-    SwapAdded {
-        tao_in: buy.input_used,
-        tao_out: sell.output + buy.author_tao + sell.author_tao,
-        cut: buy.cut || sell.cut,
-    }
-}
-
 /// A step's swap constants, converted once per path-step rather than once per subnet.
 #[derive(Clone, Copy, Debug)]
 struct SwapTerms<R> {
@@ -140,7 +106,8 @@ impl<R: Real> SwapTerms<R> {
 }
 
 /// Swaps subnet `i`'s orders with [`amm::buy`] and [`amm::sell`] and adds its amounts to
-/// `totals` (the caller skips inactive slots).
+/// `totals` (the caller skips inactive slots): buys first, then sells at most what organic
+/// holders then hold.
 fn swap_one<R: Real>(
     terms: &SwapTerms<R>,
     s: &mut SubnetReal<'_, R>,
@@ -149,14 +116,29 @@ fn swap_one<R: Real>(
     totals: &mut SwapSums<R>,
 ) {
     let (amm, fee, min_reserve) = (terms.amm, terms.fee, terms.min_reserve);
-    let mut books = SwapBooks::read(s, i);
-    let added = swap_books(
-        &mut books,
-        orders,
-        |pool, amount| amm::buy(amm, pool, amount, fee, min_reserve),
-        |pool, amount| amm::sell(amm, pool, amount, fee, min_reserve),
-    );
-    books.write(s, i);
+    let mut b = SwapBooks::read(s, i);
+    let mut pool = Pool::weighted(b.tao, b.alpha, b.w_quote);
+
+    let buy = amm::buy(amm, &mut pool, orders.stake_tao, fee, min_reserve);
+    b.held_organic += buy.output;
+    b.alpha_out += buy.output;
+    b.flow += buy.input_used - buy.fee;
+
+    let want = orders.unstake_alpha.min(b.held_organic);
+    let sell = amm::sell(amm, &mut pool, want, fee, min_reserve);
+    b.held_organic -= sell.input_used;
+    b.alpha_out -= sell.input_used;
+    b.flow -= sell.output;
+
+    b.tao = pool.tao;
+    b.alpha = pool.alpha;
+    b.w_quote = pool.w_quote;
+    b.write(s, i);
+    let added = SwapAdded {
+        tao_in: buy.input_used,
+        tao_out: sell.output + buy.author_tao + sell.author_tao,
+        cut: buy.cut || sell.cut,
+    };
     added.add_to(totals, i);
 }
 
@@ -214,7 +196,7 @@ impl<R: Real> Kernel for SwapCopy<'_, '_, R> {
     }
 }
 
-/// [`SwapCopy`]'s lanes on the group's local columns `c`: `swap_books` with the branch-free
+/// [`SwapCopy`]'s lanes on the group's local columns `c`: `swap_one`'s steps with the branch-free
 /// constant-product swaps, the purchase of every lane in one loop and the sale in the next (one
 /// loop around the whole expression stayed scalar).
 #[inline(always)]
