@@ -49,7 +49,9 @@ macro_rules! columns {
                 Self { $( $field: next(), )* }
             }
 
-            /// Calls `f` on every field's slice, in buffer order.
+            /// Calls `f` on every field's slice, in buffer order. Inlined always, so that in a
+            /// [`Kernel`](crate::simd::Kernel) `f` is compiled at the kernel's level.
+            #[inline(always)]
             pub fn for_each_field(&mut self, mut f: impl FnMut(&mut [$elem])) {
                 $( f(self.$field); )*
             }

@@ -91,10 +91,15 @@
 //! [`rng::normals_of_words`], the formulas branch-free, and the `ln`/`exp`/`exp_m1` of the
 //! momentum, the inflow and the selling by [`crate::vecmath`] in f64 (within an ulp or two of
 //! libm's, and the same at every vector width). That last is not libm's bits; the shader's WGSL
-//! `exp`/`log` are not either (a few ulps from Rust's), and the parity tests allow for it.
+//! `exp`/`log` are not either (a few ulps from Rust's), and the parity tests allow for it. The
+//! run's kernel also writes every slot's orders as if it had no whale orders; the few slots with
+//! whales are redone after it. The means' sums run in slot lanes (`lanes::SlotSum`), the
+//! shader's `lanes_sum` order at `PATH_LANES = 8` (one serial chain each before: 2% of the light
+//! step, docs/performance.md, session 24).
 
 use crate::Real;
 use crate::config::{BehaviourParams, RegistrationParams};
+use crate::lanes::SlotSum;
 use crate::model::amm::{self, Pool};
 use crate::params::{AmmKind, BLOCKS_PER_DAY};
 use crate::real::safe_div;
@@ -301,21 +306,22 @@ pub fn behaviour<R: Real>(
     let active = &st.sub_int.active;
     let zero_share_steps = &st.sub_int.zero_share_steps;
 
-    // First loop: the means the subnets are compared against (pool size, stake-weighted yield).
-    let mut active_count = R::zero();
-    let mut tao_sum = R::zero();
-    let mut dividend_weighted = R::zero();
+    // First loop: the means the subnets are compared against (pool size, stake-weighted yield),
+    // their sums in slot lanes (the shader's `lanes_sum` order at 8 lanes). An inactive slot adds
+    // +0, which changes no lane's bits (each starts at +0 and adds no negative zero: pool TAO is
+    // never negative, nor is a dividend rate).
+    let (mut active_count, mut tao_sum, mut dividend_weighted) =
+        (SlotSum::default(), SlotSum::default(), SlotSum::default());
     for i in 0..s.tao.len() {
-        if active[i] == 0 {
-            continue;
-        }
-        active_count += R::one();
-        tao_sum += s.tao[i];
-        dividend_weighted += s.tao[i] * s.dividend_rate[i];
+        let live = active[i] != 0;
+        active_count.add(i, if live { R::one() } else { R::zero() });
+        tao_sum.add(i, if live { s.tao[i] } else { R::zero() });
+        dividend_weighted.add(i, if live { s.tao[i] * s.dividend_rate[i] } else { R::zero() });
     }
+    let (active_count, tao_sum) = (active_count.value(), tao_sum.value());
     let means = Means {
         tao: safe_div(tao_sum, active_count),
-        dividend: safe_div(dividend_weighted, tao_sum),
+        dividend: safe_div(dividend_weighted.value(), tao_sum),
         market: g,
     };
 
@@ -332,6 +338,7 @@ pub fn behaviour<R: Real>(
             [stream::BEHAVIOUR_NORMALS, stream::BEHAVIOUR_COUNTS],
             blocks,
         );
+        let run_orders = &mut orders[first..first + len];
         let run = simd::run(SlotRun {
             c: &c,
             kind: params.chain.amm,
@@ -341,20 +348,23 @@ pub fn behaviour<R: Real>(
             s: &mut *s,
             active,
             zero_share_steps,
+            orders: run_orders,
         });
+        // The rare live slot with whale orders: its orders again, with them.
         for k in 0..len {
             let i = first + k;
-            if active[i] == 0 {
-                orders[i] = Orders::default();
+            if active[i] == 0 || run.count[k] == 0 {
                 continue;
             }
             let (whale_in, whale_out_alpha) =
-                whale_orders(&c, &step_rng, i as u32, run.whales[k], run.price[k]);
-            let held = s.held_organic[i];
-            orders[i] = Orders {
-                stake_tao: run.inflow[k] + whale_in + s.buyback_per_day[i] * R::of(c.dt),
-                unstake_alpha: (run.sold[k] + whale_out_alpha).min(held),
-            };
+                whale_orders(&c, &step_rng, i as u32, run.count[k], run.price[k]);
+            orders[i] = slot_orders(
+                run.inflow[k],
+                whale_in,
+                s.buyback_per_day[i] * R::of(c.dt),
+                run.sold[k] + whale_out_alpha,
+                s.held_organic[i],
+            );
         }
     }
 
@@ -369,6 +379,13 @@ pub fn behaviour<R: Real>(
         willingness: (R::of(c.willingness_log_median) + R::of(c.willingness_sigma) * z_willing)
             .exp(),
     }
+}
+
+/// A live slot's orders: `stake_tao` = inflow + whale entries + buyback, `unstake_alpha` = what
+/// is sold (organic selling plus whale exits), at most what organic holders hold.
+#[inline(always)]
+fn slot_orders<R: Real>(inflow: R, whale_in: R, buyback: R, sold: R, held: R) -> Orders<R> {
+    Orders { stake_tao: inflow + whale_in + buyback, unstake_alpha: sold.min(held) }
 }
 
 /// What every slot of a step compares itself against: the active subnets' mean pool TAO and
@@ -396,14 +413,18 @@ struct SlotRun<'a, 'b, R> {
     s: &'a mut SubnetReal<'b, R>,
     active: &'a [u32],
     zero_share_steps: &'a [u32],
+    /// The run's orders, written for every slot as if it had no whale orders (empty for an
+    /// inactive slot).
+    orders: &'a mut [Orders<R>],
 }
 
-/// What [`SlotRun`] leaves for the orders, per slot of the run.
+/// What [`SlotRun`] leaves for the slots with whale orders, per slot of the run: the count (0
+/// for most), the spot price, and the organic inflow and selling.
 struct RunOrders<R> {
+    count: [u32; SLOTS_PER_FILL],
     price: [R; SLOTS_PER_FILL],
     inflow: [R; SLOTS_PER_FILL],
     sold: [R; SLOTS_PER_FILL],
-    whales: [u32; SLOTS_PER_FILL],
 }
 
 impl<R: Real> Kernel for SlotRun<'_, '_, R> {
@@ -412,7 +433,7 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
     #[inline(always)]
     fn run(self) -> RunOrders<R> {
         const N: usize = SLOTS_PER_FILL;
-        let SlotRun { c, kind, means, blocks, first, s, active, zero_share_steps } = self;
+        let SlotRun { c, kind, means, blocks, first, s, active, zero_share_steps, orders } = self;
         let len = blocks.len() / 2;
         assert!(len <= N && first + len <= s.tao.len(), "behaviour: slot run out of range");
         let range = first..first + len;
@@ -451,10 +472,10 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         let whale_count = Poisson::new(R::of(c.whale_mean));
         let jump_sigma = R::of(c.jump_sigma);
         let mut out = RunOrders {
+            count: [0; N],
             price: [R::zero(); N],
             inflow: [R::zero(); N],
             sold: [R::zero(); N],
-            whales: [0; N],
         };
         // The zero-emission exodus's hazard where the streak has run past the patience, else +0.
         let mut exodus_hazard = [R::zero(); N];
@@ -486,7 +507,7 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
                 continue;
             }
             let (w_normals, w_counts) = (pair[0], pair[1]);
-            out.whales[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
+            out.count[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
             if active[first + k] == 0 || plain[k] {
                 continue;
             }
@@ -562,8 +583,21 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         for k in 0..N {
             out.sold[k] = held[k] * -neg_hazard[k];
         }
+        // Every slot's orders without whales (`+0` for their amounts, as `whale_orders` returns
+        // for none): the caller redoes the few with whales.
+        let buyback = load(s.buyback_per_day);
+        let orders = &mut orders[..len];
         for (k, i) in range.enumerate() {
-            if active[i] != 0 {
+            let live = active[i] != 0;
+            let plain = slot_orders(
+                out.inflow[k],
+                R::zero(),
+                buyback[k] * dt,
+                out.sold[k] + R::zero(),
+                held[k],
+            );
+            orders[k] = if live { plain } else { Orders::default() };
+            if live {
                 s.momentum[i] = momentum[k];
                 s.prev_price[i] = out.price[k];
             }

@@ -9,10 +9,14 @@
 //! reads back per chunk; the CPU engine uses the returned flag, and on failure locates the value
 //! to name it (`engine`).
 //!
-//! CPU twin of shaders/guards.wgsl. The finiteness test differs in form, not in answer: eight
-//! lane sums of the values (SIMD), with the per-value test only when a sum is not finite.
+//! CPU twin of shaders/guards.wgsl. The finiteness test differs in form, not in answer:
+//! [`FINITE_LANES`] lane sums of the values (SIMD), with the per-value test only when a sum is
+//! not finite. The pass over the state is a [`Kernel`] at the CPU's widest vectors; the live
+//! pools' TAO is summed in the shader's slot lanes ([`SlotSum`]).
 
 use crate::Real;
+use crate::lanes::SlotSum;
+use crate::simd::{self, Kernel};
 use crate::state::PathState;
 
 /// The constants of the check.
@@ -28,15 +32,16 @@ pub struct GuardLimits {
 
 /// The conservation residual of one path ([`relative_residual`]).
 pub fn conservation_residual<R: Real>(limits: &GuardLimits, st: &PathState<'_, R>) -> f64 {
-    // Adding +0 for an empty slot changes no bit of the sum (it starts at +0 and stays ≥ +0
-    // while the reserves are valid), and keeps the loop free of branches.
-    let mut pools = R::zero();
+    // Adding +0 for an empty slot changes no bit of the sum (each lane starts at +0 and stays
+    // ≥ +0 while the reserves are valid), and keeps the loop free of branches. Slot `i` adds
+    // into lane `i % 8`, the shader's `lanes_sum` order.
+    let mut pools = SlotSum::default();
     for i in 0..st.sub.tao.len() {
-        pools += if st.sub_int.active[i] != 0 { st.sub.tao[i] } else { R::zero() };
+        pools.add(i, if st.sub_int.active[i] != 0 { st.sub.tao[i] } else { R::zero() });
     }
     let g = &st.global;
     relative_residual(
-        pools.f64(),
+        pools.value().f64(),
         g.tao_paid_out[0].f64(),
         g.tao_paid_in[0].f64(),
         g.tao_recycled[0].f64(),
@@ -62,19 +67,24 @@ pub fn relative_residual(pools: f64, paid_out: f64, paid_in: f64, recycled: f64,
     (lhs - rhs) / scale
 }
 
+/// Independent running sums of [`all_finite`]: four AVX-512 registers of f64. With eight (one
+/// register, and four SSE2 registers before the pass ran as a [`Kernel`]) the sums were one
+/// chain of dependent additions, latency-bound: the stage was 5.5% of the light step
+/// (docs/performance.md, session 24).
+const FINITE_LANES: usize = 32;
+
 /// Whether every value of `xs` is finite. A sum of finite values is finite unless it overflows,
 /// and a NaN or an infinity among the values makes it NaN or infinite (`∞ − ∞` is NaN), so a
-/// finite sum proves every value finite with one addition per value, in eight independent sums
-/// the compiler runs in SIMD lanes (a per-value `is_finite` fold compiles to scalar code, and
-/// `x · 0` sums cost a multiply more). Only a non-finite sum, a bad value or an overflow of huge
-/// ones, pays for the exact per-value test. The shader keeps the per-value test.
-#[inline]
+/// finite sum proves every value finite with one addition per value, in [`FINITE_LANES`]
+/// independent sums the compiler runs in SIMD lanes (a per-value `is_finite` fold compiles to
+/// scalar code, and `x · 0` sums cost a multiply more). Only a non-finite sum, a bad value or an
+/// overflow of huge ones, pays for the exact per-value test. The shader keeps the per-value test.
+#[inline(always)]
 fn all_finite<R: Real>(xs: &[R]) -> bool {
-    const LANES: usize = 8;
-    let mut sums = [R::zero(); LANES];
-    let mut chunks = xs.chunks_exact(LANES);
+    let mut sums = [R::zero(); FINITE_LANES];
+    let mut chunks = xs.chunks_exact(FINITE_LANES);
     for chunk in &mut chunks {
-        for k in 0..LANES {
+        for k in 0..FINITE_LANES {
             sums[k] += chunk[k];
         }
     }
@@ -91,21 +101,8 @@ fn all_finite<R: Real>(xs: &[R]) -> bool {
 /// Checks one path's state; returns `true` when every guard holds. On the first failure,
 /// `guard_step` is set to the path's step counter (the failing step + 1 after the metrics stage).
 pub fn guards<R: Real>(limits: &GuardLimits, yuma: bool, st: &mut PathState<'_, R>) -> bool {
-    let mut finite = true;
-    st.sub.for_each_field(|xs| finite &= all_finite(xs));
-    st.global.for_each_field(|xs| finite &= xs[0].is_finite());
-    if yuma {
-        finite &= all_finite(st.yuma_real);
-    }
     let floor = R::of(limits.min_reserve * (1.0 - 1e-6));
-    let mut reserves = true;
-    // Branch-free: a live slot's bound is the floor (`chain.min_reserve` is validated
-    // non-negative, so it implies the zero bound), an empty slot's zero.
-    for i in 0..st.sub.tao.len() {
-        let (tao, alpha) = (st.sub.tao[i], st.sub.alpha[i]);
-        let bound = if st.sub_int.active[i] != 0 { floor } else { R::zero() };
-        reserves &= (tao >= bound) & (alpha >= bound);
-    }
+    let (finite, reserves) = simd::run(StateScan { st: &mut *st, yuma, floor });
     let conserved = conservation_residual(limits, st).abs() <= limits.tolerance;
     let ok = finite && reserves && conserved;
     if !ok && st.global_int.guard_step[0] == 0 {
@@ -114,16 +111,53 @@ pub fn guards<R: Real>(limits: &GuardLimits, yuma: bool, st: &mut PathState<'_, 
     ok
 }
 
+/// The pass over one path's state, a [`Kernel`]: whether every real is finite, and whether
+/// every reserve is above its bound (`floor` in a live slot, zero in an empty one).
+struct StateScan<'a, 'b, R> {
+    st: &'a mut PathState<'b, R>,
+    yuma: bool,
+    floor: R,
+}
+
+impl<R: Real> Kernel for StateScan<'_, '_, R> {
+    type Output = (bool, bool);
+
+    #[inline(always)]
+    fn run(self) -> (bool, bool) {
+        let StateScan { st, yuma, floor } = self;
+        let mut finite = true;
+        st.sub.for_each_field(
+            #[inline(always)]
+            |xs| finite &= all_finite(xs),
+        );
+        st.global.for_each_field(|xs| finite &= xs[0].is_finite());
+        if yuma {
+            finite &= all_finite(st.yuma_real);
+        }
+        let mut reserves = true;
+        // Branch-free: a live slot's bound is the floor (`chain.min_reserve` is validated
+        // non-negative, so it implies the zero bound), an empty slot's zero.
+        let slots = st.sub.tao.len();
+        let (tao, alpha, active) =
+            (&st.sub.tao[..], &st.sub.alpha[..slots], &st.sub_int.active[..slots]);
+        for i in 0..slots {
+            let bound = if active[i] != 0 { floor } else { R::zero() };
+            reserves &= (tao[i] >= bound) & (alpha[i] >= bound);
+        }
+        (finite, reserves)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::all_finite;
 
     /// One bad value anywhere (inside the SIMD chunks or in the remainder) is found, in slices
-    /// of every length around the lane count; huge finite values, whose lane sums overflow,
+    /// of every length up to past two chunks; huge finite values, whose lane sums overflow,
     /// are not flagged.
     #[test]
     fn all_finite_finds_each_bad_value() {
-        for len in 0..27 {
+        for len in 0..2 * super::FINITE_LANES + 7 {
             let clean: Vec<f64> = (0..len).map(|k| (k as f64 - 5.0) * 1e300).collect();
             assert!(all_finite(&clean));
             for at in 0..len {
@@ -139,7 +173,7 @@ mod tests {
         assert!(all_finite(&[f32::MAX, -f32::MAX, 0.0, -0.0, f32::MIN_POSITIVE]));
         // Lane sums that overflow to ±∞ (and to NaN in the remainder's lane) fall back to the
         // per-value test.
-        for len in [3, 8, 16, 17, 40] {
+        for len in [3, 8, 16, 17, 40, 64, 100] {
             assert!(all_finite(&vec![f64::MAX; len]), "len {len}");
             assert!(all_finite(&vec![-f32::MAX; len]), "len {len}");
             let mut mixed: Vec<f64> =
