@@ -40,7 +40,9 @@ fn pow_normalize(p: u32, exponent: Real) {
         }
     } else {
         // The largest entry contributes exactly 1, so the sum is >= 1 and safe to divide by.
-        var sum = Real(0.0);
+        // Slot i adds into lane i % 8, then the lanes in order: the twin's `SlotSum`.
+        var lanes = array<Real, 8>(Real(0.0), Real(0.0), Real(0.0), Real(0.0), Real(0.0), Real(0.0),
+            Real(0.0), Real(0.0));
         for (var i = 0u; i < info.subnets; i = i + 1u) {
             let at = sr_at(p, SR_SHARE, i);
             let scaled = max(subnet_real[at] / max_z, 0.0);
@@ -54,7 +56,11 @@ fn pow_normalize(p: u32, exponent: Real) {
                 }
             }
             subnet_real[at] = powered;
-            sum = sum + powered;
+            lanes[i % 8u] = lanes[i % 8u] + powered;
+        }
+        var sum = Real(0.0);
+        for (var l = 0u; l < 8u; l = l + 1u) {
+            sum = sum + lanes[l];
         }
         for (var i = 0u; i < info.subnets; i = i + 1u) {
             let at = sr_at(p, SR_SHARE, i);

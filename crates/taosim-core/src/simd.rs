@@ -87,9 +87,22 @@ impl SimdLevel {
         }
     }
 
-    /// The widest level this CPU runs.
+    /// The widest level this CPU runs: probed once per process and kept (the probes' feature
+    /// tests cost each kernel call about as much as a short kernel, 1% of the light step,
+    /// docs/performance.md, session 24).
     pub fn detected() -> SimdLevel {
-        SimdLevel::ALL.into_iter().rev().find(|level| level.is_available()).unwrap_or_default()
+        match DETECTED.load(Ordering::Relaxed) {
+            UNPROBED => {
+                let level = SimdLevel::ALL
+                    .into_iter()
+                    .rev()
+                    .find(|level| level.is_available())
+                    .unwrap_or_default();
+                DETECTED.store(level as u8, Ordering::Relaxed);
+                level
+            }
+            index => SimdLevel::ALL[usize::from(index)],
+        }
     }
 
     /// The level the wide kernels use now: the widest this CPU runs, at most [`cap`] (the
@@ -129,6 +142,13 @@ impl FromStr for SimdLevel {
 /// The widest level the kernels may use, as its index in [`SimdLevel::ALL`] (no cap: the last).
 static CAP: AtomicU8 = AtomicU8::new(2);
 
+/// [`SimdLevel::detected`]'s answer as its index in [`SimdLevel::ALL`], or [`UNPROBED`] before
+/// the first call.
+static DETECTED: AtomicU8 = AtomicU8::new(UNPROBED);
+
+/// [`DETECTED`] before the CPU is probed.
+const UNPROBED: u8 = u8::MAX;
+
 /// Caps the level of every wide kernel in this process (the CLI's `TAOSIM_SIMD`): for measuring
 /// one level against another in one binary. The output does not change (module docs).
 pub fn cap(level: SimdLevel) {
@@ -156,7 +176,8 @@ pub trait Kernel {
               function, called after the CPU is checked to run its instructions"
 )]
 pub fn run_at<K: Kernel>(level: SimdLevel, kernel: K) -> K::Output {
-    assert!(level.is_available(), "this CPU does not run SIMD level {level}");
+    // The levels nest: the CPU runs every level up to the widest it runs.
+    assert!(level <= SimdLevel::detected(), "this CPU does not run SIMD level {level}");
     match level {
         SimdLevel::Baseline => kernel.run(),
         // SAFETY: `run_avx2` needs only AVX2, which the CPU runs (asserted above).

@@ -147,17 +147,39 @@ fn live_bounds<R: Real>(
     let mut highest = [neg_inf; BOUND_LANES];
     let slots = tao.len();
     let (alpha, alpha_out, active) = (&alpha[..slots], &alpha_out[..slots], &active[..slots]);
-    for first in (0..slots).step_by(BOUND_LANES) {
-        for lane in 0..BOUND_LANES.min(slots - first) {
-            let i = first + lane;
-            let live = active[i] != 0;
-            let reserve = if live { tao[i].min(alpha[i]) } else { inf };
-            let issuance = if live { alpha[i] + alpha_out[i] } else { neg_inf };
-            lowest[lane] = lowest[lane].min(reserve);
-            highest[lane] = highest[lane].max(issuance);
-        }
+    // Whole groups with the constant length, so that the bounds stay in registers (with a
+    // variable one they were kept on the stack, each group's masked stores read back by the
+    // next), then the rest.
+    let whole = slots - slots % BOUND_LANES;
+    for first in (0..whole).step_by(BOUND_LANES) {
+        let group = first..first + BOUND_LANES;
+        let columns = (&tao[group.clone()], &alpha[group.clone()], &alpha_out[group.clone()]);
+        fold_bounds(&mut lowest, &mut highest, columns, &active[group]);
     }
+    let columns = (&tao[whole..], &alpha[whole..], &alpha_out[whole..]);
+    fold_bounds(&mut lowest, &mut highest, columns, &active[whole..]);
     (lowest, highest)
+}
+
+/// Folds slots `0 .. active.len()` of the columns `(tao, alpha, alpha_out)` into lanes
+/// `0 .. active.len()` of [`live_bounds`]' bounds.
+#[inline(always)]
+fn fold_bounds<R: Real>(
+    lowest: &mut [R; BOUND_LANES],
+    highest: &mut [R; BOUND_LANES],
+    (tao, alpha, alpha_out): (&[R], &[R], &[R]),
+    active: &[u32],
+) {
+    let (inf, neg_inf) = (R::of(f64::INFINITY), R::of(f64::NEG_INFINITY));
+    let len = active.len();
+    let (tao, alpha, alpha_out) = (&tao[..len], &alpha[..len], &alpha_out[..len]);
+    for lane in 0..len {
+        let live = active[lane] != 0;
+        let reserve = if live { tao[lane].min(alpha[lane]) } else { inf };
+        let issuance = if live { alpha[lane] + alpha_out[lane] } else { neg_inf };
+        lowest[lane] = lowest[lane].min(reserve);
+        highest[lane] = highest[lane].max(issuance);
+    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@
 //! over an engine step of `n` blocks with the step's flow spread evenly over the blocks.
 
 use crate::Real;
+use crate::lanes::SlotSum;
 use crate::params::EmissionRegime;
 use crate::real::{SMALL_ARGUMENT, exp_m1_series, ln_1p, safe_div};
+use crate::simd::{self, Kernel};
 
 /// Decay factors of an EMA advanced over several blocks with a constant input:
 /// `s_n = keep·s_0 + gain·x` (`gain = 1 − keep`, computed without cancellation).
@@ -113,16 +115,22 @@ const REDUCE_LANES: usize = 8;
 /// (its tests allow 1%) and flushes values whose `ln` underflows to 0; we do not reproduce that.
 /// Values are divided by the maximum first so `zᵖ` cannot overflow; negative entries count as 0.
 /// All-zero (or all non-positive) input gives all zeros.
+#[inline(always)]
 pub fn pow_normalize<R: Real>(z: &mut [R], p: R) {
     // The largest entry above +0 (else +0), in REDUCE_LANES running maxima: `>` from +0 keeps
     // the first of equal values, and equal values above +0 have equal bits, so the order does
     // not change the result (NaN never wins a `>`).
+    // Whole chunks as fixed-size arrays (as in `clamp_and_pow_normalize`), so that the maxima
+    // stay in a register: over `chunks` they were kept on the stack, each chunk's masked store
+    // read back by the next.
     let mut lane_max = [R::zero(); REDUCE_LANES];
-    for chunk in z.chunks(REDUCE_LANES) {
-        for (m, &x) in lane_max.iter_mut().zip(chunk) {
-            *m = if x > *m { x } else { *m };
-        }
+    let chunks = z.chunks_exact(REDUCE_LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let chunk: &[R; REDUCE_LANES] = chunk.try_into().expect("a whole chunk");
+        raise_maxima(&mut lane_max, chunk);
     }
+    raise_maxima(&mut lane_max, rest);
     let mut max = R::zero();
     for m in lane_max {
         if m > max {
@@ -138,21 +146,45 @@ pub fn pow_normalize<R: Real>(z: &mut [R], p: R) {
     // The largest entry contributes exactly 1, so the sum is >= 1 and safe to divide by.
     // `x¹ = x` is exact, and what libm's `pow` returns; skipping the call at the chain's default
     // exponent 1 spares a `pow` per subnet-step (2% of the light step) and the GPU's
-    // `exp(ln x)` rounding.
+    // `exp(ln x)` rounding. The sum runs in slot lanes (`SlotSum`, as the shader's): one chain
+    // of dependent additions through the slots was half the stage's time.
     let identity = p == R::one();
-    let mut sum = R::zero();
     for x in z.iter_mut() {
         let scaled = (*x / max).max(R::zero());
-        let powered = if scaled > R::zero() {
-            if identity { scaled } else { scaled.powf(p) }
-        } else {
-            R::zero()
-        };
-        *x = powered;
-        sum += powered;
+        *x = if scaled > R::zero() { scaled } else { R::zero() };
     }
+    if !identity {
+        for x in z.iter_mut() {
+            if *x > R::zero() {
+                *x = x.powf(p);
+            }
+        }
+    }
+    let mut lanes = SlotSum::default();
+    for (i, &x) in z.iter().enumerate() {
+        lanes.add(i, x);
+    }
+    let sum = lanes.value();
     for x in z.iter_mut() {
         *x = safe_div(*x, sum);
+    }
+}
+
+/// Raises lane `l` of `lane_max` to `xs[l]` where that is larger (`>`: NaN never wins).
+#[inline(always)]
+fn raise_maxima<R: Real>(lane_max: &mut [R; REDUCE_LANES], xs: &[R]) {
+    for (m, &x) in lane_max.iter_mut().zip(xs) {
+        *m = if x > *m { x } else { *m };
+    }
+}
+
+/// Lowers lane `l` of `lane_lowest` to `flows[l]` where `flags[l]` marks it eligible (`min`,
+/// which skips NaN).
+#[inline(always)]
+fn lower_minima<R: Real>(lane_lowest: &mut [R; REDUCE_LANES], flows: &[R], flags: &[u32]) {
+    for (l, (&flow, &flag)) in flows.iter().zip(flags).enumerate() {
+        let counted = if flag != 0 { flow } else { R::zero() };
+        lane_lowest[l] = lane_lowest[l].min(counted);
     }
 }
 
@@ -195,18 +227,52 @@ fn clamp_and_pow_normalize<R: Real>(
     cutoff: f64,
     exponent: f64,
 ) {
+    simd::run(ClampPowNormalize { shares, eligible, cutoff, exponent });
+}
+
+/// [`clamp_and_pow_normalize`] as a [`Kernel`]: its loops (two divisions per entry, the extrema
+/// and the sum in lanes) at the CPU's widest vectors.
+struct ClampPowNormalize<'a, R> {
+    shares: &'a mut [R],
+    eligible: &'a [u32],
+    cutoff: f64,
+    exponent: f64,
+}
+
+impl<R: Real> Kernel for ClampPowNormalize<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let ClampPowNormalize { shares, eligible, cutoff, exponent } = self;
+        clamp_and_pow_normalize_in(shares, eligible, cutoff, exponent);
+    }
+}
+
+/// [`clamp_and_pow_normalize`]'s body, inlined into its kernel.
+#[inline(always)]
+fn clamp_and_pow_normalize_in<R: Real>(
+    shares: &mut [R],
+    eligible: &[u32],
+    cutoff: f64,
+    exponent: f64,
+) {
+    let eligible = &eligible[..shares.len()];
     // The lowest eligible flow below +0 (else ±0), in REDUCE_LANES running minima: `min` skips
     // NaN in any order and distinct values are distinct bits, so only the sign of a zero result
     // can depend on the order, and a zero limit's sign changes no share (entries at or below
     // zero become +0 in [`pow_normalize`]).
+    // Whole chunks as fixed-size arrays, so that the loop is vectorised; entry `k` in lane
+    // `k % REDUCE_LANES`.
     let mut lane_lowest = [R::zero(); REDUCE_LANES];
-    for (k, chunk) in shares.chunks(REDUCE_LANES).enumerate() {
-        for (l, (low, &flow)) in lane_lowest.iter_mut().zip(chunk).enumerate() {
-            let counted =
-                if is_eligible(eligible, k * REDUCE_LANES + l) { flow } else { R::zero() };
-            *low = low.min(counted);
-        }
+    let (flows, flags) = (shares.chunks_exact(REDUCE_LANES), eligible.chunks_exact(REDUCE_LANES));
+    let (rest_flows, rest_flags) = (flows.remainder(), flags.remainder());
+    for (flows, flags) in flows.zip(flags) {
+        let (flows, flags): (&[R; REDUCE_LANES], &[u32; REDUCE_LANES]) =
+            (flows.try_into().expect("a whole chunk"), flags.try_into().expect("a whole chunk"));
+        lower_minima(&mut lane_lowest, flows, flags);
     }
+    lower_minima(&mut lane_lowest, rest_flows, rest_flags);
     let lowest = lane_lowest.into_iter().fold(R::zero(), R::min);
     let lower_limit = R::of(cutoff).max(lowest);
     for (i, z) in shares.iter_mut().enumerate() {
@@ -324,7 +390,8 @@ mod tests {
     use super::*;
 
     /// `shares_taoflow` (lane extrema in `clamp_and_pow_normalize` and `pow_normalize`) gives the
-    /// bits of the one-entry-at-a-time form written out here, over lengths around the lanes,
+    /// bits of the one-entry-at-a-time form written out here (its sum in the shader's eight slot
+    /// lanes), over lengths around the lanes,
     /// ineligible entries, negative, zero (both signs), tied and NaN flows, cutoffs of zero and
     /// above and below (where the lowest flow sets the limit), and exponents 1 and 1.5.
     #[test]
@@ -356,7 +423,12 @@ mod tests {
                     if scaled > 0.0 { if p == 1.0 { scaled } else { scaled.powf(p) } } else { 0.0 }
                 })
                 .collect();
-            let sum = powered.iter().fold(0.0, |a, &b| a + b);
+            // Slot i adds into lane i % 8, then the lanes in order (the shader's lanes).
+            let mut lanes = [0.0_f64; 8];
+            for (i, &x) in powered.iter().enumerate() {
+                lanes[i % 8] += x;
+            }
+            let sum = lanes.iter().fold(0.0, |a, &b| a + b);
             powered.iter().map(|&x| if sum == 0.0 { 0.0 } else { x / sum }).collect()
         }
         for len in [0, 1, 7, 8, 9, 17, 64, 128, 131] {
