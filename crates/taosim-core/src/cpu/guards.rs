@@ -10,9 +10,9 @@
 //! to name it (`engine`).
 //!
 //! CPU twin of shaders/guards.wgsl. The finiteness test differs in form, not in answer:
-//! [`FINITE_LANES`] lane sums of the values (SIMD), with the per-value test only when a sum is
-//! not finite. The pass over the state is a [`Kernel`] at the CPU's widest vectors; the live
-//! pools' TAO is summed in the shader's slot lanes ([`SlotSum`]).
+//! 32 lane sums of the values (SIMD), with the per-value test only when a sum is not finite.
+//! The pass over the state is a [`Kernel`] at the CPU's widest vectors; the live pools' TAO is
+//! summed in the shader's slot lanes (`lanes::SlotSum`).
 
 use crate::Real;
 use crate::lanes::SlotSum;

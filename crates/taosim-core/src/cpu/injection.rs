@@ -11,8 +11,9 @@
 //! # CPU form (the shader's arithmetic; the sums in its order at 8 lanes)
 //! [`injection_per_subnet`] injects one subnet after the other (`inject_one`), as the WGSL stage
 //! does per invocation. On a constant-product pool, [`injection`] takes 16 subnets at a time
-//! (`inject_group`): the same steps, each over every lane in a loop of its own on a local copy of
-//! the group's columns, in a [`Kernel`] at the CPU's widest vectors, with the branch-free forms of
+//! (`inject_group`): the same steps, each over every lane in a loop of its own on the group's
+//! columns in place (each loop writes local arrays, and the settled lanes are stored one column
+//! per loop), in a [`Kernel`] at the CPU's widest vectors, with the branch-free forms of
 //! the per-subnet form's three general calls: [`halvings_below`] for [`halvings`],
 //! [`amm::constant_product_purchase`] for [`amm::buy`] and [`emission_whole_level`] for
 //! [`emission_over_blocks_at`]. One subnet at a time the stage is a chain of dependent divisions,
@@ -53,8 +54,9 @@ use super::StepParams;
 /// were not vectorised).
 const INJECTION_LANES: usize = 16;
 
-// A subnet's injection columns as plain values (`InjectionBooks`), a lane group of them borrowed
-// in place (`InjectionLanes`) and its local copy (`InjectionColumns`), on which the lanes run.
+// A subnet's injection columns as plain values (`InjectionBooks`) and a lane group of them
+// borrowed in place (`InjectionLanes`), on which the lanes run (the macro's local copy,
+// `InjectionColumns`, is not used: in place, one column per write-back loop, costs less).
 subnet_lanes!(
     InjectionBooks,
     InjectionLanes,
@@ -140,8 +142,8 @@ fn inject_one<R: Real>(
 }
 
 /// Injects the eligible subnets among `first .. first + INJECTION_LANES` of a constant-product
-/// path, bit for bit as `inject_one` one after the other (module docs): the lanes on a local
-/// copy of the group's columns in a [`Kernel`] ([`InjectCopy`]), then the minted TAO into the
+/// path, bit for bit as `inject_one` one after the other (module docs): the lanes on the group's
+/// columns in a [`Kernel`] ([`InjectGroup`]), then the minted TAO into the
 /// slot lanes, with the lanes the branch-free forms could not settle redone by `inject_one`.
 fn inject_lanes<R: Real>(
     level: SimdLevel,
@@ -153,7 +155,7 @@ fn inject_lanes<R: Real>(
 ) {
     let eligible: [bool; INJECTION_LANES] = core::array::from_fn(|k| eligible[first + k] != 0);
     let (added, settled) =
-        simd::run_at(level, InjectCopy { terms, lanes: InjectionLanes::of(s, first), eligible });
+        simd::run_at(level, InjectGroup { terms, lanes: InjectionLanes::of(s, first), eligible });
     for k in 0..INJECTION_LANES {
         if settled[k] {
             minted.add(first + k, added[k]);
@@ -163,35 +165,33 @@ fn inject_lanes<R: Real>(
     }
 }
 
-/// [`inject_lanes`]' evaluation of a group on a local copy of its columns, a [`Kernel`]: each
+/// [`inject_lanes`]' evaluation of a group on its columns in place, a [`Kernel`]: each
 /// lane's TAO minted and whether the lane was settled here. A lane that is ineligible or not
 /// settled keeps its values.
-struct InjectCopy<'a, 'b, R> {
+struct InjectGroup<'a, 'b, R> {
     terms: &'a InjectionTerms<R>,
     lanes: InjectionLanes<'b, R>,
     eligible: [bool; INJECTION_LANES],
 }
 
-impl<R: Real> Kernel for InjectCopy<'_, '_, R> {
+impl<R: Real> Kernel for InjectGroup<'_, '_, R> {
     type Output = ([R; INJECTION_LANES], [bool; INJECTION_LANES]);
 
     #[inline(always)]
     fn run(self) -> Self::Output {
-        let InjectCopy { terms, mut lanes, eligible } = self;
-        let mut columns = InjectionColumns::of(&lanes);
-        let result = inject_group(terms, &mut columns, &eligible);
-        columns.store(&mut lanes);
-        result
+        let InjectGroup { terms, mut lanes, eligible } = self;
+        inject_group(terms, &mut lanes, &eligible)
     }
 }
 
-/// [`InjectCopy`]'s lanes on the group's local columns `c`: the steps of `inject_one`, each over
-/// every lane in a loop of its own, with the branch-free forms of its three general calls (module
+/// [`InjectGroup`]'s lanes on the group's columns `c`: the steps of `inject_one`, each over
+/// every lane in a loop of its own that writes local arrays, then the settled lanes stored one
+/// column per loop, with the branch-free forms of its three general calls (module
 /// docs).
 #[inline(always)]
 fn inject_group<R: Real>(
     terms: &InjectionTerms<R>,
-    c: &mut InjectionColumns<R>,
+    c: &mut InjectionLanes<'_, R>,
     eligible: &[bool; INJECTION_LANES],
 ) -> ([R; INJECTION_LANES], [bool; INJECTION_LANES]) {
     const L: usize = INJECTION_LANES;
@@ -252,21 +252,51 @@ fn inject_group<R: Real>(
         alpha_out[k] = emitted.emitted;
         settled[k] &= whole;
     }
-    // A lane not settled keeps its values (the per-subnet form redoes it).
+    let (mut kept, mut owner, mut server) = (zeros, zeros, zeros);
+    let (mut validator, mut root) = (zeros, zeros);
     for k in 0..L {
         let split = alpha_out_split(alpha_out[k], terms.owner_cut, root_prop[k], terms.sell_root);
-        let keep_or = |old: R, new: R| if settled[k] { new } else { old };
-        c.tao[k] = keep_or(c.tao[k], pool_tao[k]);
-        c.alpha[k] = keep_or(c.alpha[k], pool_alpha[k]);
-        c.alpha_out[k] = keep_or(c.alpha_out[k], c.alpha_out[k] + (alpha_out[k] - split.recycled));
-        c.pending_owner[k] = keep_or(c.pending_owner[k], c.pending_owner[k] + split.owner);
-        c.pending_server[k] = keep_or(c.pending_server[k], c.pending_server[k] + split.server);
-        c.pending_validator[k] =
-            keep_or(c.pending_validator[k], c.pending_validator[k] + split.validator);
-        c.pending_root[k] = keep_or(c.pending_root[k], c.pending_root[k] + split.root);
-        c.protocol_flow[k] = keep_or(c.protocol_flow[k], c.protocol_flow[k] + minted[k]);
+        kept[k] = alpha_out[k] - split.recycled;
+        (owner[k], server[k]) = (split.owner, split.server);
+        (validator[k], root[k]) = (split.validator, split.root);
     }
+    // A lane not settled keeps its values (the per-subnet form redoes it). One loop per column:
+    // each touches a single borrowed column (and local arrays), so it vectorises in place,
+    // where one loop writing them all cannot tell the columns apart (the local copy the stage
+    // used before cost a fifth of its time, docs/performance.md, session 24).
+    set_settled(c.tao, &settled, &pool_tao);
+    set_settled(c.alpha, &settled, &pool_alpha);
+    add_settled(c.alpha_out, &settled, &kept);
+    add_settled(c.pending_owner, &settled, &owner);
+    add_settled(c.pending_server, &settled, &server);
+    add_settled(c.pending_validator, &settled, &validator);
+    add_settled(c.pending_root, &settled, &root);
+    add_settled(c.protocol_flow, &settled, &minted);
     (minted, settled)
+}
+
+/// `column[k] = new[k]` in the settled lanes.
+#[inline(always)]
+fn set_settled<R: Real>(
+    column: &mut [R; INJECTION_LANES],
+    settled: &[bool; INJECTION_LANES],
+    new: &[R; INJECTION_LANES],
+) {
+    for k in 0..INJECTION_LANES {
+        column[k] = if settled[k] { new[k] } else { column[k] };
+    }
+}
+
+/// `column[k] += add[k]` in the settled lanes.
+#[inline(always)]
+fn add_settled<R: Real>(
+    column: &mut [R; INJECTION_LANES],
+    settled: &[bool; INJECTION_LANES],
+    add: &[R; INJECTION_LANES],
+) {
+    for k in 0..INJECTION_LANES {
+        column[k] = if settled[k] { column[k] + add[k] } else { column[k] };
+    }
 }
 
 /// Injects one step's emission into every eligible subnet of one path. `eligible` comes from the
@@ -486,7 +516,7 @@ mod tests {
         for first in (0..slots - slots % INJECTION_LANES).step_by(INJECTION_LANES) {
             let group: [bool; INJECTION_LANES] = core::array::from_fn(|k| eligible[first + k] != 0);
             let lanes = InjectionLanes::of(&mut st.sub, first);
-            let (_, settled) = InjectCopy { terms: &terms, lanes, eligible: group }.run();
+            let (_, settled) = InjectGroup { terms: &terms, lanes, eligible: group }.run();
             if first < SITUATIONS * INJECTION_LANES {
                 assert!(settled.contains(&true) && settled.contains(&false), "group {first}");
             } else {
