@@ -142,6 +142,43 @@ impl<R: crate::Real> SlotSum<R> {
         self.lanes[slot % SUM_LANES] += x;
     }
 
+    /// The sum of `values[i]` over the slots `i` with `mask[i] != 0`: [`add_masked`] from slot 0.
+    ///
+    /// [`add_masked`]: Self::add_masked
+    #[inline(always)]
+    pub(crate) fn of_masked(values: &[R], mask: &[u32]) -> Self {
+        let mut sum = Self::default();
+        sum.add_masked(0, values, mask);
+        sum
+    }
+
+    /// Adds `values[k]` for slot `first + k` where `mask[k] != 0` (+0 elsewhere, which changes
+    /// no lane's bits: a lane starts at +0 and never holds −0), the bits of [`add`](Self::add)
+    /// slot by slot. `first` is a multiple of [`SUM_LANES`], so whole groups of eight slots go
+    /// as fixed-size arrays: constant lane indices, no bounds checks and no branch, a loop that
+    /// vectorises (slot by slot, a computed lane index keeps the lanes in memory).
+    #[inline(always)]
+    pub(crate) fn add_masked(&mut self, first: usize, values: &[R], mask: &[u32]) {
+        assert!(
+            first.is_multiple_of(SUM_LANES) && values.len() == mask.len(),
+            "a group off the lanes"
+        );
+        let mut lanes = self.lanes;
+        let (values, flags) = (values.chunks_exact(SUM_LANES), mask.chunks_exact(SUM_LANES));
+        let (rest_values, rest_flags) = (values.remainder(), flags.remainder());
+        for (values, flags) in values.zip(flags) {
+            let values: &[R; SUM_LANES] = values.try_into().expect("a whole group");
+            let flags: &[u32; SUM_LANES] = flags.try_into().expect("a whole group");
+            for l in 0..SUM_LANES {
+                lanes[l] += if flags[l] != 0 { values[l] } else { R::zero() };
+            }
+        }
+        for (l, (&x, &flag)) in rest_values.iter().zip(rest_flags).enumerate() {
+            lanes[l] += if flag != 0 { x } else { R::zero() };
+        }
+        self.lanes = lanes;
+    }
+
     /// The total: the lanes added in lane order from +0.
     pub(crate) fn value(&self) -> R {
         let mut total = R::zero();
@@ -243,6 +280,17 @@ mod tests {
         }
         let want = lanes.iter().fold(0.0, |total, lane| total + lane);
         assert_eq!(sum.value().to_bits(), want.to_bits());
+        let all = vec![1; x.len()];
+        assert_eq!(SlotSum::of_masked(&x, &all), sum, "`of_masked` against `add` slot by slot");
+        // Masked-out slots add nothing: the sum of the others, slot by slot.
+        let mask: Vec<u32> = (0..x.len()).map(|i| u32::from(i % 3 != 1)).collect();
+        let mut some = SlotSum::<f64>::default();
+        for (i, &v) in x.iter().enumerate().filter(|&(i, _)| mask[i] != 0) {
+            some.add(i, v);
+        }
+        let masked = SlotSum::of_masked(&x, &mask);
+        assert_eq!(masked.value().to_bits(), some.value().to_bits());
+        assert_eq!(real_bits(&masked.lanes), real_bits(&some.lanes));
         // Lane 0 (slots 0, 8, …, 32) loses its four ones to 2^53; lane 1 (slots 1, 9, …) is
         // 1 − 2^53 + 3 exactly; lanes 2-7 hold 27 ones: 2^53 + (4 − 2^53) + 27 = 31.
         assert_eq!(sum.value(), 31.0);

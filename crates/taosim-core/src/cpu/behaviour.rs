@@ -310,15 +310,23 @@ pub fn behaviour<R: Real>(
     // their sums in slot lanes (the shader's `lanes_sum` order at 8 lanes). An inactive slot adds
     // +0, which changes no lane's bits (each starts at +0 and adds no negative zero: pool TAO is
     // never negative, nor is a dividend rate).
-    let (mut active_count, mut tao_sum, mut dividend_weighted) =
-        (SlotSum::default(), SlotSum::default(), SlotSum::default());
-    for i in 0..s.tao.len() {
-        let live = active[i] != 0;
-        active_count.add(i, if live { R::one() } else { R::zero() });
-        tao_sum.add(i, if live { s.tao[i] } else { R::zero() });
-        dividend_weighted.add(i, if live { s.tao[i] * s.dividend_rate[i] } else { R::zero() });
+    let slots = s.tao.len();
+    let active = &active[..slots];
+    // The count of ones in lanes is the exact count of live slots.
+    let active_count = R::of_usize(active.iter().filter(|&&a| a != 0).count());
+    let tao_sum = SlotSum::of_masked(s.tao, active).value();
+    let mut dividend_weighted = SlotSum::default();
+    let mut weighted = [R::zero(); SLOTS_PER_FILL];
+    for first in (0..slots).step_by(SLOTS_PER_FILL) {
+        let run = first..slots.min(first + SLOTS_PER_FILL);
+        let weighted = &mut weighted[..run.len()];
+        for ((w, &tao), &rate) in
+            weighted.iter_mut().zip(&s.tao[run.clone()]).zip(&s.dividend_rate[run.clone()])
+        {
+            *w = tao * rate;
+        }
+        dividend_weighted.add_masked(first, weighted, &active[run]);
     }
-    let (active_count, tao_sum) = (active_count.value(), tao_sum.value());
     let means = Means {
         tao: safe_div(tao_sum, active_count),
         dividend: safe_div(dividend_weighted.value(), tao_sum),

@@ -32,13 +32,8 @@ pub struct GuardLimits {
 
 /// The conservation residual of one path ([`relative_residual`]).
 pub fn conservation_residual<R: Real>(limits: &GuardLimits, st: &PathState<'_, R>) -> f64 {
-    // Adding +0 for an empty slot changes no bit of the sum (each lane starts at +0 and stays
-    // ≥ +0 while the reserves are valid), and keeps the loop free of branches. Slot `i` adds
-    // into lane `i % 8`, the shader's `lanes_sum` order.
-    let mut pools = SlotSum::default();
-    for i in 0..st.sub.tao.len() {
-        pools.add(i, if st.sub_int.active[i] != 0 { st.sub.tao[i] } else { R::zero() });
-    }
+    // Slot `i` adds into lane `i % 8`, the shader's `lanes_sum` order; an empty slot adds +0.
+    let pools = SlotSum::of_masked(st.sub.tao, st.sub_int.active);
     let g = &st.global;
     relative_residual(
         pools.value().f64(),

@@ -74,7 +74,7 @@ impl EmaFactors {
     }
 
     /// Applies the factors: `keep·state + gain·input`.
-    #[inline]
+    #[inline(always)]
     pub fn apply<R: Real>(self, state: R, input: R) -> R {
         R::of(self.keep) * state + R::of(self.gain) * input
     }
@@ -96,7 +96,7 @@ pub fn flow_ema_block<R: Real>(ema: R, flow: R, alpha: f64) -> R {
 /// (`F_b = flow_total / n`): `S_n = (1 − α_f)^n·S + (1 − (1 − α_f)^n)·flow_total/n`, with
 /// `factors = EmaFactors::constant_alpha(α_f, n)`. Equals `n` applications of
 /// [`flow_ema_block`] with that per-block flow.
-#[inline]
+#[inline(always)]
 pub fn flow_ema_over_blocks<R: Real>(ema: R, flow_total: R, factors: EmaFactors, n: u32) -> R {
     if n == 0 {
         return ema;
