@@ -445,24 +445,36 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         let len = blocks.len() / 2;
         assert!(len <= N && first + len <= s.tao.len(), "behaviour: slot run out of range");
         let range = first..first + len;
-
-        // The quality diffusion and the two flow noises of every slot, by inversion in lanes
-        // (`normal_icdf` bit for bit). A run shorter than N pads with a word in the centre.
-        let mut words = [1_u32 << 31; 3 * N];
-        for (k, pair) in blocks.chunks_exact(2).enumerate() {
-            for j in 0..3 {
-                words[j * N + k] = pair[0][j];
-            }
+        if len == N {
+            // A whole run (every run of the standard 128-slot network): the columns in place.
+            // Copying them out cost a `memcpy` call per column and run.
+            let columns = RunColumns {
+                tao: whole(s.tao, first),
+                dividend_rate: whole(s.dividend_rate, first),
+                share: whole(s.share, first),
+                alpha: whole(s.alpha, first),
+                w_quote: whole(s.w_quote, first),
+                peak: whole(s.peak_price, first),
+                held: whole(s.held_organic, first),
+                buyback: whole(s.buyback_per_day, first),
+                quality: whole_mut(s.quality, first),
+                momentum: whole_mut(s.momentum, first),
+                prev_price: whole_mut(s.prev_price, first),
+            };
+            return slot_run(
+                c,
+                kind,
+                means,
+                blocks,
+                first,
+                columns,
+                active,
+                zero_share_steps,
+                orders,
+            );
         }
-        let mut z = [R::zero(); 3 * N];
-        rng::normals_of_words(&words, &mut z);
-        let (z_quality, z_flows) = z.split_at(N);
-        let (z_in, z_out) = z_flows.split_at(N);
-
-        // The lanes, on local copies of their operands (separate local arrays, which the
-        // compiler knows do not overlap); padding lanes compute on zeros. Each transcendental
-        // runs in a loop of its own ([`in_lanes`]): inside one long loop body the compiler
-        // vectorised them at AVX-512 but not at AVX2 (docs/performance.md, session 20).
+        // A short last run: its columns padded with zeros, on which the padding lanes compute,
+        // and what it updates written back.
         let load = |column: &[R]| {
             let mut lanes = [R::zero(); N];
             lanes[..len].copy_from_slice(&column[range.clone()]);
@@ -470,148 +482,244 @@ impl<R: Real> Kernel for SlotRun<'_, '_, R> {
         };
         let (tao, dividend_rate, share) = (load(s.tao), load(s.dividend_rate), load(s.share));
         let (alpha, w_quote) = (load(s.alpha), load(s.w_quote));
-        let (mut quality, peak, held) = (load(s.quality), load(s.peak_price), load(s.held_organic));
-        let (mut momentum, prev_price) = (load(s.momentum), load(s.prev_price));
-
-        // The price, the exodus hazard and the counts' first tests of every slot in lanes; the
-        // slots whose counts may be nonzero or whose jump normal must be drawn (about 1e-3 of
-        // them by default) then one at a time.
-        let jump_count = Poisson::new(R::of(c.jump_mean));
-        let whale_count = Poisson::new(R::of(c.whale_mean));
-        let jump_sigma = R::of(c.jump_sigma);
-        let mut out = RunOrders {
-            count: [0; N],
-            price: [R::zero(); N],
-            inflow: [R::zero(); N],
-            sold: [R::zero(); N],
+        let (peak, held, buyback) =
+            (load(s.peak_price), load(s.held_organic), load(s.buyback_per_day));
+        let (mut quality, mut momentum, mut prev_price) =
+            (load(s.quality), load(s.momentum), load(s.prev_price));
+        let columns = RunColumns {
+            tao: &tao,
+            dividend_rate: &dividend_rate,
+            share: &share,
+            alpha: &alpha,
+            w_quote: &w_quote,
+            peak: &peak,
+            held: &held,
+            buyback: &buyback,
+            quality: &mut quality,
+            momentum: &mut momentum,
+            prev_price: &mut prev_price,
         };
-        // The zero-emission exodus's hazard where the streak has run past the patience, else +0.
-        let mut exodus_hazard = [R::zero(); N];
-        let (mut no_whale, mut no_jump) = ([true; N], [true; N]);
-        for (k, pair) in blocks.chunks_exact(2).enumerate() {
-            let w_counts = pair[1];
-            out.price[k] = amm::price(kind, &Pool::weighted(tao[k], alpha[k], w_quote[k]));
-            let streak = zero_share_steps[first + k];
-            let exodus = (streak > 0) & (f64::from(streak) * c.dt >= c.patience_days);
-            exodus_hazard[k] = if exodus { R::of(c.exodus_hazard_step) } else { R::zero() };
-            no_whale[k] = whale_count.surely_zero(w_counts[2]);
-            no_jump[k] = jump_count.surely_zero(w_counts[0]);
-        }
-        // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a
-        // nonzero `diffusion` returns it unchanged: the jump's normal is drawn only where it can
-        // change a bit (the shader always draws it; the results are identical).
-        let mut diffusion = [R::zero(); N];
-        let mut plain = [true; N];
-        let mut rare = [false; N];
-        for k in 0..len {
-            diffusion[k] = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality[k];
-            plain[k] = no_jump[k] & (diffusion[k] != R::zero()) & jump_sigma.is_finite();
-            let live = active[first + k] != 0;
-            quality[k] = if live & plain[k] { quality[k] + diffusion[k] } else { quality[k] };
-            rare[k] = (live & !plain[k]) | !no_whale[k];
-        }
-        for (k, pair) in blocks.chunks_exact(2).enumerate() {
-            if !rare[k] {
-                continue;
-            }
-            let (w_normals, w_counts) = (pair[0], pair[1]);
-            out.count[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
-            if active[first + k] == 0 || plain[k] {
-                continue;
-            }
-            let jumps = jump_count.draw(w_counts[0], w_counts[1]);
-            let step = diffusion[k];
-            let quality_step = if jumps == 0 && step != R::zero() && jump_sigma.is_finite() {
-                step
-            } else {
-                let z_jump = normal_icdf::<R>(w_normals[3]);
-                step + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
-            };
-            quality[k] += quality_step;
-        }
+        let out =
+            slot_run(c, kind, means, blocks, first, columns, active, zero_share_steps, orders);
         s.quality[range.clone()].copy_from_slice(&quality[..len]);
-
-        let dt = R::of(c.dt);
-        let flow_sigma = R::of(c.flow_sigma);
-        let limit = R::of(c.attractiveness_cap);
-        let keep = R::of(c.momentum_keep);
-        let inflows = c.inflow_step > 0.0;
-        let returns: [bool; N] =
-            core::array::from_fn(|k| out.price[k] > R::zero() && prev_price[k] > R::zero());
-        let size: [R; N] = core::array::from_fn(|k| safe_div(tao[k], means.tao));
-        let mut log_ratio: [R; N] =
-            core::array::from_fn(
-                |k| if returns[k] { out.price[k] / prev_price[k] } else { R::one() },
-            );
-        let mut log_size: [R; N] =
-            core::array::from_fn(|k| if size[k] > R::zero() { size[k] } else { R::one() });
-        in_lanes(&mut log_ratio, R::ln_lanes);
-        in_lanes(&mut log_size, R::ln_lanes);
-        let mut inflow_factor = [R::zero(); N];
-        let mut outflow_factor = [R::zero(); N];
-        for k in 0..N {
-            let log_return_per_day = if returns[k] { log_ratio[k] / dt } else { R::zero() };
-            momentum[k] = keep * momentum[k] + (R::one() - keep) * log_return_per_day;
-            let excess_yield = (dividend_rate[k] - means.dividend) * R::of(c.steps_per_year);
-            let zero_share = if share[k] == R::zero() { R::one() } else { R::zero() };
-            let a = (R::of(c.beta_quality) * quality[k]
-                + R::of(c.beta_momentum) * momentum[k]
-                + R::of(c.beta_yield) * excess_yield
-                + means.market
-                - R::of(c.beta_zero_share) * zero_share)
-                .max(-limit)
-                .min(limit);
-            // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
-            let log_level = R::of(c.size_elasticity) * log_size[k] + a;
-            inflow_factor[k] = lognormal_exponent(log_level, flow_sigma, z_in[k]);
-            outflow_factor[k] = lognormal_exponent(-a, flow_sigma, z_out[k]);
-        }
-        in_lanes(&mut inflow_factor, R::exp_lanes);
-        in_lanes(&mut outflow_factor, R::exp_lanes);
-        let mut neg_hazard = [R::zero(); N];
-        for k in 0..N {
-            // No inflow without a pool or a rate (the latter also keeps `0·∞` out when the size
-            // factor overflows), and at most `MAX_STEP_INFLOW` (`∞` included).
-            let flowing = R::of(c.inflow_step) * inflow_factor[k];
-            out.inflow[k] = if size[k] > R::zero() && inflows {
-                flowing.min(R::of(MAX_STEP_INFLOW))
-            } else {
-                R::zero()
-            };
-            // The hazards add in a fixed order; an absent one adds +0, which leaves the (never
-            // negative-zero) sum's bits as they were.
-            let mut hazard = R::of(c.outflow_hazard_step) * outflow_factor[k];
-            // `peak > 0` guards the division's operand only through the select.
-            let drawdown = R::one() - out.price[k] / peak[k];
-            let panics = peak[k] > R::zero() && drawdown >= R::of(c.panic_drawdown);
-            hazard = if panics { hazard + R::of(c.panic_hazard_step) } else { hazard };
-            neg_hazard[k] = -(hazard + exodus_hazard[k]);
-        }
-        in_lanes(&mut neg_hazard, R::exp_m1_lanes);
-        for k in 0..N {
-            out.sold[k] = held[k] * -neg_hazard[k];
-        }
-        // Every slot's orders without whales (`+0` for their amounts, as `whale_orders` returns
-        // for none): the caller redoes the few with whales.
-        let buyback = load(s.buyback_per_day);
-        let orders = &mut orders[..len];
-        for (k, i) in range.enumerate() {
-            let live = active[i] != 0;
-            let plain = slot_orders(
-                out.inflow[k],
-                R::zero(),
-                buyback[k] * dt,
-                out.sold[k] + R::zero(),
-                held[k],
-            );
-            orders[k] = if live { plain } else { Orders::default() };
-            if live {
-                s.momentum[i] = momentum[k];
-                s.prev_price[i] = out.price[k];
-            }
-        }
+        s.momentum[range.clone()].copy_from_slice(&momentum[..len]);
+        s.prev_price[range].copy_from_slice(&prev_price[..len]);
         out
     }
+}
+
+/// The whole run of slots from `first` of a column, in place.
+#[inline(always)]
+fn whole<R>(column: &[R], first: usize) -> &[R; SLOTS_PER_FILL] {
+    column[first..first + SLOTS_PER_FILL].try_into().expect("behaviour: whole run")
+}
+
+/// [`whole`], to update.
+#[inline(always)]
+fn whole_mut<R>(column: &mut [R], first: usize) -> &mut [R; SLOTS_PER_FILL] {
+    (&mut column[first..first + SLOTS_PER_FILL]).try_into().expect("behaviour: whole run")
+}
+
+/// The columns of a [`SlotRun`]'s slots, a whole run's in place or a short run's padded copies.
+/// Quality is updated for every slot (inactive ones keep theirs), momentum and the previous
+/// price for the live ones alone.
+struct RunColumns<'a, R> {
+    tao: &'a [R; SLOTS_PER_FILL],
+    dividend_rate: &'a [R; SLOTS_PER_FILL],
+    share: &'a [R; SLOTS_PER_FILL],
+    alpha: &'a [R; SLOTS_PER_FILL],
+    w_quote: &'a [R; SLOTS_PER_FILL],
+    peak: &'a [R; SLOTS_PER_FILL],
+    held: &'a [R; SLOTS_PER_FILL],
+    buyback: &'a [R; SLOTS_PER_FILL],
+    quality: &'a mut [R; SLOTS_PER_FILL],
+    momentum: &'a mut [R; SLOTS_PER_FILL],
+    prev_price: &'a mut [R; SLOTS_PER_FILL],
+}
+
+/// [`SlotRun`]'s lanes over its `blocks.len() / 2` slots from `first`.
+#[expect(clippy::too_many_arguments, reason = "`SlotRun`'s fields, with its columns as lanes")]
+#[inline(always)]
+fn slot_run<R: Real>(
+    c: &BehaviourCoefficients,
+    kind: AmmKind,
+    means: Means<R>,
+    blocks: &[[u32; 4]],
+    first: usize,
+    columns: RunColumns<'_, R>,
+    active: &[u32],
+    zero_share_steps: &[u32],
+    orders: &mut [Orders<R>],
+) -> RunOrders<R> {
+    const N: usize = SLOTS_PER_FILL;
+    let len = blocks.len() / 2;
+    // The quality diffusion and the two flow noises of every slot, by inversion in lanes
+    // (`normal_icdf` bit for bit). A run shorter than N pads with a word in the centre.
+    let mut words = [1_u32 << 31; 3 * N];
+    for (k, pair) in blocks.chunks_exact(2).enumerate() {
+        for j in 0..3 {
+            words[j * N + k] = pair[0][j];
+        }
+    }
+    let mut z = [R::zero(); 3 * N];
+    rng::normals_of_words(&words, &mut z);
+    let (z_quality, z_flows) = z.split_at(N);
+    let (z_in, z_out) = z_flows.split_at(N);
+
+    // The lanes read the run's columns in place (`&[R; N]`: whole lanes, no bounds checks,
+    // no copy); only momentum, updated in every lane but kept for live slots alone, is copied
+    // out. Each transcendental runs in a loop of its own ([`in_lanes`]): inside one long loop
+    // body the compiler vectorised them at AVX-512 but not at AVX2 (docs/performance.md,
+    // session 20).
+    let RunColumns {
+        tao,
+        dividend_rate,
+        share,
+        alpha,
+        w_quote,
+        peak,
+        held,
+        buyback,
+        quality,
+        momentum: momentum_column,
+        prev_price,
+    } = columns;
+    let mut momentum = *momentum_column;
+
+    // The price, the exodus hazard and the counts' first tests of every slot in lanes; the
+    // slots whose counts may be nonzero or whose jump normal must be drawn (about 1e-3 of
+    // them by default) then one at a time.
+    let jump_count = Poisson::new(R::of(c.jump_mean));
+    let whale_count = Poisson::new(R::of(c.whale_mean));
+    let jump_sigma = R::of(c.jump_sigma);
+    let mut out = RunOrders {
+        count: [0; N],
+        price: [R::zero(); N],
+        inflow: [R::zero(); N],
+        sold: [R::zero(); N],
+    };
+    // The zero-emission exodus's hazard where the streak has run past the patience, else +0.
+    let mut exodus_hazard = [R::zero(); N];
+    let (mut no_whale, mut no_jump) = ([true; N], [true; N]);
+    for (k, pair) in blocks.chunks_exact(2).enumerate() {
+        let w_counts = pair[1];
+        out.price[k] = amm::price(kind, &Pool::weighted(tao[k], alpha[k], w_quote[k]));
+        let streak = zero_share_steps[first + k];
+        let exodus = (streak > 0) & (f64::from(streak) * c.dt >= c.patience_days);
+        exodus_hazard[k] = if exodus { R::of(c.exodus_hazard_step) } else { R::zero() };
+        no_whale[k] = whale_count.surely_zero(w_counts[2]);
+        no_jump[k] = jump_count.surely_zero(w_counts[0]);
+    }
+    // Without a jump, `jump = √0·σ·z` is ±0 (σ finite, |z| ≤ 5.5), and adding ±0 to a
+    // nonzero `diffusion` returns it unchanged: the jump's normal is drawn only where it can
+    // change a bit (the shader always draws it; the results are identical).
+    let mut diffusion = [R::zero(); N];
+    let mut plain = [true; N];
+    let mut rare = [false; N];
+    for k in 0..len {
+        diffusion[k] = R::of(c.quality_drift_step) + R::of(c.quality_sd_step) * z_quality[k];
+        plain[k] = no_jump[k] & (diffusion[k] != R::zero()) & jump_sigma.is_finite();
+        let live = active[first + k] != 0;
+        quality[k] = if live & plain[k] { quality[k] + diffusion[k] } else { quality[k] };
+        rare[k] = (live & !plain[k]) | !no_whale[k];
+    }
+    for (k, pair) in blocks.chunks_exact(2).enumerate() {
+        if !rare[k] {
+            continue;
+        }
+        let (w_normals, w_counts) = (pair[0], pair[1]);
+        out.count[k] = whale_count.draw(w_counts[2], w_counts[3]).min(WHALES_PER_STEP_MAX);
+        if active[first + k] == 0 || plain[k] {
+            continue;
+        }
+        let jumps = jump_count.draw(w_counts[0], w_counts[1]);
+        let step = diffusion[k];
+        let quality_step = if jumps == 0 && step != R::zero() && jump_sigma.is_finite() {
+            step
+        } else {
+            let z_jump = normal_icdf::<R>(w_normals[3]);
+            step + R::of(f64::from(jumps)).sqrt() * jump_sigma * z_jump
+        };
+        quality[k] += quality_step;
+    }
+
+    let dt = R::of(c.dt);
+    let flow_sigma = R::of(c.flow_sigma);
+    let limit = R::of(c.attractiveness_cap);
+    let keep = R::of(c.momentum_keep);
+    let inflows = c.inflow_step > 0.0;
+    let returns: [bool; N] =
+        core::array::from_fn(|k| out.price[k] > R::zero() && prev_price[k] > R::zero());
+    let size: [R; N] = core::array::from_fn(|k| safe_div(tao[k], means.tao));
+    let mut log_ratio: [R; N] =
+        core::array::from_fn(|k| if returns[k] { out.price[k] / prev_price[k] } else { R::one() });
+    let mut log_size: [R; N] =
+        core::array::from_fn(|k| if size[k] > R::zero() { size[k] } else { R::one() });
+    in_lanes(&mut log_ratio, R::ln_lanes);
+    in_lanes(&mut log_size, R::ln_lanes);
+    let mut inflow_factor = [R::zero(); N];
+    let mut outflow_factor = [R::zero(); N];
+    for k in 0..N {
+        let log_return_per_day = if returns[k] { log_ratio[k] / dt } else { R::zero() };
+        momentum[k] = keep * momentum[k] + (R::one() - keep) * log_return_per_day;
+        let excess_yield = (dividend_rate[k] - means.dividend) * R::of(c.steps_per_year);
+        let zero_share = if share[k] == R::zero() { R::one() } else { R::zero() };
+        let a = (R::of(c.beta_quality) * quality[k]
+            + R::of(c.beta_momentum) * momentum[k]
+            + R::of(c.beta_yield) * excess_yield
+            + means.market
+            - R::of(c.beta_zero_share) * zero_share)
+            .max(-limit)
+            .min(limit);
+        // `size^elasticity·e^a·LN` as one `exp` of `elasticity·ln size + a + σz − σ²/2`.
+        let log_level = R::of(c.size_elasticity) * log_size[k] + a;
+        inflow_factor[k] = lognormal_exponent(log_level, flow_sigma, z_in[k]);
+        outflow_factor[k] = lognormal_exponent(-a, flow_sigma, z_out[k]);
+    }
+    in_lanes(&mut inflow_factor, R::exp_lanes);
+    in_lanes(&mut outflow_factor, R::exp_lanes);
+    let mut neg_hazard = [R::zero(); N];
+    for k in 0..N {
+        // No inflow without a pool or a rate (the latter also keeps `0·∞` out when the size
+        // factor overflows), and at most `MAX_STEP_INFLOW` (`∞` included).
+        let flowing = R::of(c.inflow_step) * inflow_factor[k];
+        out.inflow[k] = if size[k] > R::zero() && inflows {
+            flowing.min(R::of(MAX_STEP_INFLOW))
+        } else {
+            R::zero()
+        };
+        // The hazards add in a fixed order; an absent one adds +0, which leaves the (never
+        // negative-zero) sum's bits as they were.
+        let mut hazard = R::of(c.outflow_hazard_step) * outflow_factor[k];
+        // `peak > 0` guards the division's operand only through the select.
+        let drawdown = R::one() - out.price[k] / peak[k];
+        let panics = peak[k] > R::zero() && drawdown >= R::of(c.panic_drawdown);
+        hazard = if panics { hazard + R::of(c.panic_hazard_step) } else { hazard };
+        neg_hazard[k] = -(hazard + exodus_hazard[k]);
+    }
+    in_lanes(&mut neg_hazard, R::exp_m1_lanes);
+    for k in 0..N {
+        out.sold[k] = held[k] * -neg_hazard[k];
+    }
+    // Every slot's orders without whales (`+0` for their amounts, as `whale_orders` returns
+    // for none): the caller redoes the few with whales.
+    let orders = &mut orders[..len];
+    for k in 0..len {
+        let live = active[first + k] != 0;
+        let plain = slot_orders(
+            out.inflow[k],
+            R::zero(),
+            buyback[k] * dt,
+            out.sold[k] + R::zero(),
+            held[k],
+        );
+        orders[k] = if live { plain } else { Orders::default() };
+        if live {
+            momentum_column[k] = momentum[k];
+            prev_price[k] = out.price[k];
+        }
+    }
+    out
 }
 
 /// The TAO staked and the alpha unstaked by slot `subnet`'s `whales` whale orders this step, at
