@@ -291,6 +291,13 @@ mod tests {
         let masked = SlotSum::of_masked(&x, &mask);
         assert_eq!(masked.value().to_bits(), some.value().to_bits());
         assert_eq!(real_bits(&masked.lanes), real_bits(&some.lanes));
+        // In pieces from slots that are multiples of the lanes (as behaviour adds its runs):
+        // the same lanes.
+        let mut pieces = SlotSum::<f64>::default();
+        for (first, end) in [(0, 16), (16, 24), (24, x.len())] {
+            pieces.add_masked(first, &x[first..end], &mask[first..end]);
+        }
+        assert_eq!(real_bits(&pieces.lanes), real_bits(&some.lanes));
         // Lane 0 (slots 0, 8, …, 32) loses its four ones to 2^53; lane 1 (slots 1, 9, …) is
         // 1 − 2^53 + 3 exactly; lanes 2-7 hold 27 ones: 2^53 + (4 − 2^53) + 27 = 31.
         assert_eq!(sum.value(), 31.0);

@@ -245,40 +245,36 @@ impl<R: Real> Kernel for ClampPowNormalize<'_, R> {
     #[inline(always)]
     fn run(self) {
         let ClampPowNormalize { shares, eligible, cutoff, exponent } = self;
-        clamp_and_pow_normalize_in(shares, eligible, cutoff, exponent);
+        let eligible = &eligible[..shares.len()];
+        // The lowest eligible flow below +0 (else ±0), in REDUCE_LANES running minima: `min` skips
+        // NaN in any order and distinct values are distinct bits, so only the sign of a zero result
+        // can depend on the order, and a zero limit's sign changes no share (entries at or below
+        // zero become +0 in [`pow_normalize`]).
+        // Whole chunks as fixed-size arrays, so that the loop is vectorised; entry `k` in lane
+        // `k % REDUCE_LANES`.
+        let mut lane_lowest = [R::zero(); REDUCE_LANES];
+        let (flows, flags) =
+            (shares.chunks_exact(REDUCE_LANES), eligible.chunks_exact(REDUCE_LANES));
+        let (rest_flows, rest_flags) = (flows.remainder(), flags.remainder());
+        for (flows, flags) in flows.zip(flags) {
+            let (flows, flags): (&[R; REDUCE_LANES], &[u32; REDUCE_LANES]) = (
+                flows.try_into().expect("a whole chunk"),
+                flags.try_into().expect("a whole chunk"),
+            );
+            lower_minima(&mut lane_lowest, flows, flags);
+        }
+        lower_minima(&mut lane_lowest, rest_flows, rest_flags);
+        let lowest = lane_lowest.into_iter().fold(R::zero(), R::min);
+        let lower_limit = R::of(cutoff).max(lowest);
+        for (i, z) in shares.iter_mut().enumerate() {
+            *z = if is_eligible(eligible, i) {
+                (*z - lower_limit).max(R::zero())
+            } else {
+                R::zero()
+            };
+        }
+        pow_normalize(shares, R::of(exponent));
     }
-}
-
-/// [`clamp_and_pow_normalize`]'s body, inlined into its kernel.
-#[inline(always)]
-fn clamp_and_pow_normalize_in<R: Real>(
-    shares: &mut [R],
-    eligible: &[u32],
-    cutoff: f64,
-    exponent: f64,
-) {
-    let eligible = &eligible[..shares.len()];
-    // The lowest eligible flow below +0 (else ±0), in REDUCE_LANES running minima: `min` skips
-    // NaN in any order and distinct values are distinct bits, so only the sign of a zero result
-    // can depend on the order, and a zero limit's sign changes no share (entries at or below
-    // zero become +0 in [`pow_normalize`]).
-    // Whole chunks as fixed-size arrays, so that the loop is vectorised; entry `k` in lane
-    // `k % REDUCE_LANES`.
-    let mut lane_lowest = [R::zero(); REDUCE_LANES];
-    let (flows, flags) = (shares.chunks_exact(REDUCE_LANES), eligible.chunks_exact(REDUCE_LANES));
-    let (rest_flows, rest_flags) = (flows.remainder(), flags.remainder());
-    for (flows, flags) in flows.zip(flags) {
-        let (flows, flags): (&[R; REDUCE_LANES], &[u32; REDUCE_LANES]) =
-            (flows.try_into().expect("a whole chunk"), flags.try_into().expect("a whole chunk"));
-        lower_minima(&mut lane_lowest, flows, flags);
-    }
-    lower_minima(&mut lane_lowest, rest_flows, rest_flags);
-    let lowest = lane_lowest.into_iter().fold(R::zero(), R::min);
-    let lower_limit = R::of(cutoff).max(lowest);
-    for (i, z) in shares.iter_mut().enumerate() {
-        *z = if is_eligible(eligible, i) { (*z - lower_limit).max(R::zero()) } else { R::zero() };
-    }
-    pow_normalize(shares, R::of(exponent));
 }
 
 /// Era-B Taoflow shares (chain.md §2.3) from the flow EMAs `S`, with `TaoFlowCutoff` `cutoff`
