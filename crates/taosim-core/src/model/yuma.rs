@@ -1358,6 +1358,53 @@ impl<R: Real> crate::simd::LaneKernel for ScaleRows<'_, R> {
     }
 }
 
+/// The float dividends' terms (step 11): `terms[i][j] = b · incentive[j]`, `b` the bond
+/// `ema[i][j]` times its column's `inverse[j]` where present and as stored where absent, each
+/// entry exactly as the row sums would form it. Rows in chunks of `L` columns, as [`ClipRows`].
+struct DividendTerms<'a, R> {
+    ema: &'a [R],
+    inverse: &'a [R],
+    incentive: &'a [R],
+    terms: &'a mut [R],
+}
+
+impl<R: Real> crate::simd::LaneKernel for DividendTerms<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const L: usize>(self) {
+        let DividendTerms { ema, inverse, incentive, terms } = self;
+        let n = inverse.len();
+        let term = |bond: R, inverse: R, incentive: R| {
+            let normalized = if is_present(bond) { bond * inverse } else { bond };
+            normalized * incentive
+        };
+        for (ema, terms) in ema.chunks_exact(n).zip(terms.chunks_exact_mut(n)) {
+            let mut bond8 = ema.chunks_exact(L);
+            let mut inverse8 = inverse.chunks_exact(L);
+            let mut incentive8 = incentive.chunks_exact(L);
+            let mut out8 = terms.chunks_exact_mut(L);
+            for (((bond, inv), inc), out) in
+                (&mut bond8).zip(&mut inverse8).zip(&mut incentive8).zip(&mut out8)
+            {
+                let bond: [R; L] = bond.try_into().expect("a whole chunk");
+                let inv: [R; L] = inv.try_into().expect("a whole chunk");
+                let inc: [R; L] = inc.try_into().expect("a whole chunk");
+                let mut t = [R::zero(); L];
+                for l in 0..L {
+                    t[l] = term(bond[l], inv[l], inc[l]);
+                }
+                out.copy_from_slice(&t);
+            }
+            let tail =
+                bond8.remainder().iter().zip(inverse8.remainder()).zip(incentive8.remainder());
+            for (((&bond, &inv), &inc), out) in tail.zip(out8.into_remainder()) {
+                *out = term(bond, inv, inc);
+            }
+        }
+    }
+}
+
 /// A stored bond as the epoch reads it: fixed, the chain's u16 storage (`x · 65535` rounded,
 /// back to a proportion); float, as stored.
 #[inline(always)]
@@ -1774,15 +1821,22 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                 // Float: a column with a zero sum leaves its entries as they are, i.e.
                 // multiplies them by an inverse of exactly 1 (`x · 1 = x` for every x that is
                 // not NaN, and a NaN is not present), so one select per entry remains. The
-                // rows' sums of products run side by side (`row_sums`), each in column order.
+                // products come from a lane kernel (`DividendTerms`) into `bonds_input`, free
+                // once the EMA has run; then the rows' sums add them side by side (`row_sums`),
+                // each in column order. Formed inside the sums, at SSE2 and with a branch per
+                // entry, the products were most of the sums' time (docs/performance.md,
+                // session 26).
                 for j in 0..n {
                     inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
                 }
-                let inverse = &inverse[..n];
-                row_sums(ema, n, &mut work.dividends[..rows], |bond, j| {
-                    let normalized = if is_present(bond) { bond * inverse[j] } else { bond };
-                    normalized * incentive[j]
+                let terms = &mut work.bonds_input[..rows * n];
+                crate::simd::run_lanes(DividendTerms {
+                    ema: &ema[..rows * n],
+                    inverse: &inverse[..n],
+                    incentive,
+                    terms,
                 });
+                row_sums(&work.bonds_input, n, &mut work.dividends[..rows], |term, _| term);
                 for i in 0..rows {
                     work.dividends[i] = work.dividends[i] * work.active_stake[i];
                 }
@@ -2373,6 +2427,10 @@ mod tests {
                 (0..rows).map(|i| if (i + case) % 5 == 0 { 0.0 } else { 1.0 }).collect();
             let row_sum: Vec<f64> = (0..rows).map(|i| 0.5 + draw(case, 11_000 + i)).collect();
             let (rate, keep) = (0.1, 0.9);
+            // Column inverses as the dividends form them: 1 for a zero-sum column.
+            let inverse: Vec<f64> = (0..n)
+                .map(|j| if j % 3 == 0 { 1.0 } else { 1.0 / (0.25 + draw(case, 13_000 + j)) })
+                .collect();
 
             // The per-entry formulas.
             let mut clip_ref = vec![0.0; rows * n];
@@ -2380,6 +2438,7 @@ mod tests {
             let mut scaled_ref = vec![0.0; rows * n];
             let mut ema_ref = vec![0.0; rows * n];
             let mut sums_ref = vec![0.0; n];
+            let mut terms_ref = vec![0.0; rows * n];
             for i in 0..rows {
                 let present_row = permits[i] != 0 && off_diagonal[i] > 0.0;
                 absent_rows += usize::from(!present_row);
@@ -2399,6 +2458,12 @@ mod tests {
                     ema_ref[k] = rate * w.max(0.0) + keep * bonds[k];
                     sums_ref[j] += ema_ref[k].max(0.0);
                 }
+            }
+            // The dividends' terms, of the weights read as bonds (absent, zero or not).
+            for (k, term) in terms_ref.iter_mut().enumerate() {
+                let (w, j) = (weights[k], k % n);
+                let bond = if w >= 0.0 { w * inverse[j] } else { w };
+                *term = bond * incentive_ref[j];
             }
 
             for &level in &levels {
@@ -2444,6 +2509,18 @@ mod tests {
                 );
                 assert_eq!(bits(&ema), bits(&ema_ref), "{tag}: ema");
                 assert_eq!(bits(&sums), bits(&sums_ref), "{tag}: sums");
+
+                let mut terms = vec![7.0; rows * n];
+                run_lanes_at(
+                    level,
+                    DividendTerms {
+                        ema: &weights,
+                        inverse: &inverse,
+                        incentive: &incentive_ref,
+                        terms: &mut terms,
+                    },
+                );
+                assert_eq!(bits(&terms), bits(&terms_ref), "{tag}: dividend terms");
             }
         }
         assert!(clipped_entries > 1_000 && absent_rows > 100, "{clipped_entries} {absent_rows}");
