@@ -1823,9 +1823,9 @@ fn run_epoch_in<R: Real, const FIXED: bool>(
                 // not NaN, and a NaN is not present), so one select per entry remains. The
                 // products come from a lane kernel (`DividendTerms`) into `bonds_input`, free
                 // once the EMA has run; then the rows' sums add them side by side (`row_sums`),
-                // each in column order. Formed inside the sums, at SSE2 and with a branch per
-                // entry, the products were most of the sums' time (docs/performance.md,
-                // session 26).
+                // each in column order. Formed inside the sums (SSE2, a select per entry), the
+                // products cost more than this vector pass does (docs/performance.md, session
+                // 26).
                 for j in 0..n {
                     inverse[j] = if sums[j] == zero { one } else { one / sums[j] };
                 }
