@@ -2384,11 +2384,11 @@ mod tests {
         assert_eq!(staked_prefix(&[0.0, 0.0]), 0);
     }
 
-    /// The epoch's lane kernels (`ClipRows`, `ScaleRows`, `BondEma`) at every SIMD level give,
-    /// bit for bit, what the per-entry formulas give in plain loops (written out here): rows
-    /// of 1-9 (at most the length), lengths below, at and around multiples of eight (so chunks and remainders both
-    /// run), entries absent, zero, tied with the consensus and continuous, rows without a permit
-    /// or without weight.
+    /// The epoch's lane kernels (`ClipRows`, `ScaleRows`, `BondEma`, `DividendTerms`) at every
+    /// SIMD level give, bit for bit, what the per-entry formulas give in plain loops (written
+    /// out here): rows of 1-9 (at most the length), lengths below, at and around multiples of
+    /// eight (so chunks and remainders both run), entries absent, zero, tied with the consensus
+    /// and continuous, rows without a permit or without weight.
     #[test]
     fn epoch_lane_kernels_match_the_per_entry_formulas_at_every_level() {
         use crate::simd::{SimdLevel, run_lanes_at};
